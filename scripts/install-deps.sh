@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh - install the Debian packages scents needs.
+#
+# Idempotent and quick when nothing is missing: it asks dpkg first and runs
+# apt-get only for what is absent.  Non-interactive; needs root (or sudo) only
+# when something must be installed.
+set -euo pipefail
+
+PKGS=(
+	build-essential cmake pkg-config clang-format
+	libcmocka-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
+	libhiredis-dev libcurl4-openssl-dev
+	python3 python3-pytest python3-requests python3-redis
+	redis-server python3-aiosmtpd wrk
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

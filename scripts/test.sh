@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# scripts/test.sh BUILD_DIR - run every test in CI order (conventions B10):
+# lint, unit and contract tests under ASan/UBSan; then the integration and
+# end-to-end tests against real processes and servers, each started in a
+# private temp dir on loopback and stopped by PID on exit.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-build}" && pwd)
+PY=/usr/bin/python3
+
+echo "== lint, unit, contract (ASan+UBSan)"
+(cd "$build" && ctest -L 'lint|unit|contract' --output-on-failure)
+
+tmp=$(mktemp -d /tmp/scents-test.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+export SCENTS_BIN="$build/scents"
+export SCENTS_TMP="$tmp"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+echo "== integration and end-to-end (real processes)"
+cd "$root"
+"$PY" -m pytest -q -p no:cacheprovider tests/integration tests/e2e

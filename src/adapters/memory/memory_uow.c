@@ -1,0 +1,431 @@
+/*
+ * adapters/memory/memory_uow.c - unit of work over deep copies in memory.
+ *
+ * The store is a mutex-protected array of products.  Loads copy a product
+ * out with every line (so hints are always satisfied); commits build all
+ * new copies first and swap them in under the lock only when every version
+ * check passes, so a failed commit changes nothing.
+ */
+#include "adapters/memory/memory_uow.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/util.h"
+#include "domain/model.h"
+#include "service/uow.h"
+
+struct stored_line {
+	char *orderid; /* owned */
+	int64_t qty;   /* units */
+};
+
+struct stored_batch {
+	char *ref;		   /* owned */
+	int64_t purchased;	   /* units bought */
+	int64_t allocated;	   /* sum of line qty */
+	bool has_eta;		   /* false: in the warehouse */
+	int32_t eta;		   /* days since epoch */
+	struct stored_line *lines; /* oldest first; owned */
+	size_t n_lines;		   /* entries in lines */
+};
+
+struct stored_product {
+	char *sku;		      /* owned */
+	int64_t version;	      /* as committed */
+	struct stored_batch *batches; /* creation order; owned */
+	size_t n_batches;	      /* entries in batches */
+};
+
+struct memory_store {
+	pthread_mutex_t lock;		  /* guards everything below */
+	struct stored_product **products; /* owned */
+	size_t n_products;		  /* entries used */
+	size_t cap_products;		  /* entries allocated */
+};
+
+struct memory_uow {
+	struct uow base;	    /* must stay first */
+	struct memory_store *store; /* borrowed */
+};
+
+static const struct uow_ops memory_uow_ops;
+
+static struct memory_uow *to_memory_uow(struct uow *u)
+{
+	assert(u->ops == &memory_uow_ops);
+	return container_of(u, struct memory_uow, base);
+}
+
+static int oom(struct sc_err *err)
+{
+	return err_set(err, SC_ENOMEM, "out of memory");
+}
+
+int memory_store_new(struct memory_store **out, struct sc_err *err)
+{
+	struct memory_store *s = mem_calloc(1, sizeof(*s));
+
+	if (!s)
+		return oom(err);
+	if (pthread_mutex_init(&s->lock, NULL)) {
+		mem_free(s);
+		return err_set(err, SC_EIO, "cannot create mutex");
+	}
+	*out = s;
+	return SC_OK;
+}
+
+static void stored_free(struct stored_product *sp)
+{
+	if (!sp)
+		return;
+	for (size_t i = 0; i < sp->n_batches; i++) {
+		struct stored_batch *sb = &sp->batches[i];
+
+		for (size_t k = 0; k < sb->n_lines; k++)
+			mem_free(sb->lines[k].orderid);
+		mem_free(sb->lines);
+		mem_free(sb->ref);
+	}
+	mem_free(sp->batches);
+	mem_free(sp->sku);
+	mem_free(sp);
+}
+
+void memory_store_free(struct memory_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_products; i++)
+		stored_free(s->products[i]);
+	mem_free(s->products);
+	(void)pthread_mutex_destroy(&s->lock);
+	mem_free(s);
+}
+
+/* Index of @sku in the store, or -1.  Caller holds the lock. */
+static ptrdiff_t find(struct memory_store *s, const char *sku)
+{
+	for (size_t i = 0; i < s->n_products; i++)
+		if (!strcmp(s->products[i]->sku, sku))
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+static int copy_batch_in(struct stored_batch *sb, const struct batch *b)
+{
+	sb->ref = mem_strdup(b->ref);
+	if (!sb->ref)
+		return -1;
+	sb->purchased = b->purchased;
+	sb->allocated = b->allocated;
+	sb->has_eta = b->has_eta;
+	sb->eta = b->eta;
+	if (!b->n_lines)
+		return 0;
+	sb->lines = mem_calloc(b->n_lines, sizeof(*sb->lines));
+	if (!sb->lines)
+		return -1;
+	for (size_t k = 0; k < b->n_lines; k++) {
+		sb->lines[k].orderid = mem_strdup(b->lines[k].orderid);
+		if (!sb->lines[k].orderid)
+			return -1;
+		sb->lines[k].qty = b->lines[k].qty;
+		sb->n_lines = k + 1;
+	}
+	return 0;
+}
+
+/* A heap copy of @p for the store, or NULL when memory runs out. */
+static struct stored_product *copy_in(const struct product *p)
+{
+	struct stored_product *sp = mem_calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	sp->sku = mem_strdup(p->sku);
+	if (!sp->sku)
+		goto out_free;
+	sp->version = p->version;
+	if (p->n_batches) {
+		sp->batches = mem_calloc(p->n_batches, sizeof(*sp->batches));
+		if (!sp->batches)
+			goto out_free;
+	}
+	for (size_t i = 0; i < p->n_batches; i++) {
+		sp->n_batches = i + 1;
+		assert(p->batches[i].lines_complete);
+		if (copy_batch_in(&sp->batches[i], &p->batches[i]))
+			goto out_free;
+	}
+	return sp;
+out_free:
+	stored_free(sp);
+	return NULL;
+}
+
+/* Rebuild @sp as a domain product in @a.  Caller holds the lock. */
+static int copy_out(const struct stored_product *sp, struct arena *a,
+		    struct product **out, struct sc_err *err)
+{
+	struct product *p;
+	int rc = product_new(a, sp->sku, sp->version, false, &p, err);
+
+	for (size_t i = 0; !rc && i < sp->n_batches; i++) {
+		const struct stored_batch *sb = &sp->batches[i];
+		struct batch *b;
+
+		rc = product_restore_batch(p, sb->ref, sb->purchased,
+					   sb->allocated, sb->has_eta, sb->eta,
+					   &b, err);
+		for (size_t k = 0; !rc && k < sb->n_lines; k++)
+			rc = product_restore_line(p, b, sb->lines[k].orderid,
+						  sb->lines[k].qty, err);
+		if (!rc)
+			b->lines_complete = true;
+	}
+	if (!rc)
+		*out = p;
+	return rc;
+}
+
+static int memory_begin(struct uow *u, struct sc_err *err)
+{
+	(void)u;
+	(void)err;
+	return SC_OK;
+}
+
+static int memory_get(struct uow *u, const char *sku,
+		      const struct load_hint *hint, struct product **out,
+		      struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	ptrdiff_t i;
+	int rc;
+
+	(void)hint; /* every line is always loaded */
+	(void)pthread_mutex_lock(&s->lock);
+	i = find(s, sku);
+	rc = i < 0 ? err_set(err, SC_ENOTFOUND, "unknown sku '%s'", sku)
+		   : copy_out(s->products[i], u->arena, out, err);
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int memory_sku_of_batch(struct uow *u, const char *ref, const char **out,
+			       struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	const char *sku = NULL;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !sku && i < s->n_products; i++)
+		for (size_t k = 0; k < s->products[i]->n_batches; k++)
+			if (!strcmp(s->products[i]->batches[k].ref, ref)) {
+				sku = s->products[i]->sku;
+				break;
+			}
+	if (!sku)
+		rc = err_set(err, SC_ENOTFOUND, "unknown batch '%s'", ref);
+	else if (!(*out = arena_strdup(u->arena, sku)))
+		rc = oom(err);
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Every version still as loaded?  Caller holds the lock. */
+static int check_versions(struct memory_store *s, struct uow *u,
+			  struct sc_err *err)
+{
+	for (size_t i = 0; i < u->n_seen; i++) {
+		const struct product *p = u->seen[i];
+		ptrdiff_t at = find(s, p->sku);
+
+		if (p->version == p->loaded_version)
+			continue;
+		if (p->is_new ? at >= 0
+			      : at < 0 || s->products[at]->version !=
+						  p->loaded_version)
+			return err_set(err, SC_ECONFLICT,
+				       "product '%s' changed concurrently",
+				       p->sku);
+	}
+	return SC_OK;
+}
+
+/* Copies of the changed products, in seen order (NULL: unchanged). */
+static int build_copies(struct uow *u, struct stored_product **copies,
+			struct sc_err *err)
+{
+	for (size_t i = 0; i < u->n_seen; i++) {
+		const struct product *p = u->seen[i];
+
+		copies[i] = NULL;
+		if (p->version == p->loaded_version)
+			continue;
+		copies[i] = copy_in(p);
+		if (!copies[i])
+			return oom(err);
+	}
+	return SC_OK;
+}
+
+/* Put @copies in place; caller holds the lock and checked capacity. */
+static void swap_in(struct memory_store *s, struct stored_product **copies,
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ptrdiff_t at;
+
+		if (!copies[i])
+			continue;
+		at = find(s, copies[i]->sku);
+		if (at < 0) {
+			s->products[s->n_products++] = copies[i];
+		} else {
+			stored_free(s->products[at]);
+			s->products[at] = copies[i];
+		}
+		copies[i] = NULL;
+	}
+}
+
+static int reserve_products(struct memory_store *s, size_t more,
+			    struct sc_err *err)
+{
+	size_t cap = s->cap_products ? s->cap_products : 8;
+	void *p;
+
+	if (s->n_products + more <= s->cap_products)
+		return SC_OK;
+	while (cap < s->n_products + more)
+		cap *= 2;
+	p = mem_realloc(s->products, cap * sizeof(*s->products));
+	if (!p)
+		return oom(err);
+	s->products = p;
+	s->cap_products = cap;
+	return SC_OK;
+}
+
+static int memory_commit(struct uow *u, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct stored_product **copies = NULL;
+	int rc = SC_OK;
+
+	if (u->n_seen) {
+		copies = mem_calloc(u->n_seen, sizeof(*copies));
+		if (!copies)
+			return oom(err);
+		rc = build_copies(u, copies, err);
+	}
+	(void)pthread_mutex_lock(&s->lock);
+	if (!rc)
+		rc = check_versions(s, u, err);
+	if (!rc)
+		rc = reserve_products(s, u->n_seen, err);
+	if (!rc)
+		swap_in(s, copies, u->n_seen);
+	(void)pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; copies && i < u->n_seen; i++)
+		stored_free(copies[i]);
+	mem_free(copies);
+	return rc;
+}
+
+static void memory_rollback(struct uow *u)
+{
+	(void)u;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct allocation_row *x = a, *y = b;
+
+	return strcmp(x->sku, y->sku);
+}
+
+/* Append one read-model row; caller holds the lock. */
+static int push_row(struct arena *a, struct allocation_row **rows, size_t *n,
+		    size_t *cap, const char *sku, const char *ref)
+{
+	if (arena_reserve(a, (void **)rows, cap, *n + 1, sizeof(**rows)))
+		return -1;
+	(*rows)[*n].sku = arena_strdup(a, sku);
+	(*rows)[*n].batchref = arena_strdup(a, ref);
+	if (!(*rows)[*n].sku || !(*rows)[*n].batchref)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int memory_allocations(struct uow *u, const char *orderid,
+			      struct arena *a, struct allocation_row **out,
+			      size_t *n_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct allocation_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !rc && i < s->n_products; i++) {
+		const struct stored_product *sp = s->products[i];
+
+		for (size_t k = 0; !rc && k < sp->n_batches; k++)
+			for (size_t j = 0; j < sp->batches[k].n_lines; j++)
+				if (!strcmp(sp->batches[k].lines[j].orderid,
+					    orderid) &&
+				    push_row(a, &rows, &n, &cap, sp->sku,
+					     sp->batches[k].ref)) {
+					rc = oom(err);
+					break;
+				}
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return rc;
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), cmp_rows);
+	*out = rows;
+	*n_out = n;
+	return SC_OK;
+}
+
+static void memory_free(struct uow *u)
+{
+	mem_free(to_memory_uow(u));
+}
+
+static const struct uow_ops memory_uow_ops = {
+	.name = "memory",
+	.begin = memory_begin,
+	.get = memory_get,
+	.sku_of_batch = memory_sku_of_batch,
+	.commit = memory_commit,
+	.rollback = memory_rollback,
+	.allocations = memory_allocations,
+	.free = memory_free,
+};
+
+int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
+{
+	struct memory_uow *m = mem_calloc(1, sizeof(*m));
+
+	if (!m)
+		return oom(err);
+	m->base.ops = &memory_uow_ops;
+	m->store = s;
+	*out = &m->base;
+	return SC_OK;
+}

@@ -1,0 +1,622 @@
+/*
+ * adapters/sqlite/sqlite_uow.c - product repository and unit of work on
+ * one SQLite connection.
+ *
+ * Loads read each batch with its allocated total, plus only the lines a
+ * decision needs (struct load_hint), so the cost of an allocation does not
+ * grow with the sku's history.  Commit replays each product's journal of
+ * line changes into `allocations` and the read model `allocations_view`,
+ * in the same transaction as the batches and the version check.
+ */
+#include "adapters/sqlite/sqlite_uow.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/util.h"
+#include "domain/model.h"
+#include "service/uow.h"
+
+/* Migration N brings user_version from N-1 to N; never edit a shipped one. */
+static const char *const migrations[] = {
+	/* 1: products, batches, allocations, read model */
+	"CREATE TABLE products ("
+	" id INTEGER PRIMARY KEY,"
+	" sku TEXT NOT NULL UNIQUE,"
+	" version_number INTEGER NOT NULL);"
+	"CREATE TABLE batches ("
+	" id INTEGER PRIMARY KEY," /* creation order */
+	" reference TEXT NOT NULL UNIQUE,"
+	" product_id INTEGER NOT NULL REFERENCES products(id),"
+	" purchased_quantity INTEGER NOT NULL"
+	"  CHECK (purchased_quantity BETWEEN 0 AND 1000000000),"
+	" allocated_quantity INTEGER NOT NULL"
+	"  CHECK (allocated_quantity BETWEEN 0 AND purchased_quantity),"
+	" eta INTEGER);" /* days since 1970-01-01; NULL: in the warehouse */
+	"CREATE INDEX batches_by_product ON batches(product_id, id);"
+	"CREATE TABLE allocations ("
+	" id INTEGER PRIMARY KEY," /* allocation order */
+	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER NOT NULL CHECK (qty >= 1),"
+	" UNIQUE (orderid, sku));"
+	"CREATE INDEX allocations_by_batch ON allocations(batch_id, id);"
+	"CREATE TABLE allocations_view ("
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" batchref TEXT NOT NULL,"
+	" PRIMARY KEY (orderid, sku)) WITHOUT ROWID;",
+};
+
+static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
+	      "one migration per schema version");
+
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PRODUCT,
+	ST_BATCHES,
+	ST_ORDER_LINES,
+	ST_BATCH_LINES,
+	ST_SKU_OF_BATCH,
+	ST_INSERT_PRODUCT,
+	ST_BUMP_PRODUCT,
+	ST_INSERT_BATCH,
+	ST_UPDATE_BATCH,
+	ST_INSERT_LINE,
+	ST_DELETE_LINE,
+	ST_UPSERT_VIEW,
+	ST_DELETE_VIEW,
+	ST_VIEW,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_PRODUCT] = "SELECT id, version_number FROM products WHERE sku = ?1",
+	[ST_BATCHES] = "SELECT reference, purchased_quantity,"
+		       " allocated_quantity, eta FROM batches"
+		       " WHERE product_id = ?1 ORDER BY id",
+	[ST_ORDER_LINES] = "SELECT b.reference, a.qty FROM allocations a"
+			   " JOIN batches b ON b.id = a.batch_id"
+			   " WHERE a.orderid = ?1 AND a.sku = ?2",
+	[ST_BATCH_LINES] = "SELECT a.orderid, a.qty FROM allocations a"
+			   " JOIN batches b ON b.id = a.batch_id"
+			   " WHERE b.reference = ?1 ORDER BY a.id",
+	[ST_SKU_OF_BATCH] = "SELECT p.sku FROM batches b"
+			    " JOIN products p ON p.id = b.product_id"
+			    " WHERE b.reference = ?1",
+	[ST_INSERT_PRODUCT] = "INSERT INTO products (sku, version_number)"
+			      " VALUES (?1, ?2)",
+	[ST_BUMP_PRODUCT] = "UPDATE products SET version_number = ?1"
+			    " WHERE sku = ?2 AND version_number = ?3",
+	[ST_INSERT_BATCH] = "INSERT INTO batches (reference, product_id,"
+			    " purchased_quantity, allocated_quantity, eta)"
+			    " SELECT ?1, id, ?2, ?3, ?4 FROM products"
+			    " WHERE sku = ?5",
+	[ST_UPDATE_BATCH] = "UPDATE batches SET purchased_quantity = ?1,"
+			    " allocated_quantity = ?2 WHERE reference = ?3",
+	[ST_INSERT_LINE] = "INSERT INTO allocations (batch_id, orderid, sku,"
+			   " qty) SELECT id, ?2, ?3, ?4 FROM batches"
+			   " WHERE reference = ?1",
+	[ST_DELETE_LINE] = "DELETE FROM allocations"
+			   " WHERE orderid = ?1 AND sku = ?2",
+	[ST_UPSERT_VIEW] = "INSERT OR REPLACE INTO allocations_view"
+			   " (orderid, sku, batchref) VALUES (?1, ?2, ?3)",
+	[ST_DELETE_VIEW] = "DELETE FROM allocations_view"
+			   " WHERE orderid = ?1 AND sku = ?2",
+	[ST_VIEW] = "SELECT sku, batchref FROM allocations_view"
+		    " WHERE orderid = ?1 ORDER BY sku",
+};
+
+static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
+
+struct sqlite_uow {
+	struct uow base;		/* must stay first */
+	sqlite3 *db;			/* owned connection */
+	sqlite3_stmt *stmts[ST__COUNT]; /* prepared once, reused */
+};
+
+static const struct uow_ops sqlite_uow_ops;
+
+static struct sqlite_uow *to_sqlite_uow(struct uow *u)
+{
+	assert(u->ops == &sqlite_uow_ops);
+	return container_of(u, struct sqlite_uow, base);
+}
+
+/* Translate SQLite result @rc at the boundary; SQLite's text in msg. */
+static int fail(struct sqlite_uow *s, int rc, const char *what,
+		struct sc_err *err)
+{
+	int ext = sqlite3_extended_errcode(s->db);
+	const char *text = sqlite3_errmsg(s->db);
+
+	if (rc == SQLITE_NOMEM)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
+	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return err_set(err, SC_ECONFLICT, "%s: %s", what, text);
+	return err_set(err, SC_EIO, "sqlite %s: %s", what, text);
+}
+
+/* Reset @st for reuse and return it. */
+static sqlite3_stmt *stmt(struct sqlite_uow *s, enum stmt which)
+{
+	sqlite3_stmt *st = s->stmts[which];
+
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step a statement that returns no row. */
+static int exec(struct sqlite_uow *s, sqlite3_stmt *st, const char *what,
+		struct sc_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, what, err);
+	return SC_OK;
+}
+
+static int exec_simple(struct sqlite_uow *s, enum stmt which,
+		       struct sc_err *err)
+{
+	return exec(s, stmt(s, which), stmt_sql[which], err);
+}
+
+static int col_text(struct arena *a, sqlite3_stmt *st, int col,
+		    const char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (!t)
+		return -1;
+	*out = arena_strndup(a, (const char *)t,
+			     (size_t)sqlite3_column_bytes(st, col));
+	return *out ? 0 : -1;
+}
+
+static int sqlite_begin(struct uow *u, struct sc_err *err)
+{
+	return exec_simple(to_sqlite_uow(u), ST_BEGIN, err);
+}
+
+static void sqlite_rollback(struct uow *u)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	if (s->db && s->stmts[ST_ROLLBACK] && !sqlite3_get_autocommit(s->db))
+		(void)exec_simple(s, ST_ROLLBACK, NULL);
+}
+
+static int load_batches(struct sqlite_uow *s, struct product *p,
+			sqlite3_int64 id, struct sc_err *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_BATCHES);
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ref = (const char *)sqlite3_column_text(st, 0);
+		bool has_eta = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		struct batch *b;
+		int r = product_restore_batch(
+			p, ref, sqlite3_column_int64(st, 1),
+			sqlite3_column_int64(st, 2), has_eta,
+			has_eta ? sqlite3_column_int(st, 3) : 0, &b, err);
+
+		if (r) {
+			(void)sqlite3_reset(st);
+			return r;
+		}
+	}
+	(void)sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "load batches", err);
+}
+
+/*
+ * Restore the rows of @st into @p.  With @only, rows are (orderid, qty) of
+ * that batch; otherwise (batch ref, qty) of order @orderid.
+ */
+static int load_lines(struct sqlite_uow *s, struct product *p, sqlite3_stmt *st,
+		      struct batch *only, const char *orderid,
+		      struct sc_err *err)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c0 = (const char *)sqlite3_column_text(st, 0);
+		struct batch *b = only ? only : product_find_batch(p, c0);
+		int r;
+
+		if (!b || !c0) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_EIO,
+				       "allocation of a batch not loaded");
+		}
+		r = product_restore_line(p, b, only ? c0 : orderid,
+					 sqlite3_column_int64(st, 1), err);
+		if (r) {
+			(void)sqlite3_reset(st);
+			return r;
+		}
+	}
+	(void)sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "load lines", err);
+}
+
+static int load_hinted(struct sqlite_uow *s, struct product *p,
+		       const struct load_hint *hint, struct sc_err *err)
+{
+	sqlite3_stmt *st;
+	struct batch *b;
+	int rc = SC_OK;
+
+	if (hint && hint->lines_of &&
+	    (b = product_find_batch(p, hint->lines_of))) {
+		st = stmt(s, ST_BATCH_LINES);
+		(void)bind_text(st, 1, hint->lines_of);
+		rc = load_lines(s, p, st, b, NULL, err);
+		b->lines_complete = !rc;
+	}
+	if (!rc && hint && hint->orderid) {
+		st = stmt(s, ST_ORDER_LINES);
+		(void)bind_text(st, 1, hint->orderid);
+		(void)bind_text(st, 2, p->sku);
+		rc = load_lines(s, p, st, NULL, hint->orderid, err);
+	}
+	return rc;
+}
+
+static int sqlite_get(struct uow *u, const char *sku,
+		      const struct load_hint *hint, struct product **out,
+		      struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_PRODUCT);
+	struct product *p;
+	sqlite3_int64 id, version;
+	int rc;
+
+	(void)bind_text(st, 1, sku);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		(void)sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return err_set(err, SC_ENOTFOUND, "unknown sku '%s'",
+				       sku);
+		return fail(s, rc, "load product", err);
+	}
+	id = sqlite3_column_int64(st, 0);
+	version = sqlite3_column_int64(st, 1);
+	(void)sqlite3_reset(st);
+	rc = product_new(u->arena, sku, version, false, &p, err);
+	if (!rc)
+		rc = load_batches(s, p, id, err);
+	if (!rc)
+		rc = load_hinted(s, p, hint, err);
+	if (!rc)
+		*out = p;
+	return rc;
+}
+
+static int sqlite_sku_of_batch(struct uow *u, const char *ref, const char **out,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SKU_OF_BATCH);
+	int rc;
+
+	(void)bind_text(st, 1, ref);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = col_text(u->arena, st, 0, out)
+			     ? err_set(err, SC_ENOMEM, "out of memory")
+			     : SC_OK;
+	else if (rc == SQLITE_DONE)
+		rc = err_set(err, SC_ENOTFOUND, "unknown batch '%s'", ref);
+	else
+		rc = fail(s, rc, "find batch", err);
+	(void)sqlite3_reset(st);
+	return rc;
+}
+
+/* The product row: insert it, or move its version on if still as read. */
+static int save_product_row(struct sqlite_uow *s, const struct product *p,
+			    struct sc_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (p->is_new) {
+		st = stmt(s, ST_INSERT_PRODUCT);
+		(void)bind_text(st, 1, p->sku);
+		(void)sqlite3_bind_int64(st, 2, p->version);
+		rc = exec(s, st, "insert product", err);
+		if (rc == SC_ECONFLICT)
+			return SC_ECONFLICT; /* created concurrently */
+		return rc;
+	}
+	st = stmt(s, ST_BUMP_PRODUCT);
+	(void)sqlite3_bind_int64(st, 1, p->version);
+	(void)bind_text(st, 2, p->sku);
+	(void)sqlite3_bind_int64(st, 3, p->loaded_version);
+	rc = exec(s, st, "update product", err);
+	if (!rc && sqlite3_changes(s->db) != 1)
+		rc = err_set(err, SC_ECONFLICT,
+			     "product '%s' changed concurrently", p->sku);
+	return rc;
+}
+
+static int save_batch(struct sqlite_uow *s, const struct product *p,
+		      const struct batch *b, struct sc_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (b->is_new) {
+		st = stmt(s, ST_INSERT_BATCH);
+		(void)bind_text(st, 1, b->ref);
+		(void)sqlite3_bind_int64(st, 2, b->purchased);
+		(void)sqlite3_bind_int64(st, 3, b->allocated);
+		if (b->has_eta)
+			(void)sqlite3_bind_int(st, 4, b->eta);
+		(void)bind_text(st, 5, p->sku);
+		return exec(s, st, "insert batch", err);
+	}
+	if (!b->dirty)
+		return SC_OK;
+	st = stmt(s, ST_UPDATE_BATCH);
+	(void)sqlite3_bind_int64(st, 1, b->purchased);
+	(void)sqlite3_bind_int64(st, 2, b->allocated);
+	(void)bind_text(st, 3, b->ref);
+	return exec(s, st, "update batch", err);
+}
+
+/* Replay one journal entry into allocations and the read model. */
+static int save_change(struct sqlite_uow *s, const struct product *p,
+		       const struct line_change *c, struct sc_err *err)
+{
+	const char *ref = p->batches[c->batch].ref;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c->kind == LINE_ADDED) {
+		st = stmt(s, ST_INSERT_LINE);
+		(void)bind_text(st, 1, ref);
+		(void)bind_text(st, 2, c->line.orderid);
+		(void)bind_text(st, 3, p->sku);
+		(void)sqlite3_bind_int64(st, 4, c->line.qty);
+		rc = exec(s, st, "insert allocation", err);
+		if (rc)
+			return rc;
+		st = stmt(s, ST_UPSERT_VIEW);
+		(void)bind_text(st, 3, ref);
+	} else {
+		st = stmt(s, ST_DELETE_LINE);
+		(void)bind_text(st, 1, c->line.orderid);
+		(void)bind_text(st, 2, p->sku);
+		rc = exec(s, st, "delete allocation", err);
+		if (rc)
+			return rc;
+		st = stmt(s, ST_DELETE_VIEW);
+	}
+	(void)bind_text(st, 1, c->line.orderid);
+	(void)bind_text(st, 2, p->sku);
+	return exec(s, st, "update allocations_view", err);
+}
+
+static int save_product(struct sqlite_uow *s, const struct product *p,
+			struct sc_err *err)
+{
+	int rc = save_product_row(s, p, err);
+
+	for (size_t i = 0; !rc && i < p->n_batches; i++)
+		rc = save_batch(s, p, &p->batches[i], err);
+	for (size_t i = 0; !rc && i < p->n_changes; i++)
+		rc = save_change(s, p, &p->changes[i], err);
+	return rc;
+}
+
+static int sqlite_commit(struct uow *u, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	int rc = SC_OK;
+
+	for (size_t i = 0; !rc && i < u->n_seen; i++)
+		if (u->seen[i]->version != u->seen[i]->loaded_version)
+			rc = save_product(s, u->seen[i], err);
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	if (rc)
+		sqlite_rollback(u);
+	return rc;
+}
+
+static int sqlite_allocations(struct uow *u, const char *orderid,
+			      struct arena *a, struct allocation_row **out,
+			      size_t *n_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_VIEW);
+	struct allocation_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	(void)bind_text(st, 1, orderid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, (void **)&rows, &cap, n + 1,
+				  sizeof(*rows)) ||
+		    col_text(a, st, 0, &rows[n].sku) ||
+		    col_text(a, st, 1, &rows[n].batchref)) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		n++;
+	}
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "read allocations_view", err);
+	*out = rows;
+	*n_out = n;
+	return SC_OK;
+}
+
+static void sqlite_free(struct uow *u)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	sqlite_rollback(u);
+	for (size_t i = 0; i < ST__COUNT; i++)
+		(void)sqlite3_finalize(s->stmts[i]);
+	(void)sqlite3_close(s->db);
+	mem_free(s);
+}
+
+static const struct uow_ops sqlite_uow_ops = {
+	.name = "sqlite",
+	.begin = sqlite_begin,
+	.get = sqlite_get,
+	.sku_of_batch = sqlite_sku_of_batch,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.allocations = sqlite_allocations,
+	.free = sqlite_free,
+};
+
+/* mkdir -p of the directory part of @path. */
+static int make_parent_dirs(const char *path, struct sc_err *err)
+{
+	char dir[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return err_set(err, SC_EINVAL, "database path too long");
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return err_set(err, SC_EIO, "cannot create '%s': %s",
+				       dir, strerror(errno));
+		*p = '/';
+	}
+	return SC_OK;
+}
+
+/* Apply every migration newer than the file's user_version. */
+static int migrate(struct sqlite_uow *s, struct sc_err *err)
+{
+	sqlite3_stmt *st;
+	int version = 0, rc;
+	char *msg = NULL;
+
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+					NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "migrate", err);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	(void)sqlite3_finalize(st);
+	if (version > SQLITE_SCHEMA_VERSION) {
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return err_set(err, SC_EIO,
+			       "database schema %d is newer than this "
+			       "program's %d",
+			       version, SQLITE_SCHEMA_VERSION);
+	}
+	for (; version < SQLITE_SCHEMA_VERSION; version++) {
+		char pragma[64];
+
+		(void)snprintf(pragma, sizeof(pragma),
+			       "PRAGMA user_version = %d", version + 1);
+		rc = sqlite3_exec(s->db, migrations[version], NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, pragma, NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			err_set(err, SC_EIO, "migration %d: %s", version + 1,
+				msg ? msg : "failed");
+			sqlite3_free(msg);
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return SC_EIO;
+		}
+	}
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? SC_OK : fail(s, rc, "migrate", err);
+}
+
+static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
+		     struct sc_err *err)
+{
+	char sql[160];
+	int rc;
+
+	(void)sqlite3_busy_timeout(s->db, opt->busy_timeout_ms);
+	(void)snprintf(sql, sizeof(sql),
+		       "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
+		       " PRAGMA foreign_keys = ON;",
+		       opt->synchronous_full ? "FULL" : "NORMAL");
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "configure", err);
+	rc = migrate(s, err);
+	for (size_t i = 0; !rc && i < ST__COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
+				       NULL) != SQLITE_OK)
+			rc = fail(s, SQLITE_ERROR, "prepare", err);
+	return rc;
+}
+
+int sqlite_uow_new(const char *path, const struct sqlite_options *opt,
+		   struct uow **out, struct sc_err *err)
+{
+	struct sqlite_uow *s;
+	int rc = make_parent_dirs(path, err);
+
+	if (rc)
+		return rc;
+	s = mem_calloc(1, sizeof(*s));
+	if (!s)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	s->base.ops = &sqlite_uow_ops;
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, SC_EIO, "cannot open '%s': %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		rc = SC_EIO;
+	} else {
+		rc = configure(s, opt, err);
+	}
+	if (rc) {
+		sqlite_free(&s->base);
+		return rc;
+	}
+	*out = &s->base;
+	return SC_OK;
+}

@@ -1,0 +1,35 @@
+/*
+ * adapters/sqlite/sqlite_uow.h - the unit-of-work port on SQLite.
+ *
+ * One connection per unit of work; open one per thread.  The database is
+ * created and migrated on open (PRAGMA user_version), in WAL mode with a
+ * busy timeout; every write transaction is BEGIN IMMEDIATE, so writers
+ * queue on SQLite's lock instead of failing at commit, and the version
+ * check on save is a second line of defence (and the first for stores
+ * that do not serialise writers).
+ */
+#ifndef SCENTS_ADAPTERS_SQLITE_SQLITE_UOW_H
+#define SCENTS_ADAPTERS_SQLITE_SQLITE_UOW_H
+
+#include <stdbool.h>
+
+struct sc_err;
+struct uow;
+
+/* The schema version this build migrates to. */
+#define SQLITE_SCHEMA_VERSION 1
+
+struct sqlite_options {
+	bool synchronous_full; /* FULL: durable at commit; NORMAL: faster,
+				  the last commits may be lost on power cut */
+	int busy_timeout_ms;   /* wait for the write lock this long */
+};
+
+/*
+ * Open (creating directories and file as needed) and migrate the database
+ * at @path.  SC_EIO with SQLite's text when it cannot.
+ */
+int sqlite_uow_new(const char *path, const struct sqlite_options *opt,
+		   struct uow **out /* OUT */, struct sc_err *err);
+
+#endif

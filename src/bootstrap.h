@@ -1,0 +1,45 @@
+/*
+ * bootstrap.h - the composition root (the book's bootstrap.py).
+ *
+ * The only place besides entry points that names concrete adapters.  It
+ * picks the store by the scheme of DATABASE_URL (a table, as SQLite's
+ * sqlite3_vfs_find), the notifier and the publisher by whether SMTP_URL
+ * and REDIS_URL are set, and injects them into a bus.
+ *
+ * One app per process; one worker (unit of work + bus) per thread.
+ */
+#ifndef SCENTS_BOOTSTRAP_H
+#define SCENTS_BOOTSTRAP_H
+
+#include "service/bus.h"
+
+struct app;
+struct config;
+struct sc_err;
+struct uow;
+
+/* What one thread needs to handle messages. */
+struct worker {
+	struct uow *uow; /* this thread's connection */
+	struct bus bus;	 /* dispatches through uow */
+};
+
+/*
+ * Build the shared adapters from @cfg (copied) and check that the store
+ * opens (creating and migrating it).  SC_EINVAL for an unsupported store,
+ * SC_EIO when it cannot be opened, SC_ENOMEM.
+ */
+int bootstrap_open(const struct config *cfg, struct app **out /* OUT */,
+		   struct sc_err *err);
+
+/* Release what bootstrap_open() built; workers must be released first. */
+void bootstrap_close(struct app *app);
+
+/* A new worker with its own store connection.  SC_EIO, SC_ENOMEM. */
+int bootstrap_worker_init(struct app *app, struct worker *w,
+			  struct sc_err *err);
+
+/* Release @w's bus and connection. */
+void bootstrap_worker_release(struct worker *w);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * common/config.c - environment parsing and validation.
+ */
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+static int set_str(char *dst, const char *name, const char *v,
+		   struct sc_err *err)
+{
+	size_t n = strlen(v);
+
+	if (n >= CONFIG_STR_MAX)
+		return err_set(err, SC_EINVAL, "%s is longer than %d bytes",
+			       name, CONFIG_STR_MAX - 1);
+	memcpy(dst, v, n + 1);
+	return SC_OK;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int config_set_database_url(struct config *c, const char *url,
+			    struct sc_err *err)
+{
+	if (!(has_prefix(url, "sqlite:") && url[7]) && strcmp(url, "memory:") &&
+	    !has_prefix(url, "postgresql://"))
+		return err_set(err, SC_EINVAL,
+			       "DATABASE_URL must be sqlite:PATH, memory: or "
+			       "postgresql://..., not '%.100s'",
+			       url);
+	return set_str(c->database_url, "DATABASE_URL", url, err);
+}
+
+/* An address for a mail header: printable ASCII with one '@'. */
+static int check_email(const char *name, const char *v, struct sc_err *err)
+{
+	const char *at = strchr(v, '@');
+
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>')
+			return err_set(err, SC_EINVAL,
+				       "%s must be a plain address like "
+				       "a@b.example",
+				       name);
+	if (!at || at == v || !at[1] || strchr(at + 1, '@'))
+		return err_set(err, SC_EINVAL,
+			       "%s must be a plain address like a@b.example",
+			       name);
+	return SC_OK;
+}
+
+static int check_url(const char *name, const char *v, const char *scheme,
+		     struct sc_err *err)
+{
+	if (*v && (!has_prefix(v, scheme) || !v[strlen(scheme)]))
+		return err_set(err, SC_EINVAL, "%s must start with %s", name,
+			       scheme);
+	return SC_OK;
+}
+
+static int parse_port(const char *v, int *out, struct sc_err *err)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > 65535)
+		return err_set(err, SC_EINVAL,
+			       "HTTP_PORT must be 0 to 65535, not '%.40s'", v);
+	*out = (int)n;
+	return SC_OK;
+}
+
+static const char *get_or(config_getenv_fn *get, void *ctx, const char *name,
+			  const char *dflt)
+{
+	const char *v = get(ctx, name);
+
+	return v ? v : dflt;
+}
+
+static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
+		     struct sc_err *err)
+{
+	const char *v = get_or(get, ctx, "LOG_LEVEL", "info");
+	int level = log_level_parse(v);
+
+	if (level < 0)
+		return err_set(err, SC_EINVAL,
+			       "LOG_LEVEL must be debug, info, warn or error");
+	c->log_level = level;
+	v = get_or(get, ctx, "SQLITE_SYNCHRONOUS", "FULL");
+	if (strcmp(v, "FULL") && strcmp(v, "NORMAL"))
+		return err_set(err, SC_EINVAL,
+			       "SQLITE_SYNCHRONOUS must be FULL or NORMAL");
+	c->sqlite_synchronous_full = !strcmp(v, "FULL");
+	return parse_port(get_or(get, ctx, "HTTP_PORT", "5005"), &c->http_port,
+			  err);
+}
+
+int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
+		     struct sc_err *err)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = config_set_database_url(
+		c, get_or(get, ctx, "DATABASE_URL", "sqlite:var/scents.db"),
+		err);
+	if (!rc)
+		rc = set_str(c->http_host, "HTTP_HOST",
+			     get_or(get, ctx, "HTTP_HOST", "127.0.0.1"), err);
+	if (!rc)
+		rc = set_str(c->redis_url, "REDIS_URL",
+			     get_or(get, ctx, "REDIS_URL", ""), err);
+	if (!rc)
+		rc = check_url("REDIS_URL", c->redis_url, "redis://", err);
+	if (!rc)
+		rc = set_str(c->smtp_url, "SMTP_URL",
+			     get_or(get, ctx, "SMTP_URL", ""), err);
+	if (!rc)
+		rc = check_url("SMTP_URL", c->smtp_url, "smtp://", err);
+	if (!rc)
+		rc = set_str(
+			c->stock_email, "STOCK_EMAIL",
+			get_or(get, ctx, "STOCK_EMAIL", "stock@scents.example"),
+			err);
+	if (!rc)
+		rc = check_email("STOCK_EMAIL", c->stock_email, err);
+	if (!rc)
+		rc = set_str(c->from_email, "FROM_EMAIL",
+			     get_or(get, ctx, "FROM_EMAIL",
+				    "allocations@example.com"),
+			     err);
+	if (!rc)
+		rc = check_email("FROM_EMAIL", c->from_email, err);
+	if (!rc)
+		rc = load_misc(c, get, ctx, err);
+	return rc;
+}
+
+static const char *real_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+int config_load(struct config *c, struct sc_err *err)
+{
+	return config_load_from(c, real_getenv, NULL, err);
+}

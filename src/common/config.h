@@ -1,0 +1,50 @@
+/*
+ * common/config.h - the service's settings (design.md section 7).
+ *
+ * Read once from the environment at start-up and validated before
+ * anything is served; command-line flags then override single fields.
+ * Nothing else in the program calls getenv().
+ *
+ *   DATABASE_URL        sqlite:PATH | memory:       sqlite:var/scents.db
+ *   HTTP_HOST/HTTP_PORT listen address               127.0.0.1 / 5005
+ *   REDIS_URL           redis://host:port            unset (no messages)
+ *   SMTP_URL            smtp://host:port             unset (mail to log)
+ *   STOCK_EMAIL         OutOfStock recipient         stock@scents.example
+ *   FROM_EMAIL          sender                       allocations@example.com
+ *   LOG_LEVEL           debug|info|warn|error        info
+ *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
+ */
+#ifndef SCENTS_COMMON_CONFIG_H
+#define SCENTS_COMMON_CONFIG_H
+
+struct sc_err;
+
+#define CONFIG_STR_MAX 512
+
+struct config {
+	char database_url[CONFIG_STR_MAX]; /* store to open */
+	char http_host[CONFIG_STR_MAX];	   /* address to listen on */
+	int http_port;			   /* 0..65535; 0 = ephemeral */
+	char redis_url[CONFIG_STR_MAX];	   /* "" = no external messages */
+	char smtp_url[CONFIG_STR_MAX];	   /* "" = notifications to log */
+	char stock_email[CONFIG_STR_MAX];  /* OutOfStock recipient */
+	char from_email[CONFIG_STR_MAX];   /* notification sender */
+	int log_level;			   /* enum log_level */
+	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
+};
+
+/* Looks a variable up; NULL when unset.  getenv() in production. */
+typedef const char *config_getenv_fn(void *ctx, const char *name);
+
+/* Load from the process environment.  SC_EINVAL names the variable. */
+int config_load(struct config *out, struct sc_err *err);
+
+/* Load through @get(@ctx, name), for tests. */
+int config_load_from(struct config *out, config_getenv_fn *get, void *ctx,
+		     struct sc_err *err);
+
+/* Validate and set DATABASE_URL-style @url into @c (flag overrides). */
+int config_set_database_url(struct config *c, const char *url,
+			    struct sc_err *err);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * domain/messages.c - message names.
+ */
+#include "domain/messages.h"
+
+#include <assert.h>
+
+static const char *const names[] = {
+	[MSG_CREATE_BATCH] = "CreateBatch",
+	[MSG_ALLOCATE] = "Allocate",
+	[MSG_CHANGE_BATCH_QUANTITY] = "ChangeBatchQuantity",
+	[MSG_ALLOCATED] = "Allocated",
+	[MSG_DEALLOCATED] = "Deallocated",
+	[MSG_OUT_OF_STOCK] = "OutOfStock",
+};
+
+static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,
+	      "every message type has a name");
+
+const char *msg_name(enum msg_type type)
+{
+	return (unsigned)type < MSG__COUNT ? names[type] : "?";
+}

@@ -1,0 +1,94 @@
+/*
+ * domain/messages.h - commands and events as one tagged union.
+ *
+ * Commands say what someone wants (exactly one handler, errors go back to
+ * the sender); events say what happened (zero or more handlers).  Strings
+ * are borrowed: they live in the arena of the message being handled, or in
+ * the caller's storage for a message it builds itself.
+ */
+#ifndef SCENTS_DOMAIN_MESSAGES_H
+#define SCENTS_DOMAIN_MESSAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum msg_type {
+	/* commands */
+	MSG_CREATE_BATCH,
+	MSG_ALLOCATE,
+	MSG_CHANGE_BATCH_QUANTITY,
+	/* events */
+	MSG_ALLOCATED,
+	MSG_DEALLOCATED,
+	MSG_OUT_OF_STOCK,
+	MSG__COUNT
+};
+
+/* First event type: everything before it is a command. */
+#define MSG__FIRST_EVENT MSG_ALLOCATED
+
+/* CreateBatch(ref, sku, qty, eta?): a purchase we expect or hold. */
+struct cmd_create_batch {
+	const char *ref; /* batch reference, unique across products */
+	const char *sku; /* product */
+	int64_t qty;	 /* purchased quantity, 0..SC_QTY_MAX */
+	bool has_eta;	 /* false: in the warehouse now */
+	int32_t eta;	 /* days since 1970-01-01 when has_eta */
+};
+
+/* Allocate(orderid, sku, qty): reserve stock for one order line. */
+struct cmd_allocate {
+	const char *orderid; /* customer order */
+	const char *sku;     /* product */
+	int64_t qty;	     /* 1..SC_QTY_MAX */
+};
+
+/* ChangeBatchQuantity(ref, qty): the purchase turned out different. */
+struct cmd_change_batch_quantity {
+	const char *ref; /* batch reference */
+	int64_t qty;	 /* new purchased quantity, 0..SC_QTY_MAX */
+};
+
+/* Allocated: a line now has stock in batch @batchref. */
+struct ev_allocated {
+	const char *orderid;  /* customer order */
+	const char *sku;      /* product */
+	int64_t qty;	      /* units */
+	const char *batchref; /* where the units come from */
+};
+
+/* Deallocated: a line lost its stock when its batch shrank. */
+struct ev_deallocated {
+	const char *orderid;  /* customer order */
+	const char *sku;      /* product */
+	int64_t qty;	      /* units */
+	const char *batchref; /* the batch it left */
+};
+
+/* OutOfStock: no batch of @sku could take a line. */
+struct ev_out_of_stock {
+	const char *sku; /* product */
+};
+
+struct msg {
+	enum msg_type type; /* selects the member of u */
+	union {
+		struct cmd_create_batch create_batch;
+		struct cmd_allocate allocate;
+		struct cmd_change_batch_quantity change_batch_quantity;
+		struct ev_allocated allocated;
+		struct ev_deallocated deallocated;
+		struct ev_out_of_stock out_of_stock;
+	} u; /* the payload */
+};
+
+/* True for commands, false for events. */
+static inline bool msg_is_command(const struct msg *m)
+{
+	return m->type < MSG__FIRST_EVENT;
+}
+
+/* Stable name ("Allocate", "OutOfStock", ...), for logs. */
+const char *msg_name(enum msg_type type);
+
+#endif

@@ -1,0 +1,458 @@
+/*
+ * domain/model.c - allocation rules of the Product aggregate.
+ *
+ * Growth of the vectors goes through arena_reserve(); on SC_ENOMEM the
+ * product is left as it was before the call, because every vector is
+ * grown before any field is changed.
+ */
+#include "domain/model.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+
+/* Length in bytes of the UTF-8 sequence at @s (of @n left), 0 if bad. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	/* overlong, surrogate, beyond U+10FFFF, or a C1 control */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+	    (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
+bool ident_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (len == 0 || len > SC_ID_MAX)
+		return false;
+	while (i < len) {
+		size_t n;
+
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return false;
+		n = utf8_seq(u + i, len - i);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static bool ident_ok(const char *s)
+{
+	return s && ident_valid(s, strlen(s));
+}
+
+static int check_ident(const char *what, const char *s, struct sc_err *err)
+{
+	if (!ident_ok(s))
+		return err_set(err, SC_EINVAL,
+			       "%s must be 1 to %d bytes of printable utf-8",
+			       what, SC_ID_MAX);
+	return SC_OK;
+}
+
+static int check_batch_qty(int64_t qty, struct sc_err *err)
+{
+	if (qty < 0 || qty > SC_QTY_MAX)
+		return err_set(err, SC_EINVAL,
+			       "batch qty must be 0 to %lld, not %lld",
+			       (long long)SC_QTY_MAX, (long long)qty);
+	return SC_OK;
+}
+
+static int check_line(const struct order_line *l, struct sc_err *err)
+{
+	int rc = check_ident("orderid", l->orderid, err);
+
+	if (!rc)
+		rc = check_ident("sku", l->sku, err);
+	if (!rc && (l->qty < 1 || l->qty > SC_QTY_MAX))
+		rc = err_set(err, SC_EINVAL,
+			     "line qty must be 1 to %lld, not %lld",
+			     (long long)SC_QTY_MAX, (long long)l->qty);
+	return rc;
+}
+
+static int oom(struct sc_err *err)
+{
+	return err_set(err, SC_ENOMEM, "out of memory");
+}
+
+/* Fill @b; strings copied into @a. */
+static int batch_fill(struct batch *b, struct arena *a, const char *ref,
+		      const char *sku, bool has_eta, int32_t eta,
+		      struct sc_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->arena = a;
+	b->ref = arena_strdup(a, ref);
+	b->sku = arena_strdup(a, sku);
+	if (!b->ref || !b->sku)
+		return oom(err);
+	b->has_eta = has_eta;
+	b->eta = has_eta ? eta : 0;
+	return SC_OK;
+}
+
+int batch_init(struct batch *b, struct arena *a, const char *ref,
+	       const char *sku, int64_t qty, bool has_eta, int32_t eta,
+	       struct sc_err *err)
+{
+	int rc = check_ident("ref", ref, err);
+
+	if (!rc)
+		rc = check_ident("sku", sku, err);
+	if (!rc)
+		rc = check_batch_qty(qty, err);
+	if (!rc)
+		rc = batch_fill(b, a, ref, sku, has_eta, eta, err);
+	if (rc)
+		return rc;
+	b->purchased = qty;
+	b->lines_complete = true;
+	return SC_OK;
+}
+
+bool batch_can_allocate(const struct batch *b, const struct order_line *l)
+{
+	return !strcmp(b->sku, l->sku) && batch_available(b) >= l->qty;
+}
+
+const struct order_line *batch_find_line(const struct batch *b,
+					 const char *orderid)
+{
+	for (size_t i = 0; i < b->n_lines; i++)
+		if (!strcmp(b->lines[i].orderid, orderid))
+			return &b->lines[i];
+	return NULL;
+}
+
+/* Append a copy of the line to b->lines; no accounting. */
+static int push_line(struct batch *b, const char *orderid, int64_t qty,
+		     struct sc_err *err)
+{
+	struct order_line *l;
+
+	if (arena_reserve(b->arena, (void **)&b->lines, &b->cap_lines,
+			  b->n_lines + 1, sizeof(*b->lines)))
+		return oom(err);
+	l = &b->lines[b->n_lines];
+	l->orderid = arena_strdup(b->arena, orderid);
+	if (!l->orderid)
+		return oom(err);
+	l->sku = b->sku;
+	l->qty = qty;
+	b->n_lines++;
+	return SC_OK;
+}
+
+int batch_allocate(struct batch *b, const struct order_line *l,
+		   struct sc_err *err)
+{
+	const struct order_line *have;
+	int rc = check_line(l, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(b->sku, l->sku))
+		return err_set(err, SC_EINVAL,
+			       "line sku '%s' does not match batch sku '%s'",
+			       l->sku, b->sku);
+	have = batch_find_line(b, l->orderid);
+	if (have && have->qty == l->qty)
+		return SC_OK;
+	if (have)
+		return err_set(err, SC_EEXIST,
+			       "order '%s' already has %lld of '%s'",
+			       l->orderid, (long long)have->qty, l->sku);
+	if (batch_available(b) < l->qty)
+		return err_set(err, SC_EINVAL,
+			       "batch '%s' has %lld available, not %lld",
+			       b->ref, (long long)batch_available(b),
+			       (long long)l->qty);
+	rc = push_line(b, l->orderid, l->qty, err);
+	if (rc)
+		return rc;
+	b->allocated += l->qty;
+	b->dirty = true;
+	return SC_OK;
+}
+
+int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
+		struct product **out, struct sc_err *err)
+{
+	struct product *p;
+	int rc = check_ident("sku", sku, err);
+
+	if (rc)
+		return rc;
+	p = arena_calloc(a, 1, sizeof(*p));
+	if (!p)
+		return oom(err);
+	p->arena = a;
+	p->sku = arena_strdup(a, sku);
+	if (!p->sku)
+		return oom(err);
+	p->version = version;
+	p->loaded_version = version;
+	p->is_new = is_new;
+	*out = p;
+	return SC_OK;
+}
+
+struct batch *product_find_batch(struct product *p, const char *ref)
+{
+	for (size_t i = 0; i < p->n_batches; i++)
+		if (!strcmp(p->batches[i].ref, ref))
+			return &p->batches[i];
+	return NULL;
+}
+
+/* Make room for one more batch, event and journal entry. */
+static int reserve_one(struct product *p, bool batch, bool event, bool change,
+		       struct sc_err *err)
+{
+	struct arena *a = p->arena;
+
+	if (batch && arena_reserve(a, (void **)&p->batches, &p->cap_batches,
+				   p->n_batches + 1, sizeof(*p->batches)))
+		return oom(err);
+	if (event && arena_reserve(a, (void **)&p->events, &p->cap_events,
+				   p->n_events + 1, sizeof(*p->events)))
+		return oom(err);
+	if (change && arena_reserve(a, (void **)&p->changes, &p->cap_changes,
+				    p->n_changes + 1, sizeof(*p->changes)))
+		return oom(err);
+	return SC_OK;
+}
+
+int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
+			  int64_t allocated, bool has_eta, int32_t eta,
+			  struct batch **out, struct sc_err *err)
+{
+	struct batch *b;
+	int rc = reserve_one(p, true, false, false, err);
+
+	if (rc)
+		return rc;
+	b = &p->batches[p->n_batches];
+	rc = batch_fill(b, p->arena, ref, p->sku, has_eta, eta, err);
+	if (rc)
+		return rc;
+	b->purchased = purchased;
+	b->allocated = allocated;
+	p->n_batches++;
+	*out = b;
+	return SC_OK;
+}
+
+int product_restore_line(struct product *p, struct batch *b,
+			 const char *orderid, int64_t qty, struct sc_err *err)
+{
+	assert(b >= p->batches && b < p->batches + p->n_batches);
+	(void)p;
+	return push_line(b, orderid, qty, err);
+}
+
+int product_add_batch(struct product *p, const char *ref, int64_t qty,
+		      bool has_eta, int32_t eta, struct sc_err *err)
+{
+	struct batch *b;
+	int rc = check_ident("ref", ref, err);
+
+	if (!rc)
+		rc = check_batch_qty(qty, err);
+	if (rc)
+		return rc;
+	if (product_find_batch(p, ref))
+		return err_set(err, SC_EEXIST, "batch '%s' already exists",
+			       ref);
+	rc = reserve_one(p, true, false, false, err);
+	if (rc)
+		return rc;
+	b = &p->batches[p->n_batches];
+	rc = batch_fill(b, p->arena, ref, p->sku, has_eta, eta, err);
+	if (rc)
+		return rc;
+	b->purchased = qty;
+	b->lines_complete = true;
+	b->is_new = true;
+	b->dirty = true;
+	p->n_batches++;
+	p->version++;
+	return SC_OK;
+}
+
+/* True when @a should be chosen before @b (which comes earlier). */
+static bool prefers(const struct batch *a, const struct batch *b)
+{
+	if (a->has_eta != b->has_eta)
+		return !a->has_eta;
+	return a->has_eta && a->eta < b->eta;
+}
+
+/* The allocated line of @orderid, and its batch index, or NULL. */
+static const struct order_line *
+find_allocation(const struct product *p, const char *orderid, size_t *batch_out)
+{
+	for (size_t i = 0; i < p->n_batches; i++) {
+		const struct order_line *l =
+			batch_find_line(&p->batches[i], orderid);
+
+		if (l) {
+			*batch_out = i;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static void record_change(struct product *p, enum line_change_kind kind,
+			  size_t batch, const struct order_line *l)
+{
+	struct line_change *c = &p->changes[p->n_changes++];
+
+	c->kind = kind;
+	c->batch = batch;
+	c->line = *l;
+}
+
+static int allocate_to(struct product *p, size_t i, const struct order_line *l,
+		       const char **out, struct sc_err *err)
+{
+	struct batch *b = &p->batches[i];
+	struct msg *ev;
+	int rc = reserve_one(p, false, true, true, err);
+
+	if (!rc)
+		rc = batch_allocate(b, l, err);
+	if (rc)
+		return rc;
+	record_change(p, LINE_ADDED, i, &b->lines[b->n_lines - 1]);
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_ALLOCATED;
+	ev->u.allocated.orderid = b->lines[b->n_lines - 1].orderid;
+	ev->u.allocated.sku = p->sku;
+	ev->u.allocated.qty = l->qty;
+	ev->u.allocated.batchref = b->ref;
+	p->version++;
+	*out = b->ref;
+	return SC_OK;
+}
+
+int product_allocate(struct product *p, const struct order_line *l,
+		     const char **out, struct sc_err *err)
+{
+	const struct order_line *have;
+	struct msg *ev;
+	size_t best = SIZE_MAX, at;
+	int rc = check_line(l, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(l->sku, p->sku))
+		return err_set(err, SC_EINVAL,
+			       "line sku '%s' is not product '%s'", l->sku,
+			       p->sku);
+	have = find_allocation(p, l->orderid, &at);
+	if (have && have->qty != l->qty)
+		return err_set(err, SC_EEXIST,
+			       "order '%s' already has %lld of '%s'",
+			       l->orderid, (long long)have->qty, l->sku);
+	if (have) {
+		*out = p->batches[at].ref;
+		return SC_OK;
+	}
+	for (size_t i = 0; i < p->n_batches; i++)
+		if (batch_can_allocate(&p->batches[i], l) &&
+		    (best == SIZE_MAX ||
+		     prefers(&p->batches[i], &p->batches[best])))
+			best = i;
+	if (best != SIZE_MAX)
+		return allocate_to(p, best, l, out, err);
+	rc = reserve_one(p, false, true, false, err);
+	if (rc)
+		return rc;
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_OUT_OF_STOCK;
+	ev->u.out_of_stock.sku = p->sku;
+	*out = NULL;
+	return SC_OK;
+}
+
+/* Remove the newest line of batch @i, journal it, record Deallocated. */
+static void deallocate_newest(struct product *p, size_t i)
+{
+	struct batch *b = &p->batches[i];
+	const struct order_line *l = &b->lines[--b->n_lines];
+	struct msg *ev = &p->events[p->n_events++];
+
+	b->allocated -= l->qty;
+	record_change(p, LINE_REMOVED, i, l);
+	ev->type = MSG_DEALLOCATED;
+	ev->u.deallocated.orderid = l->orderid;
+	ev->u.deallocated.sku = p->sku;
+	ev->u.deallocated.qty = l->qty;
+	ev->u.deallocated.batchref = b->ref;
+}
+
+int product_change_batch_quantity(struct product *p, const char *ref,
+				  int64_t qty, struct sc_err *err)
+{
+	struct batch *b;
+	size_t i, n_out = 0;
+	int64_t avail;
+	int rc = check_batch_qty(qty, err);
+
+	if (rc)
+		return rc;
+	b = product_find_batch(p, ref);
+	if (!b)
+		return err_set(err, SC_ENOTFOUND, "unknown batch '%s'", ref);
+	if (b->purchased == qty)
+		return SC_OK;
+	assert(b->lines_complete);
+	i = (size_t)(b - p->batches);
+	/* Count the lines to drop first, so that growth can fail cleanly. */
+	avail = qty - b->allocated;
+	while (avail < 0 && n_out < b->n_lines)
+		avail += b->lines[b->n_lines - 1 - n_out++].qty;
+	if (arena_reserve(p->arena, (void **)&p->events, &p->cap_events,
+			  p->n_events + n_out, sizeof(*p->events)) ||
+	    arena_reserve(p->arena, (void **)&p->changes, &p->cap_changes,
+			  p->n_changes + n_out, sizeof(*p->changes)))
+		return oom(err);
+	b->purchased = qty;
+	b->dirty = true;
+	while (n_out--)
+		deallocate_newest(p, i);
+	p->version++;
+	return SC_OK;
+}

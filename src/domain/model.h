@@ -1,0 +1,181 @@
+/*
+ * domain/model.h - Batch, OrderLine and the Product aggregate.
+ *
+ * Pure C: no I/O, no clock, no logging.  A Product is the consistency
+ * boundary: every change to it goes through product_*() and bumps its
+ * version number, which repositories use for optimistic concurrency.
+ *
+ * Storage: a product and everything in it (batches, lines, events, the
+ * change journal, copied strings) live in the arena given to
+ * product_new(); they die when that arena is reset.  Strings passed in are
+ * copied; strings handed out are borrowed from the arena.
+ *
+ * Partial loading: a repository need not load every past order line.  It
+ * loads each batch with its allocated total, plus (a) every allocation of
+ * the order being allocated and (b) every line of a batch that may shrink
+ * (batch.lines_complete).  The rules below depend only on that.
+ *
+ * Fields are read-only outside src/domain.
+ */
+#ifndef SCENTS_DOMAIN_MODEL_H
+#define SCENTS_DOMAIN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/messages.h"
+
+struct arena;
+struct sc_err;
+
+/* Largest quantity of a batch or a line (design.md section 4). */
+#define SC_QTY_MAX INT64_C(1000000000)
+/* Longest order id, sku or batch ref, in bytes. */
+#define SC_ID_MAX 255
+
+/*
+ * True when @s is 1..SC_ID_MAX bytes of valid UTF-8 with no control
+ * characters (C0, DEL, C1) - the rule for every id, sku and ref.
+ */
+bool ident_valid(const char *s, size_t len);
+
+/* OrderLine: a value; two lines are equal when all fields are. */
+struct order_line {
+	const char *orderid; /* customer order */
+	const char *sku;     /* product */
+	int64_t qty;	     /* 1..SC_QTY_MAX */
+};
+
+struct batch {
+	struct arena *arena;	  /* storage of lines and strings */
+	const char *ref;	  /* unique reference */
+	const char *sku;	  /* product */
+	int64_t purchased;	  /* units bought, 0..SC_QTY_MAX */
+	int64_t allocated;	  /* units allocated, loaded lines or not */
+	bool has_eta;		  /* false: in the warehouse */
+	int32_t eta;		  /* days since epoch when has_eta */
+	struct order_line *lines; /* loaded allocations, oldest first */
+	size_t n_lines;		  /* entries used in lines */
+	size_t cap_lines;	  /* entries allocated in lines */
+	bool lines_complete;	  /* lines holds every allocation */
+	bool is_new;		  /* created since the product was loaded */
+	bool dirty;		  /* purchased or allocated changed */
+};
+
+/* A change to the allocations, kept for the repository to persist. */
+enum line_change_kind {
+	LINE_ADDED,  /* line allocated to batches[batch] */
+	LINE_REMOVED /* line deallocated from batches[batch] */
+};
+
+struct line_change {
+	enum line_change_kind kind; /* what happened */
+	size_t batch;		    /* index into product.batches */
+	struct order_line line;	    /* which line */
+};
+
+struct product {
+	struct arena *arena;	     /* storage of everything below */
+	const char *sku;	     /* identity */
+	int64_t version;	     /* bumped by every change */
+	int64_t loaded_version;	     /* version when loaded; for the save */
+	bool is_new;		     /* not yet in the store */
+	struct batch *batches;	     /* in creation order */
+	size_t n_batches;	     /* entries used in batches */
+	size_t cap_batches;	     /* entries allocated in batches */
+	struct msg *events;	     /* recorded, not yet collected */
+	size_t n_events;	     /* entries used in events */
+	size_t cap_events;	     /* entries allocated in events */
+	struct line_change *changes; /* journal, oldest first */
+	size_t n_changes;	     /* entries used in changes */
+	size_t cap_changes;	     /* entries allocated in changes */
+};
+
+/*
+ * Batch on its own (the seed's batch tests).  @ref and @sku are copied
+ * into @a.  The batch starts with no lines and lines_complete set.
+ * Returns SC_OK, SC_EINVAL (bad qty or id) or SC_ENOMEM.
+ */
+int batch_init(struct batch *b, struct arena *a, const char *ref,
+	       const char *sku, int64_t qty, bool has_eta, int32_t eta,
+	       struct sc_err *err);
+
+/* purchased - allocated; may be negative only inside a change. */
+static inline int64_t batch_available(const struct batch *b)
+{
+	return b->purchased - b->allocated;
+}
+
+/* Same sku and enough available. */
+bool batch_can_allocate(const struct batch *b, const struct order_line *l);
+
+/* The loaded allocation of @orderid in @b, or NULL. */
+const struct order_line *batch_find_line(const struct batch *b,
+					 const char *orderid);
+
+/*
+ * Allocate @l to @b.  Allocating an equal line again changes nothing.
+ * Returns SC_OK, SC_EINVAL (cannot allocate: sku or quantity),
+ * SC_EEXIST (same order, other qty) or SC_ENOMEM.
+ */
+int batch_allocate(struct batch *b, const struct order_line *l,
+		   struct sc_err *err);
+
+/*
+ * A new, empty product in @a.  @sku is copied.  Returns SC_OK, SC_EINVAL
+ * or SC_ENOMEM; *@out is set only on success.
+ */
+int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
+		struct product **out /* OUT */, struct sc_err *err);
+
+/* The batch with @ref, or NULL. */
+struct batch *product_find_batch(struct product *p, const char *ref);
+
+/*
+ * For repositories rebuilding a stored product: append a batch as stored
+ * (no event, no version change, not dirty).  *@out is the new batch.
+ */
+int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
+			  int64_t allocated, bool has_eta, int32_t eta,
+			  struct batch **out /* OUT */, struct sc_err *err);
+
+/*
+ * For repositories: append a stored allocation to @b, oldest first; does
+ * not change b->allocated (already counted).  Mark the batch complete
+ * with b->lines_complete = true once all its lines are restored.
+ */
+int product_restore_line(struct product *p, struct batch *b,
+			 const char *orderid, int64_t qty, struct sc_err *err);
+
+/*
+ * Add a new batch.  Bumps the version.  Returns SC_OK, SC_EINVAL (bad
+ * values), SC_EEXIST (the product already has @ref) or SC_ENOMEM.
+ */
+int product_add_batch(struct product *p, const char *ref, int64_t qty,
+		      bool has_eta, int32_t eta, struct sc_err *err);
+
+/*
+ * Allocate @l to the best batch: warehouse stock first, then earliest
+ * ETA, ties by creation order.  On success *@out is the batch ref,
+ * Allocated is recorded and the version bumped.  When no batch can take
+ * the line, *@out is NULL, OutOfStock is recorded and nothing else
+ * changes; that is not an error.  A line already allocated with the same
+ * qty returns its batch and records nothing (safe retries).
+ * Returns SC_OK, SC_EINVAL (bad line, other sku), SC_EEXIST (the order
+ * already has this sku with another qty) or SC_ENOMEM.
+ */
+int product_allocate(struct product *p, const struct order_line *l,
+		     const char **out /* OUT */, struct sc_err *err);
+
+/*
+ * Set the purchased quantity of batch @ref to @qty.  While the batch is
+ * over-allocated, deallocate its lines newest first, recording
+ * Deallocated for each (the caller reallocates them).  Needs the batch's
+ * lines loaded (lines_complete).  An unchanged qty changes nothing.
+ * Returns SC_OK, SC_EINVAL (qty out of range), SC_ENOTFOUND or SC_ENOMEM.
+ */
+int product_change_batch_quantity(struct product *p, const char *ref,
+				  int64_t qty, struct sc_err *err);
+
+#endif

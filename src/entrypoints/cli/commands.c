@@ -1,0 +1,231 @@
+/*
+ * entrypoints/cli/commands.c - the subcommands of `scents`.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
+#include "common/arena.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "domain/date.h"
+#include "domain/model.h"
+#include "entrypoints/cli/cli.h"
+#include "service/uow.h"
+
+/* Map a service code to an exit code, printing the reason. */
+static int fail(const struct sc_err *err)
+{
+	cli_error("%s", err->msg[0] ? err->msg : err_name(err->code));
+	return err->code == SC_EINVAL ? CLI_USAGE : CLI_RUNTIME;
+}
+
+static int parse_qty(const char *what, const char *s, long long min,
+		     long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '+' || s[0] == ' ' ||
+	    v < min || v > SC_QTY_MAX) {
+		cli_error("%s must be a whole number from %lld to %lld, not "
+			  "'%.40s'",
+			  what, min, (long long)SC_QTY_MAX, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int check_id(const char *what, const char *s)
+{
+	if (ident_valid(s, strlen(s)))
+		return 0;
+	cli_error("%s must be 1 to %d bytes of printable utf-8", what,
+		  SC_ID_MAX);
+	return -1;
+}
+
+/* Open the store, send @m through the bus, close.  Exit code. */
+static int send(const struct config *cfg, const struct msg *m,
+		struct bus_result *res)
+{
+	struct app *app = NULL;
+	struct worker w;
+	struct sc_err err;
+	int rc;
+
+	err_clear(&err);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc) {
+		rc = bootstrap_worker_init(app, &w, &err);
+		if (!rc) {
+			rc = bus_handle(&w.bus, m, res, &err);
+			bootstrap_worker_release(&w);
+		}
+	}
+	bootstrap_close(app);
+	return rc ? fail(&err) : CLI_OK;
+}
+
+static int cmd_add_batch(const struct config *cfg, int argc, char **argv)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct cmd_create_batch *c = &m.u.create_batch;
+	long long qty;
+
+	if (check_id("ref", argv[1]) || check_id("sku", argv[2]) ||
+	    parse_qty("qty", argv[3], 0, &qty))
+		return CLI_USAGE;
+	c->ref = argv[1];
+	c->sku = argv[2];
+	c->qty = qty;
+	if (argc > 4 && strcmp(argv[4], "-")) {
+		if (!date_parse(argv[4], &c->eta)) {
+			cli_error("eta must be a date YYYY-MM-DD, not "
+				  "'%.40s'",
+				  argv[4]);
+			return CLI_USAGE;
+		}
+		c->has_eta = true;
+	}
+	return send(cfg, &m, NULL);
+}
+
+static int cmd_allocate(const struct config *cfg, int argc, char **argv)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	long long qty;
+	int rc;
+
+	(void)argc;
+	if (check_id("orderid", argv[1]) || check_id("sku", argv[2]) ||
+	    parse_qty("qty", argv[3], 1, &qty))
+		return CLI_USAGE;
+	m.u.allocate.orderid = argv[1];
+	m.u.allocate.sku = argv[2];
+	m.u.allocate.qty = qty;
+	rc = send(cfg, &m, &res);
+	if (rc)
+		return rc;
+	if (!res.allocated) {
+		cli_error("out of stock for sku '%s'", argv[2]);
+		return CLI_RUNTIME;
+	}
+	printf("%s\n", res.batchref);
+	return CLI_OK;
+}
+
+static int cmd_change_batch_quantity(const struct config *cfg, int argc,
+				     char **argv)
+{
+	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
+	long long qty;
+
+	(void)argc;
+	if (check_id("ref", argv[1]) || parse_qty("qty", argv[2], 0, &qty))
+		return CLI_USAGE;
+	m.u.change_batch_quantity.ref = argv[1];
+	m.u.change_batch_quantity.qty = qty;
+	return send(cfg, &m, NULL);
+}
+
+static int print_rows(const struct allocation_row *rows, size_t n)
+{
+	json_t *arr = json_array();
+	char *s;
+
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
+					   "batchref", rows[i].batchref)))
+			break;
+	s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	if (!s) {
+		cli_error("out of memory");
+		return CLI_RUNTIME;
+	}
+	printf("%s\n", s);
+	free(s);
+	return CLI_OK;
+}
+
+static int cmd_allocations(const struct config *cfg, int argc, char **argv)
+{
+	struct allocation_row *rows = NULL;
+	struct app *app = NULL;
+	struct worker w;
+	struct arena a;
+	struct sc_err err;
+	size_t n = 0;
+	int rc;
+
+	(void)argc;
+	if (check_id("orderid", argv[1]))
+		return CLI_USAGE;
+	err_clear(&err);
+	arena_init(&a);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc) {
+		rc = bootstrap_worker_init(app, &w, &err);
+		if (!rc) {
+			rc = uow_allocations(w.uow, argv[1], &a, &rows, &n,
+					     &err);
+			bootstrap_worker_release(&w);
+		}
+	}
+	bootstrap_close(app);
+	if (!rc && !n)
+		rc = err_set(&err, SC_ENOTFOUND,
+			     "no allocations for order "
+			     "'%s'",
+			     argv[1]);
+	rc = rc ? fail(&err) : print_rows(rows, n);
+	arena_release(&a);
+	return rc;
+}
+
+static int cmd_version(const struct config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	(void)argc;
+	(void)argv;
+	printf("scents %s\n", SCENTS_VERSION);
+	return CLI_OK;
+}
+
+static int cmd_help(const struct config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	(void)argc;
+	(void)argv;
+	printf("usage: scents [--database URL] COMMAND [ARGS]\n\n"
+	       "Inventory allocation for The Scents Company.\n\n"
+	       "commands:\n");
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		printf("  %-22s %-26s %s\n", c->name, c->args, c->help);
+	printf("\nDATABASE_URL (default sqlite:var/scents.db) chooses the "
+	       "store.\nExit codes: 0 ok, 1 runtime error, 2 usage error.\n");
+	return CLI_OK;
+}
+
+const struct cli_command cli_commands[] = {
+	{"help", "", "show this list", 0, 0, cmd_help, 0},
+	{"version", "", "print the version", 0, 0, cmd_version, 0},
+	{"add-batch", "REF SKU QTY [ETA|-]", "add a batch (ETA YYYY-MM-DD)", 3,
+	 4, cmd_add_batch, 1},
+	{"allocate", "ORDERID SKU QTY", "allocate an order line", 3, 3,
+	 cmd_allocate, 1},
+	{"change-batch-quantity", "REF QTY", "set a batch's quantity", 2, 2,
+	 cmd_change_batch_quantity, 1},
+	{"allocations", "ORDERID", "print an order's allocations (JSON)", 1, 1,
+	 cmd_allocations, 1},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
+};

@@ -1,0 +1,210 @@
+/*
+ * service/handlers.c - command and event handlers.
+ *
+ * Each command handler opens one unit of work, loads through the
+ * repository, calls the domain and commits through commit(), which first
+ * runs the in-transaction handlers on the events the domain recorded.  One
+ * exit label; uow_rollback() is a no-op after a commit.
+ */
+#include "service/handlers.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "service/notifier.h"
+#include "service/publisher.h"
+#include "service/uow.h"
+
+/*
+ * Run the in-transaction handlers over every event recorded so far, then
+ * commit.  Events are copied before each call because a handler may grow
+ * (and so move) the product's event array.
+ */
+static int commit(struct deps *d, struct sc_err *err)
+{
+	struct uow *u = d->uow;
+	int rc;
+
+	for (size_t i = 0; i < u->n_seen; i++) {
+		struct product *p = u->seen[i];
+
+		for (size_t k = 0; k < p->n_events; k++) {
+			struct msg ev = p->events[k];
+			handler_fn *fn = in_tx_handler_table[ev.type];
+
+			if (!fn)
+				continue;
+			rc = fn(&ev, d, NULL, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return uow_commit(u, err);
+}
+
+/* An existing batch @ref of @sku: the same values are a no-op. */
+static int check_resend(struct deps *d, const struct cmd_create_batch *c,
+			const char *sku, struct sc_err *err)
+{
+	struct load_hint hint = {0};
+	struct product *p;
+	struct batch *b;
+	int rc;
+
+	if (strcmp(sku, c->sku))
+		return err_set(err, SC_EEXIST, "batch '%s' exists for sku '%s'",
+			       c->ref, sku);
+	rc = repo_get(d->uow, sku, &hint, &p, err);
+	if (rc)
+		return rc;
+	b = product_find_batch(p, c->ref);
+	assert(b);
+	if (b->purchased != c->qty || b->has_eta != c->has_eta ||
+	    (c->has_eta && b->eta != c->eta))
+		return err_set(err, SC_EEXIST,
+			       "batch '%s' exists with other values", c->ref);
+	return SC_OK;
+}
+
+static int handle_add_batch(const struct msg *m, struct deps *d,
+			    struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_create_batch *c = &m->u.create_batch;
+	struct product *p;
+	const char *sku;
+	int rc = uow_begin(d->uow, d->arena, err);
+
+	(void)res;
+	if (rc)
+		return rc;
+	rc = repo_sku_of_batch(d->uow, c->ref, &sku, err);
+	if (rc != SC_ENOTFOUND) {
+		if (!rc)
+			rc = check_resend(d, c, sku, err);
+		goto out_rollback;
+	}
+	err_clear(err);
+	rc = repo_get(d->uow, c->sku, NULL, &p, err);
+	if (rc == SC_ENOTFOUND) {
+		err_clear(err);
+		rc = product_new(d->arena, c->sku, 0, true, &p, err);
+		if (!rc)
+			rc = repo_add(d->uow, p, err);
+	}
+	if (!rc)
+		rc = product_add_batch(p, c->ref, c->qty, c->has_eta, c->eta,
+				       err);
+	if (!rc)
+		rc = commit(d, err);
+out_rollback:
+	uow_rollback(d->uow);
+	return rc;
+}
+
+/* Allocate @l to product @l->sku in the open unit of work. */
+static int allocate_line(struct deps *d, const struct order_line *l,
+			 const char **out, struct sc_err *err)
+{
+	struct load_hint hint = {.orderid = l->orderid};
+	struct product *p;
+	int rc = repo_get(d->uow, l->sku, &hint, &p, err);
+
+	if (!rc)
+		rc = product_allocate(p, l, out, err);
+	return rc;
+}
+
+static int handle_allocate(const struct msg *m, struct deps *d,
+			   struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_allocate *c = &m->u.allocate;
+	struct order_line line = {c->orderid, c->sku, c->qty};
+	const char *ref = NULL;
+	int rc = uow_begin(d->uow, d->arena, err);
+
+	if (rc)
+		return rc;
+	rc = allocate_line(d, &line, &ref, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res && ref) {
+		res->allocated = true;
+		(void)snprintf(res->batchref, sizeof(res->batchref), "%s", ref);
+	}
+	uow_rollback(d->uow);
+	return rc;
+}
+
+static int handle_change_batch_quantity(const struct msg *m, struct deps *d,
+					struct bus_result *res,
+					struct sc_err *err)
+{
+	const struct cmd_change_batch_quantity *c = &m->u.change_batch_quantity;
+	struct product *p;
+	int rc = uow_begin(d->uow, d->arena, err);
+
+	(void)res;
+	if (rc)
+		return rc;
+	rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
+	if (!rc)
+		rc = product_change_batch_quantity(p, c->ref, c->qty, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
+/* Deallocated, in the same transaction: put the line somewhere else. */
+static int reallocate(const struct msg *m, struct deps *d,
+		      struct bus_result *res, struct sc_err *err)
+{
+	const struct ev_deallocated *e = &m->u.deallocated;
+	struct order_line line = {e->orderid, e->sku, e->qty};
+	const char *ref;
+
+	(void)res;
+	return allocate_line(d, &line, &ref, err);
+}
+
+static int publish_allocated_event(const struct msg *m, struct deps *d,
+				   struct bus_result *res, struct sc_err *err)
+{
+	(void)res;
+	return publisher_publish(d->publisher, CHANNEL_LINE_ALLOCATED, m, err);
+}
+
+static int send_out_of_stock_notification(const struct msg *m, struct deps *d,
+					  struct bus_result *res,
+					  struct sc_err *err)
+{
+	char body[SC_ID_MAX + 32];
+
+	(void)res;
+	(void)snprintf(body, sizeof(body), "Out of stock for %s",
+		       m->u.out_of_stock.sku);
+	return notifier_send(d->notifier, d->stock_email, body, err);
+}
+
+const struct handler_entry handler_table[] = {
+	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
+	[MSG_ALLOCATE] = {1, {handle_allocate}},
+	[MSG_CHANGE_BATCH_QUANTITY] = {1, {handle_change_batch_quantity}},
+	[MSG_ALLOCATED] = {1, {publish_allocated_event}},
+	[MSG_DEALLOCATED] = {0, {NULL}},
+	[MSG_OUT_OF_STOCK] = {1, {send_out_of_stock_notification}},
+};
+
+static_assert(sizeof(handler_table) / sizeof(handler_table[0]) == MSG__COUNT,
+	      "every message type has a handler entry");
+
+handler_fn *const in_tx_handler_table[] = {
+	[MSG_CREATE_BATCH] = NULL,	    [MSG_ALLOCATE] = NULL,
+	[MSG_CHANGE_BATCH_QUANTITY] = NULL, [MSG_ALLOCATED] = NULL,
+	[MSG_DEALLOCATED] = reallocate,	    [MSG_OUT_OF_STOCK] = NULL,
+};
+
+static_assert(sizeof(in_tx_handler_table) / sizeof(in_tx_handler_table[0]) ==
+		      MSG__COUNT,
+	      "every message type has an in-transaction entry");

@@ -1,0 +1,68 @@
+/*
+ * service/handlers.h - what the system does for each message (the book's
+ * handlers.py and its COMMAND_HANDLERS / EVENT_HANDLERS tables).
+ *
+ * Two tables, both indexed by enum msg_type:
+ *  - handler_table: run by the bus.  A command has exactly one handler;
+ *    an event zero or more, each after the transaction that raised it
+ *    committed.
+ *  - in_tx_handler_table: run inside the transaction that raised the
+ *    event, just before its commit.  Deallocated -> reallocate lives here,
+ *    so a deallocation and its reallocation commit together (design.md
+ *    section 9) and a crash can never strand a line.
+ */
+#ifndef SCENTS_SERVICE_HANDLERS_H
+#define SCENTS_SERVICE_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "domain/messages.h"
+#include "domain/model.h"
+
+struct arena;
+struct notifier;
+struct publisher;
+struct uow;
+
+/* Everything a handler may use; built once, in bootstrap. */
+struct deps {
+	struct uow *uow;	     /* the store */
+	struct notifier *notifier;   /* stock-team notifications */
+	struct publisher *publisher; /* external events */
+	const char *stock_email;     /* where OutOfStock mails go */
+	struct arena *arena;	     /* the current message's arena */
+};
+
+/* What a command produced, for the caller (copied out of the arena). */
+struct bus_result {
+	bool allocated;		      /* Allocate: a batch took the line */
+	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
+};
+
+/*
+ * A handler.  @res is NULL for events.  Returns SC_OK or a negative code
+ * with @err set; command errors reach the caller unchanged.
+ */
+typedef int handler_fn(const struct msg *m, struct deps *d,
+		       struct bus_result *res, struct sc_err *err);
+
+/* Most handlers one message type may have. */
+#define HANDLERS_MAX 4
+
+struct handler_entry {
+	size_t n_fns;		       /* how many of fns are used */
+	handler_fn *fns[HANDLERS_MAX]; /* run in this order */
+};
+
+/* The bus's dispatch table. */
+extern const struct handler_entry handler_table[MSG__COUNT];
+
+/* Handlers run before commit, in the raising transaction; NULL = none. */
+extern handler_fn *const in_tx_handler_table[MSG__COUNT];
+
+/* Channel that Allocated events are published on. */
+#define CHANNEL_LINE_ALLOCATED "line_allocated"
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * service/uow.h - the unit-of-work port and its product repository.
+ *
+ * A unit of work is one transaction over the product store.  Handlers
+ * begin it, load products through the repository, change them through the
+ * domain, and commit; anything else ends in uow_rollback(), which is a
+ * no-op after a commit (the book's __exit__).  Rollback is the default:
+ * work not committed is discarded.
+ *
+ * The repository is an identity map within a unit of work: a product
+ * loaded twice is the same object, so every change lands in one place.
+ * Commit persists every product loaded or added ("seen"), each with an
+ * optimistic check: the stored version must still equal the version the
+ * product was loaded with, else SC_ECONFLICT (retryable).  Adapters keep
+ * the read model (allocations by order) in the same transaction as the
+ * write model, so the two never disagree.
+ *
+ * Adapters implement the ops tables and embed struct uow first.  Callers
+ * use only the inline wrappers below, which carry the seen-tracking.
+ * A unit of work is used by one thread at a time; open one per thread.
+ */
+#ifndef SCENTS_SERVICE_UOW_H
+#define SCENTS_SERVICE_UOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct arena;
+struct product;
+struct uow;
+
+/*
+ * What a load must include beyond each batch and its allocated total.
+ * Either field may be NULL.
+ */
+struct load_hint {
+	const char *orderid;  /* every allocation of this order */
+	const char *lines_of; /* every line of this batch ref, oldest first */
+};
+
+/* One row of the read model: an order's line and where it is allocated. */
+struct allocation_row {
+	const char *sku;      /* product */
+	const char *batchref; /* batch holding the line */
+};
+
+struct uow_ops {
+	const char *name; /* "memory", "sqlite", ...; for logs */
+
+	/* Start a write transaction. */
+	int (*begin)(struct uow *self, struct sc_err *err);
+
+	/*
+	 * Load product @sku into self->arena with what @hint asks for.
+	 * SC_ENOTFOUND (message "unknown sku '...'") when there is none.
+	 */
+	int (*get)(struct uow *self, const char *sku,
+		   const struct load_hint *hint, struct product **out,
+		   struct sc_err *err);
+
+	/* The sku of batch @ref (in self->arena); SC_ENOTFOUND if none. */
+	int (*sku_of_batch)(struct uow *self, const char *ref, const char **out,
+			    struct sc_err *err);
+
+	/*
+	 * Persist every product in self->seen whose version changed, with
+	 * the optimistic check, then make the transaction durable.  On any
+	 * error nothing is persisted.  SC_ECONFLICT, SC_EIO, SC_ENOMEM.
+	 */
+	int (*commit)(struct uow *self, struct sc_err *err);
+
+	/* Discard the transaction.  Never fails. */
+	void (*rollback)(struct uow *self);
+
+	/*
+	 * Read model: the allocations of @orderid, into @a, ordered by sku.
+	 * Its own consistent read; needs no begin.  *@n_out may be 0.
+	 */
+	int (*allocations)(struct uow *self, const char *orderid,
+			   struct arena *a, struct allocation_row **out,
+			   size_t *n_out, struct sc_err *err);
+
+	/* Release the adapter; rolls back an open transaction. */
+	void (*free)(struct uow *self);
+};
+
+struct uow {
+	const struct uow_ops *ops; /* first member; set by the adapter */
+	struct arena *arena;	   /* storage for loads; set by uow_begin */
+	struct product **seen;	   /* loaded or added in this transaction */
+	size_t n_seen;		   /* entries used in seen */
+	size_t cap_seen;	   /* entries allocated in seen */
+	bool active;		   /* between begin and commit/rollback */
+};
+
+/* Begin; loads go into @a.  SC_EIO when the store cannot start one. */
+int uow_begin(struct uow *u, struct arena *a, struct sc_err *err);
+
+/*
+ * Product @sku, loaded with @hint (may be NULL), or the one this unit of
+ * work already holds.  SC_ENOTFOUND for an unknown sku.
+ */
+int repo_get(struct uow *u, const char *sku, const struct load_hint *hint,
+	     struct product **out /* OUT */, struct sc_err *err);
+
+/* The product holding batch @ref, with that batch's lines loaded. */
+int repo_get_by_batchref(struct uow *u, const char *ref,
+			 struct product **out /* OUT */, struct sc_err *err);
+
+/* The sku of batch @ref; SC_ENOTFOUND when no product has it. */
+int repo_sku_of_batch(struct uow *u, const char *ref,
+		      const char **out /* OUT */, struct sc_err *err);
+
+/* Track a new product (from product_new) so that commit saves it. */
+int repo_add(struct uow *u, struct product *p, struct sc_err *err);
+
+/* Persist and end.  SC_ECONFLICT when a product changed meanwhile. */
+int uow_commit(struct uow *u, struct sc_err *err);
+
+/* End without persisting; a no-op when nothing is open. */
+void uow_rollback(struct uow *u);
+
+/* Read model; see uow_ops.allocations. */
+static inline int uow_allocations(struct uow *u, const char *orderid,
+				  struct arena *a, struct allocation_row **out,
+				  size_t *n_out, struct sc_err *err)
+{
+	return u->ops->allocations(u, orderid, a, out, n_out, err);
+}
+
+/* Release @u (NULL is a no-op). */
+static inline void uow_free(struct uow *u)
+{
+	if (u)
+		u->ops->free(u);
+}
+
+#endif

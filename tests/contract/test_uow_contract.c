@@ -1,0 +1,527 @@
+/*
+ * tests/contract/test_uow_contract.c - one contract for every adapter of
+ * the unit-of-work port (SQLite's permutations.test): the same cases run
+ * against the memory adapter and against SQLite on a real file.
+ *
+ * Covers the seed's test_repository, test_uow and test_views.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/memory/memory_uow.h"
+#include "adapters/sqlite/sqlite_uow.h"
+#include "common/arena.h"
+#include "common/log.h"
+#include "service/bus.h"
+#include "service/uow.h"
+#include "support/cmocka.h"
+#include "support/fakes.h"
+
+/* How to open units of work on one store, per adapter. */
+struct factory {
+	const char *name;
+	int (*setup)(void **store);		 /* a fresh, empty store */
+	int (*open)(void *store, struct uow **); /* one more connection */
+	void (*teardown)(void *store);		 /* remove it */
+};
+
+static int mem_setup(void **store)
+{
+	struct sc_err err;
+
+	err_clear(&err);
+	return memory_store_new((struct memory_store **)store, &err);
+}
+
+static int mem_open(void *store, struct uow **out)
+{
+	struct sc_err err;
+
+	err_clear(&err);
+	return memory_uow_new(store, out, &err);
+}
+
+static void mem_teardown(void *store)
+{
+	memory_store_free(store);
+}
+
+static int sql_setup(void **store)
+{
+	char *dir = strdup("/tmp/scents-contract.XXXXXX");
+
+	if (!dir || !mkdtemp(dir))
+		return -1;
+	*store = dir;
+	return 0;
+}
+
+static int sql_open(void *store, struct uow **out)
+{
+	struct sqlite_options opt = {.synchronous_full = false,
+				     .busy_timeout_ms = 10000};
+	char path[256];
+	struct sc_err err;
+	int rc;
+
+	err_clear(&err);
+	(void)snprintf(path, sizeof(path), "%s/db/scents.db", (char *)store);
+	rc = sqlite_uow_new(path, &opt, out, &err);
+	if (rc)
+		fprintf(stderr, "sqlite open: %s\n", err.msg);
+	return rc;
+}
+
+static void sql_teardown(void *store)
+{
+	char cmd[300];
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)store);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", (char *)store);
+	free(store);
+}
+
+static const struct factory memory_factory = {"memory", mem_setup, mem_open,
+					      mem_teardown};
+static const struct factory sqlite_factory = {"sqlite", sql_setup, sql_open,
+					      sql_teardown};
+
+/* Per-test state: a store, one unit of work and a bus over it. */
+struct fx {
+	const struct factory *f;
+	void *store;
+	struct uow *uow;
+	struct fake_notifier notifier;
+	struct fake_publisher publisher;
+	struct bus bus;
+	struct arena arena;
+	struct sc_err err;
+};
+
+static struct fx *fx_new(const struct factory *f)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	struct deps d = {0};
+
+	assert_non_null(x);
+	x->f = f;
+	assert_int_equal(f->setup(&x->store), 0);
+	assert_int_equal(f->open(x->store, &x->uow), 0);
+	fake_notifier_init(&x->notifier);
+	fake_publisher_init(&x->publisher);
+	d.uow = x->uow;
+	d.notifier = &x->notifier.base;
+	d.publisher = &x->publisher.base;
+	d.stock_email = "stock@scents.example";
+	bus_init(&x->bus, &d, 1);
+	x->bus.backoff_us = 50;
+	arena_init(&x->arena);
+	err_clear(&x->err);
+	return x;
+}
+
+static int setup_memory(void **state)
+{
+	*state = fx_new(&memory_factory);
+	return 0;
+}
+
+static int setup_sqlite(void **state)
+{
+	*state = fx_new(&sqlite_factory);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	bus_release(&x->bus);
+	uow_free(x->uow);
+	x->f->teardown(x->store);
+	arena_release(&x->arena);
+	free(x);
+	return 0;
+}
+
+static int send(struct bus *b, struct msg *m, struct bus_result *res)
+{
+	struct sc_err err;
+
+	err_clear(&err);
+	return bus_handle(b, m, res, &err);
+}
+
+static void add_batch(struct fx *x, const char *ref, const char *sku,
+		      long long qty, int32_t eta)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+
+	m.u.create_batch.ref = ref;
+	m.u.create_batch.sku = sku;
+	m.u.create_batch.qty = qty;
+	m.u.create_batch.has_eta = eta != 0;
+	m.u.create_batch.eta = eta;
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+}
+
+static const char *allocate(struct fx *x, struct bus *b, const char *orderid,
+			    const char *sku, long long qty)
+{
+	static char ref[SC_ID_MAX + 1];
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+
+	m.u.allocate.orderid = orderid;
+	m.u.allocate.sku = sku;
+	m.u.allocate.qty = qty;
+	assert_int_equal(send(b ? b : &x->bus, &m, &res), SC_OK);
+	(void)snprintf(ref, sizeof(ref), "%s", res.batchref);
+	return ref;
+}
+
+static void change_qty(struct fx *x, const char *ref, long long qty)
+{
+	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
+
+	m.u.change_batch_quantity.ref = ref;
+	m.u.change_batch_quantity.qty = qty;
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+}
+
+/* Load @sku in a fresh transaction with @hint, then roll back. */
+static struct product *load(struct fx *x, const char *sku,
+			    const struct load_hint *hint)
+{
+	struct product *p = NULL;
+
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	if (repo_get(x->uow, sku, hint, &p, &x->err))
+		p = NULL;
+	uow_rollback(x->uow);
+	err_clear(&x->err);
+	return p;
+}
+
+static void stores_and_loads_products(void **state)
+{
+	struct fx *x = *state;
+	struct product *p;
+
+	add_batch(x, "b-ship", "LAMP", 100, 20000);
+	add_batch(x, "b-home", "LAMP", 50, 0);
+	p = load(x, "LAMP", NULL);
+	assert_non_null(p);
+	assert_int_equal(p->version, 2);
+	assert_false(p->is_new);
+	assert_int_equal(p->n_batches, 2);
+	assert_string_equal(p->batches[0].ref, "b-ship");
+	assert_true(p->batches[0].has_eta);
+	assert_int_equal(p->batches[0].eta, 20000);
+	assert_string_equal(p->batches[1].ref, "b-home");
+	assert_false(p->batches[1].has_eta);
+	assert_int_equal(p->batches[1].purchased, 50);
+	assert_null(load(x, "NOPE", NULL));
+}
+
+static void get_by_batchref(void **state)
+{
+	struct fx *x = *state;
+	struct product *p1, *p2;
+
+	add_batch(x, "b1", "sku1", 100, 0);
+	add_batch(x, "b2", "sku1", 100, 0);
+	add_batch(x, "b3", "sku2", 100, 0);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(repo_get_by_batchref(x->uow, "b2", &p1, &x->err),
+			 SC_OK);
+	assert_int_equal(repo_get_by_batchref(x->uow, "b3", &p2, &x->err),
+			 SC_OK);
+	assert_string_equal(p1->sku, "sku1");
+	assert_string_equal(p2->sku, "sku2");
+	assert_int_equal(repo_get_by_batchref(x->uow, "b9", &p2, &x->err),
+			 SC_ENOTFOUND);
+	assert_string_equal(x->err.msg, "unknown batch 'b9'");
+	uow_rollback(x->uow);
+}
+
+static void uow_can_retrieve_a_batch_and_allocate_to_it(void **state)
+{
+	struct fx *x = *state;
+	struct product *p;
+	struct order_line l = {"o1", "HIPSTER-WORKBENCH", 10};
+	const char *ref;
+	struct load_hint hint = {.orderid = "o1"};
+
+	add_batch(x, "batch1", "HIPSTER-WORKBENCH", 100, 0);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(
+		repo_get(x->uow, "HIPSTER-WORKBENCH", NULL, &p, &x->err),
+		SC_OK);
+	assert_int_equal(product_allocate(p, &l, &ref, &x->err), SC_OK);
+	assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
+	p = load(x, "HIPSTER-WORKBENCH", &hint);
+	assert_int_equal(p->batches[0].allocated, 10);
+	assert_non_null(batch_find_line(&p->batches[0], "o1"));
+}
+
+static void rolls_back_uncommitted_work_by_default(void **state)
+{
+	struct fx *x = *state;
+	struct product *p;
+
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(
+		product_new(&x->arena, "MEDIUM-PLINTH", 0, true, &p, &x->err),
+		SC_OK);
+	assert_int_equal(repo_add(x->uow, p, &x->err), SC_OK);
+	assert_int_equal(product_add_batch(p, "batch1", 100, false, 0, &x->err),
+			 SC_OK);
+	uow_rollback(x->uow);
+	assert_null(load(x, "MEDIUM-PLINTH", NULL));
+}
+
+static void rolls_back_on_error(void **state)
+{
+	struct fx *x = *state;
+	struct msg m = {.type = MSG_ALLOCATE};
+
+	add_batch(x, "b1", "LARGE-FORK", 10, 0);
+	/* the second line's conflict fails the whole command */
+	allocate(x, NULL, "o1", "LARGE-FORK", 4);
+	m.u.allocate.orderid = "o1";
+	m.u.allocate.sku = "LARGE-FORK";
+	m.u.allocate.qty = 5;
+	assert_int_equal(send(&x->bus, &m, NULL), SC_EEXIST);
+	assert_int_equal(load(x, "LARGE-FORK", NULL)->batches[0].allocated, 4);
+	assert_int_equal(load(x, "LARGE-FORK", NULL)->version, 2);
+}
+
+static void stale_version_is_a_conflict_and_saves_nothing(void **state)
+{
+	struct fx *x = *state;
+	struct product *p;
+	struct order_line l = {"o1", "T", 1};
+	const char *ref;
+
+	add_batch(x, "b1", "T", 10, 0);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(repo_get(x->uow, "T", NULL, &p, &x->err), SC_OK);
+	/* as if another writer committed after we read version 0 */
+	p->loaded_version--;
+	assert_int_equal(product_allocate(p, &l, &ref, &x->err), SC_OK);
+	assert_int_equal(uow_commit(x->uow, &x->err), SC_ECONFLICT);
+	uow_rollback(x->uow);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 0);
+	assert_int_equal(load(x, "T", NULL)->version, 1);
+}
+
+static void hints_load_what_a_decision_needs(void **state)
+{
+	struct fx *x = *state;
+	struct load_hint order = {.orderid = "o2"};
+	struct load_hint lines = {.lines_of = "b1"};
+	struct product *p;
+	const struct batch *b;
+
+	add_batch(x, "b1", "T", 10, 0);
+	add_batch(x, "b2", "T", 10, 0);
+	allocate(x, NULL, "o1", "T", 3);
+	allocate(x, NULL, "o2", "T", 3);
+	allocate(x, NULL, "o3", "T", 5);
+	p = load(x, "T", &order);
+	b = &p->batches[0];
+	assert_int_equal(b->allocated, 6); /* totals always loaded */
+	assert_non_null(batch_find_line(b, "o2"));
+	p = load(x, "T", &lines);
+	b = &p->batches[0];
+	assert_true(b->lines_complete);
+	assert_int_equal(b->n_lines, 2);
+	assert_string_equal(b->lines[0].orderid, "o1"); /* oldest first */
+	assert_string_equal(b->lines[1].orderid, "o2");
+}
+
+static void allocations_view(void **state)
+{
+	struct fx *x = *state;
+	struct allocation_row *rows;
+	size_t n;
+
+	add_batch(x, "sku1batch", "sku1", 50, 0);
+	add_batch(x, "sku2batch", "sku2", 50, 20000);
+	add_batch(x, "sku1batch-later", "sku1", 50, 20001);
+	allocate(x, NULL, "order1", "sku1", 20);
+	allocate(x, NULL, "order1", "sku2", 20);
+	allocate(x, NULL, "otherorder", "sku1", 30);
+	allocate(x, NULL, "otherorder", "sku2", 10);
+	assert_int_equal(uow_allocations(x->uow, "order1", &x->arena, &rows, &n,
+					 &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].sku, "sku1");
+	assert_string_equal(rows[0].batchref, "sku1batch");
+	assert_string_equal(rows[1].sku, "sku2");
+	assert_string_equal(rows[1].batchref, "sku2batch");
+	assert_int_equal(uow_allocations(x->uow, "nobody", &x->arena, &rows, &n,
+					 &x->err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+}
+
+static void deallocation(void **state)
+{
+	struct fx *x = *state;
+	struct allocation_row *rows;
+	size_t n;
+
+	add_batch(x, "b1", "sku1", 50, 0);
+	add_batch(x, "b2", "sku1", 50, 20000);
+	allocate(x, NULL, "o1", "sku1", 40);
+	change_qty(x, "b1", 10);
+	assert_int_equal(
+		uow_allocations(x->uow, "o1", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].sku, "sku1");
+	assert_string_equal(rows[0].batchref, "b2");
+	assert_int_equal(load(x, "sku1", NULL)->batches[0].allocated, 0);
+	assert_int_equal(load(x, "sku1", NULL)->batches[1].allocated, 40);
+}
+
+static void data_survives_reopening_the_store(void **state)
+{
+	struct fx *x = *state;
+	struct uow *again;
+	struct allocation_row *rows;
+	size_t n;
+
+	add_batch(x, "b1", "T", 10, 0);
+	allocate(x, NULL, "o1", "T", 3);
+	assert_int_equal(x->f->open(x->store, &again), 0);
+	assert_int_equal(
+		uow_allocations(again, "o1", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	uow_free(again);
+}
+
+/* Two writers on their own connections race for the last 10 units. */
+struct racer {
+	struct fx *x;
+	pthread_barrier_t *go;
+	const char *sku;
+	const char *orderid;
+	int rc;
+	char ref[SC_ID_MAX + 1];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct uow *u;
+	struct bus b;
+	struct deps d = {0};
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	struct sc_err err;
+
+	if (r->x->f->open(r->x->store, &u))
+		abort();
+	d.uow = u;
+	d.notifier = &r->x->notifier.base;
+	d.publisher = &r->x->publisher.base;
+	d.stock_email = "stock@scents.example";
+	bus_init(&b, &d, (uint64_t)(uintptr_t)r);
+	b.backoff_us = 50;
+	m.u.allocate.orderid = r->orderid;
+	m.u.allocate.sku = r->sku;
+	m.u.allocate.qty = 10;
+	err_clear(&err);
+	(void)pthread_barrier_wait(r->go);
+	r->rc = bus_handle(&b, &m, &res, &err);
+	(void)snprintf(r->ref, sizeof(r->ref), "%s", res.batchref);
+	bus_release(&b);
+	uow_free(u);
+	return NULL;
+}
+
+static void concurrent_updates_to_version_are_not_allowed(void **state)
+{
+	struct fx *x = *state;
+
+	/* fakes are shared by the threads: silence them */
+	x->notifier.fail_with = 0;
+	log_set_level(LOG_ERROR);
+	for (int round = 0; round < 20; round++) {
+		pthread_barrier_t go;
+		pthread_t t1, t2;
+		struct racer r1, r2;
+		char sku[32], ref[32];
+		struct product *p;
+
+		(void)snprintf(sku, sizeof(sku), "RACE-%d", round);
+		(void)snprintf(ref, sizeof(ref), "b-%d", round);
+		add_batch(x, ref, sku, 10, 0);
+		(void)pthread_barrier_init(&go, NULL, 2);
+		r1 = (struct racer){x, &go, sku, "order1", -99, ""};
+		r2 = (struct racer){x, &go, sku, "order2", -99, ""};
+		assert_int_equal(pthread_create(&t1, NULL, race, &r1), 0);
+		assert_int_equal(pthread_create(&t2, NULL, race, &r2), 0);
+		(void)pthread_join(t1, NULL);
+		(void)pthread_join(t2, NULL);
+		(void)pthread_barrier_destroy(&go);
+		assert_int_equal(r1.rc, SC_OK);
+		assert_int_equal(r2.rc, SC_OK);
+		/* exactly one wins; the other is out of stock */
+		assert_true((r1.ref[0] != 0) != (r2.ref[0] != 0));
+		p = load(x, sku, NULL);
+		assert_int_equal(p->batches[0].allocated, 10);
+		assert_int_equal(p->version, 2); /* add + one allocation */
+	}
+	log_set_level(LOG_INFO);
+}
+
+#define CASES(setup)                                                           \
+	cmocka_unit_test_setup_teardown(stores_and_loads_products, setup,      \
+					teardown),                             \
+		cmocka_unit_test_setup_teardown(get_by_batchref, setup,        \
+						teardown),                     \
+		cmocka_unit_test_setup_teardown(                               \
+			uow_can_retrieve_a_batch_and_allocate_to_it, setup,    \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			rolls_back_uncommitted_work_by_default, setup,         \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(rolls_back_on_error, setup,    \
+						teardown),                     \
+		cmocka_unit_test_setup_teardown(                               \
+			stale_version_is_a_conflict_and_saves_nothing, setup,  \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			hints_load_what_a_decision_needs, setup, teardown),    \
+		cmocka_unit_test_setup_teardown(allocations_view, setup,       \
+						teardown),                     \
+		cmocka_unit_test_setup_teardown(deallocation, setup,           \
+						teardown),                     \
+		cmocka_unit_test_setup_teardown(                               \
+			data_survives_reopening_the_store, setup, teardown),   \
+		cmocka_unit_test_setup_teardown(                               \
+			concurrent_updates_to_version_are_not_allowed, setup,  \
+			teardown)
+
+int main(void)
+{
+	const struct CMUnitTest memory_tests[] = {CASES(setup_memory)};
+	const struct CMUnitTest sqlite_tests[] = {CASES(setup_sqlite)};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("uow contract: memory",
+					      memory_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("uow contract: sqlite",
+					      sqlite_tests, NULL, NULL);
+	return failed;
+}

@@ -1,0 +1,230 @@
+/*
+ * tests/support/fakes.c - fakes, fault allocator and test app.
+ */
+#include "support/fakes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/memory/memory_uow.h"
+#include "common/mem.h"
+#include "domain/date.h"
+#include "service/uow.h"
+
+static int fake_send(struct notifier *self, const char *to, const char *body,
+		     struct sc_err *err)
+{
+	struct fake_notifier *n = (struct fake_notifier *)self;
+
+	if (n->fail_with)
+		return err_set(err, n->fail_with, "fake notifier fails");
+	if (n->n_calls < FAKE_MAX) {
+		(void)snprintf(n->to[n->n_calls], sizeof(n->to[0]), "%s", to);
+		(void)snprintf(n->body[n->n_calls], sizeof(n->body[0]), "%s",
+			       body);
+	}
+	n->n_calls++;
+	return SC_OK;
+}
+
+static void fake_notifier_free(struct notifier *self)
+{
+	(void)self;
+}
+
+static const struct notifier_ops fake_notifier_ops = {
+	.name = "fake",
+	.send = fake_send,
+	.free = fake_notifier_free,
+};
+
+void fake_notifier_init(struct fake_notifier *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->base.ops = &fake_notifier_ops;
+}
+
+static int fake_publish(struct publisher *self, const char *channel,
+			const struct msg *ev, struct sc_err *err)
+{
+	struct fake_publisher *p = (struct fake_publisher *)self;
+
+	if (p->fail_with)
+		return err_set(err, p->fail_with, "fake publisher fails");
+	if (p->n_calls < FAKE_MAX) {
+		size_t i = p->n_calls;
+
+		(void)snprintf(p->channel[i], sizeof(p->channel[0]), "%s",
+			       channel);
+		if (ev->type == MSG_ALLOCATED) {
+			(void)snprintf(p->orderid[i], sizeof(p->orderid[0]),
+				       "%s", ev->u.allocated.orderid);
+			(void)snprintf(p->batchref[i], sizeof(p->batchref[0]),
+				       "%s", ev->u.allocated.batchref);
+		}
+	}
+	p->n_calls++;
+	return SC_OK;
+}
+
+static void fake_publisher_free(struct publisher *self)
+{
+	(void)self;
+}
+
+static const struct publisher_ops fake_publisher_ops = {
+	.name = "fake",
+	.publish = fake_publish,
+	.free = fake_publisher_free,
+};
+
+void fake_publisher_init(struct fake_publisher *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->base.ops = &fake_publisher_ops;
+}
+
+static long countdown = -1;
+static bool fired;
+
+static void *fault_alloc(size_t size)
+{
+	if (countdown == 0) {
+		fired = true;
+		countdown = -1;
+		return NULL;
+	}
+	if (countdown > 0)
+		countdown--;
+	return malloc(size);
+}
+
+static void *fault_realloc(void *ptr, size_t size)
+{
+	if (countdown == 0) {
+		fired = true;
+		countdown = -1;
+		return NULL;
+	}
+	if (countdown > 0)
+		countdown--;
+	return realloc(ptr, size);
+}
+
+static const struct mem_hooks fault_hooks = {
+	.alloc = fault_alloc,
+	.realloc = fault_realloc,
+	.free = free,
+};
+
+void fault_mem_arm(long n)
+{
+	countdown = n;
+	fired = false;
+	mem_set_hooks(&fault_hooks);
+}
+
+bool fault_mem_fired(void)
+{
+	return fired;
+}
+
+void fault_mem_disarm(void)
+{
+	countdown = -1;
+	mem_set_hooks(NULL);
+}
+
+static void die(const char *what, const struct sc_err *err)
+{
+	fprintf(stderr, "test setup: %s: %s\n", what, err->msg);
+	abort();
+}
+
+void test_app_init(struct test_app *app)
+{
+	struct deps d = {0};
+	struct sc_err err;
+
+	memset(app, 0, sizeof(*app));
+	err_clear(&err);
+	if (memory_store_new(&app->store, &err) ||
+	    memory_uow_new(app->store, &app->uow, &err))
+		die("memory store", &err);
+	fake_notifier_init(&app->notifier);
+	fake_publisher_init(&app->publisher);
+	d.uow = app->uow;
+	d.notifier = &app->notifier.base;
+	d.publisher = &app->publisher.base;
+	d.stock_email = "stock@scents.example";
+	bus_init(&app->bus, &d, 42);
+	arena_init(&app->scratch);
+}
+
+void test_app_release(struct test_app *app)
+{
+	bus_release(&app->bus);
+	uow_free(app->uow);
+	memory_store_free(app->store);
+	arena_release(&app->scratch);
+}
+
+int app_add_batch(struct test_app *app, const char *ref, const char *sku,
+		  long long qty, const char *eta)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct sc_err err;
+
+	err_clear(&err);
+	m.u.create_batch.ref = ref;
+	m.u.create_batch.sku = sku;
+	m.u.create_batch.qty = qty;
+	m.u.create_batch.has_eta = eta && *eta;
+	if (m.u.create_batch.has_eta && !date_parse(eta, &m.u.create_batch.eta))
+		abort();
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+int app_allocate(struct test_app *app, const char *orderid, const char *sku,
+		 long long qty, char *ref_out, size_t ref_len)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	struct sc_err err;
+	int rc;
+
+	err_clear(&err);
+	m.u.allocate.orderid = orderid;
+	m.u.allocate.sku = sku;
+	m.u.allocate.qty = qty;
+	rc = bus_handle(&app->bus, &m, &res, &err);
+	if (ref_out)
+		(void)snprintf(ref_out, ref_len, "%s", rc ? "" : res.batchref);
+	return rc;
+}
+
+int app_change_qty(struct test_app *app, const char *ref, long long qty)
+{
+	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
+	struct sc_err err;
+
+	err_clear(&err);
+	m.u.change_batch_quantity.ref = ref;
+	m.u.change_batch_quantity.qty = qty;
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+struct product *app_load(struct test_app *app, const char *sku)
+{
+	struct product *p = NULL;
+	struct sc_err err;
+
+	err_clear(&err);
+	if (uow_begin(app->uow, &app->scratch, &err))
+		die("begin", &err);
+	if (repo_get(app->uow, sku, NULL, &p, &err))
+		p = NULL;
+	uow_rollback(app->uow);
+	return p;
+}

@@ -1,0 +1,75 @@
+/*
+ * tests/support/fakes.h - recording fakes of the service ports, a fault
+ * allocator, and a bus over the memory adapter (the book's
+ * bootstrap_test_app with FakeUnitOfWork and FakeNotifications).
+ */
+#ifndef SCENTS_TESTS_SUPPORT_FAKES_H
+#define SCENTS_TESTS_SUPPORT_FAKES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "domain/model.h"
+#include "service/bus.h"
+#include "service/notifier.h"
+#include "service/publisher.h"
+
+#define FAKE_MAX 16
+
+struct fake_notifier {
+	struct notifier base;	  /* must stay first */
+	size_t n_calls;		  /* sends seen */
+	char to[FAKE_MAX][64];	  /* destination of each send */
+	char body[FAKE_MAX][300]; /* body of each send */
+	int fail_with;		  /* nonzero: every send fails so */
+};
+
+struct fake_publisher {
+	struct publisher base;	     /* must stay first */
+	size_t n_calls;		     /* publishes seen */
+	char channel[FAKE_MAX][32];  /* channel of each */
+	char orderid[FAKE_MAX][64];  /* Allocated.orderid of each */
+	char batchref[FAKE_MAX][64]; /* Allocated.batchref of each */
+	int fail_with;		     /* nonzero: every publish fails so */
+};
+
+void fake_notifier_init(struct fake_notifier *n);
+void fake_publisher_init(struct fake_publisher *p);
+
+/* Fail the allocation numbered @n from now (0 = the next); -1: never. */
+void fault_mem_arm(long n);
+/* Allocations seen since fault_mem_arm(); true if the fault fired. */
+bool fault_mem_fired(void);
+/* Remove the fault hooks. */
+void fault_mem_disarm(void);
+
+struct memory_store;
+struct uow;
+
+/* A bus over a fresh memory store with recording fakes. */
+struct test_app {
+	struct memory_store *store;
+	struct uow *uow;
+	struct fake_notifier notifier;
+	struct fake_publisher publisher;
+	struct bus bus;
+	struct arena scratch; /* for loads made by the test itself */
+};
+
+void test_app_init(struct test_app *app);
+void test_app_release(struct test_app *app);
+
+/* Send CreateBatch; eta "" = none.  Returns the bus's code. */
+int app_add_batch(struct test_app *app, const char *ref, const char *sku,
+		  long long qty, const char *eta);
+/* Send Allocate; *ref_out (may be NULL) gets the batchref or "". */
+int app_allocate(struct test_app *app, const char *orderid, const char *sku,
+		 long long qty, char *ref_out, size_t ref_len);
+/* Send ChangeBatchQuantity. */
+int app_change_qty(struct test_app *app, const char *ref, long long qty);
+
+/* The committed product @sku, loaded through a fresh unit of work. */
+struct product *app_load(struct test_app *app, const char *sku);
+
+#endif

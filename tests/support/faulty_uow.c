@@ -1,0 +1,112 @@
+/*
+ * tests/support/faulty_uow.c - forwarding with injected faults.
+ */
+#include "support/faulty_uow.h"
+
+#include <string.h>
+
+static struct faulty_uow *to_faulty(struct uow *u)
+{
+	return (struct faulty_uow *)u;
+}
+
+/* Give the inner adapter the wrapper's transaction state. */
+static struct uow *sync(struct faulty_uow *f)
+{
+	f->inner->arena = f->base.arena;
+	f->inner->seen = f->base.seen;
+	f->inner->n_seen = f->base.n_seen;
+	f->inner->cap_seen = f->base.cap_seen;
+	return f->inner;
+}
+
+static int fault(struct faulty_uow *f, struct sc_err *err)
+{
+	if (f->n_calls++ == f->fail_call)
+		return err_set(err, SC_EIO, "injected fault at call %ld",
+			       f->n_calls - 1);
+	return SC_OK;
+}
+
+static int f_begin(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->begin(sync(f), err);
+}
+
+static int f_get(struct uow *u, const char *sku, const struct load_hint *h,
+		 struct product **out, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->get(sync(f), sku, h, out, err);
+}
+
+static int f_sku_of_batch(struct uow *u, const char *ref, const char **out,
+			  struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->sku_of_batch(sync(f), ref, out, err);
+}
+
+static int f_commit(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	if (rc)
+		return rc;
+	if (f->races > 0 && f->rival) {
+		f->races--;
+		f->rival(f->rival_ctx);
+	}
+	return f->inner->ops->commit(sync(f), err);
+}
+
+static void f_rollback(struct uow *u)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	f->inner->ops->rollback(sync(f));
+}
+
+static int f_allocations(struct uow *u, const char *orderid, struct arena *a,
+			 struct allocation_row **out, size_t *n,
+			 struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->allocations(f->inner, orderid, a, out, n,
+					       err);
+}
+
+static void f_free(struct uow *u)
+{
+	(void)u;
+}
+
+static const struct uow_ops faulty_ops = {
+	.name = "faulty",
+	.begin = f_begin,
+	.get = f_get,
+	.sku_of_batch = f_sku_of_batch,
+	.commit = f_commit,
+	.rollback = f_rollback,
+	.allocations = f_allocations,
+	.free = f_free,
+};
+
+void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
+{
+	memset(f, 0, sizeof(*f));
+	f->base.ops = &faulty_ops;
+	f->inner = inner;
+	f->fail_call = -1;
+}

@@ -1,0 +1,25 @@
+/*
+ * tests/support/faulty_uow.h - a decorating unit of work (SQLite's
+ * test_vfs.c): forwards to an inner adapter, and can fail the Nth port
+ * call with SC_EIO, or run a rival writer just before the first N commits
+ * so that they lose an optimistic-concurrency race.
+ */
+#ifndef SCENTS_TESTS_SUPPORT_FAULTY_UOW_H
+#define SCENTS_TESTS_SUPPORT_FAULTY_UOW_H
+
+#include "service/uow.h"
+
+struct faulty_uow {
+	struct uow base;	  /* must stay first */
+	struct uow *inner;	  /* borrowed; does the real work */
+	long fail_call;		  /* fail the call numbered this; -1 never */
+	long n_calls;		  /* port calls so far */
+	int races;		  /* commits that still lose a race */
+	void (*rival)(void *ctx); /* commits a competing change */
+	void *rival_ctx;	  /* its argument */
+};
+
+/* Wrap @inner; no faults armed. */
+void faulty_uow_init(struct faulty_uow *f, struct uow *inner);
+
+#endif

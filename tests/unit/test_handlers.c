@@ -1,0 +1,532 @@
+/*
+ * tests/unit/test_handlers.c - the seed's test_handlers: every command
+ * through the message bus on the memory unit of work, with recording
+ * fakes for notifications and publishing; plus retries, rollback, event
+ * handler failures and an allocation fault loop.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "adapters/memory/memory_uow.h"
+#include "common/log.h"
+#include "service/uow.h"
+#include "support/cmocka.h"
+#include "support/fakes.h"
+#include "support/faulty_uow.h"
+
+static int setup(void **state)
+{
+	static struct test_app app;
+
+	test_app_init(&app);
+	*state = &app;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	test_app_release(*state);
+	return 0;
+}
+
+static const struct batch *batch_of(struct test_app *app, const char *sku,
+				    const char *ref)
+{
+	struct product *p = app_load(app, sku);
+
+	assert_non_null(p);
+	return product_find_batch(p, ref);
+}
+
+static void add_batch_for_new_product(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "CRUNCHY-ARMCHAIR", 100, ""),
+			 SC_OK);
+	assert_non_null(batch_of(app, "CRUNCHY-ARMCHAIR", "b1"));
+}
+
+static void add_batch_for_existing_product(void **state)
+{
+	struct test_app *app = *state;
+	struct product *p;
+
+	assert_int_equal(app_add_batch(app, "b1", "GARISH-RUG", 100, ""),
+			 SC_OK);
+	assert_int_equal(app_add_batch(app, "b2", "GARISH-RUG", 99, ""), SC_OK);
+	p = app_load(app, "GARISH-RUG");
+	assert_int_equal(p->n_batches, 2);
+	assert_string_equal(p->batches[1].ref, "b2");
+	assert_int_equal(p->version, 2);
+}
+
+static void identical_add_batch_resend_changes_nothing(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "RUG", 10, "2026-12-01"),
+			 SC_OK);
+	assert_int_equal(app_add_batch(app, "b1", "RUG", 10, "2026-12-01"),
+			 SC_OK);
+	assert_int_equal(app_load(app, "RUG")->version, 1);
+	assert_int_equal(app_load(app, "RUG")->n_batches, 1);
+}
+
+static void add_batch_with_a_taken_ref_is_a_conflict(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "RUG", 10, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "b1", "RUG", 11, ""), SC_EEXIST);
+	assert_int_equal(app_add_batch(app, "b1", "RUG", 10, "2026-12-01"),
+			 SC_EEXIST);
+	assert_int_equal(app_add_batch(app, "b1", "LAMP", 10, ""), SC_EEXIST);
+	assert_null(app_load(app, "LAMP"));
+	assert_int_equal(batch_of(app, "RUG", "b1")->purchased, 10);
+}
+
+static void allocate_returns_allocation(void **state)
+{
+	struct test_app *app = *state;
+	char ref[64];
+
+	assert_int_equal(
+		app_add_batch(app, "batch1", "COMPLICATED-LAMP", 100, ""),
+		SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "COMPLICATED-LAMP", 10, ref,
+				      sizeof(ref)),
+			 SC_OK);
+	assert_string_equal(ref, "batch1");
+	assert_int_equal(
+		batch_available(batch_of(app, "COMPLICATED-LAMP", "batch1")),
+		90);
+}
+
+static void allocate_errors_for_invalid_sku(void **state)
+{
+	struct test_app *app = *state;
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "AREALSKU", 100, ""), SC_OK);
+	err_clear(&err);
+	m.u.allocate.orderid = "o1";
+	m.u.allocate.sku = "NONEXISTENTSKU";
+	m.u.allocate.qty = 10;
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_ENOTFOUND);
+	assert_string_equal(err.msg, "unknown sku 'NONEXISTENTSKU'");
+}
+
+static void allocate_commits(void **state)
+{
+	struct test_app *app = *state;
+	struct allocation_row *rows;
+	size_t n;
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(app_add_batch(app, "b1", "OMINOUS-MIRROR", 100, ""),
+			 SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "OMINOUS-MIRROR", 10, NULL, 0),
+			 SC_OK);
+	/* visible to another unit of work on the same store */
+	assert_int_equal(
+		uow_allocations(app->uow, "o1", &app->scratch, &rows, &n, &err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].batchref, "b1");
+	assert_string_equal(rows[0].sku, "OMINOUS-MIRROR");
+}
+
+static void sends_email_on_out_of_stock_error(void **state)
+{
+	struct test_app *app = *state;
+	char ref[64];
+
+	assert_int_equal(app_add_batch(app, "b1", "POPULAR-CURTAINS", 9, ""),
+			 SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "POPULAR-CURTAINS", 10, ref,
+				      sizeof(ref)),
+			 SC_OK);
+	assert_string_equal(ref, "");
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_string_equal(app->notifier.to[0], "stock@scents.example");
+	assert_string_equal(app->notifier.body[0],
+			    "Out of stock for POPULAR-CURTAINS");
+	assert_int_equal(app_load(app, "POPULAR-CURTAINS")->version, 1);
+}
+
+static void publishes_allocated_event(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "LAMP", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "LAMP", 10, NULL, 0), SC_OK);
+	assert_int_equal(app->publisher.n_calls, 1);
+	assert_string_equal(app->publisher.channel[0], "line_allocated");
+	assert_string_equal(app->publisher.orderid[0], "o1");
+	assert_string_equal(app->publisher.batchref[0], "b1");
+}
+
+static void identical_allocate_resend_publishes_nothing_new(void **state)
+{
+	struct test_app *app = *state;
+	char ref[64];
+
+	assert_int_equal(app_add_batch(app, "b1", "LAMP", 10, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "b2", "LAMP", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "LAMP", 10, NULL, 0), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "LAMP", 10, ref, sizeof(ref)),
+			 SC_OK);
+	assert_string_equal(ref, "b1");
+	assert_int_equal(app->publisher.n_calls, 1);
+	assert_int_equal(app_allocate(app, "o1", "LAMP", 5, NULL, 0),
+			 SC_EEXIST);
+	assert_int_equal(batch_available(batch_of(app, "LAMP", "b2")), 10);
+}
+
+static void changes_available_quantity(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(
+		app_add_batch(app, "batch1", "ADORABLE-SETTEE", 100, ""),
+		SC_OK);
+	assert_int_equal(
+		batch_available(batch_of(app, "ADORABLE-SETTEE", "batch1")),
+		100);
+	assert_int_equal(app_change_qty(app, "batch1", 50), SC_OK);
+	assert_int_equal(
+		batch_available(batch_of(app, "ADORABLE-SETTEE", "batch1")),
+		50);
+}
+
+static void reallocates_if_necessary(void **state)
+{
+	struct test_app *app = *state;
+	struct allocation_row *rows;
+	size_t n;
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(
+		app_add_batch(app, "batch1", "INDIFFERENT-TABLE", 50, ""),
+		SC_OK);
+	assert_int_equal(app_add_batch(app, "batch2", "INDIFFERENT-TABLE", 50,
+				       "2026-11-26"),
+			 SC_OK);
+	assert_int_equal(
+		app_allocate(app, "order1", "INDIFFERENT-TABLE", 20, NULL, 0),
+		SC_OK);
+	assert_int_equal(
+		app_allocate(app, "order2", "INDIFFERENT-TABLE", 20, NULL, 0),
+		SC_OK);
+	assert_int_equal(
+		batch_available(batch_of(app, "INDIFFERENT-TABLE", "batch1")),
+		10);
+	assert_int_equal(app_change_qty(app, "batch1", 25), SC_OK);
+	/* order2 (newest) moved to batch2, committed with the shrink */
+	assert_int_equal(
+		batch_available(batch_of(app, "INDIFFERENT-TABLE", "batch1")),
+		5);
+	assert_int_equal(
+		batch_available(batch_of(app, "INDIFFERENT-TABLE", "batch2")),
+		30);
+	assert_int_equal(uow_allocations(app->uow, "order2", &app->scratch,
+					 &rows, &n, &err),
+			 SC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].batchref, "batch2");
+	/* published: two allocations, then the reallocation */
+	assert_int_equal(app->publisher.n_calls, 3);
+	assert_string_equal(app->publisher.orderid[2], "order2");
+	assert_string_equal(app->publisher.batchref[2], "batch2");
+}
+
+static void reallocation_without_room_reports_out_of_stock(void **state)
+{
+	struct test_app *app = *state;
+	struct allocation_row *rows;
+	size_t n;
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(app_add_batch(app, "b1", "TABLE", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "TABLE", 6, NULL, 0), SC_OK);
+	assert_int_equal(app_change_qty(app, "b1", 5), SC_OK);
+	assert_int_equal(batch_of(app, "TABLE", "b1")->allocated, 0);
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_string_equal(app->notifier.body[0], "Out of stock for TABLE");
+	assert_int_equal(
+		uow_allocations(app->uow, "o1", &app->scratch, &rows, &n, &err),
+		SC_OK);
+	assert_int_equal(n, 0);
+}
+
+static void change_of_an_unknown_batch_is_not_found(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_change_qty(app, "ghost", 5), SC_ENOTFOUND);
+}
+
+static void bad_command_values_change_nothing(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "b2", "T", -1, ""), SC_EINVAL);
+	assert_int_equal(app_allocate(app, "o1", "T", 0, NULL, 0), SC_EINVAL);
+	assert_int_equal(app_change_qty(app, "b1", SC_QTY_MAX + 1), SC_EINVAL);
+	assert_int_equal(app_load(app, "T")->version, 1);
+	assert_int_equal(app_load(app, "T")->n_batches, 1);
+}
+
+static void uncommitted_work_is_rolled_back(void **state)
+{
+	struct test_app *app = *state;
+	struct product *p;
+	struct arena a;
+	struct sc_err err;
+
+	arena_init(&a);
+	err_clear(&err);
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(uow_begin(app->uow, &a, &err), SC_OK);
+	assert_int_equal(repo_get(app->uow, "T", NULL, &p, &err), SC_OK);
+	assert_int_equal(product_add_batch(p, "b2", 5, false, 0, &err), SC_OK);
+	uow_rollback(app->uow);
+	assert_int_equal(app_load(app, "T")->n_batches, 1);
+	arena_release(&a);
+}
+
+static void stale_product_cannot_be_committed(void **state)
+{
+	struct test_app *app = *state;
+	struct uow *other;
+	struct product *p1, *p2;
+	struct order_line l1 = {"o1", "T", 10}, l2 = {"o2", "T", 10};
+	const char *ref;
+	struct arena a1, a2;
+	struct sc_err err;
+
+	arena_init(&a1);
+	arena_init(&a2);
+	err_clear(&err);
+	assert_int_equal(memory_uow_new(app->store, &other, &err), SC_OK);
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(uow_begin(app->uow, &a1, &err), SC_OK);
+	assert_int_equal(uow_begin(other, &a2, &err), SC_OK);
+	assert_int_equal(repo_get(app->uow, "T", NULL, &p1, &err), SC_OK);
+	assert_int_equal(repo_get(other, "T", NULL, &p2, &err), SC_OK);
+	assert_int_equal(product_allocate(p1, &l1, &ref, &err), SC_OK);
+	assert_int_equal(product_allocate(p2, &l2, &ref, &err), SC_OK);
+	assert_int_equal(uow_commit(app->uow, &err), SC_OK);
+	assert_int_equal(uow_commit(other, &err), SC_ECONFLICT);
+	uow_rollback(other);
+	/* no oversell: one winner, version +1 */
+	assert_int_equal(app_load(app, "T")->batches[0].allocated, 10);
+	assert_int_equal(app_load(app, "T")->version, 2);
+	uow_free(other);
+	arena_release(&a1);
+	arena_release(&a2);
+}
+
+/* Rival writer: another unit of work adds stock behind the bus's back. */
+static void rival_adds_a_batch(void *ctx)
+{
+	static int n;
+	struct test_app *app = ctx;
+	char ref[32];
+
+	(void)snprintf(ref, sizeof(ref), "rival-%d", n++);
+	assert_int_equal(app_add_batch(app, ref, "T", 1, "2027-01-01"), SC_OK);
+}
+
+static struct bus *wrapped_bus(struct test_app *app, struct faulty_uow *f,
+			       struct bus *b)
+{
+	struct deps d = {0};
+
+	faulty_uow_init(f, app->uow);
+	d.uow = &f->base;
+	d.notifier = &app->notifier.base;
+	d.publisher = &app->publisher.base;
+	d.stock_email = "stock@scents.example";
+	bus_init(b, &d, 7);
+	b->backoff_us = 1;
+	return b;
+}
+
+static int send_allocate(struct bus *b, const char *orderid, long long qty,
+			 struct bus_result *res, struct sc_err *err)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+
+	m.u.allocate.orderid = orderid;
+	m.u.allocate.sku = "T";
+	m.u.allocate.qty = qty;
+	err_clear(err);
+	return bus_handle(b, &m, res, err);
+}
+
+static void bus_retries_a_lost_race(void **state)
+{
+	struct test_app *app = *state;
+	struct faulty_uow f;
+	struct bus b;
+	struct bus_result res;
+	struct sc_err err;
+	struct product *p;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	wrapped_bus(app, &f, &b);
+	f.races = 2;
+	f.rival = rival_adds_a_batch;
+	f.rival_ctx = app;
+	assert_int_equal(send_allocate(&b, "o1", 4, &res, &err), SC_OK);
+	assert_int_equal(b.n_retries, 2);
+	assert_string_equal(res.batchref, "b1");
+	p = app_load(app, "T");
+	/* both rivals' batches and our line: nothing was overwritten */
+	assert_int_equal(p->n_batches, 3);
+	assert_int_equal(p->batches[0].allocated, 4);
+	assert_int_equal(p->version, 4);
+	bus_release(&b);
+}
+
+static void bus_gives_up_after_max_attempts(void **state)
+{
+	struct test_app *app = *state;
+	struct faulty_uow f;
+	struct bus b;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	wrapped_bus(app, &f, &b);
+	b.max_attempts = 3;
+	f.races = 100;
+	f.rival = rival_adds_a_batch;
+	f.rival_ctx = app;
+	assert_int_equal(send_allocate(&b, "o1", 4, NULL, &err), SC_ECONFLICT);
+	assert_int_equal(b.n_retries, 2);
+	assert_int_equal(app_load(app, "T")->batches[0].allocated, 0);
+	bus_release(&b);
+}
+
+/* Fail each port call in turn: SC_EIO reaches the caller, store intact. */
+static void store_failure_reaches_the_caller_and_changes_nothing(void **st)
+{
+	struct test_app *app = *st;
+	struct faulty_uow f;
+	struct bus b;
+	struct sc_err err;
+	long n;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	wrapped_bus(app, &f, &b);
+	for (n = 0;; n++) {
+		char want[64];
+		int rc;
+
+		f.fail_call = n;
+		f.n_calls = 0;
+		rc = send_allocate(&b, "o1", 4, NULL, &err);
+		if (!rc)
+			break;
+		assert_int_equal(rc, SC_EIO);
+		(void)snprintf(want, sizeof(want), "injected fault at call %ld",
+			       n);
+		assert_string_equal(err.msg, want);
+		assert_int_equal(app_load(app, "T")->batches[0].allocated, 0);
+	}
+	assert_true(n >= 3); /* begin, get, commit each failed once */
+	assert_int_equal(app_load(app, "T")->batches[0].allocated, 4);
+	bus_release(&b);
+}
+
+static int n_logged;
+static void count_line(void *ctx, enum log_level level, const char *line)
+{
+	(void)ctx;
+	(void)line;
+	if (level == LOG_ERROR)
+		n_logged++;
+}
+
+static void failing_event_handler_is_logged_and_command_succeeds(void **st)
+{
+	struct test_app *app = *st;
+	char ref[64];
+
+	n_logged = 0;
+	log_set_sink(count_line, NULL);
+	app->publisher.fail_with = SC_EIO;
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, ref, sizeof(ref)),
+			 SC_OK);
+	assert_int_equal(app_allocate(app, "o2", "T", 7, ref, sizeof(ref)),
+			 SC_OK);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(n_logged, 1);
+	/* the OutOfStock handler still ran after the failed publish */
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_int_equal(batch_of(app, "T", "b1")->allocated, 4);
+}
+
+/* Fail each allocation in turn: SC_OK or SC_ENOMEM, store untouched. */
+static void allocate_survives_every_allocation_failure(void **state)
+{
+	bool fired = true;
+
+	(void)state;
+	for (long n = 0; fired; n++) {
+		struct test_app app;
+		int rc;
+
+		test_app_init(&app);
+		assert_int_equal(app_add_batch(&app, "b1", "T", 10, ""), SC_OK);
+		fault_mem_arm(n);
+		rc = app_allocate(&app, "o1", "T", 4, NULL, 0);
+		fired = fault_mem_fired();
+		fault_mem_disarm();
+		if (rc)
+			assert_int_equal(rc, SC_ENOMEM);
+		assert_int_equal(batch_of(&app, "T", "b1")->allocated,
+				 rc ? 0 : 4);
+		test_app_release(&app);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(add_batch_for_new_product),
+		T(add_batch_for_existing_product),
+		T(identical_add_batch_resend_changes_nothing),
+		T(add_batch_with_a_taken_ref_is_a_conflict),
+		T(allocate_returns_allocation),
+		T(allocate_errors_for_invalid_sku),
+		T(allocate_commits),
+		T(sends_email_on_out_of_stock_error),
+		T(publishes_allocated_event),
+		T(identical_allocate_resend_publishes_nothing_new),
+		T(changes_available_quantity),
+		T(reallocates_if_necessary),
+		T(reallocation_without_room_reports_out_of_stock),
+		T(change_of_an_unknown_batch_is_not_found),
+		T(bad_command_values_change_nothing),
+		T(uncommitted_work_is_rolled_back),
+		T(stale_product_cannot_be_committed),
+		T(bus_retries_a_lost_race),
+		T(bus_gives_up_after_max_attempts),
+		T(store_failure_reaches_the_caller_and_changes_nothing),
+		T(failing_event_handler_is_logged_and_command_succeeds),
+		T(allocate_survives_every_allocation_failure),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("test_handlers", tests, NULL, NULL);
+}

@@ -1,0 +1,334 @@
+/*
+ * tests/unit/test_product.c - the seed's test_product, plus the rules of
+ * design.md section 2 that the seed leaves out.
+ */
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "domain/date.h"
+#include "domain/model.h"
+#include "support/cmocka.h"
+#include "support/fakes.h"
+
+struct fixture {
+	struct arena arena;
+	struct sc_err err;
+	struct product *p;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	arena_init(&f.arena);
+	err_clear(&f.err);
+	assert_int_equal(
+		product_new(&f.arena, "RETRO-CLOCK", 0, true, &f.p, &f.err),
+		SC_OK);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	arena_release(&f->arena);
+	return 0;
+}
+
+static int32_t day(const char *s)
+{
+	int32_t d;
+
+	assert_true(date_parse(s, &d));
+	return d;
+}
+
+static void add(struct fixture *f, const char *ref, long long qty,
+		const char *eta)
+{
+	assert_int_equal(product_add_batch(f->p, ref, qty, eta != NULL,
+					   eta ? day(eta) : 0, &f->err),
+			 SC_OK);
+}
+
+static const char *alloc(struct fixture *f, const char *orderid, long long qty)
+{
+	struct order_line l = {orderid, "RETRO-CLOCK", qty};
+	const char *ref = "unset";
+
+	assert_int_equal(product_allocate(f->p, &l, &ref, &f->err), SC_OK);
+	return ref;
+}
+
+static void prefers_warehouse_batches_to_shipments(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "shipment-batch", 100, "2026-11-26");
+	add(f, "in-stock-batch", 100, NULL);
+	assert_string_equal(alloc(f, "oref", 10), "in-stock-batch");
+	assert_int_equal(
+		batch_available(product_find_batch(f->p, "in-stock-batch")),
+		90);
+	assert_int_equal(
+		batch_available(product_find_batch(f->p, "shipment-batch")),
+		100);
+}
+
+static void prefers_earlier_batches(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "slow-batch", 100, "2027-01-01");
+	add(f, "speedy-batch", 100, "2026-11-25");
+	add(f, "normal-batch", 100, "2026-12-01");
+	assert_string_equal(alloc(f, "order1", 10), "speedy-batch");
+	assert_int_equal(
+		batch_available(product_find_batch(f->p, "speedy-batch")), 90);
+	assert_int_equal(
+		batch_available(product_find_batch(f->p, "normal-batch")), 100);
+	assert_int_equal(
+		batch_available(product_find_batch(f->p, "slow-batch")), 100);
+}
+
+static void ties_go_to_the_batch_created_first(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "b-second", 100, "2026-12-01");
+	add(f, "a-first", 100, "2026-12-01");
+	add(f, "w-first", 100, NULL);
+	add(f, "v-second", 100, NULL);
+	assert_string_equal(alloc(f, "o1", 100), "w-first");
+	assert_string_equal(alloc(f, "o2", 100), "v-second");
+	assert_string_equal(alloc(f, "o3", 100), "b-second");
+}
+
+static void returns_allocated_batch_ref(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "in-stock-batch-ref", 100, NULL);
+	add(f, "shipment-batch-ref", 100, "2026-11-26");
+	assert_string_equal(alloc(f, "oref", 10), "in-stock-batch-ref");
+}
+
+static void outputs_allocated_event(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg *ev;
+
+	add(f, "batchref", 100, NULL);
+	alloc(f, "oref", 10);
+	assert_int_equal(f->p->n_events, 1);
+	ev = &f->p->events[f->p->n_events - 1];
+	assert_int_equal(ev->type, MSG_ALLOCATED);
+	assert_string_equal(ev->u.allocated.orderid, "oref");
+	assert_string_equal(ev->u.allocated.sku, "RETRO-CLOCK");
+	assert_int_equal(ev->u.allocated.qty, 10);
+	assert_string_equal(ev->u.allocated.batchref, "batchref");
+}
+
+static void records_out_of_stock_event_if_cannot_allocate(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg *ev;
+	int64_t version;
+
+	add(f, "batch1", 10, "2026-11-25");
+	alloc(f, "order1", 10);
+	version = f->p->version;
+	assert_null(alloc(f, "order2", 1));
+	ev = &f->p->events[f->p->n_events - 1];
+	assert_int_equal(ev->type, MSG_OUT_OF_STOCK);
+	assert_string_equal(ev->u.out_of_stock.sku, "RETRO-CLOCK");
+	assert_int_equal(f->p->version, version);
+	assert_int_equal(f->p->n_changes, 1);
+}
+
+static void increments_version_number(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "b1", 100, NULL);
+	f->p->version = 7;
+	alloc(f, "oref", 10);
+	assert_int_equal(f->p->version, 8);
+}
+
+static void every_change_bumps_the_version(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->p->version, 0);
+	add(f, "b1", 10, NULL);
+	assert_int_equal(f->p->version, 1);
+	alloc(f, "o1", 5);
+	assert_int_equal(f->p->version, 2);
+	assert_int_equal(product_change_batch_quantity(f->p, "b1", 8, &f->err),
+			 SC_OK);
+	assert_int_equal(f->p->version, 3);
+	/* a shrink that deallocates is a change too */
+	assert_int_equal(product_change_batch_quantity(f->p, "b1", 4, &f->err),
+			 SC_OK);
+	assert_int_equal(f->p->version, 4);
+	/* an unchanged quantity is no change */
+	assert_int_equal(product_change_batch_quantity(f->p, "b1", 4, &f->err),
+			 SC_OK);
+	assert_int_equal(f->p->version, 4);
+}
+
+static void identical_reallocation_returns_existing_batch(void **state)
+{
+	struct fixture *f = *state;
+	size_t n_events;
+
+	add(f, "b1", 10, NULL);
+	add(f, "b2", 10, NULL);
+	assert_string_equal(alloc(f, "o1", 10), "b1");
+	n_events = f->p->n_events;
+	/* b1 is full now, yet a retry must give b1 back, not b2 */
+	assert_string_equal(alloc(f, "o1", 10), "b1");
+	assert_int_equal(f->p->n_events, n_events);
+	assert_int_equal(f->p->version, 3);
+	assert_int_equal(batch_available(product_find_batch(f->p, "b2")), 10);
+}
+
+static void conflicting_resend_is_an_error_and_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct order_line l = {"o1", "RETRO-CLOCK", 3};
+	const char *ref = "unset";
+
+	add(f, "b1", 10, NULL);
+	alloc(f, "o1", 2);
+	assert_int_equal(product_allocate(f->p, &l, &ref, &f->err), SC_EEXIST);
+	assert_string_equal(f->err.msg,
+			    "order 'o1' already has 2 of 'RETRO-CLOCK'");
+	assert_string_equal(ref, "unset");
+	assert_int_equal(batch_available(product_find_batch(f->p, "b1")), 8);
+	assert_int_equal(f->p->version, 2);
+}
+
+static void line_of_another_sku_is_rejected(void **state)
+{
+	struct fixture *f = *state;
+	struct order_line l = {"o1", "OTHER", 1};
+	const char *ref;
+
+	add(f, "b1", 10, NULL);
+	assert_int_equal(product_allocate(f->p, &l, &ref, &f->err), SC_EINVAL);
+	assert_int_equal(f->p->n_events, 0);
+}
+
+static void batch_ref_must_be_new(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "b1", 10, NULL);
+	assert_int_equal(product_add_batch(f->p, "b1", 10, false, 0, &f->err),
+			 SC_EEXIST);
+	assert_int_equal(f->p->n_batches, 1);
+	assert_int_equal(f->p->version, 1);
+}
+
+static void shrinking_deallocates_newest_lines_first(void **state)
+{
+	struct fixture *f = *state;
+	struct batch *b;
+
+	add(f, "b1", 10, NULL);
+	alloc(f, "oldest", 4);
+	alloc(f, "middle", 3);
+	alloc(f, "newest", 2);
+	assert_int_equal(product_change_batch_quantity(f->p, "b1", 5, &f->err),
+			 SC_OK);
+	b = product_find_batch(f->p, "b1");
+	/* 9 allocated of 5: newest (2) then middle (3) go; 4 of 5 remain */
+	assert_int_equal(b->allocated, 4);
+	assert_int_equal(b->n_lines, 1);
+	assert_string_equal(b->lines[0].orderid, "oldest");
+	assert_int_equal(f->p->events[3].type, MSG_DEALLOCATED);
+	assert_string_equal(f->p->events[3].u.deallocated.orderid, "newest");
+	assert_int_equal(f->p->events[4].type, MSG_DEALLOCATED);
+	assert_string_equal(f->p->events[4].u.deallocated.orderid, "middle");
+	assert_int_equal(f->p->events[4].u.deallocated.qty, 3);
+	assert_int_equal(f->p->n_changes, 5);
+	assert_int_equal(f->p->changes[4].kind, LINE_REMOVED);
+}
+
+static void changing_an_unknown_batch_is_not_found(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(
+		product_change_batch_quantity(f->p, "nope", 1, &f->err),
+		SC_ENOTFOUND);
+	assert_string_equal(f->err.msg, "unknown batch 'nope'");
+}
+
+/* Fail each allocation in turn: SC_ENOMEM leaves the product as it was. */
+static void out_of_memory_leaves_the_product_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	bool fired = true;
+
+	(void)f;
+	for (long n = 0; fired; n++) {
+		struct arena a;
+		struct product *p = NULL;
+		struct order_line l = {"o2", "RETRO-CLOCK", 1};
+		struct sc_err err;
+		const char *ref = NULL;
+		int rc;
+
+		arena_init(&a);
+		err_clear(&err);
+		assert_int_equal(
+			product_new(&a, "RETRO-CLOCK", 0, true, &p, &err),
+			SC_OK);
+		assert_int_equal(product_add_batch(p, "b", 5, false, 0, &err),
+				 SC_OK);
+		fault_mem_arm(n);
+		rc = product_allocate(p, &l, &ref, &err);
+		fired = fault_mem_fired();
+		fault_mem_disarm();
+		if (rc) {
+			assert_int_equal(rc, SC_ENOMEM);
+			assert_int_equal(p->version, 1);
+			assert_int_equal(p->batches[0].allocated, 0);
+			assert_int_equal(p->n_events, 0);
+		} else {
+			assert_string_equal(ref, "b");
+		}
+		arena_release(&a);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(prefers_warehouse_batches_to_shipments),
+		T(prefers_earlier_batches),
+		T(ties_go_to_the_batch_created_first),
+		T(returns_allocated_batch_ref),
+		T(outputs_allocated_event),
+		T(records_out_of_stock_event_if_cannot_allocate),
+		T(increments_version_number),
+		T(every_change_bumps_the_version),
+		T(identical_reallocation_returns_existing_batch),
+		T(conflicting_resend_is_an_error_and_changes_nothing),
+		T(line_of_another_sku_is_rejected),
+		T(batch_ref_must_be_new),
+		T(shrinking_deallocates_newest_lines_first),
+		T(changing_an_unknown_batch_is_not_found),
+		T(out_of_memory_leaves_the_product_unchanged),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("test_product", tests, NULL, NULL);
+}
