@@ -9,6 +9,7 @@
 #include "adapters/log/log_adapters.h"
 #include "adapters/memory/memory_uow.h"
 #include "adapters/sqlite/sqlite_uow.h"
+#include "common/arena.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -117,12 +118,14 @@ int bootstrap_worker_init(struct app *app, struct worker *w, struct sc_err *err)
 	d.publisher = app->publisher;
 	d.stock_email = app->cfg.stock_email;
 	bus_init(&w->bus, &d, app->seed++);
+	arena_init(&w->scratch);
 	return SC_OK;
 }
 
 void bootstrap_worker_release(struct worker *w)
 {
 	bus_release(&w->bus);
+	arena_release(&w->scratch);
 	uow_free(w->uow);
 	w->uow = NULL;
 }

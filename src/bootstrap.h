@@ -20,8 +20,9 @@ struct uow;
 
 /* What one thread needs to handle messages. */
 struct worker {
-	struct uow *uow; /* this thread's connection */
-	struct bus bus;	 /* dispatches through uow */
+	struct uow *uow;      /* this thread's connection */
+	struct bus bus;	      /* dispatches through uow */
+	struct arena scratch; /* for reads outside the bus; reset by user */
 };
 
 /*

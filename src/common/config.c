@@ -104,6 +104,12 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_SYNCHRONOUS must be FULL or NORMAL");
 	c->sqlite_synchronous_full = !strcmp(v, "FULL");
+	v = get_or(get, ctx, "HTTP_THREADS", "4");
+	c->http_threads = atoi(v);
+	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 2 ||
+	    c->http_threads < 1 || c->http_threads > 64)
+		return err_set(err, SC_EINVAL,
+			       "HTTP_THREADS must be 1 to 64, not '%.20s'", v);
 	return parse_port(get_or(get, ctx, "HTTP_PORT", "5005"), &c->http_port,
 			  err);
 }

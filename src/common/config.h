@@ -7,6 +7,7 @@
  *
  *   DATABASE_URL        sqlite:PATH | memory:       sqlite:var/scents.db
  *   HTTP_HOST/HTTP_PORT listen address               127.0.0.1 / 5005
+ *   HTTP_THREADS        server threads (1..64)        4
  *   REDIS_URL           redis://host:port            unset (no messages)
  *   SMTP_URL            smtp://host:port             unset (mail to log)
  *   STOCK_EMAIL         OutOfStock recipient         stock@scents.example
@@ -25,6 +26,7 @@ struct config {
 	char database_url[CONFIG_STR_MAX]; /* store to open */
 	char http_host[CONFIG_STR_MAX];	   /* address to listen on */
 	int http_port;			   /* 0..65535; 0 = ephemeral */
+	int http_threads;		   /* server threads, 1..64 */
 	char redis_url[CONFIG_STR_MAX];	   /* "" = no external messages */
 	char smtp_url[CONFIG_STR_MAX];	   /* "" = notifications to log */
 	char stock_email[CONFIG_STR_MAX];  /* OutOfStock recipient */

@@ -41,6 +41,14 @@ struct load_hint {
 	const char *lines_of; /* every line of this batch ref, oldest first */
 };
 
+/* One line of the product list: a sku and its totals. */
+struct product_summary {
+	const char *sku;   /* product */
+	int64_t purchased; /* sum over its batches */
+	int64_t allocated; /* sum over its batches */
+	size_t n_batches;  /* how many batches */
+};
+
 /* One row of the read model: an order's line and where it is allocated. */
 struct allocation_row {
 	const char *sku;      /* product */
@@ -82,6 +90,25 @@ struct uow_ops {
 	int (*allocations)(struct uow *self, const char *orderid,
 			   struct arena *a, struct allocation_row **out,
 			   size_t *n_out, struct sc_err *err);
+
+	/*
+	 * Product @sku with its batches and totals (no lines), in @a, for
+	 * display.  Its own consistent read; needs no begin and takes no
+	 * write lock.  SC_ENOTFOUND when unknown.
+	 */
+	int (*read_product)(struct uow *self, const char *sku, struct arena *a,
+			    struct product **out, struct sc_err *err);
+
+	/*
+	 * Up to @limit products with sku > @after ("" = from the start),
+	 * in sku order, in @a.  Its own consistent read.
+	 */
+	int (*list_products)(struct uow *self, const char *after, size_t limit,
+			     struct arena *a, struct product_summary **out,
+			     size_t *n_out, struct sc_err *err);
+
+	/* Cheap check that the store answers.  SC_EIO when it does not. */
+	int (*ping)(struct uow *self, struct sc_err *err);
 
 	/* Release the adapter; rolls back an open transaction. */
 	void (*free)(struct uow *self);
@@ -129,6 +156,29 @@ static inline int uow_allocations(struct uow *u, const char *orderid,
 				  size_t *n_out, struct sc_err *err)
 {
 	return u->ops->allocations(u, orderid, a, out, n_out, err);
+}
+
+/* See uow_ops.read_product. */
+static inline int uow_read_product(struct uow *u, const char *sku,
+				   struct arena *a, struct product **out,
+				   struct sc_err *err)
+{
+	return u->ops->read_product(u, sku, a, out, err);
+}
+
+/* See uow_ops.list_products. */
+static inline int uow_list_products(struct uow *u, const char *after,
+				    size_t limit, struct arena *a,
+				    struct product_summary **out, size_t *n_out,
+				    struct sc_err *err)
+{
+	return u->ops->list_products(u, after, limit, a, out, n_out, err);
+}
+
+/* See uow_ops.ping. */
+static inline int uow_ping(struct uow *u, struct sc_err *err)
+{
+	return u->ops->ping(u, err);
 }
 
 /* Release @u (NULL is a no-op). */

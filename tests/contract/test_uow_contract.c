@@ -409,6 +409,44 @@ static void data_survives_reopening_the_store(void **state)
 	uow_free(again);
 }
 
+static void reads_products_for_display_without_a_transaction(void **state)
+{
+	struct fx *x = *state;
+	struct product_summary *rows;
+	struct product *p;
+	size_t n;
+
+	add_batch(x, "b1", "BETA", 10, 0);
+	add_batch(x, "b2", "BETA", 5, 20000);
+	add_batch(x, "b3", "ALPHA", 7, 0);
+	add_batch(x, "b4", "GAMMA", 1, 0);
+	allocate(x, NULL, "o1", "BETA", 4);
+	assert_int_equal(
+		uow_read_product(x->uow, "BETA", &x->arena, &p, &x->err),
+		SC_OK);
+	assert_int_equal(p->n_batches, 2);
+	assert_int_equal(p->version, 3);
+	assert_int_equal(p->batches[0].allocated, 4);
+	assert_int_equal(
+		uow_read_product(x->uow, "NOPE", &x->arena, &p, &x->err),
+		SC_ENOTFOUND);
+	assert_int_equal(
+		uow_list_products(x->uow, "", 2, &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].sku, "ALPHA");
+	assert_string_equal(rows[1].sku, "BETA");
+	assert_int_equal(rows[1].purchased, 15);
+	assert_int_equal(rows[1].allocated, 4);
+	assert_int_equal(rows[1].n_batches, 2);
+	assert_int_equal(uow_list_products(x->uow, "BETA", 10, &x->arena, &rows,
+					   &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].sku, "GAMMA");
+	assert_int_equal(uow_ping(x->uow, &x->err), SC_OK);
+}
+
 /* Two writers on their own connections race for the last 10 units. */
 struct racer {
 	struct fx *x;
@@ -509,6 +547,9 @@ static void concurrent_updates_to_version_are_not_allowed(void **state)
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \
 			data_survives_reopening_the_store, setup, teardown),   \
+		cmocka_unit_test_setup_teardown(                               \
+			reads_products_for_display_without_a_transaction,      \
+			setup, teardown),                                      \
 		cmocka_unit_test_setup_teardown(                               \
 			concurrent_updates_to_version_are_not_allowed, setup,  \
 			teardown)

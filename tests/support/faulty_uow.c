@@ -87,6 +87,36 @@ static int f_allocations(struct uow *u, const char *orderid, struct arena *a,
 					       err);
 }
 
+static int f_read_product(struct uow *u, const char *sku, struct arena *a,
+			  struct product **out, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->read_product(f->inner, sku, a, out, err);
+}
+
+static int f_list_products(struct uow *u, const char *after, size_t limit,
+			   struct arena *a, struct product_summary **out,
+			   size_t *n, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->list_products(f->inner, after, limit, a, out,
+						 n, err);
+}
+
+static int f_ping(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->ping(f->inner, err);
+}
+
 static void f_free(struct uow *u)
 {
 	(void)u;
@@ -100,6 +130,9 @@ static const struct uow_ops faulty_ops = {
 	.commit = f_commit,
 	.rollback = f_rollback,
 	.allocations = f_allocations,
+	.read_product = f_read_product,
+	.list_products = f_list_products,
+	.ping = f_ping,
 	.free = f_free,
 };
 

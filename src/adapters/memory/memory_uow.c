@@ -402,6 +402,78 @@ static int memory_allocations(struct uow *u, const char *orderid,
 	return SC_OK;
 }
 
+static int memory_read_product(struct uow *u, const char *sku, struct arena *a,
+			       struct product **out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	ptrdiff_t i;
+	int rc;
+
+	(void)pthread_mutex_lock(&s->lock);
+	i = find(s, sku);
+	rc = i < 0 ? err_set(err, SC_ENOTFOUND, "unknown sku '%s'", sku)
+		   : copy_out(s->products[i], a, out, err);
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static struct product_summary summarise(const struct stored_product *sp)
+{
+	struct product_summary sum = {sp->sku, 0, 0, sp->n_batches};
+
+	for (size_t k = 0; k < sp->n_batches; k++) {
+		sum.purchased += sp->batches[k].purchased;
+		sum.allocated += sp->batches[k].allocated;
+	}
+	return sum;
+}
+
+static int cmp_summaries(const void *a, const void *b)
+{
+	const struct product_summary *x = a, *y = b;
+
+	return strcmp(x->sku, y->sku);
+}
+
+static int memory_list_products(struct uow *u, const char *after, size_t limit,
+				struct arena *a, struct product_summary **out,
+				size_t *n_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct product_summary *all = NULL;
+	size_t n = 0;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	if (s->n_products)
+		all = arena_calloc(a, s->n_products, sizeof(*all));
+	if (s->n_products && !all)
+		rc = oom(err);
+	for (size_t i = 0; !rc && i < s->n_products; i++) {
+		if (strcmp(s->products[i]->sku, after) <= 0)
+			continue;
+		all[n] = summarise(s->products[i]);
+		all[n].sku = arena_strdup(a, all[n].sku);
+		if (!all[n++].sku)
+			rc = oom(err);
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return rc;
+	if (n > 1)
+		qsort(all, n, sizeof(*all), cmp_summaries);
+	*out = all;
+	*n_out = n < limit ? n : limit;
+	return SC_OK;
+}
+
+static int memory_ping(struct uow *u, struct sc_err *err)
+{
+	(void)u;
+	(void)err;
+	return SC_OK;
+}
+
 static void memory_free(struct uow *u)
 {
 	mem_free(to_memory_uow(u));
@@ -415,6 +487,9 @@ static const struct uow_ops memory_uow_ops = {
 	.commit = memory_commit,
 	.rollback = memory_rollback,
 	.allocations = memory_allocations,
+	.read_product = memory_read_product,
+	.list_products = memory_list_products,
+	.ping = memory_ping,
 	.free = memory_free,
 };
 

@@ -77,6 +77,9 @@ enum stmt {
 	ST_UPSERT_VIEW,
 	ST_DELETE_VIEW,
 	ST_VIEW,
+	ST_BEGIN_READ,
+	ST_LIST,
+	ST_PING,
 	ST__COUNT
 };
 
@@ -118,6 +121,13 @@ static const char *const stmt_sql[] = {
 			   " WHERE orderid = ?1 AND sku = ?2",
 	[ST_VIEW] = "SELECT sku, batchref FROM allocations_view"
 		    " WHERE orderid = ?1 ORDER BY sku",
+	[ST_BEGIN_READ] = "BEGIN",
+	[ST_LIST] =
+		"SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
+		" COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id)"
+		" FROM products p LEFT JOIN batches b ON b.product_id = p.id"
+		" WHERE p.sku > ?1 GROUP BY p.sku ORDER BY p.sku LIMIT ?2",
+	[ST_PING] = "SELECT 1",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -288,11 +298,11 @@ static int load_hinted(struct sqlite_uow *s, struct product *p,
 	return rc;
 }
 
-static int sqlite_get(struct uow *u, const char *sku,
-		      const struct load_hint *hint, struct product **out,
-		      struct sc_err *err)
+/* Product @sku into @a with what @hint asks for. */
+static int load_product(struct sqlite_uow *s, struct arena *a, const char *sku,
+			const struct load_hint *hint, struct product **out,
+			struct sc_err *err)
 {
-	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_PRODUCT);
 	struct product *p;
 	sqlite3_int64 id, version;
@@ -310,7 +320,7 @@ static int sqlite_get(struct uow *u, const char *sku,
 	id = sqlite3_column_int64(st, 0);
 	version = sqlite3_column_int64(st, 1);
 	(void)sqlite3_reset(st);
-	rc = product_new(u->arena, sku, version, false, &p, err);
+	rc = product_new(a, sku, version, false, &p, err);
 	if (!rc)
 		rc = load_batches(s, p, id, err);
 	if (!rc)
@@ -318,6 +328,68 @@ static int sqlite_get(struct uow *u, const char *sku,
 	if (!rc)
 		*out = p;
 	return rc;
+}
+
+static int sqlite_get(struct uow *u, const char *sku,
+		      const struct load_hint *hint, struct product **out,
+		      struct sc_err *err)
+{
+	return load_product(to_sqlite_uow(u), u->arena, sku, hint, out, err);
+}
+
+static int sqlite_read_product(struct uow *u, const char *sku, struct arena *a,
+			       struct product **out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	int rc = exec_simple(s, ST_BEGIN_READ, err);
+
+	if (rc)
+		return rc;
+	rc = load_product(s, a, sku, NULL, out, err);
+	sqlite_rollback(u); /* read-only: nothing to keep */
+	return rc;
+}
+
+static int sqlite_list_products(struct uow *u, const char *after, size_t limit,
+				struct arena *a, struct product_summary **out,
+				size_t *n_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_LIST);
+	struct product_summary *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	(void)bind_text(st, 1, after);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, (void **)&rows, &cap, n + 1,
+				  sizeof(*rows)) ||
+		    col_text(a, st, 0, &rows[n].sku)) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		rows[n].purchased = sqlite3_column_int64(st, 1);
+		rows[n].allocated = sqlite3_column_int64(st, 2);
+		rows[n].n_batches = (size_t)sqlite3_column_int64(st, 3);
+		n++;
+	}
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "list products", err);
+	*out = rows;
+	*n_out = n;
+	return SC_OK;
+}
+
+static int sqlite_ping(struct uow *u, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_PING);
+	int rc = sqlite3_step(st);
+
+	(void)sqlite3_reset(st);
+	return rc == SQLITE_ROW ? SC_OK : fail(s, rc, "ping", err);
 }
 
 static int sqlite_sku_of_batch(struct uow *u, const char *ref, const char **out,
@@ -500,6 +572,9 @@ static const struct uow_ops sqlite_uow_ops = {
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.allocations = sqlite_allocations,
+	.read_product = sqlite_read_product,
+	.list_products = sqlite_list_products,
+	.ping = sqlite_ping,
 	.free = sqlite_free,
 };
 

@@ -14,6 +14,7 @@
 #include "domain/date.h"
 #include "domain/model.h"
 #include "entrypoints/cli/cli.h"
+#include "entrypoints/http/server.h"
 #include "service/uow.h"
 
 /* Map a service code to an exit code, printing the reason. */
@@ -171,7 +172,7 @@ static int cmd_allocations(const struct config *cfg, int argc, char **argv)
 	if (check_id("orderid", argv[1]))
 		return CLI_USAGE;
 	err_clear(&err);
-	arena_init(&a);
+	arena_init(&a); /* rows must outlive the worker */
 	rc = bootstrap_open(cfg, &app, &err);
 	if (!rc) {
 		rc = bootstrap_worker_init(app, &w, &err);
@@ -190,6 +191,22 @@ static int cmd_allocations(const struct config *cfg, int argc, char **argv)
 	rc = rc ? fail(&err) : print_rows(rows, n);
 	arena_release(&a);
 	return rc;
+}
+
+static int cmd_serve(const struct config *cfg, int argc, char **argv)
+{
+	struct app *app = NULL;
+	struct sc_err err;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	err_clear(&err);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc)
+		rc = server_run(app, cfg, &err);
+	bootstrap_close(app);
+	return rc ? fail(&err) : CLI_OK;
 }
 
 static int cmd_version(const struct config *cfg, int argc, char **argv)
@@ -219,6 +236,8 @@ static int cmd_help(const struct config *cfg, int argc, char **argv)
 const struct cli_command cli_commands[] = {
 	{"help", "", "show this list", 0, 0, cmd_help, 0},
 	{"version", "", "print the version", 0, 0, cmd_version, 0},
+	{"serve", "", "serve the HTTP API on HTTP_HOST:HTTP_PORT", 0, 0,
+	 cmd_serve, 1},
 	{"add-batch", "REF SKU QTY [ETA|-]", "add a batch (ETA YYYY-MM-DD)", 3,
 	 4, cmd_add_batch, 1},
 	{"allocate", "ORDERID SKU QTY", "allocate an order line", 3, 3,

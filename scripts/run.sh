@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# scripts/run.sh BUILD_DIR - serve the API on the embedded SQLite default
+# (var/scents.db), printing the URL and one example per endpoint first.
+set -euo pipefail
+bin="${1:-build-release}/scents"
+host=${HTTP_HOST:-127.0.0.1}
+port=${HTTP_PORT:-5005}
+url="http://$host:$port"
+cat <<MSG
+scents: serving $url (store: ${DATABASE_URL:-sqlite:var/scents.db}); Ctrl-C stops.
+Try, from another terminal:
+  curl -s -X POST $url/add_batch -H 'Content-Type: application/json' \\
+       -d '{"ref":"batch-001","sku":"SEA-BREEZE","qty":100,"eta":null}'
+  curl -s -X POST $url/allocate -H 'Content-Type: application/json' \\
+       -d '{"orderid":"order-1","sku":"SEA-BREEZE","qty":10}'
+  curl -s $url/allocations/order-1
+  curl -s -X POST $url/change_batch_quantity -H 'Content-Type: application/json' \\
+       -d '{"ref":"batch-001","qty":5}'
+  curl -s $url/products
+  curl -s $url/products/SEA-BREEZE
+  curl -s $url/healthz
+MSG
+exec "$bin" serve

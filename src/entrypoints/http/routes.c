@@ -1,0 +1,493 @@
+/*
+ * entrypoints/http/routes.c - the endpoints of the HTTP API.
+ */
+#include "entrypoints/http/routes.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bootstrap.h"
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/util.h"
+#include "domain/date.h"
+#include "domain/model.h"
+#include "service/uow.h"
+
+/* Largest page of GET /products. */
+#define PRODUCTS_PAGE_MAX 1000
+
+/* Set @out to @status with body @json (stolen). */
+static void reply_json(struct http_reply *out, unsigned status, json_t *json)
+{
+	out->status = status;
+	out->body = json ? json_dumps(json, JSON_COMPACT) : NULL;
+	json_decref(json);
+	if (!out->body) {
+		out->status = 503;
+		out->body = NULL;
+	}
+}
+
+static void reply_msg(struct http_reply *out, unsigned status, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+
+static void reply_msg(struct http_reply *out, unsigned status, const char *fmt,
+		      ...)
+{
+	char msg[SC_ERR_MSG_MAX + SC_ID_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(out, status, json_pack("{s:s}", "message", msg));
+}
+
+/* Map a service error to a status; the message is the service's. */
+static void reply_err(struct http_reply *out, const struct sc_err *err)
+{
+	unsigned status;
+
+	switch (err->code) {
+	case SC_EINVAL:
+		status = 400;
+		break;
+	case SC_ENOTFOUND:
+		status = 404;
+		break;
+	case SC_EEXIST:
+		status = 409;
+		break;
+	case SC_ECONFLICT: /* still losing races after every retry */
+	case SC_EIO:	   /* the store is unavailable */
+	case SC_ENOMEM:
+		status = 503;
+		break;
+	default:
+		status = 500;
+	}
+	reply_msg(out, status, "%s", err->msg[0] ? err->msg : "internal error");
+}
+
+/* Parse the body as a JSON object, or reply 400 and return NULL. */
+static json_t *parse_object(const struct http_req *req, struct http_reply *out)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (!req->len) {
+		reply_msg(out, 400, "body must be a JSON object");
+		return NULL;
+	}
+	j = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		reply_msg(out, 400, "body is not valid JSON: %s", jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		reply_msg(out, 400, "body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/* Field @name as an id; replies 400 naming it when absent or bad. */
+static int get_ident(json_t *o, const char *name, const char **out,
+		     struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!v) {
+		reply_msg(rep, 400, "missing field '%s'", name);
+		return -1;
+	}
+	if (!json_is_string(v) ||
+	    !ident_valid(json_string_value(v), json_string_length(v))) {
+		reply_msg(rep, 400,
+			  "field '%s' must be a string of 1 to %d bytes of "
+			  "printable utf-8",
+			  name, SC_ID_MAX);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_qty(json_t *o, const char *name, long long min, long long *out,
+		   struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!v) {
+		reply_msg(rep, 400, "missing field '%s'", name);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > SC_QTY_MAX) {
+		reply_msg(rep, 400,
+			  "field '%s' must be an integer from %lld to %lld",
+			  name, min, (long long)SC_QTY_MAX);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* Optional "eta": absent or null = none, else "YYYY-MM-DD". */
+static int get_eta(json_t *o, struct cmd_create_batch *c,
+		   struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, "eta");
+
+	c->has_eta = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v) ||
+	    !date_parse(json_string_value(v), &c->eta)) {
+		reply_msg(rep, 400,
+			  "field 'eta' must be null or a date YYYY-MM-DD");
+		return -1;
+	}
+	c->has_eta = true;
+	return 0;
+}
+
+static int send(struct worker *w, const struct msg *m, struct bus_result *res,
+		struct sc_err *err)
+{
+	err_clear(err);
+	return bus_handle(&w->bus, m, res, err);
+}
+
+static void post_add_batch(struct worker *w, const struct http_req *req,
+			   struct http_reply *out)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct cmd_create_batch *c = &m.u.create_batch;
+	struct sc_err err;
+	long long qty;
+	json_t *o = parse_object(req, out);
+
+	if (!o)
+		return;
+	if (!get_ident(o, "ref", &c->ref, out) &&
+	    !get_ident(o, "sku", &c->sku, out) &&
+	    !get_qty(o, "qty", 0, &qty, out) && !get_eta(o, c, out)) {
+		c->qty = qty;
+		if (send(w, &m, NULL, &err))
+			reply_err(out, &err);
+		else
+			reply_msg(out, 201, "OK");
+	}
+	json_decref(o);
+}
+
+static void post_allocate(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct cmd_allocate *c = &m.u.allocate;
+	struct bus_result res;
+	struct sc_err err;
+	long long qty;
+	json_t *o = parse_object(req, out);
+	int rc;
+
+	if (!o)
+		return;
+	if (get_ident(o, "orderid", &c->orderid, out) ||
+	    get_ident(o, "sku", &c->sku, out) ||
+	    get_qty(o, "qty", 1, &qty, out))
+		goto out_decref;
+	c->qty = qty;
+	rc = send(w, &m, &res, &err);
+	if (rc == SC_ENOTFOUND)
+		reply_msg(out, 400, "Invalid sku %s", c->sku);
+	else if (rc)
+		reply_err(out, &err);
+	else if (!res.allocated)
+		reply_msg(out, 409, "out of stock for sku '%s'", c->sku);
+	else
+		reply_json(out, 202,
+			   json_pack("{s:s}", "batchref", res.batchref));
+out_decref:
+	json_decref(o);
+}
+
+static void post_change_batch_quantity(struct worker *w,
+				       const struct http_req *req,
+				       struct http_reply *out)
+{
+	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
+	struct sc_err err;
+	long long qty;
+	json_t *o = parse_object(req, out);
+
+	if (!o)
+		return;
+	if (!get_ident(o, "ref", &m.u.change_batch_quantity.ref, out) &&
+	    !get_qty(o, "qty", 0, &qty, out)) {
+		m.u.change_batch_quantity.qty = qty;
+		if (send(w, &m, NULL, &err))
+			reply_err(out, &err);
+		else
+			reply_msg(out, 200, "OK");
+	}
+	json_decref(o);
+}
+
+/* Decode and validate the id in the path after @prefix into @buf. */
+static int path_ident(const struct http_req *req, size_t prefix,
+		      const char *what, char *buf, size_t n,
+		      struct http_reply *out)
+{
+	size_t len;
+
+	if (routes_percent_decode(req->path + prefix, buf, n, &len) ||
+	    !ident_valid(buf, len)) {
+		reply_msg(out, 400,
+			  "%s in the path must be 1 to %d bytes of printable "
+			  "utf-8, percent-encoded",
+			  what, SC_ID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static void get_allocations(struct worker *w, const struct http_req *req,
+			    struct http_reply *out)
+{
+	char orderid[SC_ID_MAX * 3 + 1];
+	struct allocation_row *rows;
+	struct sc_err err;
+	size_t n;
+	json_t *arr;
+
+	if (path_ident(req, strlen("/allocations/"), "orderid", orderid,
+		       sizeof(orderid), out))
+		return;
+	err_clear(&err);
+	if (uow_allocations(w->uow, orderid, &w->scratch, &rows, &n, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	if (!n) {
+		reply_msg(out, 404, "not found");
+		goto out_reset;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		(void)json_array_append_new(
+			arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
+				       "batchref", rows[i].batchref));
+	reply_json(out, 200, arr);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static json_t *batch_json(const struct batch *b)
+{
+	char eta[DATE_STR_MAX];
+
+	if (b->has_eta)
+		date_format(b->eta, eta);
+	return json_pack("{s:s, s:s?, s:I, s:I, s:I}", "ref", b->ref, "eta",
+			 b->has_eta ? eta : NULL, "purchased",
+			 (json_int_t)b->purchased, "allocated",
+			 (json_int_t)b->allocated, "available",
+			 (json_int_t)batch_available(b));
+}
+
+static void get_product(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	struct product *p;
+	struct sc_err err;
+	json_t *batches;
+
+	if (path_ident(req, strlen("/products/"), "sku", sku, sizeof(sku), out))
+		return;
+	err_clear(&err);
+	if (uow_read_product(w->uow, sku, &w->scratch, &p, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	batches = json_array();
+	for (size_t i = 0; batches && i < p->n_batches; i++)
+		(void)json_array_append_new(batches,
+					    batch_json(&p->batches[i]));
+	reply_json(out, 200,
+		   json_pack("{s:s, s:I, s:o}", "sku", p->sku, "version",
+			     (json_int_t)p->version, "batches", batches));
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static int parse_limit(const char *s, size_t *out)
+{
+	size_t v = 0;
+
+	if (!s)
+		return 0;
+	if (!*s || strlen(s) > 4)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	if (v < 1 || v > PRODUCTS_PAGE_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void get_products(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	char after[SC_ID_MAX * 3 + 1] = "";
+	struct product_summary *rows;
+	struct sc_err err;
+	size_t limit = 100, n, len;
+	json_t *arr;
+
+	if (parse_limit(req->limit, &limit)) {
+		reply_msg(out, 400, "limit must be an integer from 1 to %d",
+			  PRODUCTS_PAGE_MAX);
+		return;
+	}
+	if (req->after &&
+	    (routes_percent_decode(req->after, after, sizeof(after), &len) ||
+	     !ident_valid(after, len))) {
+		reply_msg(out, 400, "after must be a sku");
+		return;
+	}
+	err_clear(&err);
+	if (uow_list_products(w->uow, after, limit, &w->scratch, &rows, &n,
+			      &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		(void)json_array_append_new(
+			arr,
+			json_pack("{s:s, s:I, s:I, s:I, s:I}", "sku",
+				  rows[i].sku, "purchased",
+				  (json_int_t)rows[i].purchased, "allocated",
+				  (json_int_t)rows[i].allocated, "available",
+				  (json_int_t)(rows[i].purchased -
+					       rows[i].allocated),
+				  "batches", (json_int_t)rows[i].n_batches));
+	reply_json(out, 200,
+		   json_pack("{s:o, s:s?}", "products", arr, "next",
+			     n == limit && n ? rows[n - 1].sku : NULL));
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_healthz(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	struct sc_err err;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_ping(w->uow, &err))
+		reply_msg(out, 503, "store unavailable: %s", err.msg);
+	else
+		reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+typedef void route_fn(struct worker *w, const struct http_req *req,
+		      struct http_reply *out);
+
+static const struct route {
+	const char *method; /* the one method served */
+	const char *path;   /* exact path, or prefix when ending in '/' */
+	route_fn *fn;	    /* handler */
+} routes[] = {
+	{"POST", "/add_batch", post_add_batch},
+	{"POST", "/allocate", post_allocate},
+	{"POST", "/change_batch_quantity", post_change_batch_quantity},
+	{"GET", "/allocations/", get_allocations},
+	{"GET", "/products", get_products},
+	{"GET", "/products/", get_product},
+	{"GET", "/healthz", get_healthz},
+};
+
+static bool matches(const struct route *r, const char *path)
+{
+	size_t n = strlen(r->path);
+
+	if (r->path[n - 1] == '/')
+		return !strncmp(path, r->path, n) && path[n] &&
+		       !strchr(path + n, '/');
+	return !strcmp(path, r->path);
+}
+
+void routes_dispatch(struct worker *w, const struct http_req *req,
+		     struct http_reply *out)
+{
+	const struct route *found = NULL;
+
+	out->allow = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (!matches(&routes[i], req->path))
+			continue;
+		found = &routes[i];
+		if (!strcmp(req->method, routes[i].method)) {
+			routes[i].fn(w, req, out);
+			return;
+		}
+	}
+	if (!found) {
+		reply_msg(out, 404, "no such path");
+		return;
+	}
+	out->allow = found->method;
+	reply_msg(out, 405, "method not allowed here; use %s", found->method);
+}
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int routes_percent_decode(const char *in, char *out, size_t n, size_t *len_out)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		char c = *in;
+
+		if (c == '%') {
+			int hi = hex(in[1]), lo = hi < 0 ? -1 : hex(in[2]);
+
+			if (lo < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			in += 2;
+		}
+		if (o + 1 >= n)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	*len_out = o;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * entrypoints/http/routes.h - HTTP requests to bus commands and views,
+ * and service codes to HTTP statuses (design.md section 4).
+ *
+ * Pure translation: no sockets here, so the routes are easy to test and
+ * the server stays small.  Every body is JSON; every error body is
+ * {"message": "..."} naming the offending field.
+ */
+#ifndef SCENTS_ENTRYPOINTS_HTTP_ROUTES_H
+#define SCENTS_ENTRYPOINTS_HTTP_ROUTES_H
+
+#include <stddef.h>
+
+struct worker;
+
+/* Largest request body accepted; larger gets 413. */
+#define HTTP_BODY_MAX (64 * 1024)
+
+struct http_req {
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* as sent, still percent-encoded, no query */
+	const char *body;   /* may be NULL when len is 0 */
+	size_t len;	    /* bytes in body */
+	const char *limit;  /* raw ?limit= value, or NULL */
+	const char *after;  /* raw ?after= value, or NULL */
+};
+
+struct http_reply {
+	unsigned status;   /* HTTP status code */
+	char *body;	   /* JSON; free with mem_free(); never NULL after
+			      routes_dispatch() unless out of memory */
+	const char *allow; /* Allow header value for 405, else NULL */
+};
+
+/* Handle @req with @w's bus and store; fill @out. */
+void routes_dispatch(struct worker *w, const struct http_req *req,
+		     struct http_reply *out);
+
+/*
+ * Decode %XX escapes of @in into @out (@n bytes) without stopping at
+ * %00; *@len_out is the decoded length.  Returns -1 on a malformed escape
+ * or when @out is too small.
+ */
+int routes_percent_decode(const char *in, char *out, size_t n, size_t *len_out);
+
+#endif

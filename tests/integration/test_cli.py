@@ -1,0 +1,143 @@
+"""The `scents` command line against a real SQLite file (issue 3)."""
+import os
+import sqlite3
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import BIN, error_line, run, snapshot
+
+
+def test_help_lists_every_command(db):
+    p = run(db, "help")
+    assert p.returncode == 0
+    for cmd in ("serve", "add-batch", "allocate", "change-batch-quantity",
+                "allocations", "version"):
+        assert cmd in p.stdout
+
+
+def test_unknown_command_is_a_usage_error(db):
+    p = run(db, "frobnicate")
+    assert p.returncode == 2
+    assert p.stderr == "scents: unknown command 'frobnicate' (see 'scents help')\n"
+
+
+def test_wrong_argument_count_prints_usage(db):
+    p = run(db, "allocate", "o1")
+    assert p.returncode == 2
+    assert "usage: scents allocate ORDERID SKU QTY" in p.stderr
+
+
+def test_state_persists_across_processes(db):
+    assert run(db, "add-batch", "b-later", "SEA-BREEZE", "10",
+               "2027-01-01").returncode == 0
+    assert run(db, "add-batch", "b-now", "SEA-BREEZE", "10").returncode == 0
+    p = run(db, "allocate", "o1", "SEA-BREEZE", "4")
+    assert (p.returncode, p.stdout) == (0, "b-now\n")
+    p = run(db, "allocations", "o1")
+    assert p.returncode == 0
+    assert p.stdout == '[{"sku":"SEA-BREEZE","batchref":"b-now"}]\n'
+
+
+def test_change_batch_quantity_reallocates(db):
+    run(db, "add-batch", "b1", "JUNGLE", "10")
+    run(db, "add-batch", "b2", "JUNGLE", "10", "2027-01-01")
+    run(db, "allocate", "o1", "JUNGLE", "6")
+    assert run(db, "change-batch-quantity", "b1", "5").returncode == 0
+    p = run(db, "allocations", "o1")
+    assert p.stdout == '[{"sku":"JUNGLE","batchref":"b2"}]\n'
+
+
+def test_errors_are_one_line_with_exit_codes(db):
+    run(db, "add-batch", "b1", "FOREST", "5")
+    before = snapshot(db)
+    cases = [
+        (("allocate", "o1", "NOPE", "1"), 1, "scents: unknown sku 'NOPE'\n"),
+        (("allocate", "o1", "FOREST", "9"), 1,
+         "scents: out of stock for sku 'FOREST'\n"),
+        (("allocate", "o1", "FOREST", "0"), 2, None),
+        (("allocate", "o1", "FOREST", "1x"), 2, None),
+        (("add-batch", "b2", "FOREST", "-1"), 2, None),
+        (("add-batch", "b2", "FOREST", "1", "2027-02-30"), 2, None),
+        (("add-batch", "b1", "FOREST", "6"), 1,
+         "scents: batch 'b1' exists with other values\n"),
+        (("change-batch-quantity", "zz", "1"), 1,
+         "scents: unknown batch 'zz'\n"),
+        (("allocations", "nobody"), 1,
+         "scents: no allocations for order 'nobody'\n"),
+        (("allocate", "o\x01", "FOREST", "1"), 2, None),
+    ]
+    for args, code, text in cases:
+        p = run(db, *args)
+        assert p.returncode == code, (args, p.stderr)
+        line = error_line(p)
+        if text:
+            assert line == text
+    assert snapshot(db) == before
+
+
+def test_bad_database_url_is_a_usage_error(db):
+    p = run(db, "allocations", "o1", env={"DATABASE_URL": "mysql://x"})
+    assert p.returncode == 2
+    assert "DATABASE_URL" in p.stderr
+
+
+def test_unwritable_database_is_a_runtime_error(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o500)
+    try:
+        p = run(str(ro / "sub" / "x.db"), "add-batch", "b", "S", "1")
+    finally:
+        os.chmod(ro, 0o700)
+    if os.geteuid() == 0:  # root ignores the mode bits; use a file as dir
+        f = tmp_path / "file"
+        f.write_text("")
+        p = run(str(f / "x.db"), "add-batch", "b", "S", "1")
+    assert p.returncode == 1
+    assert p.stderr.startswith("scents: ")
+
+
+def test_migrated_database_reopens_and_keeps_its_data(db):
+    run(db, "add-batch", "b1", "NIGHTCLUB", "5")
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    # reopening migrates nothing again and loses nothing
+    assert run(db, "allocate", "o1", "NIGHTCLUB", "5").stdout == "b1\n"
+    assert run(db, "allocations", "o1").returncode == 0
+
+
+def test_database_from_a_newer_program_is_refused(db):
+    run(db, "add-batch", "b1", "NIGHTCLUB", "5")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    p = run(db, "allocate", "o1", "NIGHTCLUB", "1")
+    assert p.returncode == 1
+    assert "schema 99 is newer" in p.stderr
+
+
+def test_processes_racing_for_the_last_units_never_oversell(db):
+    run(db, "add-batch", "b1", "BUSY-STREET", "10")
+    env = dict(os.environ, DATABASE_URL="sqlite:" + db)
+
+    def allocate(i):
+        return subprocess.run([BIN, "allocate", f"o{i}", "BUSY-STREET", "1"],
+                              env=env, capture_output=True, text=True,
+                              timeout=120)
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(allocate, range(30)))
+    won = [r for r in results if r.returncode == 0]
+    assert len(won) == 10
+    assert all(error_line(r) == "scents: out of stock for sku 'BUSY-STREET'\n"
+               for r in results if r.returncode != 0)
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT allocated_quantity FROM batches").fetchone() \
+        == (10,)
+    assert con.execute("SELECT COUNT(*), SUM(qty) FROM allocations"
+                       ).fetchone() == (10, 10)
+    assert con.execute("SELECT COUNT(*) FROM allocations_view"
+                       ).fetchone() == (10,)
+    con.close()
