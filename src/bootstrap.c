@@ -21,7 +21,8 @@
 
 struct app {
 	struct config cfg;	     /* as loaded and overridden */
-	struct memory_store *memory; /* for memory:, else NULL */
+	struct memory_store *memory; /* for memory: */
+	struct sqlite_db *sqlite;    /* for sqlite:, else NULL */
 	struct notifier *notifier;   /* shared by workers */
 	struct publisher *publisher; /* shared by workers */
 	uint64_t seed;		     /* next worker's jitter seed */
@@ -37,8 +38,11 @@ static int open_sqlite(struct app *app, const char *path, struct uow **out,
 		.synchronous_full = app->cfg.sqlite_synchronous_full,
 		.busy_timeout_ms = 10000,
 	};
+	int rc = SC_OK;
 
-	return sqlite_uow_new(path, &opt, out, err);
+	if (!app->sqlite)
+		rc = sqlite_db_open(path, &opt, &app->sqlite, err);
+	return rc ? rc : sqlite_uow_new(app->sqlite, out, err);
 }
 
 static int open_memory(struct app *app, const char *rest, struct uow **out,
@@ -76,6 +80,7 @@ void bootstrap_close(struct app *app)
 	notifier_free(app->notifier);
 	publisher_free(app->publisher);
 	memory_store_free(app->memory);
+	sqlite_db_close(app->sqlite);
 	mem_free(app);
 }
 

@@ -49,40 +49,58 @@ static void mem_teardown(void *store)
 	memory_store_free(store);
 }
 
+/* The SQLite "store": a temp dir and the shared database in it. */
+struct sql_store {
+	char dir[64];
+	struct sqlite_db *db;
+};
+
 static int sql_setup(void **store)
 {
-	char *dir = strdup("/tmp/scents-contract.XXXXXX");
+	struct sqlite_options opt = {.synchronous_full = false,
+				     .busy_timeout_ms = 10000};
+	struct sql_store *st = calloc(1, sizeof(*st));
+	char path[128];
+	struct sc_err err;
 
-	if (!dir || !mkdtemp(dir))
+	if (!st)
 		return -1;
-	*store = dir;
+	(void)snprintf(st->dir, sizeof(st->dir), "/tmp/scents-contract.XXXXXX");
+	if (!mkdtemp(st->dir))
+		return -1;
+	(void)snprintf(path, sizeof(path), "%s/db/scents.db", st->dir);
+	err_clear(&err);
+	if (sqlite_db_open(path, &opt, &st->db, &err)) {
+		fprintf(stderr, "sqlite open: %s\n", err.msg);
+		return -1;
+	}
+	*store = st;
 	return 0;
 }
 
 static int sql_open(void *store, struct uow **out)
 {
-	struct sqlite_options opt = {.synchronous_full = false,
-				     .busy_timeout_ms = 10000};
-	char path[256];
+	struct sql_store *st = store;
 	struct sc_err err;
 	int rc;
 
 	err_clear(&err);
-	(void)snprintf(path, sizeof(path), "%s/db/scents.db", (char *)store);
-	rc = sqlite_uow_new(path, &opt, out, &err);
+	rc = sqlite_uow_new(st->db, out, &err);
 	if (rc)
-		fprintf(stderr, "sqlite open: %s\n", err.msg);
+		fprintf(stderr, "sqlite connect: %s\n", err.msg);
 	return rc;
 }
 
 static void sql_teardown(void *store)
 {
-	char cmd[300];
+	struct sql_store *st = store;
+	char cmd[128];
 
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)store);
+	sqlite_db_close(st->db);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", st->dir);
 	if (system(cmd))
-		fprintf(stderr, "could not remove %s\n", (char *)store);
-	free(store);
+		fprintf(stderr, "could not remove %s\n", st->dir);
+	free(st);
 }
 
 static const struct factory memory_factory = {"memory", mem_setup, mem_open,

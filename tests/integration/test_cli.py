@@ -141,3 +141,28 @@ def test_processes_racing_for_the_last_units_never_oversell(db):
     assert con.execute("SELECT COUNT(*) FROM allocations_view"
                        ).fetchone() == (10,)
     con.close()
+
+
+def test_memory_store_is_a_dry_run(db):
+    p = run(db, "--database", "memory:", "add-batch", "b1", "S", "5")
+    assert p.returncode == 0
+    # nothing persisted: a new process starts empty
+    p = run(db, "--database", "memory:", "allocate", "o1", "S", "1")
+    assert p.returncode == 1
+    assert error_line(p) == "scents: unknown sku 'S'\n"
+    assert not os.path.exists(db)
+
+
+def test_existing_empty_database_file_is_migrated(db):
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE unrelated (x)")  # a file at user_version 0
+    con.commit()
+    con.close()
+    assert run(db, "add-batch", "b1", "S", "5").returncode == 0
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    names = {r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"products", "batches", "allocations", "allocations_view",
+            "unrelated"} <= names
+    con.close()

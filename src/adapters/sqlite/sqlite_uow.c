@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,10 +133,18 @@ static const char *const stmt_sql[] = {
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
 
+struct sqlite_db {
+	char *path;		    /* the file; owned */
+	struct sqlite_options opt;  /* as opened */
+	pthread_mutex_t write_lock; /* held from BEGIN IMMEDIATE to its end */
+};
+
 struct sqlite_uow {
 	struct uow base;		/* must stay first */
+	struct sqlite_db *shared;	/* borrowed */
 	sqlite3 *db;			/* owned connection */
 	sqlite3_stmt *stmts[ST__COUNT]; /* prepared once, reused */
+	bool locked;			/* holds shared->write_lock */
 };
 
 static const struct uow_ops sqlite_uow_ops;
@@ -206,9 +215,25 @@ static int col_text(struct arena *a, sqlite3_stmt *st, int col,
 	return *out ? 0 : -1;
 }
 
+static void unlock(struct sqlite_uow *s)
+{
+	if (s->locked) {
+		s->locked = false;
+		(void)pthread_mutex_unlock(&s->shared->write_lock);
+	}
+}
+
 static int sqlite_begin(struct uow *u, struct sc_err *err)
 {
-	return exec_simple(to_sqlite_uow(u), ST_BEGIN, err);
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	int rc;
+
+	(void)pthread_mutex_lock(&s->shared->write_lock);
+	s->locked = true;
+	rc = exec_simple(s, ST_BEGIN, err);
+	if (rc)
+		unlock(s);
+	return rc;
 }
 
 static void sqlite_rollback(struct uow *u)
@@ -217,6 +242,7 @@ static void sqlite_rollback(struct uow *u)
 
 	if (s->db && s->stmts[ST_ROLLBACK] && !sqlite3_get_autocommit(s->db))
 		(void)exec_simple(s, ST_ROLLBACK, NULL);
+	unlock(s);
 }
 
 static int load_batches(struct sqlite_uow *s, struct product *p,
@@ -521,6 +547,7 @@ static int sqlite_commit(struct uow *u, struct sc_err *err)
 		rc = exec_simple(s, ST_COMMIT, err);
 	if (rc)
 		sqlite_rollback(u);
+	unlock(s);
 	return rc;
 }
 
@@ -642,8 +669,9 @@ static int migrate(struct sqlite_uow *s, struct sc_err *err)
 	return rc == SQLITE_OK ? SC_OK : fail(s, rc, "migrate", err);
 }
 
+/* Pragmas; then either migrate (@migrate_only) or prepare statements. */
 static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
-		     struct sc_err *err)
+		     bool migrate_only, struct sc_err *err)
 {
 	char sql[160];
 	int rc;
@@ -656,7 +684,8 @@ static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "configure", err);
-	rc = migrate(s, err);
+	if (migrate_only)
+		return migrate(s, err);
 	for (size_t i = 0; !rc && i < ST__COUNT; i++)
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 				       SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
@@ -665,33 +694,77 @@ static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
 	return rc;
 }
 
-int sqlite_uow_new(const char *path, const struct sqlite_options *opt,
-		   struct uow **out, struct sc_err *err)
+/* A connection to @path; with @migrate_only, migrate and prepare nothing. */
+static int connect(struct sqlite_db *shared, bool migrate_only,
+		   struct sqlite_uow **out, struct sc_err *err)
 {
-	struct sqlite_uow *s;
-	int rc = make_parent_dirs(path, err);
+	struct sqlite_uow *s = mem_calloc(1, sizeof(*s));
+	int rc;
 
-	if (rc)
-		return rc;
-	s = mem_calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	s->base.ops = &sqlite_uow_ops;
-	rc = sqlite3_open_v2(path, &s->db,
+	s->shared = shared;
+	rc = sqlite3_open_v2(shared->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		err_set(err, SC_EIO, "cannot open '%s': %s", path,
+		err_set(err, SC_EIO, "cannot open '%s': %s", shared->path,
 			s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		rc = SC_EIO;
 	} else {
-		rc = configure(s, opt, err);
+		rc = configure(s, &shared->opt, migrate_only, err);
 	}
 	if (rc) {
 		sqlite_free(&s->base);
 		return rc;
 	}
-	*out = &s->base;
+	*out = s;
 	return SC_OK;
+}
+
+void sqlite_db_close(struct sqlite_db *db)
+{
+	if (!db)
+		return;
+	(void)pthread_mutex_destroy(&db->write_lock);
+	mem_free(db->path);
+	mem_free(db);
+}
+
+int sqlite_db_open(const char *path, const struct sqlite_options *opt,
+		   struct sqlite_db **out, struct sc_err *err)
+{
+	struct sqlite_db *db;
+	struct sqlite_uow *probe;
+	int rc = make_parent_dirs(path, err);
+
+	if (rc)
+		return rc;
+	db = mem_calloc(1, sizeof(*db));
+	if (!db || !(db->path = mem_strdup(path))) {
+		mem_free(db);
+		return err_set(err, SC_ENOMEM, "out of memory");
+	}
+	db->opt = *opt;
+	(void)pthread_mutex_init(&db->write_lock, NULL);
+	rc = connect(db, true, &probe, err);
+	if (rc) {
+		sqlite_db_close(db);
+		return rc;
+	}
+	sqlite_free(&probe->base);
+	*out = db;
+	return SC_OK;
+}
+
+int sqlite_uow_new(struct sqlite_db *db, struct uow **out, struct sc_err *err)
+{
+	struct sqlite_uow *s;
+	int rc = connect(db, false, &s, err);
+
+	if (!rc)
+		*out = &s->base;
+	return rc;
 }

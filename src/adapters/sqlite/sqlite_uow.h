@@ -25,11 +25,24 @@ struct sqlite_options {
 	int busy_timeout_ms;   /* wait for the write lock this long */
 };
 
+struct sqlite_db;
+
 /*
- * Open (creating directories and file as needed) and migrate the database
- * at @path.  SC_EIO with SQLite's text when it cannot.
+ * The database at @path, shared by the units of work of one process:
+ * creates directories and file as needed and migrates the schema once.
+ * Writers of one process queue on its write lock (woken as soon as it is
+ * free) rather than in SQLite's sleeping busy handler, which starves
+ * unlucky threads; other processes still meet SQLite's own lock.
+ * SC_EIO with SQLite's text when it cannot, SC_ENOMEM.
  */
-int sqlite_uow_new(const char *path, const struct sqlite_options *opt,
-		   struct uow **out /* OUT */, struct sc_err *err);
+int sqlite_db_open(const char *path, const struct sqlite_options *opt,
+		   struct sqlite_db **out /* OUT */, struct sc_err *err);
+
+/* Release @db; its units of work must be freed first.  NULL is a no-op. */
+void sqlite_db_close(struct sqlite_db *db);
+
+/* A unit of work with its own connection to @db.  SC_EIO, SC_ENOMEM. */
+int sqlite_uow_new(struct sqlite_db *db, struct uow **out /* OUT */,
+		   struct sc_err *err);
 
 #endif
