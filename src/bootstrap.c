@@ -3,11 +3,15 @@
  */
 #include "bootstrap.h"
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
 #include "adapters/log/log_adapters.h"
 #include "adapters/memory/memory_uow.h"
+#include "adapters/redis/redis_publisher.h"
+#include "adapters/smtp/smtp_notifier.h"
 #include "adapters/sqlite/sqlite_uow.h"
 #include "common/arena.h"
 #include "common/config.h"
@@ -20,12 +24,14 @@
 #include "service/uow.h"
 
 struct app {
-	struct config cfg;	     /* as loaded and overridden */
-	struct memory_store *memory; /* for memory: */
-	struct sqlite_db *sqlite;    /* for sqlite:, else NULL */
-	struct notifier *notifier;   /* shared by workers */
-	struct publisher *publisher; /* shared by workers */
-	uint64_t seed;		     /* next worker's jitter seed */
+	struct config cfg;	      /* as loaded and overridden */
+	struct memory_store *memory;  /* for memory: */
+	struct sqlite_db *sqlite;     /* for sqlite:, else NULL */
+	struct notifier *notifier;    /* shared by relays */
+	struct publisher *publisher;  /* shared by relays */
+	struct outbox_signal *signal; /* wakes the relay; may be NULL */
+	uint64_t seed;		      /* next worker's jitter seed */
+	bool curl_ready;	      /* curl_global_init done */
 };
 
 typedef int store_open_fn(struct app *app, const char *rest, struct uow **out,
@@ -73,6 +79,30 @@ static int open_store(struct app *app, struct uow **out, struct sc_err *err)
 	return err_set(err, SC_EINVAL, "store '%.60s' is not built in", url);
 }
 
+/* SMTP when SMTP_URL is set, Redis when REDIS_URL is; else the log. */
+static int make_transports(struct app *app, struct sc_err *err)
+{
+	const struct config *c = &app->cfg;
+	int rc;
+
+	if (c->smtp_url[0]) {
+		if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_alloc,
+					 mem_free, mem_realloc, mem_strdup,
+					 mem_calloc) != CURLE_OK)
+			return err_set(err, SC_EIO, "cannot initialise curl");
+		app->curl_ready = true;
+		rc = smtp_notifier_new(c->smtp_url, c->from_email,
+				       &app->notifier, err);
+	} else {
+		rc = log_notifier_new(&app->notifier, err);
+	}
+	if (rc)
+		return rc;
+	if (c->redis_url[0])
+		return redis_publisher_new(c->redis_url, &app->publisher, err);
+	return log_publisher_new(&app->publisher, err);
+}
+
 void bootstrap_close(struct app *app)
 {
 	if (!app)
@@ -81,6 +111,8 @@ void bootstrap_close(struct app *app)
 	publisher_free(app->publisher);
 	memory_store_free(app->memory);
 	sqlite_db_close(app->sqlite);
+	if (app->curl_ready)
+		curl_global_cleanup();
 	mem_free(app);
 }
 
@@ -97,9 +129,7 @@ int bootstrap_open(const struct config *cfg, struct app **out,
 	app->seed = (uint64_t)time(NULL) * 2654435761u + 1;
 	rc = memory_store_new(&app->memory, err);
 	if (!rc)
-		rc = log_notifier_new(&app->notifier, err);
-	if (!rc)
-		rc = log_publisher_new(&app->publisher, err);
+		rc = make_transports(app, err);
 	if (!rc)
 		rc = open_store(app, &probe, err);
 	uow_free(probe);
@@ -119,9 +149,7 @@ int bootstrap_worker_init(struct app *app, struct worker *w, struct sc_err *err)
 	if (rc)
 		return rc;
 	d.uow = w->uow;
-	d.notifier = app->notifier;
-	d.publisher = app->publisher;
-	d.stock_email = app->cfg.stock_email;
+	d.signal = app->signal;
 	bus_init(&w->bus, &d, app->seed++);
 	arena_init(&w->scratch);
 	return SC_OK;
@@ -133,4 +161,33 @@ void bootstrap_worker_release(struct worker *w)
 	arena_release(&w->scratch);
 	uow_free(w->uow);
 	w->uow = NULL;
+}
+
+void bootstrap_set_signal(struct app *app, struct outbox_signal *signal)
+{
+	app->signal = signal;
+}
+
+int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
+			 struct sc_err *err)
+{
+	int rc = open_store(app, &rw->uow, err);
+
+	if (rc)
+		return rc;
+	relay_init(&rw->relay, rw->uow, app->publisher, app->notifier,
+		   app->cfg.stock_email);
+	return SC_OK;
+}
+
+void bootstrap_relay_release(struct relay_worker *rw)
+{
+	relay_release(&rw->relay);
+	uow_free(rw->uow);
+	rw->uow = NULL;
+}
+
+const struct config *bootstrap_config(const struct app *app)
+{
+	return &app->cfg;
 }

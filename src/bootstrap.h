@@ -12,6 +12,7 @@
 #define SCENTS_BOOTSTRAP_H
 
 #include "service/bus.h"
+#include "service/relay.h"
 
 struct app;
 struct config;
@@ -42,5 +43,27 @@ int bootstrap_worker_init(struct app *app, struct worker *w,
 
 /* Release @w's bus and connection. */
 void bootstrap_worker_release(struct worker *w);
+
+/*
+ * Who to wake after a commit that queued events; NULL: nobody (the relay
+ * polls).  Set before bootstrap_worker_init(); borrowed.
+ */
+void bootstrap_set_signal(struct app *app, struct outbox_signal *signal);
+
+/* A relay with its own store connection and the app's transports. */
+struct relay_worker {
+	struct uow *uow;    /* the relay's connection */
+	struct relay relay; /* delivers the outbox */
+};
+
+/* Open @rw.  SC_EIO, SC_ENOMEM. */
+int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
+			 struct sc_err *err);
+
+/* Release @rw. */
+void bootstrap_relay_release(struct relay_worker *rw);
+
+/* The configuration the app was built from. */
+const struct config *bootstrap_config(const struct app *app);
 
 #endif

@@ -143,3 +143,113 @@ def snapshot(db):
                 for t in tables}
     finally:
         con.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=15, step=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class RedisServer:
+    """redis-server on a free loopback port in a temp dir; restartable."""
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.dir = str(tmp)
+        self.proc = None
+        self.url = f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        import redis
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: self._ping(client), what="redis")
+        return self
+
+    @staticmethod
+    def _ping(client):
+        try:
+            return client.ping()
+        except Exception:
+            return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def client(self):
+        import redis
+        return redis.Redis(port=self.port, decode_responses=True)
+
+
+class SmtpSink:
+    """aiosmtpd recording mails to files; restartable."""
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.dir = str(tmp / "mail")
+        self.proc = None
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                              "support", "smtp_sink.py"),
+             str(self.port), self.dir],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def mails(self):
+        import json as _json
+        if not os.path.isdir(self.dir):
+            return []
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".json"):
+                with open(os.path.join(self.dir, name)) as f:
+                    out.append(_json.load(f))
+        return out
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    r = RedisServer(tmp_path).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def smtp_sink(tmp_path):
+    s = SmtpSink(tmp_path).start()
+    yield s
+    s.stop()
+
+
+def outbox_pending(db):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
+                           ).fetchone()[0]
+    finally:
+        con.close()

@@ -22,6 +22,7 @@ void bus_init(struct bus *b, const struct deps *d, uint64_t seed)
 {
 	memset(b, 0, sizeof(*b));
 	arena_init(&b->arena);
+	b->table = handler_table;
 	b->deps = *d;
 	b->deps.arena = &b->arena;
 	b->max_attempts = BUS_MAX_ATTEMPTS;
@@ -86,7 +87,7 @@ static int collect_events(struct bus *b, struct queue *q, struct sc_err *err)
 static int handle_command(struct bus *b, const struct msg *m,
 			  struct bus_result *res, struct sc_err *err)
 {
-	const struct handler_entry *h = &handler_table[m->type];
+	const struct handler_entry *h = &b->table[m->type];
 	int rc = SC_OK;
 
 	assert(h->n_fns == 1);
@@ -111,7 +112,7 @@ static int handle_command(struct bus *b, const struct msg *m,
 
 static void handle_event(struct bus *b, const struct msg *m)
 {
-	const struct handler_entry *h = &handler_table[m->type];
+	const struct handler_entry *h = &b->table[m->type];
 
 	for (size_t i = 0; i < h->n_fns; i++) {
 		struct sc_err e;

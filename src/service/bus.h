@@ -28,6 +28,7 @@
 #define BUS_MAX_ATTEMPTS 12
 
 struct bus {
+	const struct handler_entry *table; /* dispatch; handler_table */
 	struct deps deps;      /* what handlers use; deps.arena = &arena */
 	struct arena arena;    /* storage of the current message */
 	unsigned max_attempts; /* tries of a conflicting command, >= 1 */

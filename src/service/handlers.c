@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "service/notifier.h"
-#include "service/publisher.h"
 #include "service/uow.h"
 
 /*
@@ -168,42 +166,52 @@ static int reallocate(const struct msg *m, struct deps *d,
 	return allocate_line(d, &line, &ref, err);
 }
 
-static int publish_allocated_event(const struct msg *m, struct deps *d,
-				   struct bus_result *res, struct sc_err *err)
+/* In the transaction: queue the event for the relay. */
+static int enqueue(const struct msg *m, struct deps *d, struct bus_result *res,
+		   struct sc_err *err)
 {
 	(void)res;
-	return publisher_publish(d->publisher, CHANNEL_LINE_ALLOCATED, m, err);
+	return uow_outbox_add(d->uow, m, err);
 }
 
-static int send_out_of_stock_notification(const struct msg *m, struct deps *d,
-					  struct bus_result *res,
-					  struct sc_err *err)
+/*
+ * After the commit of Allocated or OutOfStock: wake the relay, which runs
+ * publish_allocated_event and send_out_of_stock_notification
+ * (service/relay.c) off the request path.
+ */
+static int wake_relay(const struct msg *m, struct deps *d,
+		      struct bus_result *res, struct sc_err *err)
 {
-	char body[SC_ID_MAX + 32];
-
+	(void)m;
 	(void)res;
-	(void)snprintf(body, sizeof(body), "Out of stock for %s",
-		       m->u.out_of_stock.sku);
-	return notifier_send(d->notifier, d->stock_email, body, err);
+	(void)err;
+	if (d->signal)
+		d->signal->notify(d->signal);
+	return SC_OK;
 }
 
 const struct handler_entry handler_table[] = {
 	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
 	[MSG_CHANGE_BATCH_QUANTITY] = {1, {handle_change_batch_quantity}},
-	[MSG_ALLOCATED] = {1, {publish_allocated_event}},
+	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {0, {NULL}},
-	[MSG_OUT_OF_STOCK] = {1, {send_out_of_stock_notification}},
+	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
 };
 
 static_assert(sizeof(handler_table) / sizeof(handler_table[0]) == MSG__COUNT,
 	      "every message type has a handler entry");
 
+/* clang-format off */
 handler_fn *const in_tx_handler_table[] = {
-	[MSG_CREATE_BATCH] = NULL,	    [MSG_ALLOCATE] = NULL,
-	[MSG_CHANGE_BATCH_QUANTITY] = NULL, [MSG_ALLOCATED] = NULL,
-	[MSG_DEALLOCATED] = reallocate,	    [MSG_OUT_OF_STOCK] = NULL,
+	[MSG_CREATE_BATCH] = NULL,
+	[MSG_ALLOCATE] = NULL,
+	[MSG_CHANGE_BATCH_QUANTITY] = NULL,
+	[MSG_ALLOCATED] = enqueue,
+	[MSG_DEALLOCATED] = reallocate,
+	[MSG_OUT_OF_STOCK] = enqueue,
 };
+/* clang-format on */
 
 static_assert(sizeof(in_tx_handler_table) / sizeof(in_tx_handler_table[0]) ==
 		      MSG__COUNT,

@@ -9,7 +9,10 @@
  *  - in_tx_handler_table: run inside the transaction that raised the
  *    event, just before its commit.  Deallocated -> reallocate lives here,
  *    so a deallocation and its reallocation commit together (design.md
- *    section 9) and a crash can never strand a line.
+ *    section 9) and a crash can never strand a line.  Allocated and
+ *    OutOfStock are queued in the outbox here, so no committed event is
+ *    lost; after the commit their handlers only wake the relay
+ *    (service/relay.h), which publishes and mails them.
  */
 #ifndef SCENTS_SERVICE_HANDLERS_H
 #define SCENTS_SERVICE_HANDLERS_H
@@ -22,17 +25,22 @@
 #include "domain/model.h"
 
 struct arena;
-struct notifier;
-struct publisher;
 struct uow;
+
+/*
+ * Told after a commit that queued events in the outbox, so the relay can
+ * deliver them now rather than at its next poll.  Embedded first by its
+ * owner; must not block.
+ */
+struct outbox_signal {
+	void (*notify)(struct outbox_signal *self); /* wake the relay */
+};
 
 /* Everything a handler may use; built once, in bootstrap. */
 struct deps {
-	struct uow *uow;	     /* the store */
-	struct notifier *notifier;   /* stock-team notifications */
-	struct publisher *publisher; /* external events */
-	const char *stock_email;     /* where OutOfStock mails go */
-	struct arena *arena;	     /* the current message's arena */
+	struct uow *uow;	      /* the store */
+	struct outbox_signal *signal; /* wakes the relay; may be NULL */
+	struct arena *arena;	      /* the current message's arena */
 };
 
 /* What a command produced, for the caller (copied out of the arena). */

@@ -7,6 +7,8 @@
 #ifndef SCENTS_SERVICE_PUBLISHER_H
 #define SCENTS_SERVICE_PUBLISHER_H
 
+#include <stdint.h>
+
 #include "common/err.h"
 
 struct msg;
@@ -15,8 +17,11 @@ struct publisher;
 struct publisher_ops {
 	const char *name; /* "log", "redis", ...; for logs */
 
-	/* Publish event @ev on @channel.  SC_EIO when the broker fails. */
-	int (*publish)(struct publisher *self, const char *channel,
+	/*
+	 * Publish event @ev, outbox id @id, on @channel.  SC_EIO when the
+	 * broker fails or does not answer in time.
+	 */
+	int (*publish)(struct publisher *self, const char *channel, int64_t id,
 		       const struct msg *ev, struct sc_err *err);
 
 	/* Release the adapter. */
@@ -28,9 +33,10 @@ struct publisher {
 };
 
 static inline int publisher_publish(struct publisher *p, const char *channel,
-				    const struct msg *ev, struct sc_err *err)
+				    int64_t id, const struct msg *ev,
+				    struct sc_err *err)
 {
-	return p->ops->publish(p, channel, ev, err);
+	return p->ops->publish(p, channel, id, ev, err);
 }
 
 /* Release @p (NULL is a no-op). */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "domain/messages.h"
 
 struct arena;
 struct product;
@@ -47,6 +48,17 @@ struct product_summary {
 	int64_t purchased; /* sum over its batches */
 	int64_t allocated; /* sum over its batches */
 	size_t n_batches;  /* how many batches */
+};
+
+/*
+ * An event waiting in the outbox to leave the process.  Its id is stable:
+ * receivers use it to drop the duplicates that at-least-once delivery may
+ * bring.
+ */
+struct outbox_item {
+	int64_t id;	   /* outbox row id; increasing */
+	unsigned attempts; /* failed deliveries so far */
+	struct msg ev;	   /* Allocated or OutOfStock; strings in arena */
 };
 
 /* One row of the read model: an order's line and where it is allocated. */
@@ -90,6 +102,29 @@ struct uow_ops {
 	int (*allocations)(struct uow *self, const char *orderid,
 			   struct arena *a, struct allocation_row **out,
 			   size_t *n_out, struct sc_err *err);
+
+	/*
+	 * Queue event @ev (Allocated or OutOfStock) in the outbox, inside the
+	 * open transaction: it commits or rolls back with the change that
+	 * raised it.
+	 */
+	int (*outbox_add)(struct uow *self, const struct msg *ev,
+			  struct sc_err *err);
+
+	/*
+	 * Up to @limit undelivered events, oldest first, into @a.  Its own
+	 * consistent read; needs no begin.
+	 */
+	int (*outbox_pending)(struct uow *self, size_t limit, struct arena *a,
+			      struct outbox_item **out, size_t *n_out,
+			      struct sc_err *err);
+
+	/*
+	 * In one transaction of its own: mark @n events delivered (@sent) or
+	 * count one more failed attempt on each (!@sent).
+	 */
+	int (*outbox_mark)(struct uow *self, const int64_t *ids, size_t n,
+			   bool sent, struct sc_err *err);
 
 	/*
 	 * Product @sku with its batches and totals (no lines), in @a, for
@@ -156,6 +191,28 @@ static inline int uow_allocations(struct uow *u, const char *orderid,
 				  size_t *n_out, struct sc_err *err)
 {
 	return u->ops->allocations(u, orderid, a, out, n_out, err);
+}
+
+/* See uow_ops.outbox_add; needs an open unit of work. */
+static inline int uow_outbox_add(struct uow *u, const struct msg *ev,
+				 struct sc_err *err)
+{
+	return u->ops->outbox_add(u, ev, err);
+}
+
+/* See uow_ops.outbox_pending. */
+static inline int uow_outbox_pending(struct uow *u, size_t limit,
+				     struct arena *a, struct outbox_item **out,
+				     size_t *n_out, struct sc_err *err)
+{
+	return u->ops->outbox_pending(u, limit, a, out, n_out, err);
+}
+
+/* See uow_ops.outbox_mark. */
+static inline int uow_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
+				  bool sent, struct sc_err *err)
+{
+	return u->ops->outbox_mark(u, ids, n, sent, err);
 }
 
 /* See uow_ops.read_product. */

@@ -132,9 +132,6 @@ static struct fx *fx_new(const struct factory *f)
 	fake_notifier_init(&x->notifier);
 	fake_publisher_init(&x->publisher);
 	d.uow = x->uow;
-	d.notifier = &x->notifier.base;
-	d.publisher = &x->publisher.base;
-	d.stock_email = "stock@scents.example";
 	bus_init(&x->bus, &d, 1);
 	x->bus.backoff_us = 50;
 	arena_init(&x->arena);
@@ -465,6 +462,54 @@ static void reads_products_for_display_without_a_transaction(void **state)
 	assert_int_equal(uow_ping(x->uow, &x->err), SC_OK);
 }
 
+static void outbox_commits_and_rolls_back_with_the_change(void **state)
+{
+	struct fx *x = *state;
+	struct msg oos = {.type = MSG_OUT_OF_STOCK};
+	struct outbox_item *items;
+	int64_t ids[2];
+	size_t n;
+
+	add_batch(x, "b1", "T", 10, 0);
+	allocate(x, NULL, "o1", "T", 3); /* queues Allocated */
+	oos.u.out_of_stock.sku = "GONE";
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(uow_outbox_add(x->uow, &oos, &x->err), SC_OK);
+	uow_rollback(x->uow); /* never happened */
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(uow_outbox_add(x->uow, &oos, &x->err), SC_OK);
+	assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 2);
+	assert_true(items[0].id < items[1].id);
+	assert_int_equal(items[0].ev.type, MSG_ALLOCATED);
+	assert_string_equal(items[0].ev.u.allocated.orderid, "o1");
+	assert_string_equal(items[0].ev.u.allocated.sku, "T");
+	assert_string_equal(items[0].ev.u.allocated.batchref, "b1");
+	assert_int_equal(items[0].ev.u.allocated.qty, 3);
+	assert_int_equal(items[1].ev.type, MSG_OUT_OF_STOCK);
+	assert_string_equal(items[1].ev.u.out_of_stock.sku, "GONE");
+	ids[0] = items[0].id;
+	ids[1] = items[1].id;
+	assert_int_equal(uow_outbox_mark(x->uow, &ids[1], 1, false, &x->err),
+			 SC_OK);
+	assert_int_equal(uow_outbox_mark(x->uow, ids, 1, true, &x->err), SC_OK);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 1, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].id, ids[1]);
+	assert_int_equal(items[0].attempts, 1);
+	assert_int_equal(uow_outbox_mark(x->uow, &ids[1], 1, true, &x->err),
+			 SC_OK);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 0);
+}
+
 /* Two writers on their own connections race for the last 10 units. */
 struct racer {
 	struct fx *x;
@@ -488,9 +533,6 @@ static void *race(void *arg)
 	if (r->x->f->open(r->x->store, &u))
 		abort();
 	d.uow = u;
-	d.notifier = &r->x->notifier.base;
-	d.publisher = &r->x->publisher.base;
-	d.stock_email = "stock@scents.example";
 	bus_init(&b, &d, (uint64_t)(uintptr_t)r);
 	b.backoff_us = 50;
 	m.u.allocate.orderid = r->orderid;
@@ -568,6 +610,9 @@ static void concurrent_updates_to_version_are_not_allowed(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			reads_products_for_display_without_a_transaction,      \
 			setup, teardown),                                      \
+		cmocka_unit_test_setup_teardown(                               \
+			outbox_commits_and_rolls_back_with_the_change, setup,  \
+			teardown),                                             \
 		cmocka_unit_test_setup_teardown(                               \
 			concurrent_updates_to_version_are_not_allowed, setup,  \
 			teardown)

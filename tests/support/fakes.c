@@ -45,7 +45,7 @@ void fake_notifier_init(struct fake_notifier *n)
 	n->base.ops = &fake_notifier_ops;
 }
 
-static int fake_publish(struct publisher *self, const char *channel,
+static int fake_publish(struct publisher *self, const char *channel, int64_t id,
 			const struct msg *ev, struct sc_err *err)
 {
 	struct fake_publisher *p = (struct fake_publisher *)self;
@@ -57,6 +57,7 @@ static int fake_publish(struct publisher *self, const char *channel,
 
 		(void)snprintf(p->channel[i], sizeof(p->channel[0]), "%s",
 			       channel);
+		p->id[i] = id;
 		if (ev->type == MSG_ALLOCATED) {
 			(void)snprintf(p->orderid[i], sizeof(p->orderid[0]),
 				       "%s", ev->u.allocated.orderid);
@@ -142,6 +143,23 @@ static void die(const char *what, const struct sc_err *err)
 	abort();
 }
 
+static void run_relay(struct outbox_signal *self)
+{
+	struct sync_signal *s = (struct sync_signal *)self;
+	struct sc_err err;
+
+	err_clear(&err);
+	s->n_signals++;
+	s->last_rc = relay_run_once(s->relay, NULL, &err);
+}
+
+void sync_signal_init(struct sync_signal *s, struct relay *r)
+{
+	memset(s, 0, sizeof(*s));
+	s->base.notify = run_relay;
+	s->relay = r;
+}
+
 void test_app_init(struct test_app *app)
 {
 	struct deps d = {0};
@@ -150,14 +168,16 @@ void test_app_init(struct test_app *app)
 	memset(app, 0, sizeof(*app));
 	err_clear(&err);
 	if (memory_store_new(&app->store, &err) ||
-	    memory_uow_new(app->store, &app->uow, &err))
+	    memory_uow_new(app->store, &app->uow, &err) ||
+	    memory_uow_new(app->store, &app->relay_uow, &err))
 		die("memory store", &err);
 	fake_notifier_init(&app->notifier);
 	fake_publisher_init(&app->publisher);
+	relay_init(&app->relay, app->relay_uow, &app->publisher.base,
+		   &app->notifier.base, "stock@scents.example");
+	sync_signal_init(&app->signal, &app->relay);
 	d.uow = app->uow;
-	d.notifier = &app->notifier.base;
-	d.publisher = &app->publisher.base;
-	d.stock_email = "stock@scents.example";
+	d.signal = &app->signal.base;
 	bus_init(&app->bus, &d, 42);
 	arena_init(&app->scratch);
 }
@@ -165,6 +185,8 @@ void test_app_init(struct test_app *app)
 void test_app_release(struct test_app *app)
 {
 	bus_release(&app->bus);
+	relay_release(&app->relay);
+	uow_free(app->relay_uow);
 	uow_free(app->uow);
 	memory_store_free(app->store);
 	arena_release(&app->scratch);

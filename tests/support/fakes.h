@@ -14,6 +14,7 @@
 #include "service/bus.h"
 #include "service/notifier.h"
 #include "service/publisher.h"
+#include "service/relay.h"
 
 #define FAKE_MAX 16
 
@@ -28,6 +29,7 @@ struct fake_notifier {
 struct fake_publisher {
 	struct publisher base;	     /* must stay first */
 	size_t n_calls;		     /* publishes seen */
+	long long id[FAKE_MAX];	     /* outbox id of each */
 	char channel[FAKE_MAX][32];  /* channel of each */
 	char orderid[FAKE_MAX][64];  /* Allocated.orderid of each */
 	char batchref[FAKE_MAX][64]; /* Allocated.batchref of each */
@@ -47,12 +49,25 @@ void fault_mem_disarm(void);
 struct memory_store;
 struct uow;
 
-/* A bus over a fresh memory store with recording fakes. */
+/* Runs the relay at once when the bus signals (tests are synchronous). */
+struct sync_signal {
+	struct outbox_signal base; /* must stay first */
+	struct relay *relay;	   /* borrowed */
+	size_t n_signals;	   /* how often the bus signalled */
+	int last_rc;		   /* the relay's last result */
+};
+
+void sync_signal_init(struct sync_signal *s, struct relay *r);
+
+/* A bus over a fresh memory store with recording fakes and a relay. */
 struct test_app {
 	struct memory_store *store;
 	struct uow *uow;
+	struct uow *relay_uow; /* the relay's own connection */
 	struct fake_notifier notifier;
 	struct fake_publisher publisher;
+	struct relay relay;
+	struct sync_signal signal;
 	struct bus bus;
 	struct arena scratch; /* for loads made by the test itself */
 };

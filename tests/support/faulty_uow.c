@@ -87,6 +87,36 @@ static int f_allocations(struct uow *u, const char *orderid, struct arena *a,
 					       err);
 }
 
+static int f_outbox_add(struct uow *u, const struct msg *ev, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->outbox_add(sync(f), ev, err);
+}
+
+static int f_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+			    struct outbox_item **out, size_t *n,
+			    struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->outbox_pending(f->inner, limit, a, out, n,
+						  err);
+}
+
+static int f_outbox_mark(struct uow *u, const int64_t *ids, size_t n, bool sent,
+			 struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->outbox_mark(f->inner, ids, n, sent, err);
+}
+
 static int f_read_product(struct uow *u, const char *sku, struct arena *a,
 			  struct product **out, struct sc_err *err)
 {
@@ -130,6 +160,9 @@ static const struct uow_ops faulty_ops = {
 	.commit = f_commit,
 	.rollback = f_rollback,
 	.allocations = f_allocations,
+	.outbox_add = f_outbox_add,
+	.outbox_pending = f_outbox_pending,
+	.outbox_mark = f_outbox_mark,
 	.read_product = f_read_product,
 	.list_products = f_list_products,
 	.ping = f_ping,

@@ -9,6 +9,7 @@
 
 #include "adapters/memory/memory_uow.h"
 #include "common/log.h"
+#include "service/relay.h"
 #include "service/uow.h"
 #include "support/cmocka.h"
 #include "support/fakes.h"
@@ -351,9 +352,7 @@ static struct bus *wrapped_bus(struct test_app *app, struct faulty_uow *f,
 
 	faulty_uow_init(f, app->uow);
 	d.uow = &f->base;
-	d.notifier = &app->notifier.base;
-	d.publisher = &app->publisher.base;
-	d.stock_email = "stock@scents.example";
+	d.signal = &app->signal.base;
 	bus_init(b, &d, 7);
 	b->backoff_us = 1;
 	return b;
@@ -451,28 +450,114 @@ static void count_line(void *ctx, enum log_level level, const char *line)
 {
 	(void)ctx;
 	(void)line;
-	if (level == LOG_ERROR)
+	if (level >= LOG_WARN)
 		n_logged++;
 }
 
-static void failing_event_handler_is_logged_and_command_succeeds(void **st)
+static void drop_line(void *ctx, enum log_level level, const char *line)
+{
+	(void)ctx;
+	(void)level;
+	(void)line;
+}
+
+static int n_second;
+static int failing_handler(const struct msg *m, struct deps *d,
+			   struct bus_result *res, struct sc_err *err)
+{
+	(void)m;
+	(void)d;
+	(void)res;
+	return err_set(err, SC_EIO, "handler fails");
+}
+
+static int counting_handler(const struct msg *m, struct deps *d,
+			    struct bus_result *res, struct sc_err *err)
+{
+	(void)m;
+	(void)d;
+	(void)res;
+	(void)err;
+	n_second++;
+	return SC_OK;
+}
+
+static void event_handler_error_is_logged_and_the_others_still_run(void **st)
 {
 	struct test_app *app = *st;
-	char ref[64];
+	struct handler_entry table[MSG__COUNT];
 
-	n_logged = 0;
+	memcpy(table, handler_table, sizeof(table));
+	table[MSG_ALLOCATED].n_fns = 2;
+	table[MSG_ALLOCATED].fns[0] = failing_handler;
+	table[MSG_ALLOCATED].fns[1] = counting_handler;
+	app->bus.table = table;
+	n_logged = n_second = 0;
 	log_set_sink(count_line, NULL);
-	app->publisher.fail_with = SC_EIO;
 	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
-	assert_int_equal(app_allocate(app, "o1", "T", 4, ref, sizeof(ref)),
-			 SC_OK);
-	assert_int_equal(app_allocate(app, "o2", "T", 7, ref, sizeof(ref)),
-			 SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
 	log_set_sink(NULL, NULL);
 	assert_int_equal(n_logged, 1);
-	/* the OutOfStock handler still ran after the failed publish */
-	assert_int_equal(app->notifier.n_calls, 1);
+	assert_int_equal(n_second, 1);
 	assert_int_equal(batch_of(app, "T", "b1")->allocated, 4);
+}
+
+static void failed_delivery_stays_queued_and_is_sent_once_later(void **st)
+{
+	struct test_app *app = *st;
+	struct outbox_item *items;
+	struct sc_err err;
+	size_t n, n_sent;
+
+	err_clear(&err);
+	log_set_sink(drop_line, NULL);
+	app->publisher.fail_with = SC_EIO;
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	assert_int_equal(app_allocate(app, "o2", "T", 7, NULL, 0), SC_OK);
+	assert_int_equal(app->signal.last_rc, SC_EIO);
+	/* the broker is down: nothing published, the mail still went */
+	assert_int_equal(app->publisher.n_calls, 0);
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_int_equal(uow_outbox_pending(app->uow, 10, &app->scratch, &items,
+					    &n, &err),
+			 SC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].ev.type, MSG_ALLOCATED);
+	assert_int_equal(items[0].attempts, 2); /* one per relay round */
+	/* back up: delivered once, with its outbox id */
+	app->publisher.fail_with = 0;
+	assert_int_equal(relay_run_once(&app->relay, &n_sent, &err), SC_OK);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(relay_run_once(&app->relay, &n_sent, &err), SC_OK);
+	assert_int_equal(n_sent, 0);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(app->publisher.n_calls, 1);
+	assert_int_equal(app->publisher.id[0], items[0].id);
+	assert_string_equal(app->publisher.orderid[0], "o1");
+	assert_int_equal(uow_outbox_pending(app->uow, 10, &app->scratch, &items,
+					    &n, &err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+}
+
+static void events_of_a_rolled_back_command_never_leave(void **st)
+{
+	struct test_app *app = *st;
+	struct outbox_item *items;
+	struct sc_err err;
+	size_t n;
+
+	err_clear(&err);
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	/* same order, other qty: the command fails after nothing queued */
+	assert_int_equal(app_allocate(app, "o1", "T", 5, NULL, 0), SC_EEXIST);
+	assert_int_equal(app->publisher.n_calls, 1);
+	assert_int_equal(uow_outbox_pending(app->uow, 10, &app->scratch, &items,
+					    &n, &err),
+			 SC_OK);
+	assert_int_equal(n, 0);
 }
 
 /* Fail each allocation in turn: SC_OK or SC_ENOMEM, store untouched. */
@@ -491,6 +576,7 @@ static void allocate_survives_every_allocation_failure(void **state)
 		rc = app_allocate(&app, "o1", "T", 4, NULL, 0);
 		fired = fault_mem_fired();
 		fault_mem_disarm();
+		log_set_sink(NULL, NULL);
 		if (rc)
 			assert_int_equal(rc, SC_ENOMEM);
 		assert_int_equal(batch_of(&app, "T", "b1")->allocated,
@@ -523,7 +609,9 @@ int main(void)
 		T(bus_retries_a_lost_race),
 		T(bus_gives_up_after_max_attempts),
 		T(store_failure_reaches_the_caller_and_changes_nothing),
-		T(failing_event_handler_is_logged_and_command_succeeds),
+		T(event_handler_error_is_logged_and_the_others_still_run),
+		T(failed_delivery_stays_queued_and_is_sent_once_later),
+		T(events_of_a_rolled_back_command_never_leave),
 		T(allocate_survives_every_allocation_failure),
 #undef T
 	};

@@ -47,7 +47,7 @@ int log_notifier_new(struct notifier **out, struct sc_err *err)
 	return SC_OK;
 }
 
-static int log_publish(struct publisher *self, const char *channel,
+static int log_publish(struct publisher *self, const char *channel, int64_t id,
 		       const struct msg *ev, struct sc_err *err)
 {
 	char o[256], s[256], r[256];
@@ -55,14 +55,14 @@ static int log_publish(struct publisher *self, const char *channel,
 	(void)self;
 	(void)err;
 	if (ev->type != MSG_ALLOCATED) {
-		log_msg(LOG_INFO, "publish=log channel=%s event=%s", channel,
-			msg_name(ev->type));
+		log_msg(LOG_INFO, "publish=log channel=%s id=%lld event=%s",
+			channel, (long long)id, msg_name(ev->type));
 		return SC_OK;
 	}
 	log_msg(LOG_INFO,
-		"publish=log channel=%s orderid=\"%s\" sku=\"%s\" qty=%lld "
-		"batchref=\"%s\"",
-		channel, ESC(ev->u.allocated.orderid, o),
+		"publish=log channel=%s id=%lld orderid=\"%s\" sku=\"%s\" "
+		"qty=%lld batchref=\"%s\"",
+		channel, (long long)id, ESC(ev->u.allocated.orderid, o),
 		ESC(ev->u.allocated.sku, s), (long long)ev->u.allocated.qty,
 		ESC(ev->u.allocated.batchref, r));
 	return SC_OK;

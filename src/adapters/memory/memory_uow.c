@@ -43,17 +43,70 @@ struct stored_product {
 	size_t n_batches;	      /* entries in batches */
 };
 
+/* An outbox entry; strings owned. */
+struct stored_event {
+	int64_t id;	    /* 1, 2, ... in commit order */
+	unsigned attempts;  /* failed deliveries */
+	bool sent;	    /* delivered */
+	enum msg_type type; /* Allocated or OutOfStock */
+	char *orderid;	    /* Allocated only */
+	char *sku;	    /* both */
+	char *batchref;	    /* Allocated only */
+	int64_t qty;	    /* Allocated only */
+};
+
+struct event_vec {
+	struct stored_event *items; /* owned */
+	size_t n;		    /* entries used */
+	size_t cap;		    /* entries allocated */
+};
+
 struct memory_store {
 	pthread_mutex_t lock;		  /* guards everything below */
 	struct stored_product **products; /* owned */
 	size_t n_products;		  /* entries used */
 	size_t cap_products;		  /* entries allocated */
+	struct event_vec outbox;	  /* every event committed */
+	int64_t next_event_id;		  /* id of the last one */
 };
 
 struct memory_uow {
 	struct uow base;	    /* must stay first */
 	struct memory_store *store; /* borrowed */
+	struct event_vec queued;    /* added in this transaction */
 };
+
+static void event_free(struct stored_event *e)
+{
+	mem_free(e->orderid);
+	mem_free(e->sku);
+	mem_free(e->batchref);
+}
+
+static void events_clear(struct event_vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		event_free(&v->items[i]);
+	mem_free(v->items);
+	memset(v, 0, sizeof(*v));
+}
+
+static int events_reserve(struct event_vec *v, size_t more)
+{
+	size_t cap = v->cap ? v->cap : 16;
+	void *p;
+
+	if (v->n + more <= v->cap)
+		return 0;
+	while (cap < v->n + more)
+		cap *= 2;
+	p = mem_realloc(v->items, cap * sizeof(*v->items));
+	if (!p)
+		return -1;
+	v->items = p;
+	v->cap = cap;
+	return 0;
+}
 
 static const struct uow_ops memory_uow_ops;
 
@@ -106,6 +159,7 @@ void memory_store_free(struct memory_store *s)
 	for (size_t i = 0; i < s->n_products; i++)
 		stored_free(s->products[i]);
 	mem_free(s->products);
+	events_clear(&s->outbox);
 	(void)pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -317,6 +371,16 @@ static int reserve_products(struct memory_store *s, size_t more,
 	return SC_OK;
 }
 
+/* Move @q's events into the outbox; capacity was reserved. */
+static void publish_queued(struct memory_store *s, struct event_vec *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		q->items[i].id = ++s->next_event_id;
+		s->outbox.items[s->outbox.n++] = q->items[i];
+	}
+	q->n = 0;
+}
+
 static int memory_commit(struct uow *u, struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
@@ -334,9 +398,14 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 		rc = check_versions(s, u, err);
 	if (!rc)
 		rc = reserve_products(s, u->n_seen, err);
-	if (!rc)
+	if (!rc && events_reserve(&s->outbox, to_memory_uow(u)->queued.n))
+		rc = oom(err);
+	if (!rc) {
 		swap_in(s, copies, u->n_seen);
+		publish_queued(s, &to_memory_uow(u)->queued);
+	}
 	(void)pthread_mutex_unlock(&s->lock);
+	events_clear(&to_memory_uow(u)->queued);
 	for (size_t i = 0; copies && i < u->n_seen; i++)
 		stored_free(copies[i]);
 	mem_free(copies);
@@ -345,7 +414,125 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 
 static void memory_rollback(struct uow *u)
 {
-	(void)u;
+	events_clear(&to_memory_uow(u)->queued);
+}
+
+static int memory_outbox_add(struct uow *u, const struct msg *ev,
+			     struct sc_err *err)
+{
+	struct event_vec *q = &to_memory_uow(u)->queued;
+	struct stored_event *e;
+	bool ok;
+
+	assert(ev->type == MSG_ALLOCATED || ev->type == MSG_OUT_OF_STOCK);
+	if (events_reserve(q, 1))
+		return oom(err);
+	e = &q->items[q->n];
+	memset(e, 0, sizeof(*e));
+	e->type = ev->type;
+	if (ev->type == MSG_ALLOCATED) {
+		e->orderid = mem_strdup(ev->u.allocated.orderid);
+		e->sku = mem_strdup(ev->u.allocated.sku);
+		e->batchref = mem_strdup(ev->u.allocated.batchref);
+		e->qty = ev->u.allocated.qty;
+		ok = e->orderid && e->sku && e->batchref;
+	} else {
+		e->sku = mem_strdup(ev->u.out_of_stock.sku);
+		ok = e->sku != NULL;
+	}
+	if (!ok) {
+		event_free(e);
+		return oom(err);
+	}
+	q->n++;
+	return SC_OK;
+}
+
+/* @e as an outbox item in @a; -1 when memory runs out. */
+static int event_out(const struct stored_event *e, struct arena *a,
+		     struct outbox_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->id = e->id;
+	it->attempts = e->attempts;
+	it->ev.type = e->type;
+	if (e->type == MSG_OUT_OF_STOCK) {
+		it->ev.u.out_of_stock.sku = arena_strdup(a, e->sku);
+		return it->ev.u.out_of_stock.sku ? 0 : -1;
+	}
+	it->ev.u.allocated.orderid = arena_strdup(a, e->orderid);
+	it->ev.u.allocated.sku = arena_strdup(a, e->sku);
+	it->ev.u.allocated.batchref = arena_strdup(a, e->batchref);
+	it->ev.u.allocated.qty = e->qty;
+	return it->ev.u.allocated.orderid && it->ev.u.allocated.sku &&
+			       it->ev.u.allocated.batchref
+		       ? 0
+		       : -1;
+}
+
+static int memory_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+				 struct outbox_item **out, size_t *n_out,
+				 struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct outbox_item *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !rc && i < s->outbox.n && n < limit; i++) {
+		if (s->outbox.items[i].sent)
+			continue;
+		if (arena_reserve(a, (void **)&items, &cap, n + 1,
+				  sizeof(*items)) ||
+		    event_out(&s->outbox.items[i], a, &items[n++]))
+			rc = oom(err);
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		*out = items;
+		*n_out = n;
+	}
+	return rc;
+}
+
+/* The event with @id, by binary search (ids increase with position). */
+static struct stored_event *find_event(struct memory_store *s, int64_t id)
+{
+	size_t lo = 0, hi = s->outbox.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->outbox.items[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->outbox.n && s->outbox.items[lo].id == id
+		       ? &s->outbox.items[lo]
+		       : NULL;
+}
+
+static int memory_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
+			      bool sent, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+
+	(void)err;
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct stored_event *e = find_event(s, ids[i]);
+
+		if (!e)
+			continue;
+		if (sent)
+			e->sent = true;
+		else
+			e->attempts++;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	return SC_OK;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -476,6 +663,7 @@ static int memory_ping(struct uow *u, struct sc_err *err)
 
 static void memory_free(struct uow *u)
 {
+	events_clear(&to_memory_uow(u)->queued);
 	mem_free(to_memory_uow(u));
 }
 
@@ -487,6 +675,9 @@ static const struct uow_ops memory_uow_ops = {
 	.commit = memory_commit,
 	.rollback = memory_rollback,
 	.allocations = memory_allocations,
+	.outbox_add = memory_outbox_add,
+	.outbox_pending = memory_outbox_pending,
+	.outbox_mark = memory_outbox_mark,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,
 	.ping = memory_ping,

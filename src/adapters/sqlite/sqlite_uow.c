@@ -55,6 +55,18 @@ static const char *const migrations[] = {
 	" sku TEXT NOT NULL,"
 	" batchref TEXT NOT NULL,"
 	" PRIMARY KEY (orderid, sku)) WITHOUT ROWID;",
+	/* 2: transactional outbox of events leaving the process */
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY," /* stable event id, commit order */
+	" kind TEXT NOT NULL CHECK (kind IN ('Allocated', 'OutOfStock')),"
+	" orderid TEXT,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER,"
+	" batchref TEXT,"
+	" created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" sent_at INTEGER);"
+	"CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -81,6 +93,10 @@ enum stmt {
 	ST_BEGIN_READ,
 	ST_LIST,
 	ST_PING,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_PENDING,
+	ST_OUTBOX_SENT,
+	ST_OUTBOX_FAILED,
 	ST__COUNT
 };
 
@@ -129,6 +145,16 @@ static const char *const stmt_sql[] = {
 		" FROM products p LEFT JOIN batches b ON b.product_id = p.id"
 		" WHERE p.sku > ?1 GROUP BY p.sku ORDER BY p.sku LIMIT ?2",
 	[ST_PING] = "SELECT 1",
+	[ST_OUTBOX_ADD] =
+		"INSERT INTO outbox (kind, orderid, sku, qty, batchref)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_OUTBOX_PENDING] = "SELECT id, attempts, kind, orderid, sku, qty,"
+			      " batchref FROM outbox WHERE sent_at IS NULL"
+			      " ORDER BY id LIMIT ?1",
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = unixepoch()"
+			   " WHERE id = ?1 AND sent_at IS NULL",
+	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1"
+			     " WHERE id = ?1",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -580,6 +606,93 @@ static int sqlite_allocations(struct uow *u, const char *orderid,
 	return SC_OK;
 }
 
+static int sqlite_outbox_add(struct uow *u, const struct msg *ev,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_OUTBOX_ADD);
+
+	assert(ev->type == MSG_ALLOCATED || ev->type == MSG_OUT_OF_STOCK);
+	(void)bind_text(st, 1, msg_name(ev->type));
+	if (ev->type == MSG_ALLOCATED) {
+		(void)bind_text(st, 2, ev->u.allocated.orderid);
+		(void)bind_text(st, 3, ev->u.allocated.sku);
+		(void)sqlite3_bind_int64(st, 4, ev->u.allocated.qty);
+		(void)bind_text(st, 5, ev->u.allocated.batchref);
+	} else {
+		(void)bind_text(st, 3, ev->u.out_of_stock.sku);
+	}
+	return exec(s, st, "insert outbox", err);
+}
+
+/* Row of ST_OUTBOX_PENDING into @it, strings in @a; -1 on OOM. */
+static int outbox_row(sqlite3_stmt *st, struct arena *a, struct outbox_item *it)
+{
+	const char *kind = (const char *)sqlite3_column_text(st, 2);
+
+	memset(it, 0, sizeof(*it));
+	it->id = sqlite3_column_int64(st, 0);
+	it->attempts = (unsigned)sqlite3_column_int(st, 1);
+	if (kind && !strcmp(kind, "OutOfStock")) {
+		it->ev.type = MSG_OUT_OF_STOCK;
+		return col_text(a, st, 4, &it->ev.u.out_of_stock.sku);
+	}
+	it->ev.type = MSG_ALLOCATED;
+	it->ev.u.allocated.qty = sqlite3_column_int64(st, 5);
+	return col_text(a, st, 3, &it->ev.u.allocated.orderid) ||
+			       col_text(a, st, 4, &it->ev.u.allocated.sku) ||
+			       col_text(a, st, 6, &it->ev.u.allocated.batchref)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+				 struct outbox_item **out, size_t *n_out,
+				 struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_OUTBOX_PENDING);
+	struct outbox_item *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, (void **)&items, &cap, n + 1,
+				  sizeof(*items)) ||
+		    outbox_row(st, a, &items[n])) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		n++;
+	}
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "read outbox", err);
+	*out = items;
+	*n_out = n;
+	return SC_OK;
+}
+
+static int sqlite_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
+			      bool sent, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	enum stmt which = sent ? ST_OUTBOX_SENT : ST_OUTBOX_FAILED;
+	int rc = sqlite_begin(u, err);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		sqlite3_stmt *st = stmt(s, which);
+
+		(void)sqlite3_bind_int64(st, 1, ids[i]);
+		rc = exec(s, st, "mark outbox", err);
+	}
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	sqlite_rollback(u); /* after a commit: only releases the lock */
+	return rc;
+}
+
 static void sqlite_free(struct uow *u)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -599,6 +712,9 @@ static const struct uow_ops sqlite_uow_ops = {
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.allocations = sqlite_allocations,
+	.outbox_add = sqlite_outbox_add,
+	.outbox_pending = sqlite_outbox_pending,
+	.outbox_mark = sqlite_outbox_mark,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,
 	.ping = sqlite_ping,

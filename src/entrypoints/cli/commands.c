@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +13,14 @@
 #include "common/arena.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
 #include "domain/date.h"
 #include "domain/model.h"
 #include "entrypoints/cli/cli.h"
 #include "entrypoints/http/server.h"
+#include "entrypoints/redis_consumer/consumer.h"
+#include "entrypoints/relay/relay_thread.h"
 #include "service/uow.h"
 
 /* Map a service code to an exit code, printing the reason. */
@@ -52,10 +58,49 @@ static int check_id(const char *what, const char *s)
 	return -1;
 }
 
-/* Open the store, send @m through the bus, close.  Exit code. */
+/* Remembers that a command queued events for the relay. */
+struct cli_signal {
+	struct outbox_signal base; /* must stay first */
+	bool kicked;		   /* events wait in the outbox */
+};
+
+static void cli_notify(struct outbox_signal *self)
+{
+	((struct cli_signal *)self)->kicked = true;
+}
+
+/*
+ * Deliver what the command queued before exiting.  A failure is not the
+ * command's: the events stay in the outbox for `scents serve`/`relay`.
+ */
+static void deliver_now(struct app *app)
+{
+	struct relay_worker rw;
+	struct sc_err err;
+	size_t n_sent;
+	int rc;
+
+	err_clear(&err);
+	rc = bootstrap_relay_init(app, &rw, &err);
+	while (!rc) {
+		rc = relay_run_once(&rw.relay, &n_sent, &err);
+		if (n_sent < RELAY_BATCH)
+			break;
+	}
+	if (rc)
+		log_msg(LOG_WARN,
+			"relay=deferred reason=\"%s\" hint=\"events stay "
+			"queued for scents serve or scents relay\"",
+			err.msg);
+	if (!rc || rc == SC_EIO)
+		bootstrap_relay_release(&rw);
+}
+
+/* Open the store, send @m through the bus, deliver, close.  Exit code. */
 static int send(const struct config *cfg, const struct msg *m,
 		struct bus_result *res)
 {
+	struct cli_signal sig = {{cli_notify}, false};
 	struct app *app = NULL;
 	struct worker w;
 	struct sc_err err;
@@ -64,11 +109,14 @@ static int send(const struct config *cfg, const struct msg *m,
 	err_clear(&err);
 	rc = bootstrap_open(cfg, &app, &err);
 	if (!rc) {
+		bootstrap_set_signal(app, &sig.base);
 		rc = bootstrap_worker_init(app, &w, &err);
 		if (!rc) {
 			rc = bus_handle(&w.bus, m, res, &err);
 			bootstrap_worker_release(&w);
 		}
+		if (sig.kicked)
+			deliver_now(app);
 	}
 	bootstrap_close(app);
 	return rc ? fail(&err) : CLI_OK;
@@ -154,7 +202,7 @@ static int print_rows(const struct allocation_row *rows, size_t n)
 		return CLI_RUNTIME;
 	}
 	printf("%s\n", s);
-	free(s);
+	mem_free(s);
 	return CLI_OK;
 }
 
@@ -193,18 +241,110 @@ static int cmd_allocations(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* Wait for SIGINT or SIGTERM (blocked first, so threads never see them). */
+static void block_stop_signals(sigset_t *set)
+{
+	(void)sigemptyset(set);
+	(void)sigaddset(set, SIGINT);
+	(void)sigaddset(set, SIGTERM);
+	(void)pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* The HTTP server, with the Redis consumer beside it when configured. */
+static int serve_with_consumer(struct app *app, const struct config *cfg,
+			       struct sc_err *err)
+{
+	struct consumer consumer;
+	int rc;
+
+	if (!cfg->redis_url[0])
+		return server_run(app, cfg, err);
+	rc = consumer_start(&consumer, app, err);
+	if (rc)
+		return rc;
+	rc = server_run(app, cfg, err);
+	consumer_stop(&consumer);
+	return rc;
+}
+
 static int cmd_serve(const struct config *cfg, int argc, char **argv)
 {
+	struct relay_thread relay;
 	struct app *app = NULL;
 	struct sc_err err;
+	sigset_t stop;
 	int rc;
 
 	(void)argc;
 	(void)argv;
+	block_stop_signals(&stop); /* before any thread starts */
+	err_clear(&err);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc) {
+		rc = relay_thread_start(&relay, app, &err);
+		if (!rc) {
+			rc = serve_with_consumer(app, cfg, &err);
+			relay_thread_stop(&relay);
+		}
+	}
+	bootstrap_close(app);
+	return rc ? fail(&err) : CLI_OK;
+}
+
+static int cmd_consume(const struct config *cfg, int argc, char **argv)
+{
+	struct relay_thread relay;
+	struct consumer consumer;
+	struct app *app = NULL;
+	struct sc_err err;
+	sigset_t stop;
+	int sig, rc;
+
+	(void)argc;
+	(void)argv;
+	if (!cfg->redis_url[0]) {
+		cli_error("consume needs REDIS_URL");
+		return CLI_USAGE;
+	}
+	block_stop_signals(&stop);
 	err_clear(&err);
 	rc = bootstrap_open(cfg, &app, &err);
 	if (!rc)
-		rc = server_run(app, cfg, &err);
+		rc = relay_thread_start(&relay, app, &err);
+	if (!rc) {
+		rc = consumer_start(&consumer, app, &err);
+		if (!rc) {
+			log_msg(LOG_INFO, "event=consuming url=%s",
+				cfg->redis_url);
+			(void)sigwait(&stop, &sig);
+			consumer_stop(&consumer);
+		}
+		relay_thread_stop(&relay);
+	}
+	bootstrap_close(app);
+	return rc ? fail(&err) : CLI_OK;
+}
+
+static int cmd_relay(const struct config *cfg, int argc, char **argv)
+{
+	struct relay_thread relay;
+	struct app *app = NULL;
+	struct sc_err err;
+	sigset_t stop;
+	int sig, rc;
+
+	(void)argc;
+	(void)argv;
+	block_stop_signals(&stop);
+	err_clear(&err);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc)
+		rc = relay_thread_start(&relay, app, &err);
+	if (!rc) {
+		log_msg(LOG_INFO, "event=relaying store=%s", cfg->database_url);
+		(void)sigwait(&stop, &sig);
+		relay_thread_stop(&relay);
+	}
 	bootstrap_close(app);
 	return rc ? fail(&err) : CLI_OK;
 }
@@ -238,6 +378,10 @@ const struct cli_command cli_commands[] = {
 	{"version", "", "print the version", 0, 0, cmd_version, 0},
 	{"serve", "", "serve the HTTP API on HTTP_HOST:HTTP_PORT", 0, 0,
 	 cmd_serve, 1},
+	{"consume", "", "apply change_batch_quantity messages from Redis", 0, 0,
+	 cmd_consume, 1},
+	{"relay", "", "deliver queued events (serve does this too)", 0, 0,
+	 cmd_relay, 1},
 	{"add-batch", "REF SKU QTY [ETA|-]", "add a batch (ETA YYYY-MM-DD)", 3,
 	 4, cmd_add_batch, 1},
 	{"allocate", "ORDERID SKU QTY", "allocate an order line", 3, 3,

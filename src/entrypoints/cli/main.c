@@ -1,6 +1,7 @@
 /*
  * entrypoints/cli/main.c - argument parsing and dispatch of `scents`.
  */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "entrypoints/cli/cli.h"
 
 void cli_error(const char *fmt, ...)
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	err_clear(&err);
+	json_set_alloc_funcs(mem_alloc, mem_free); /* before any JSON */
 	if (config_load(&cfg, &err)) {
 		cli_error("%s", err.msg);
 		return CLI_USAGE;

@@ -352,7 +352,6 @@ int server_run(struct app *app, const struct config *cfg, struct sc_err *err)
 	(void)sigaddset(&stop, SIGTERM);
 	(void)pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
-	json_set_alloc_funcs(mem_alloc, mem_free);
 	(void)pthread_mutex_init(&s.lock, NULL);
 	(void)pthread_cond_init(&s.changed, NULL);
 	rc = start_workers(&s, (size_t)cfg->http_threads, err);

@@ -1,0 +1,128 @@
+/*
+ * entrypoints/relay/relay_thread.c - the outbox relay's loop.
+ */
+#include "entrypoints/relay/relay_thread.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static void notify(struct outbox_signal *self)
+{
+	struct relay_thread *t = (struct relay_thread *)self;
+
+	(void)pthread_mutex_lock(&t->lock);
+	t->kicked = true;
+	(void)pthread_cond_signal(&t->cond);
+	(void)pthread_mutex_unlock(&t->lock);
+}
+
+static struct timespec after_ms(long ms)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/*
+ * Wait for a kick, a stop, or @ms.  During a backoff (@ignore_kicks) only
+ * a stop or the timeout ends the wait.  Returns true to stop.
+ */
+static bool wait_turn(struct relay_thread *t, long ms, bool ignore_kicks)
+{
+	struct timespec until = after_ms(ms);
+	bool stop;
+
+	(void)pthread_mutex_lock(&t->lock);
+	while (!t->stop && (ignore_kicks || !t->kicked))
+		if (pthread_cond_timedwait(&t->cond, &t->lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	t->kicked = false;
+	stop = t->stop;
+	(void)pthread_mutex_unlock(&t->lock);
+	return stop;
+}
+
+/* Rounds until the outbox is empty or a delivery fails.  SC_OK or not. */
+static int drain(struct relay_thread *t)
+{
+	size_t n_sent;
+	int rc;
+
+	do {
+		struct sc_err err;
+
+		err_clear(&err);
+		rc = relay_run_once(&t->rw.relay, &n_sent, &err);
+		if (rc && rc != SC_EIO)
+			log_msg(LOG_ERROR, "relay=round code=%s error=\"%s\"",
+				err_name(rc), err.msg);
+	} while (!rc && n_sent == RELAY_BATCH);
+	return rc;
+}
+
+static void *run(void *arg)
+{
+	struct relay_thread *t = arg;
+	long backoff = 0;
+
+	for (;;) {
+		bool stop = wait_turn(t, backoff ? backoff : RELAY_POLL_MS,
+				      backoff != 0);
+
+		if (drain(t))
+			backoff = backoff ? backoff * 2 : RELAY_BACKOFF_MIN_MS;
+		else
+			backoff = 0;
+		if (backoff > RELAY_BACKOFF_MAX_MS)
+			backoff = RELAY_BACKOFF_MAX_MS;
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+int relay_thread_start(struct relay_thread *t, struct app *app,
+		       struct sc_err *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->base.notify = notify;
+	rc = bootstrap_relay_init(app, &t->rw, err);
+	if (rc)
+		return rc;
+	(void)pthread_mutex_init(&t->lock, NULL);
+	(void)pthread_cond_init(&t->cond, NULL);
+	if (pthread_create(&t->tid, NULL, run, t)) {
+		bootstrap_relay_release(&t->rw);
+		return err_set(err, SC_EIO, "cannot start the relay thread");
+	}
+	bootstrap_set_signal(app, &t->base);
+	return SC_OK;
+}
+
+void relay_thread_stop(struct relay_thread *t)
+{
+	(void)pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	(void)pthread_cond_signal(&t->cond);
+	(void)pthread_mutex_unlock(&t->lock);
+	(void)pthread_join(t->tid, NULL);
+	log_msg(LOG_INFO, "relay=stopped sent=%llu failed=%llu",
+		(unsigned long long)t->rw.relay.n_sent,
+		(unsigned long long)t->rw.relay.n_failed);
+	bootstrap_relay_release(&t->rw);
+	(void)pthread_cond_destroy(&t->cond);
+	(void)pthread_mutex_destroy(&t->lock);
+}

@@ -1,0 +1,43 @@
+/*
+ * entrypoints/relay/relay_thread.h - a thread that delivers the outbox.
+ *
+ * Woken by the bus after each commit that queued events (it is the
+ * app's outbox_signal) and every RELAY_POLL_MS anyway, so events committed
+ * by other processes (the CLI) leave too.  After a failed delivery it
+ * waits RELAY_BACKOFF_MIN_MS, doubling to RELAY_BACKOFF_MAX_MS, and keeps
+ * going: a broker or mail server that is down delays events, never loses
+ * them.  Used by `scents serve` and `scents relay`.
+ */
+#ifndef SCENTS_ENTRYPOINTS_RELAY_RELAY_THREAD_H
+#define SCENTS_ENTRYPOINTS_RELAY_RELAY_THREAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "bootstrap.h"
+
+#define RELAY_POLL_MS	     1000
+#define RELAY_BACKOFF_MIN_MS 250
+#define RELAY_BACKOFF_MAX_MS 5000
+
+struct relay_thread {
+	struct outbox_signal base; /* must stay first: the bus wakes us */
+	struct relay_worker rw;	   /* connection and relay */
+	pthread_mutex_t lock;	   /* guards kicked and stop */
+	pthread_cond_t cond;	   /* signalled on kick and stop */
+	bool kicked;		   /* events were queued since last round */
+	bool stop;		   /* leave after one last round */
+	pthread_t tid;		   /* the thread */
+};
+
+/*
+ * Open a relay on @app and start its thread; registers it as the app's
+ * signal (call before creating workers).  SC_EIO, SC_ENOMEM.
+ */
+int relay_thread_start(struct relay_thread *t, struct app *app,
+		       struct sc_err *err);
+
+/* Make one last delivery round, stop the thread, release it. */
+void relay_thread_stop(struct relay_thread *t);
+
+#endif

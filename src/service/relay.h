@@ -1,0 +1,59 @@
+/*
+ * service/relay.h - delivers the outbox: events committed with the change
+ * that raised them, sent after the commit, marked sent only after success.
+ *
+ * Allocated -> publisher, channel line_allocated (with the outbox id);
+ * OutOfStock -> notifier, to the stock team, "Out of stock for <SKU>".
+ * Delivery is at-least-once: a crash between sending and marking sends
+ * again, with the same id.  A failed delivery stays pending (attempts+1);
+ * after a failure, the rest of that channel waits for the next round, so
+ * events of one channel leave in commit order.
+ *
+ * The relay runs off the request path: a thread of `scents serve` (woken
+ * by the bus after each commit that queued something, and polling),
+ * `scents relay` on its own, or synchronously in tests and the CLI.
+ * One relay per unit of work; not thread-safe.
+ */
+#ifndef SCENTS_SERVICE_RELAY_H
+#define SCENTS_SERVICE_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+
+struct notifier;
+struct publisher;
+struct uow;
+
+/* Most events read and marked per round. */
+#define RELAY_BATCH 256
+
+struct relay {
+	struct uow *uow;	     /* borrowed: its own connection */
+	struct publisher *publisher; /* borrowed */
+	struct notifier *notifier;   /* borrowed */
+	const char *stock_email;     /* borrowed: OutOfStock recipient */
+	struct arena arena;	     /* one round's rows */
+	uint64_t n_sent;	     /* delivered since init */
+	uint64_t n_failed;	     /* failed attempts since init */
+};
+
+/* Set up @r; allocates nothing.  Pointers are borrowed. */
+void relay_init(struct relay *r, struct uow *uow, struct publisher *pub,
+		struct notifier *notifier, const char *stock_email);
+
+/* Free the arena. */
+void relay_release(struct relay *r);
+
+/*
+ * One round: deliver up to RELAY_BATCH pending events, oldest first.
+ * *@n_sent (may be NULL) counts deliveries.  Returns SC_OK when every
+ * event read was delivered (call again while *@n_sent == RELAY_BATCH),
+ * SC_EIO when some delivery failed (they stay pending; back off), or the
+ * store's error.
+ */
+int relay_run_once(struct relay *r, size_t *n_sent, struct sc_err *err);
+
+#endif
