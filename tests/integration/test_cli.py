@@ -72,7 +72,13 @@ def test_errors_are_one_line_with_exit_codes(db):
         line = error_line(p)
         if text:
             assert line == text
-    assert snapshot(db) == before
+    after = snapshot(db)
+    # out of stock is not an error of input: it records OutOfStock for
+    # the stock team; nothing else changed
+    assert [r[1:4] for r in after.pop("outbox")] == [
+        ("OutOfStock", None, "FOREST")]
+    before.pop("outbox")
+    assert after == before
 
 
 def test_bad_database_url_is_a_usage_error(db):
@@ -100,7 +106,7 @@ def test_unwritable_database_is_a_runtime_error(tmp_path):
 def test_migrated_database_reopens_and_keeps_its_data(db):
     run(db, "add-batch", "b1", "NIGHTCLUB", "5")
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
     # reopening migrates nothing again and loses nothing
@@ -160,9 +166,27 @@ def test_existing_empty_database_file_is_migrated(db):
     con.close()
     assert run(db, "add-batch", "b1", "S", "5").returncode == 0
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     names = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"products", "batches", "allocations", "allocations_view",
-            "unrelated"} <= names
+            "outbox", "unrelated"} <= names
+    con.close()
+
+
+def test_version_1_database_is_upgraded_keeping_its_data(db):
+    """A file written by the first release (schema 1, no outbox)."""
+    con = sqlite3.connect(db)
+    con.executescript(open(os.path.join(os.path.dirname(__file__),
+                                        "schema_v1.sql")).read())
+    con.execute("INSERT INTO products VALUES (1, 'OLD', 1)")
+    con.execute("INSERT INTO batches VALUES (1, 'old-b', 1, 10, 0, NULL)")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    assert run(db, "allocate", "o1", "OLD", "3").stdout == "old-b\n"
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("SELECT kind, orderid FROM outbox").fetchall() == [
+        ("Allocated", "o1")]
     con.close()
