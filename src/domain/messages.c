@@ -9,6 +9,7 @@ static const char *const names[] = {
 	[MSG_CREATE_BATCH] = "CreateBatch",
 	[MSG_ALLOCATE] = "Allocate",
 	[MSG_CHANGE_BATCH_QUANTITY] = "ChangeBatchQuantity",
+	[MSG_IMPORT_RESEARCH] = "ImportResearch",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",

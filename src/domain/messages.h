@@ -10,13 +10,24 @@
 #define SCENTS_DOMAIN_MESSAGES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct research_row;
+
+/* Who a batch was bought from (domain/sourcing.h decides). */
+enum supplier {
+	SUPPLIER_NONE = 0, /* not recorded, or: decide from research */
+	SUPPLIER_CHEAP,	   /* lower-grade oils */
+	SUPPLIER_EXPENSIVE /* premium oils */
+};
 
 enum msg_type {
 	/* commands */
 	MSG_CREATE_BATCH,
 	MSG_ALLOCATE,
 	MSG_CHANGE_BATCH_QUANTITY,
+	MSG_IMPORT_RESEARCH,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -29,11 +40,12 @@ enum msg_type {
 
 /* CreateBatch(ref, sku, qty, eta?): a purchase we expect or hold. */
 struct cmd_create_batch {
-	const char *ref; /* batch reference, unique across products */
-	const char *sku; /* product */
-	int64_t qty;	 /* purchased quantity, 0..SC_QTY_MAX */
-	bool has_eta;	 /* false: in the warehouse now */
-	int32_t eta;	 /* days since 1970-01-01 when has_eta */
+	const char *ref;	/* batch reference, unique across products */
+	const char *sku;	/* product */
+	int64_t qty;		/* purchased quantity, 0..SC_QTY_MAX */
+	bool has_eta;		/* false: in the warehouse now */
+	int32_t eta;		/* days since 1970-01-01 when has_eta */
+	enum supplier supplier; /* SUPPLIER_NONE: as the latest decision */
 };
 
 /* Allocate(orderid, sku, qty): reserve stock for one order line. */
@@ -47,6 +59,14 @@ struct cmd_allocate {
 struct cmd_change_batch_quantity {
 	const char *ref; /* batch reference */
 	int64_t qty;	 /* new purchased quantity, 0..SC_QTY_MAX */
+};
+
+/* ImportResearch: a round of market research, decided and recorded. */
+struct cmd_import_research {
+	int32_t day;			 /* when, days since 1970-01-01 */
+	int32_t threshold_bp;		 /* cheap when share >= this */
+	const struct research_row *rows; /* checked by the handler */
+	size_t n_rows;			 /* entries in rows */
 };
 
 /* Allocated: a line now has stock in batch @batchref. */
@@ -76,6 +96,7 @@ struct msg {
 		struct cmd_create_batch create_batch;
 		struct cmd_allocate allocate;
 		struct cmd_change_batch_quantity change_batch_quantity;
+		struct cmd_import_research import_research;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

@@ -255,7 +255,8 @@ static int reserve_one(struct product *p, bool batch, bool event, bool change,
 
 int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
 			  int64_t allocated, bool has_eta, int32_t eta,
-			  struct batch **out, struct sc_err *err)
+			  enum supplier supplier, struct batch **out,
+			  struct sc_err *err)
 {
 	struct batch *b;
 	int rc = reserve_one(p, true, false, false, err);
@@ -268,6 +269,7 @@ int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
 		return rc;
 	b->purchased = purchased;
 	b->allocated = allocated;
+	b->supplier = supplier;
 	p->n_batches++;
 	*out = b;
 	return SC_OK;
@@ -282,7 +284,8 @@ int product_restore_line(struct product *p, struct batch *b,
 }
 
 int product_add_batch(struct product *p, const char *ref, int64_t qty,
-		      bool has_eta, int32_t eta, struct sc_err *err)
+		      bool has_eta, int32_t eta, enum supplier supplier,
+		      struct sc_err *err)
 {
 	struct batch *b;
 	int rc = check_ident("ref", ref, err);
@@ -302,6 +305,7 @@ int product_add_batch(struct product *p, const char *ref, int64_t qty,
 	if (rc)
 		return rc;
 	b->purchased = qty;
+	b->supplier = supplier;
 	b->lines_complete = true;
 	b->is_new = true;
 	b->dirty = true;

@@ -55,6 +55,7 @@ struct batch {
 	int64_t allocated;	  /* units allocated, loaded lines or not */
 	bool has_eta;		  /* false: in the warehouse */
 	int32_t eta;		  /* days since epoch when has_eta */
+	enum supplier supplier;	  /* who it was bought from */
 	struct order_line *lines; /* loaded allocations, oldest first */
 	size_t n_lines;		  /* entries used in lines */
 	size_t cap_lines;	  /* entries allocated in lines */
@@ -138,7 +139,8 @@ struct batch *product_find_batch(struct product *p, const char *ref);
  */
 int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
 			  int64_t allocated, bool has_eta, int32_t eta,
-			  struct batch **out /* OUT */, struct sc_err *err);
+			  enum supplier supplier, struct batch **out /* OUT */,
+			  struct sc_err *err);
 
 /*
  * For repositories: append a stored allocation to @b, oldest first; does
@@ -153,7 +155,8 @@ int product_restore_line(struct product *p, struct batch *b,
  * values), SC_EEXIST (the product already has @ref) or SC_ENOMEM.
  */
 int product_add_batch(struct product *p, const char *ref, int64_t qty,
-		      bool has_eta, int32_t eta, struct sc_err *err);
+		      bool has_eta, int32_t eta, enum supplier supplier,
+		      struct sc_err *err);
 
 /*
  * Allocate @l to the best batch: warehouse stock first, then earliest

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/arena.h"
+#include "domain/sourcing.h"
 #include "service/uow.h"
 
 /*
@@ -59,16 +61,36 @@ static int check_resend(struct deps *d, const struct cmd_create_batch *c,
 	b = product_find_batch(p, c->ref);
 	assert(b);
 	if (b->purchased != c->qty || b->has_eta != c->has_eta ||
-	    (c->has_eta && b->eta != c->eta))
+	    (c->has_eta && b->eta != c->eta) ||
+	    (c->supplier != SUPPLIER_NONE && c->supplier != b->supplier))
 		return err_set(err, SC_EEXIST,
 			       "batch '%s' exists with other values", c->ref);
 	return SC_OK;
+}
+
+/* The supplier given, or else that of the latest decision for the sku. */
+static int supplier_for(struct deps *d, const struct cmd_create_batch *c,
+			enum supplier *out, struct sc_err *err)
+{
+	struct sku_decision *latest;
+	size_t n;
+	int rc;
+
+	*out = c->supplier;
+	if (c->supplier != SUPPLIER_NONE)
+		return SC_OK;
+	rc = uow_research_history(d->uow, c->sku, 1, d->arena, &latest, &n,
+				  err);
+	if (!rc && n)
+		*out = latest[0].decision.supplier;
+	return rc;
 }
 
 static int handle_add_batch(const struct msg *m, struct deps *d,
 			    struct bus_result *res, struct sc_err *err)
 {
 	const struct cmd_create_batch *c = &m->u.create_batch;
+	enum supplier supplier = SUPPLIER_NONE;
 	struct product *p;
 	const char *sku;
 	int rc = uow_begin(d->uow, d->arena, err);
@@ -91,8 +113,10 @@ static int handle_add_batch(const struct msg *m, struct deps *d,
 			rc = repo_add(d->uow, p, err);
 	}
 	if (!rc)
+		rc = supplier_for(d, c, &supplier, err);
+	if (!rc)
 		rc = product_add_batch(p, c->ref, c->qty, c->has_eta, c->eta,
-				       err);
+				       supplier, err);
 	if (!rc)
 		rc = commit(d, err);
 out_rollback:
@@ -154,6 +178,42 @@ static int handle_change_batch_quantity(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+static int handle_import_research(const struct msg *m, struct deps *d,
+				  struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_import_research *c = &m->u.import_research;
+	struct research_round round = {0};
+	int rc;
+
+	if (c->threshold_bp < 0 || c->threshold_bp > 10000)
+		return err_set(err, SC_EINVAL,
+			       "threshold must be 0 to 100 percent");
+	rc = sourcing_check_rows(c->rows, c->n_rows, d->arena, err);
+	if (rc)
+		return rc;
+	round.day = c->day;
+	round.threshold_bp = c->threshold_bp;
+	round.rows = c->rows;
+	round.n = c->n_rows;
+	round.decisions =
+		arena_calloc(d->arena, c->n_rows, sizeof(*round.decisions));
+	if (!round.decisions)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->n_rows; i++)
+		sourcing_decide(&c->rows[i], c->threshold_bp,
+				&round.decisions[i]);
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_research_add(d->uow, &round, &round.id, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res)
+		res->round_id = round.id;
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Deallocated, in the same transaction: put the line somewhere else. */
 static int reallocate(const struct msg *m, struct deps *d,
 		      struct bus_result *res, struct sc_err *err)
@@ -194,6 +254,7 @@ const struct handler_entry handler_table[] = {
 	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
 	[MSG_CHANGE_BATCH_QUANTITY] = {1, {handle_change_batch_quantity}},
+	[MSG_IMPORT_RESEARCH] = {1, {handle_import_research}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {0, {NULL}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -207,6 +268,7 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_CREATE_BATCH] = NULL,
 	[MSG_ALLOCATE] = NULL,
 	[MSG_CHANGE_BATCH_QUANTITY] = NULL,
+	[MSG_IMPORT_RESEARCH] = NULL,
 	[MSG_ALLOCATED] = enqueue,
 	[MSG_DEALLOCATED] = reallocate,
 	[MSG_OUT_OF_STOCK] = enqueue,

@@ -47,6 +47,7 @@ struct deps {
 struct bus_result {
 	bool allocated;		      /* Allocate: a batch took the line */
 	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
+	int64_t round_id;	      /* ImportResearch: the new round */
 };
 
 /*

@@ -28,6 +28,7 @@
 
 #include "common/err.h"
 #include "domain/messages.h"
+#include "domain/sourcing.h"
 
 struct arena;
 struct product;
@@ -59,6 +60,25 @@ struct outbox_item {
 	int64_t id;	   /* outbox row id; increasing */
 	unsigned attempts; /* failed deliveries so far */
 	struct msg ev;	   /* Allocated or OutOfStock; strings in arena */
+};
+
+/* A round of market research with the decisions taken on it. */
+struct research_round {
+	int64_t id;			 /* set by the store */
+	int32_t day;			 /* days since 1970-01-01 */
+	int32_t threshold_bp;		 /* the rule's threshold */
+	const struct research_row *rows; /* n entries */
+	struct decision *decisions;	 /* n entries, row by row */
+	size_t n;			 /* rows in the round */
+};
+
+/* One sku's decision in one round (its history, newest first). */
+struct sku_decision {
+	int64_t round_id;	  /* the round */
+	int32_t day;		  /* its day */
+	int32_t threshold_bp;	  /* its threshold */
+	struct research_row row;  /* the research */
+	struct decision decision; /* what was decided */
 };
 
 /* One row of the read model: an order's line and where it is allocated. */
@@ -125,6 +145,25 @@ struct uow_ops {
 	 */
 	int (*outbox_mark)(struct uow *self, const int64_t *ids, size_t n,
 			   bool sent, struct sc_err *err);
+
+	/*
+	 * Record round @r (rows and decisions) inside the open transaction;
+	 * *@id_out is its id.
+	 */
+	int (*research_add)(struct uow *self, const struct research_round *r,
+			    int64_t *id_out, struct sc_err *err);
+
+	/* The newest round, in @a.  SC_ENOTFOUND when there is none. */
+	int (*research_latest)(struct uow *self, struct arena *a,
+			       struct research_round **out, struct sc_err *err);
+
+	/*
+	 * Up to @limit decisions about @sku, newest round first, in @a.
+	 * Works inside a transaction or on its own.  *@n_out may be 0.
+	 */
+	int (*research_history)(struct uow *self, const char *sku, size_t limit,
+				struct arena *a, struct sku_decision **out,
+				size_t *n_out, struct sc_err *err);
 
 	/*
 	 * Product @sku with its batches and totals (no lines), in @a, for
@@ -213,6 +252,31 @@ static inline int uow_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
 				  bool sent, struct sc_err *err)
 {
 	return u->ops->outbox_mark(u, ids, n, sent, err);
+}
+
+/* See uow_ops.research_add; needs an open unit of work. */
+static inline int uow_research_add(struct uow *u,
+				   const struct research_round *r,
+				   int64_t *id_out, struct sc_err *err)
+{
+	return u->ops->research_add(u, r, id_out, err);
+}
+
+/* See uow_ops.research_latest. */
+static inline int uow_research_latest(struct uow *u, struct arena *a,
+				      struct research_round **out,
+				      struct sc_err *err)
+{
+	return u->ops->research_latest(u, a, out, err);
+}
+
+/* See uow_ops.research_history. */
+static inline int uow_research_history(struct uow *u, const char *sku,
+				       size_t limit, struct arena *a,
+				       struct sku_decision **out, size_t *n_out,
+				       struct sc_err *err)
+{
+	return u->ops->research_history(u, sku, limit, a, out, n_out, err);
 }
 
 /* See uow_ops.read_product. */

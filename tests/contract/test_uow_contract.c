@@ -15,6 +15,7 @@
 #include "adapters/sqlite/sqlite_uow.h"
 #include "common/arena.h"
 #include "common/log.h"
+#include "domain/sourcing.h"
 #include "service/bus.h"
 #include "service/uow.h"
 #include "support/cmocka.h"
@@ -294,7 +295,8 @@ static void rolls_back_uncommitted_work_by_default(void **state)
 		product_new(&x->arena, "MEDIUM-PLINTH", 0, true, &p, &x->err),
 		SC_OK);
 	assert_int_equal(repo_add(x->uow, p, &x->err), SC_OK);
-	assert_int_equal(product_add_batch(p, "batch1", 100, false, 0, &x->err),
+	assert_int_equal(product_add_batch(p, "batch1", 100, false, 0,
+					   SUPPLIER_NONE, &x->err),
 			 SC_OK);
 	uow_rollback(x->uow);
 	assert_null(load(x, "MEDIUM-PLINTH", NULL));
@@ -510,6 +512,65 @@ static void outbox_commits_and_rolls_back_with_the_change(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void research_rounds_round_trip(void **state)
+{
+	struct fx *x = *state;
+	struct research_row rows[2] = {
+		{"sea breeze", "SEA-BREEZE", 4000, 6000, 2500, 1500, 100},
+		{"jungle", "JUNGLE", 7000, 3000, 3000, 2500, 0},
+	};
+	struct decision d[2];
+	struct research_round r = {0, 20000, 4000, rows, d, 2}, *got;
+	struct sku_decision *h;
+	size_t n;
+
+	sourcing_decide(&rows[0], 4000, &d[0]);
+	sourcing_decide(&rows[1], 4000, &d[1]);
+	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
+			 SC_ENOTFOUND);
+	err_clear(&x->err);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(uow_research_add(x->uow, &r, &r.id, &x->err), SC_OK);
+	uow_rollback(x->uow);
+	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
+			 SC_ENOTFOUND);
+	err_clear(&x->err);
+	for (int k = 0; k < 2; k++) {
+		r.threshold_bp = 4000 + 1000 * k;
+		assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+		assert_int_equal(uow_research_add(x->uow, &r, &r.id, &x->err),
+				 SC_OK);
+		assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
+	}
+	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_int_equal(got->id, r.id);
+	assert_int_equal(got->threshold_bp, 5000);
+	assert_int_equal(got->day, 20000);
+	assert_int_equal(got->n, 2);
+	assert_string_equal(got->rows[0].scent, "sea breeze");
+	assert_string_equal(got->rows[1].sku, "JUNGLE");
+	assert_int_equal(got->rows[0].respondents, 100);
+	assert_int_equal(got->decisions[0].supplier, SUPPLIER_CHEAP);
+	assert_int_equal(got->decisions[0].saving_cents, 1000);
+	assert_true(got->decisions[0].has_interval);
+	assert_true(got->decisions[0].ci_low_pct > 50.2 &&
+		    got->decisions[0].ci_low_pct < 50.21);
+	assert_false(got->decisions[1].has_interval);
+	assert_int_equal(uow_research_history(x->uow, "JUNGLE", 10, &x->arena,
+					      &h, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].round_id, r.id);
+	assert_int_equal(h[0].threshold_bp, 5000);
+	assert_int_equal(h[1].threshold_bp, 4000);
+	assert_int_equal(h[0].decision.supplier, SUPPLIER_EXPENSIVE);
+	assert_int_equal(uow_research_history(x->uow, "NONE", 10, &x->arena, &h,
+					      &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+}
+
 /* Two writers on their own connections race for the last 10 units. */
 struct racer {
 	struct fx *x;
@@ -613,6 +674,8 @@ static void concurrent_updates_to_version_are_not_allowed(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			outbox_commits_and_rolls_back_with_the_change, setup,  \
 			teardown),                                             \
+		cmocka_unit_test_setup_teardown(research_rounds_round_trip,    \
+						setup, teardown),              \
 		cmocka_unit_test_setup_teardown(                               \
 			concurrent_updates_to_version_are_not_allowed, setup,  \
 			teardown)

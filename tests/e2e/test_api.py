@@ -225,7 +225,7 @@ def test_products_listing_and_detail(server):
     assert d["version"] == 3
     assert d["batches"][1] == {"ref": "b9", "eta": "2027-03-04",
                                "purchased": 5, "allocated": 0,
-                               "available": 5}
+                               "available": 5, "supplier": None}
     assert server.get("/products/NOPE").status_code == 404
     assert server.get("/products?limit=0").status_code == 400
     assert server.get("/products?limit=abc").status_code == 400

@@ -117,6 +117,36 @@ static int f_outbox_mark(struct uow *u, const int64_t *ids, size_t n, bool sent,
 		  : f->inner->ops->outbox_mark(f->inner, ids, n, sent, err);
 }
 
+static int f_research_add(struct uow *u, const struct research_round *r,
+			  int64_t *id, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->research_add(sync(f), r, id, err);
+}
+
+static int f_research_latest(struct uow *u, struct arena *a,
+			     struct research_round **out, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->research_latest(f->inner, a, out, err);
+}
+
+static int f_research_history(struct uow *u, const char *sku, size_t limit,
+			      struct arena *a, struct sku_decision **out,
+			      size_t *n, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->research_history(sync(f), sku, limit, a, out,
+						    n, err);
+}
+
 static int f_read_product(struct uow *u, const char *sku, struct arena *a,
 			  struct product **out, struct sc_err *err)
 {
@@ -163,6 +193,9 @@ static const struct uow_ops faulty_ops = {
 	.outbox_add = f_outbox_add,
 	.outbox_pending = f_outbox_pending,
 	.outbox_mark = f_outbox_mark,
+	.research_add = f_research_add,
+	.research_latest = f_research_latest,
+	.research_history = f_research_history,
 	.read_product = f_read_product,
 	.list_products = f_list_products,
 	.ping = f_ping,

@@ -9,6 +9,7 @@
 
 #include "adapters/memory/memory_uow.h"
 #include "common/log.h"
+#include "domain/sourcing.h"
 #include "service/relay.h"
 #include "service/uow.h"
 #include "support/cmocka.h"
@@ -296,7 +297,9 @@ static void uncommitted_work_is_rolled_back(void **state)
 	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
 	assert_int_equal(uow_begin(app->uow, &a, &err), SC_OK);
 	assert_int_equal(repo_get(app->uow, "T", NULL, &p, &err), SC_OK);
-	assert_int_equal(product_add_batch(p, "b2", 5, false, 0, &err), SC_OK);
+	assert_int_equal(
+		product_add_batch(p, "b2", 5, false, 0, SUPPLIER_NONE, &err),
+		SC_OK);
 	uow_rollback(app->uow);
 	assert_int_equal(app_load(app, "T")->n_batches, 1);
 	arena_release(&a);
@@ -560,6 +563,119 @@ static void events_of_a_rolled_back_command_never_leave(void **st)
 	assert_int_equal(n, 0);
 }
 
+static int import(struct test_app *app, int32_t threshold_bp,
+		  int32_t sea_cheap_bp)
+{
+	static struct research_row rows[2];
+	struct msg m = {.type = MSG_IMPORT_RESEARCH};
+	struct sc_err err;
+
+	rows[0] = (struct research_row){"sea breeze",
+					"SEA-BREEZE",
+					10000 - sea_cheap_bp,
+					sea_cheap_bp,
+					2500,
+					1500,
+					0};
+	rows[1] = (struct research_row){"jungle", "JUNGLE", 7000, 3000,
+					3000,	  2500,	    0};
+	m.u.import_research.rows = rows;
+	m.u.import_research.n_rows = 2;
+	m.u.import_research.threshold_bp = threshold_bp;
+	m.u.import_research.day = 20000;
+	err_clear(&err);
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+static int add_with_supplier(struct test_app *app, const char *ref,
+			     const char *sku, enum supplier supplier)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct sc_err err;
+
+	m.u.create_batch.ref = ref;
+	m.u.create_batch.sku = sku;
+	m.u.create_batch.qty = 10;
+	m.u.create_batch.supplier = supplier;
+	err_clear(&err);
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+static void batch_after_an_import_records_the_decided_supplier(void **st)
+{
+	struct test_app *app = *st;
+
+	assert_int_equal(app_add_batch(app, "before", "SEA-BREEZE", 10, ""),
+			 SC_OK);
+	assert_int_equal(import(app, SOURCING_THRESHOLD_BP, 6000), SC_OK);
+	assert_int_equal(app_add_batch(app, "sea", "SEA-BREEZE", 10, ""),
+			 SC_OK);
+	assert_int_equal(app_add_batch(app, "jun", "JUNGLE", 10, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "other", "UNRESEARCHED", 10, ""),
+			 SC_OK);
+	assert_int_equal(add_with_supplier(app, "forced", "SEA-BREEZE",
+					   SUPPLIER_EXPENSIVE),
+			 SC_OK);
+	assert_int_equal(batch_of(app, "SEA-BREEZE", "before")->supplier,
+			 SUPPLIER_NONE);
+	assert_int_equal(batch_of(app, "SEA-BREEZE", "sea")->supplier,
+			 SUPPLIER_CHEAP);
+	assert_int_equal(batch_of(app, "JUNGLE", "jun")->supplier,
+			 SUPPLIER_EXPENSIVE);
+	assert_int_equal(batch_of(app, "UNRESEARCHED", "other")->supplier,
+			 SUPPLIER_NONE);
+	assert_int_equal(batch_of(app, "SEA-BREEZE", "forced")->supplier,
+			 SUPPLIER_EXPENSIVE);
+	/* a re-send naming another supplier is a conflict */
+	assert_int_equal(
+		add_with_supplier(app, "forced", "SEA-BREEZE", SUPPLIER_CHEAP),
+		SC_EEXIST);
+}
+
+static void rounds_are_kept_and_the_latest_decides(void **st)
+{
+	struct test_app *app = *st;
+	struct sku_decision *h;
+	struct research_round *latest;
+	struct sc_err err;
+	size_t n;
+
+	err_clear(&err);
+	assert_int_equal(import(app, SOURCING_THRESHOLD_BP, 4500), SC_OK);
+	assert_int_equal(import(app, 5000, 4500), SC_OK);
+	assert_int_equal(
+		uow_research_latest(app->uow, &app->scratch, &latest, &err),
+		SC_OK);
+	assert_int_equal(latest->id, 2);
+	assert_int_equal(latest->threshold_bp, 5000);
+	assert_int_equal(latest->decisions[0].supplier, SUPPLIER_EXPENSIVE);
+	assert_int_equal(uow_research_history(app->uow, "SEA-BREEZE", 10,
+					      &app->scratch, &h, &n, &err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].round_id, 2);
+	assert_int_equal(h[0].decision.supplier, SUPPLIER_EXPENSIVE);
+	assert_int_equal(h[1].round_id, 1);
+	assert_int_equal(h[1].decision.supplier, SUPPLIER_CHEAP);
+	assert_int_equal(app_add_batch(app, "b", "SEA-BREEZE", 1, ""), SC_OK);
+	assert_int_equal(batch_of(app, "SEA-BREEZE", "b")->supplier,
+			 SUPPLIER_EXPENSIVE);
+}
+
+static void bad_research_changes_nothing(void **st)
+{
+	struct test_app *app = *st;
+	struct research_round *latest;
+	struct sc_err err;
+
+	assert_int_equal(import(app, 10001, 6000), SC_EINVAL);
+	assert_int_equal(import(app, SOURCING_THRESHOLD_BP, 10001), SC_EINVAL);
+	err_clear(&err);
+	assert_int_equal(
+		uow_research_latest(app->uow, &app->scratch, &latest, &err),
+		SC_ENOTFOUND);
+}
+
 /* Fail each allocation in turn: SC_OK or SC_ENOMEM, store untouched. */
 static void allocate_survives_every_allocation_failure(void **state)
 {
@@ -612,6 +728,9 @@ int main(void)
 		T(event_handler_error_is_logged_and_the_others_still_run),
 		T(failed_delivery_stays_queued_and_is_sent_once_later),
 		T(events_of_a_rolled_back_command_never_leave),
+		T(batch_after_an_import_records_the_decided_supplier),
+		T(rounds_are_kept_and_the_latest_decides),
+		T(bad_research_changes_nothing),
 		T(allocate_survives_every_allocation_failure),
 #undef T
 	};

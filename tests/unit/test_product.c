@@ -50,7 +50,8 @@ static void add(struct fixture *f, const char *ref, long long qty,
 		const char *eta)
 {
 	assert_int_equal(product_add_batch(f->p, ref, qty, eta != NULL,
-					   eta ? day(eta) : 0, &f->err),
+					   eta ? day(eta) : 0, SUPPLIER_NONE,
+					   &f->err),
 			 SC_OK);
 }
 
@@ -229,7 +230,8 @@ static void batch_ref_must_be_new(void **state)
 	struct fixture *f = *state;
 
 	add(f, "b1", 10, NULL);
-	assert_int_equal(product_add_batch(f->p, "b1", 10, false, 0, &f->err),
+	assert_int_equal(product_add_batch(f->p, "b1", 10, false, 0,
+					   SUPPLIER_NONE, &f->err),
 			 SC_EEXIST);
 	assert_int_equal(f->p->n_batches, 1);
 	assert_int_equal(f->p->version, 1);
@@ -290,7 +292,8 @@ static void out_of_memory_leaves_the_product_unchanged(void **state)
 		assert_int_equal(
 			product_new(&a, "RETRO-CLOCK", 0, true, &p, &err),
 			SC_OK);
-		assert_int_equal(product_add_batch(p, "b", 5, false, 0, &err),
+		assert_int_equal(product_add_batch(p, "b", 5, false, 0,
+						   SUPPLIER_NONE, &err),
 				 SC_OK);
 		fault_mem_arm(n);
 		rc = product_allocate(p, &l, &ref, &err);

@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "common/util.h"
 #include "domain/model.h"
+#include "domain/sourcing.h"
 #include "service/uow.h"
 
 struct stored_line {
@@ -32,6 +33,7 @@ struct stored_batch {
 	int64_t allocated;	   /* sum of line qty */
 	bool has_eta;		   /* false: in the warehouse */
 	int32_t eta;		   /* days since epoch */
+	enum supplier supplier;	   /* who it was bought from */
 	struct stored_line *lines; /* oldest first; owned */
 	size_t n_lines;		   /* entries in lines */
 };
@@ -61,12 +63,24 @@ struct event_vec {
 	size_t cap;		    /* entries allocated */
 };
 
+/* A recorded research round: heap copies of rows and decisions. */
+struct stored_round {
+	int64_t id;		    /* 1, 2, ... */
+	int32_t day;		    /* days since epoch */
+	int32_t threshold_bp;	    /* the rule's threshold */
+	struct research_row *rows;  /* strings owned */
+	struct decision *decisions; /* row by row */
+	size_t n;		    /* rows */
+};
+
 struct memory_store {
 	pthread_mutex_t lock;		  /* guards everything below */
 	struct stored_product **products; /* owned */
 	size_t n_products;		  /* entries used */
 	size_t cap_products;		  /* entries allocated */
 	struct event_vec outbox;	  /* every event committed */
+	struct stored_round *rounds;	  /* research, oldest first */
+	size_t n_rounds;		  /* entries used */
 	int64_t next_event_id;		  /* id of the last one */
 };
 
@@ -74,7 +88,20 @@ struct memory_uow {
 	struct uow base;	    /* must stay first */
 	struct memory_store *store; /* borrowed */
 	struct event_vec queued;    /* added in this transaction */
+	struct stored_round *round; /* research added in this transaction */
 };
+
+static void round_free(struct stored_round *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; r->rows && i < r->n; i++) {
+		mem_free((char *)(uintptr_t)r->rows[i].scent);
+		mem_free((char *)(uintptr_t)r->rows[i].sku);
+	}
+	mem_free(r->rows);
+	mem_free(r->decisions);
+}
 
 static void event_free(struct stored_event *e)
 {
@@ -160,6 +187,9 @@ void memory_store_free(struct memory_store *s)
 		stored_free(s->products[i]);
 	mem_free(s->products);
 	events_clear(&s->outbox);
+	for (size_t i = 0; i < s->n_rounds; i++)
+		round_free(&s->rounds[i]);
+	mem_free(s->rounds);
 	(void)pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -182,6 +212,7 @@ static int copy_batch_in(struct stored_batch *sb, const struct batch *b)
 	sb->allocated = b->allocated;
 	sb->has_eta = b->has_eta;
 	sb->eta = b->eta;
+	sb->supplier = b->supplier;
 	if (!b->n_lines)
 		return 0;
 	sb->lines = mem_calloc(b->n_lines, sizeof(*sb->lines));
@@ -238,7 +269,7 @@ static int copy_out(const struct stored_product *sp, struct arena *a,
 
 		rc = product_restore_batch(p, sb->ref, sb->purchased,
 					   sb->allocated, sb->has_eta, sb->eta,
-					   &b, err);
+					   sb->supplier, &b, err);
 		for (size_t k = 0; !rc && k < sb->n_lines; k++)
 			rc = product_restore_line(p, b, sb->lines[k].orderid,
 						  sb->lines[k].qty, err);
@@ -381,6 +412,36 @@ static void publish_queued(struct memory_store *s, struct event_vec *q)
 	q->n = 0;
 }
 
+/* Room for @r in the store, and its id still free.  Caller locks. */
+static int reserve_round(struct memory_store *s, const struct stored_round *r,
+			 struct sc_err *err)
+{
+	void *p;
+
+	if (!r)
+		return SC_OK;
+	if (r->id != (int64_t)s->n_rounds + 1)
+		return err_set(err, SC_ECONFLICT,
+			       "research added concurrently");
+	p = mem_realloc(s->rounds, (s->n_rounds + 1) * sizeof(*s->rounds));
+	if (!p)
+		return oom(err);
+	s->rounds = p;
+	return SC_OK;
+}
+
+/* Move the transaction's round into the store (room reserved). */
+static void publish_round(struct memory_store *s, struct memory_uow *m)
+{
+	if (!m->round)
+		return;
+	s->rounds[s->n_rounds++] = *m->round;
+	mem_free(m->round);
+	m->round = NULL;
+}
+
+static void memory_rollback(struct uow *u);
+
 static int memory_commit(struct uow *u, struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
@@ -400,12 +461,15 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 		rc = reserve_products(s, u->n_seen, err);
 	if (!rc && events_reserve(&s->outbox, to_memory_uow(u)->queued.n))
 		rc = oom(err);
+	if (!rc)
+		rc = reserve_round(s, to_memory_uow(u)->round, err);
 	if (!rc) {
 		swap_in(s, copies, u->n_seen);
 		publish_queued(s, &to_memory_uow(u)->queued);
+		publish_round(s, to_memory_uow(u));
 	}
 	(void)pthread_mutex_unlock(&s->lock);
-	events_clear(&to_memory_uow(u)->queued);
+	memory_rollback(u); /* frees what was not published */
 	for (size_t i = 0; copies && i < u->n_seen; i++)
 		stored_free(copies[i]);
 	mem_free(copies);
@@ -414,7 +478,142 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 
 static void memory_rollback(struct uow *u)
 {
-	events_clear(&to_memory_uow(u)->queued);
+	struct memory_uow *m = to_memory_uow(u);
+
+	events_clear(&m->queued);
+	round_free(m->round);
+	mem_free(m->round);
+	m->round = NULL;
+}
+
+/* Heap copy of @r's rows and decisions into @dst; -1 on OOM. */
+static int round_copy_in(struct stored_round *dst,
+			 const struct research_round *r)
+{
+	dst->rows = mem_calloc(r->n, sizeof(*dst->rows));
+	dst->decisions = mem_calloc(r->n, sizeof(*dst->decisions));
+	if (!dst->rows || !dst->decisions)
+		return -1;
+	dst->n = r->n;
+	memcpy(dst->decisions, r->decisions, r->n * sizeof(*r->decisions));
+	for (size_t i = 0; i < r->n; i++) {
+		dst->rows[i] = r->rows[i];
+		dst->rows[i].scent = mem_strdup(r->rows[i].scent);
+		dst->rows[i].sku = mem_strdup(r->rows[i].sku);
+		if (!dst->rows[i].scent || !dst->rows[i].sku)
+			return -1;
+	}
+	return 0;
+}
+
+static int memory_research_add(struct uow *u, const struct research_round *r,
+			       int64_t *id_out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct stored_round *sr;
+
+	if (m->round)
+		return err_set(err, SC_EINVAL, "one round per transaction");
+	sr = mem_calloc(1, sizeof(*sr));
+	if (!sr)
+		return oom(err);
+	m->round = sr;
+	if (round_copy_in(sr, r))
+		return oom(err); /* freed by the rollback */
+	sr->day = r->day;
+	sr->threshold_bp = r->threshold_bp;
+	(void)pthread_mutex_lock(&m->store->lock);
+	sr->id = (int64_t)m->store->n_rounds + 1;
+	(void)pthread_mutex_unlock(&m->store->lock);
+	*id_out = sr->id;
+	return SC_OK;
+}
+
+/* Copy research row @src into @dst with strings in @a; -1 on OOM. */
+static int row_out(const struct research_row *src, struct arena *a,
+		   struct research_row *dst)
+{
+	*dst = *src;
+	dst->scent = arena_strdup(a, src->scent);
+	dst->sku = arena_strdup(a, src->sku);
+	return dst->scent && dst->sku ? 0 : -1;
+}
+
+static int memory_research_latest(struct uow *u, struct arena *a,
+				  struct research_round **out,
+				  struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct research_round *r = NULL;
+	struct research_row *rows = NULL;
+	const struct stored_round *sr;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	if (!s->n_rounds) {
+		rc = err_set(err, SC_ENOTFOUND, "no research yet");
+		goto out_unlock;
+	}
+	sr = &s->rounds[s->n_rounds - 1];
+	r = arena_calloc(a, 1, sizeof(*r));
+	rows = arena_calloc(a, sr->n, sizeof(*rows));
+	if (r)
+		r->decisions = arena_calloc(a, sr->n, sizeof(*r->decisions));
+	if (!r || !rows || !r->decisions) {
+		rc = oom(err);
+		goto out_unlock;
+	}
+	for (size_t i = 0; !rc && i < sr->n; i++)
+		if (row_out(&sr->rows[i], a, &rows[i]))
+			rc = oom(err);
+	memcpy(r->decisions, sr->decisions, sr->n * sizeof(*r->decisions));
+	r->id = sr->id;
+	r->day = sr->day;
+	r->threshold_bp = sr->threshold_bp;
+	r->rows = rows;
+	r->n = sr->n;
+out_unlock:
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc)
+		*out = r;
+	return rc;
+}
+
+static int memory_research_history(struct uow *u, const char *sku, size_t limit,
+				   struct arena *a, struct sku_decision **out,
+				   size_t *n_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct sku_decision *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t k = s->n_rounds; !rc && k-- > 0 && n < limit;) {
+		const struct stored_round *sr = &s->rounds[k];
+
+		for (size_t i = 0; i < sr->n; i++) {
+			if (strcmp(sr->rows[i].sku, sku))
+				continue;
+			if (arena_reserve(a, (void **)&items, &cap, n + 1,
+					  sizeof(*items)) ||
+			    row_out(&sr->rows[i], a, &items[n].row)) {
+				rc = oom(err);
+				break;
+			}
+			items[n].round_id = sr->id;
+			items[n].day = sr->day;
+			items[n].threshold_bp = sr->threshold_bp;
+			items[n++].decision = sr->decisions[i];
+			break;
+		}
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		*out = items;
+		*n_out = n;
+	}
+	return rc;
 }
 
 static int memory_outbox_add(struct uow *u, const struct msg *ev,
@@ -663,7 +862,7 @@ static int memory_ping(struct uow *u, struct sc_err *err)
 
 static void memory_free(struct uow *u)
 {
-	events_clear(&to_memory_uow(u)->queued);
+	memory_rollback(u);
 	mem_free(to_memory_uow(u));
 }
 
@@ -678,6 +877,9 @@ static const struct uow_ops memory_uow_ops = {
 	.outbox_add = memory_outbox_add,
 	.outbox_pending = memory_outbox_pending,
 	.outbox_mark = memory_outbox_mark,
+	.research_add = memory_research_add,
+	.research_latest = memory_research_latest,
+	.research_history = memory_research_history,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,
 	.ping = memory_ping,

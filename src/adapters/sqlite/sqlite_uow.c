@@ -23,6 +23,7 @@
 #include "common/mem.h"
 #include "common/util.h"
 #include "domain/model.h"
+#include "domain/sourcing.h"
 #include "service/uow.h"
 
 /* Migration N brings user_version from N-1 to N; never edit a shipped one. */
@@ -67,6 +68,34 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" sent_at INTEGER);"
 	"CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL;",
+	/* 3: market research rounds; batches know their supplier */
+	"ALTER TABLE batches ADD COLUMN supplier TEXT"
+	" CHECK (supplier IN ('cheap', 'expensive'));"
+	"CREATE TABLE research_rounds ("
+	" id INTEGER PRIMARY KEY,"
+	" day INTEGER NOT NULL," /* days since 1970-01-01 */
+	" threshold_bp INTEGER NOT NULL CHECK (threshold_bp BETWEEN 0 AND"
+	" 10000),"
+	" created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
+	"CREATE TABLE research_rows ("
+	" round_id INTEGER NOT NULL REFERENCES research_rounds(id),"
+	" seq INTEGER NOT NULL," /* row order in the round */
+	" sku TEXT NOT NULL,"
+	" scent TEXT NOT NULL,"
+	" expensive_bp INTEGER NOT NULL,"
+	" cheap_bp INTEGER NOT NULL,"
+	" expensive_cost_cents INTEGER NOT NULL,"
+	" cheap_cost_cents INTEGER NOT NULL,"
+	" respondents INTEGER NOT NULL,"
+	" supplier TEXT NOT NULL CHECK (supplier IN ('cheap', 'expensive')),"
+	" unit_cost_cents INTEGER NOT NULL,"
+	" saving_cents INTEGER NOT NULL,"
+	" ci_low_pct REAL,"
+	" ci_high_pct REAL,"
+	" significant INTEGER NOT NULL,"
+	" PRIMARY KEY (sku, round_id));"
+	"CREATE UNIQUE INDEX research_rows_by_round ON research_rows(round_id,"
+	" seq);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -97,8 +126,19 @@ enum stmt {
 	ST_OUTBOX_PENDING,
 	ST_OUTBOX_SENT,
 	ST_OUTBOX_FAILED,
+	ST_ROUND_ADD,
+	ST_ROUND_ROW_ADD,
+	ST_ROUND_LATEST,
+	ST_ROUND_ROWS,
+	ST_SKU_HISTORY,
 	ST__COUNT
 };
+
+/* Columns of a research row as read by research_row_of(). */
+#define RESEARCH_COLS                                                          \
+	"round_id, sku, scent, expensive_bp, cheap_bp, expensive_cost_cents,"  \
+	" cheap_cost_cents, respondents, supplier, unit_cost_cents,"           \
+	" saving_cents, ci_low_pct, ci_high_pct, significant"
 
 static const char *const stmt_sql[] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -106,7 +146,7 @@ static const char *const stmt_sql[] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_PRODUCT] = "SELECT id, version_number FROM products WHERE sku = ?1",
 	[ST_BATCHES] = "SELECT reference, purchased_quantity,"
-		       " allocated_quantity, eta FROM batches"
+		       " allocated_quantity, eta, supplier FROM batches"
 		       " WHERE product_id = ?1 ORDER BY id",
 	[ST_ORDER_LINES] = "SELECT b.reference, a.qty FROM allocations a"
 			   " JOIN batches b ON b.id = a.batch_id"
@@ -122,9 +162,9 @@ static const char *const stmt_sql[] = {
 	[ST_BUMP_PRODUCT] = "UPDATE products SET version_number = ?1"
 			    " WHERE sku = ?2 AND version_number = ?3",
 	[ST_INSERT_BATCH] = "INSERT INTO batches (reference, product_id,"
-			    " purchased_quantity, allocated_quantity, eta)"
-			    " SELECT ?1, id, ?2, ?3, ?4 FROM products"
-			    " WHERE sku = ?5",
+			    " purchased_quantity, allocated_quantity, eta,"
+			    " supplier) SELECT ?1, id, ?2, ?3, ?4, ?6"
+			    " FROM products WHERE sku = ?5",
 	[ST_UPDATE_BATCH] = "UPDATE batches SET purchased_quantity = ?1,"
 			    " allocated_quantity = ?2 WHERE reference = ?3",
 	[ST_INSERT_LINE] = "INSERT INTO allocations (batch_id, orderid, sku,"
@@ -155,6 +195,19 @@ static const char *const stmt_sql[] = {
 			   " WHERE id = ?1 AND sent_at IS NULL",
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1"
 			     " WHERE id = ?1",
+	[ST_ROUND_ADD] = "INSERT INTO research_rounds (day, threshold_bp)"
+			 " VALUES (?1, ?2)",
+	[ST_ROUND_ROW_ADD] = "INSERT INTO research_rows VALUES (?1, ?2, ?3, ?4,"
+			     " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			     " ?15)",
+	[ST_ROUND_LATEST] = "SELECT id, day, threshold_bp FROM research_rounds"
+			    " ORDER BY id DESC LIMIT 1",
+	[ST_ROUND_ROWS] = "SELECT " RESEARCH_COLS " FROM research_rows"
+			  " WHERE round_id = ?1 ORDER BY seq",
+	[ST_SKU_HISTORY] = "SELECT " RESEARCH_COLS ", r.day, r.threshold_bp"
+			   " FROM research_rows JOIN research_rounds r"
+			   " ON r.id = round_id WHERE sku = ?1"
+			   " ORDER BY round_id DESC LIMIT ?2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -280,13 +333,19 @@ static int load_batches(struct sqlite_uow *s, struct product *p,
 	(void)sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *ref = (const char *)sqlite3_column_text(st, 0);
+		const char *sup = (const char *)sqlite3_column_text(st, 4);
 		bool has_eta = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		enum supplier supplier = SUPPLIER_NONE;
 		struct batch *b;
-		int r = product_restore_batch(
-			p, ref, sqlite3_column_int64(st, 1),
-			sqlite3_column_int64(st, 2), has_eta,
-			has_eta ? sqlite3_column_int(st, 3) : 0, &b, err);
+		int r;
 
+		if (sup)
+			(void)supplier_parse(sup, &supplier);
+		r = product_restore_batch(p, ref, sqlite3_column_int64(st, 1),
+					  sqlite3_column_int64(st, 2), has_eta,
+					  has_eta ? sqlite3_column_int(st, 3)
+						  : 0,
+					  supplier, &b, err);
 		if (r) {
 			(void)sqlite3_reset(st);
 			return r;
@@ -505,6 +564,8 @@ static int save_batch(struct sqlite_uow *s, const struct product *p,
 		if (b->has_eta)
 			(void)sqlite3_bind_int(st, 4, b->eta);
 		(void)bind_text(st, 5, p->sku);
+		if (b->supplier != SUPPLIER_NONE)
+			(void)bind_text(st, 6, supplier_name(b->supplier));
 		return exec(s, st, "insert batch", err);
 	}
 	if (!b->dirty)
@@ -693,6 +754,173 @@ static int sqlite_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
 	return rc;
 }
 
+/* Bind row @i of @r to ST_ROUND_ROW_ADD. */
+static void bind_research_row(sqlite3_stmt *st, const struct research_round *r,
+			      size_t i)
+{
+	const struct research_row *row = &r->rows[i];
+	const struct decision *d = &r->decisions[i];
+
+	(void)sqlite3_bind_int64(st, 1, r->id);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+	(void)bind_text(st, 3, row->sku);
+	(void)bind_text(st, 4, row->scent);
+	(void)sqlite3_bind_int(st, 5, row->expensive_bp);
+	(void)sqlite3_bind_int(st, 6, row->cheap_bp);
+	(void)sqlite3_bind_int64(st, 7, row->expensive_cost_cents);
+	(void)sqlite3_bind_int64(st, 8, row->cheap_cost_cents);
+	(void)sqlite3_bind_int64(st, 9, row->respondents);
+	(void)bind_text(st, 10, supplier_name(d->supplier));
+	(void)sqlite3_bind_int64(st, 11, d->unit_cost_cents);
+	(void)sqlite3_bind_int64(st, 12, d->saving_cents);
+	if (d->has_interval) {
+		(void)sqlite3_bind_double(st, 13, d->ci_low_pct);
+		(void)sqlite3_bind_double(st, 14, d->ci_high_pct);
+	}
+	(void)sqlite3_bind_int(st, 15, d->significant);
+}
+
+static int sqlite_research_add(struct uow *u, const struct research_round *r,
+			       int64_t *id_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	struct research_round copy = *r;
+	sqlite3_stmt *st = stmt(s, ST_ROUND_ADD);
+	int rc;
+
+	(void)sqlite3_bind_int(st, 1, r->day);
+	(void)sqlite3_bind_int(st, 2, r->threshold_bp);
+	rc = exec(s, st, "insert research round", err);
+	copy.id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; !rc && i < r->n; i++) {
+		st = stmt(s, ST_ROUND_ROW_ADD);
+		bind_research_row(st, &copy, i);
+		rc = exec(s, st, "insert research row", err);
+	}
+	if (!rc)
+		*id_out = copy.id;
+	return rc;
+}
+
+/* Columns 0..13 (RESEARCH_COLS) into @row and @d; -1 on OOM. */
+static int research_row_of(sqlite3_stmt *st, struct arena *a,
+			   struct research_row *row, struct decision *d)
+{
+	const char *sup = (const char *)sqlite3_column_text(st, 8);
+
+	memset(row, 0, sizeof(*row));
+	memset(d, 0, sizeof(*d));
+	if (col_text(a, st, 1, &row->sku) || col_text(a, st, 2, &row->scent))
+		return -1;
+	row->expensive_bp = sqlite3_column_int(st, 3);
+	row->cheap_bp = sqlite3_column_int(st, 4);
+	row->expensive_cost_cents = sqlite3_column_int64(st, 5);
+	row->cheap_cost_cents = sqlite3_column_int64(st, 6);
+	row->respondents = sqlite3_column_int64(st, 7);
+	if (sup)
+		(void)supplier_parse(sup, &d->supplier);
+	d->unit_cost_cents = sqlite3_column_int64(st, 9);
+	d->saving_cents = sqlite3_column_int64(st, 10);
+	d->has_interval = sqlite3_column_type(st, 11) != SQLITE_NULL;
+	d->ci_low_pct = sqlite3_column_double(st, 11);
+	d->ci_high_pct = sqlite3_column_double(st, 12);
+	d->significant = sqlite3_column_int(st, 13) != 0;
+	return 0;
+}
+
+/* The rows of round @r->id into @r, in @a. */
+static int load_round_rows(struct sqlite_uow *s, struct research_round *r,
+			   struct arena *a, struct sc_err *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_ROUND_ROWS);
+	struct research_row *rows = NULL;
+	size_t cap = 0, dcap = 0;
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, r->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, (void **)&rows, &cap, r->n + 1,
+				  sizeof(*rows)) ||
+		    arena_reserve(a, (void **)&r->decisions, &dcap, r->n + 1,
+				  sizeof(*r->decisions)) ||
+		    research_row_of(st, a, &rows[r->n], &r->decisions[r->n])) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		r->n++;
+	}
+	(void)sqlite3_reset(st);
+	r->rows = rows;
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "read research", err);
+}
+
+static int sqlite_research_latest(struct uow *u, struct arena *a,
+				  struct research_round **out,
+				  struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	struct research_round *r = arena_calloc(a, 1, sizeof(*r));
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!r)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	rc = exec_simple(s, ST_BEGIN_READ, err);
+	if (rc)
+		return rc;
+	st = stmt(s, ST_ROUND_LATEST);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(st, 0);
+		r->day = sqlite3_column_int(st, 1);
+		r->threshold_bp = sqlite3_column_int(st, 2);
+		rc = SC_OK;
+	} else {
+		rc = rc == SQLITE_DONE
+			     ? err_set(err, SC_ENOTFOUND, "no research yet")
+			     : fail(s, rc, "read research", err);
+	}
+	(void)sqlite3_reset(st);
+	if (!rc)
+		rc = load_round_rows(s, r, a, err);
+	sqlite_rollback(u); /* read-only */
+	if (!rc)
+		*out = r;
+	return rc;
+}
+
+static int sqlite_research_history(struct uow *u, const char *sku, size_t limit,
+				   struct arena *a, struct sku_decision **out,
+				   size_t *n_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SKU_HISTORY);
+	struct sku_decision *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	(void)bind_text(st, 1, sku);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, (void **)&items, &cap, n + 1,
+				  sizeof(*items)) ||
+		    research_row_of(st, a, &items[n].row, &items[n].decision)) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		items[n].round_id = sqlite3_column_int64(st, 0);
+		items[n].day = sqlite3_column_int(st, 14);
+		items[n].threshold_bp = sqlite3_column_int(st, 15);
+		n++;
+	}
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "read research history", err);
+	*out = items;
+	*n_out = n;
+	return SC_OK;
+}
+
 static void sqlite_free(struct uow *u)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -715,6 +943,9 @@ static const struct uow_ops sqlite_uow_ops = {
 	.outbox_add = sqlite_outbox_add,
 	.outbox_pending = sqlite_outbox_pending,
 	.outbox_mark = sqlite_outbox_mark,
+	.research_add = sqlite_research_add,
+	.research_latest = sqlite_research_latest,
+	.research_history = sqlite_research_history,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,
 	.ping = sqlite_ping,

@@ -17,7 +17,7 @@ struct sc_err;
 struct uow;
 
 /* The schema version this build migrates to. */
-#define SQLITE_SCHEMA_VERSION 2
+#define SQLITE_SCHEMA_VERSION 3
 
 struct sqlite_options {
 	bool synchronous_full; /* FULL: durable at commit; NORMAL: faster,

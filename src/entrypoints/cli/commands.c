@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bootstrap.h"
 #include "common/arena.h"
@@ -17,10 +18,12 @@
 #include "common/mem.h"
 #include "domain/date.h"
 #include "domain/model.h"
+#include "domain/sourcing.h"
 #include "entrypoints/cli/cli.h"
 #include "entrypoints/http/server.h"
 #include "entrypoints/redis_consumer/consumer.h"
 #include "entrypoints/relay/relay_thread.h"
+#include "entrypoints/sourcing/sourcing_io.h"
 #include "service/uow.h"
 
 /* Map a service code to an exit code, printing the reason. */
@@ -143,6 +146,11 @@ static int cmd_add_batch(const struct config *cfg, int argc, char **argv)
 		}
 		c->has_eta = true;
 	}
+	if (argc > 5 && !supplier_parse(argv[5], &c->supplier)) {
+		cli_error("supplier must be cheap or expensive, not '%.20s'",
+			  argv[5]);
+		return CLI_USAGE;
+	}
 	return send(cfg, &m, NULL);
 }
 
@@ -185,18 +193,12 @@ static int cmd_change_batch_quantity(const struct config *cfg, int argc,
 	return send(cfg, &m, NULL);
 }
 
-static int print_rows(const struct allocation_row *rows, size_t n)
+/* Print @j (stolen) on one line; CLI_RUNTIME when out of memory. */
+static int print_json(json_t *j)
 {
-	json_t *arr = json_array();
-	char *s;
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
-	for (size_t i = 0; arr && i < n; i++)
-		if (json_array_append_new(
-			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
-					   "batchref", rows[i].batchref)))
-			break;
-	s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-	json_decref(arr);
+	json_decref(j);
 	if (!s) {
 		cli_error("out of memory");
 		return CLI_RUNTIME;
@@ -204,6 +206,18 @@ static int print_rows(const struct allocation_row *rows, size_t n)
 	printf("%s\n", s);
 	mem_free(s);
 	return CLI_OK;
+}
+
+static int print_rows(const struct allocation_row *rows, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
+					   "batchref", rows[i].batchref)))
+			break;
+	return print_json(arr);
 }
 
 static int cmd_allocations(const struct config *cfg, int argc, char **argv)
@@ -349,6 +363,124 @@ static int cmd_relay(const struct config *cfg, int argc, char **argv)
 	return rc ? fail(&err) : CLI_OK;
 }
 
+/* Today (UTC) as days since the epoch: rounds are dated by who sends. */
+static int32_t today(void)
+{
+	return (int32_t)(time(NULL) / 86400);
+}
+
+/* Read all of @path (at most 16 MiB) into @a. */
+static int slurp(const char *path, struct arena *a, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	char *buf;
+
+	if (!f) {
+		cli_error("cannot read '%s': %s", path, strerror(errno));
+		return CLI_RUNTIME;
+	}
+	buf = arena_alloc(a, cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (n < cap || cap >= (16u << 20))
+			break;
+		buf = arena_reserve(a, (void **)&buf, &cap, cap * 2, 1) ? NULL
+									: buf;
+	}
+	(void)fclose(f);
+	if (!buf || n >= (16u << 20)) {
+		cli_error("'%s' is too large", path);
+		return CLI_RUNTIME;
+	}
+	*out = buf;
+	*len = n;
+	return CLI_OK;
+}
+
+/* Print the latest round as a table or (--json) JSON. */
+static int report(const struct config *cfg, bool as_json)
+{
+	struct research_round *round;
+	struct app *app = NULL;
+	struct worker w;
+	struct sc_err err;
+	int rc;
+
+	err_clear(&err);
+	rc = bootstrap_open(cfg, &app, &err);
+	if (!rc) {
+		rc = bootstrap_worker_init(app, &w, &err);
+		if (!rc) {
+			rc = uow_research_latest(w.uow, &w.scratch, &round,
+						 &err);
+			if (!rc && as_json)
+				rc = print_json(sourcing_round_json(round));
+			else if (!rc)
+				sourcing_print_table(stdout, round);
+			bootstrap_worker_release(&w);
+		}
+	}
+	bootstrap_close(app);
+	return rc ? fail(&err) : CLI_OK;
+}
+
+static int import(const struct config *cfg, const char *path,
+		  const char *threshold)
+{
+	struct msg m = {.type = MSG_IMPORT_RESEARCH};
+	struct cmd_import_research *c = &m.u.import_research;
+	struct research_row *rows;
+	struct bus_result res;
+	struct arena a;
+	struct sc_err err;
+	int64_t bp = SOURCING_THRESHOLD_BP;
+	char *text;
+	size_t len;
+	int rc;
+
+	if (threshold &&
+	    (!sourcing_parse_fixed(threshold, 2, &bp) || bp > 10000)) {
+		cli_error("--threshold must be a percentage from 0 to 100, "
+			  "not '%.20s'",
+			  threshold);
+		return CLI_USAGE;
+	}
+	arena_init(&a);
+	err_clear(&err);
+	rc = slurp(path, &a, &text, &len);
+	if (!rc && sourcing_parse_csv(text, len, &a, &rows, &c->n_rows, &err))
+		rc = fail(&err);
+	if (!rc) {
+		c->rows = rows;
+		c->day = today();
+		c->threshold_bp = (int32_t)bp;
+		rc = send(cfg, &m, &res);
+	}
+	arena_release(&a);
+	if (!rc)
+		printf("imported round %lld: %zu scents\n",
+		       (long long)res.round_id, c->n_rows);
+	return rc ? rc : report(cfg, false);
+}
+
+static int cmd_sourcing(const struct config *cfg, int argc, char **argv)
+{
+	if (!strcmp(argv[1], "import") && argc == 3)
+		return import(cfg, argv[2], NULL);
+	if (!strcmp(argv[1], "import") && argc == 5 &&
+	    !strcmp(argv[3], "--threshold"))
+		return import(cfg, argv[2], argv[4]);
+	if (!strcmp(argv[1], "report") && argc == 2)
+		return report(cfg, false);
+	if (!strcmp(argv[1], "report") && argc == 3 &&
+	    !strcmp(argv[2], "--json"))
+		return report(cfg, true);
+	cli_error("usage: scents sourcing import FILE.csv [--threshold PCT] | "
+		  "scents sourcing report [--json]");
+	return CLI_USAGE;
+}
+
 static int cmd_version(const struct config *cfg, int argc, char **argv)
 {
 	(void)cfg;
@@ -380,10 +512,12 @@ const struct cli_command cli_commands[] = {
 	 cmd_serve, 1},
 	{"consume", "", "apply change_batch_quantity messages from Redis", 0, 0,
 	 cmd_consume, 1},
+	{"sourcing", "import FILE [--threshold P] | report [--json]",
+	 "decide suppliers from market research", 1, 4, cmd_sourcing, 1},
 	{"relay", "", "deliver queued events (serve does this too)", 0, 0,
 	 cmd_relay, 1},
-	{"add-batch", "REF SKU QTY [ETA|-]", "add a batch (ETA YYYY-MM-DD)", 3,
-	 4, cmd_add_batch, 1},
+	{"add-batch", "REF SKU QTY [ETA|-] [cheap|expensive]",
+	 "add a batch (ETA YYYY-MM-DD)", 3, 5, cmd_add_batch, 1},
 	{"allocate", "ORDERID SKU QTY", "allocate an order line", 3, 3,
 	 cmd_allocate, 1},
 	{"change-batch-quantity", "REF QTY", "set a batch's quantity", 2, 2,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bootstrap.h"
 #include "common/arena.h"
@@ -16,6 +17,8 @@
 #include "common/util.h"
 #include "domain/date.h"
 #include "domain/model.h"
+#include "domain/sourcing.h"
+#include "entrypoints/sourcing/sourcing_io.h"
 #include "service/uow.h"
 
 /* Largest page of GET /products. */
@@ -159,6 +162,25 @@ static int get_eta(json_t *o, struct cmd_create_batch *c,
 	return 0;
 }
 
+/* Optional "supplier": absent or null = decide, else cheap|expensive. */
+static int get_supplier(json_t *o, struct cmd_create_batch *c,
+			struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, "supplier");
+
+	c->supplier = SUPPLIER_NONE;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    !supplier_parse(json_string_value(v), &c->supplier)) {
+		reply_msg(rep, 400,
+			  "field 'supplier' must be null, \"cheap\" or "
+			  "\"expensive\"");
+		return -1;
+	}
+	return 0;
+}
+
 static int send(struct worker *w, const struct msg *m, struct bus_result *res,
 		struct sc_err *err)
 {
@@ -179,7 +201,8 @@ static void post_add_batch(struct worker *w, const struct http_req *req,
 		return;
 	if (!get_ident(o, "ref", &c->ref, out) &&
 	    !get_ident(o, "sku", &c->sku, out) &&
-	    !get_qty(o, "qty", 0, &qty, out) && !get_eta(o, c, out)) {
+	    !get_qty(o, "qty", 0, &qty, out) && !get_eta(o, c, out) &&
+	    !get_supplier(o, c, out)) {
 		c->qty = qty;
 		if (send(w, &m, NULL, &err))
 			reply_err(out, &err);
@@ -298,11 +321,12 @@ static json_t *batch_json(const struct batch *b)
 
 	if (b->has_eta)
 		date_format(b->eta, eta);
-	return json_pack("{s:s, s:s?, s:I, s:I, s:I}", "ref", b->ref, "eta",
-			 b->has_eta ? eta : NULL, "purchased",
+	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:s?}", "ref", b->ref,
+			 "eta", b->has_eta ? eta : NULL, "purchased",
 			 (json_int_t)b->purchased, "allocated",
 			 (json_int_t)b->allocated, "available",
-			 (json_int_t)batch_available(b));
+			 (json_int_t)batch_available(b), "supplier",
+			 supplier_name(b->supplier));
 }
 
 static void get_product(struct worker *w, const struct http_req *req,
@@ -407,6 +431,113 @@ static void get_healthz(struct worker *w, const struct http_req *req,
 		reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The research of a POST body: CSV, or JSON {"threshold_pct","rows"}. */
+static int research_of(const struct http_req *req, struct arena *a,
+		       struct cmd_import_research *c, struct http_reply *out)
+{
+	struct research_row *rows;
+	struct sc_err err;
+	int64_t bp = SOURCING_THRESHOLD_BP;
+	json_t *o = NULL, *t;
+	int rc;
+
+	err_clear(&err);
+	if (req->content_type && !strncmp(req->content_type, "text/csv", 8)) {
+		if (req->threshold &&
+		    (!sourcing_parse_fixed(req->threshold, 2, &bp) ||
+		     bp > 10000)) {
+			reply_msg(out, 400, "threshold must be 0 to 100");
+			return -1;
+		}
+		rc = sourcing_parse_csv(req->body ? req->body : "", req->len, a,
+					&rows, &c->n_rows, &err);
+	} else {
+		o = parse_object(req, out);
+		if (!o)
+			return -1;
+		t = json_object_get(o, "threshold_pct");
+		if (t && !json_is_null(t) &&
+		    ((bp = sourcing_pct_of(t)) < 0 || bp > 10000)) {
+			json_decref(o);
+			reply_msg(out, 400,
+				  "field 'threshold_pct' must be 0 to 100");
+			return -1;
+		}
+		rc = sourcing_rows_from_json(json_object_get(o, "rows"), a,
+					     &rows, &c->n_rows, &err);
+	}
+	if (rc) {
+		reply_err(out, &err);
+		json_decref(o);
+		return -1;
+	}
+	c->rows = rows;
+	c->threshold_bp = (int32_t)bp;
+	c->day = (int32_t)(time(NULL) / 86400);
+	/* the rows' strings live in @a; o is kept until the reply is made */
+	json_decref(o);
+	return 0;
+}
+
+static void post_research(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	struct msg m = {.type = MSG_IMPORT_RESEARCH};
+	struct research_round *round;
+	struct bus_result res;
+	struct sc_err err;
+
+	if (research_of(req, &w->scratch, &m.u.import_research, out))
+		goto out_reset;
+	if (send(w, &m, &res, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	err_clear(&err);
+	if (uow_research_latest(w->uow, &w->scratch, &round, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 201, sourcing_round_json(round));
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_decisions(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	struct research_round *round;
+	struct sc_err err;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_research_latest(w->uow, &w->scratch, &round, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, sourcing_round_json(round));
+	arena_reset(&w->scratch);
+}
+
+static void get_sku_decisions(struct worker *w, const struct http_req *req,
+			      struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	struct sku_decision *d;
+	struct sc_err err;
+	size_t n;
+
+	if (path_ident(req, strlen("/sourcing/decisions/"), "sku", sku,
+		       sizeof(sku), out))
+		return;
+	err_clear(&err);
+	if (uow_research_history(w->uow, sku, 100, &w->scratch, &d, &n, &err))
+		reply_err(out, &err);
+	else if (!n)
+		reply_msg(out, 404, "no decision for sku '%s'", sku);
+	else
+		reply_json(out, 200, sourcing_history_json(sku, d, n));
+	arena_reset(&w->scratch);
+}
+
 typedef void route_fn(struct worker *w, const struct http_req *req,
 		      struct http_reply *out);
 
@@ -422,6 +553,9 @@ static const struct route {
 	{"GET", "/products", get_products},
 	{"GET", "/products/", get_product},
 	{"GET", "/healthz", get_healthz},
+	{"POST", "/sourcing/research", post_research},
+	{"GET", "/sourcing/decisions", get_decisions},
+	{"GET", "/sourcing/decisions/", get_sku_decisions},
 };
 
 static bool matches(const struct route *r, const char *path)

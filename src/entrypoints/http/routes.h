@@ -17,12 +17,14 @@ struct worker;
 #define HTTP_BODY_MAX (64 * 1024)
 
 struct http_req {
-	const char *method; /* "GET", "POST", ... */
-	const char *path;   /* as sent, still percent-encoded, no query */
-	const char *body;   /* may be NULL when len is 0 */
-	size_t len;	    /* bytes in body */
-	const char *limit;  /* raw ?limit= value, or NULL */
-	const char *after;  /* raw ?after= value, or NULL */
+	const char *method;	  /* "GET", "POST", ... */
+	const char *path;	  /* as sent, still percent-encoded, no query */
+	const char *body;	  /* may be NULL when len is 0 */
+	size_t len;		  /* bytes in body */
+	const char *limit;	  /* raw ?limit= value, or NULL */
+	const char *after;	  /* raw ?after= value, or NULL */
+	const char *threshold;	  /* raw ?threshold= value, or NULL */
+	const char *content_type; /* Content-Type header, or NULL */
 };
 
 struct http_reply {

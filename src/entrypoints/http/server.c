@@ -191,6 +191,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
 	req.after =
 		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	req.threshold = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						    "threshold");
+	req.content_type = MHD_lookup_connection_value(
+		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	w = acquire(s);
 	routes_dispatch(w, &req, &rep);
 	release(s, w);
