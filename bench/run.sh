@@ -1,8 +1,124 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR - run the benchmarks on a release build.
+# bench/run.sh BUILD_DIR - every benchmark of docs/benchmarks.md, against
+# the real `scents serve` (release build, temp SQLite, synchronous=FULL
+# unless the scenario says otherwise), driven by wrk with the Lua scripts
+# here, each figure next to the HTTP ceiling measured in this same run.
+# Load generator and server share this machine's cores.
 set -euo pipefail
 build=$(cd "${1:-build-release}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/scents-bench.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+DUR=${BENCH_SECONDS:-5}
+WARM=${BENCH_WARMUP:-2}
+ORDERS=${BENCH_ORDERS:-1000000}
+THREADS=${HTTP_THREADS:-4}
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export ORDERS
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# wrk_run NAME URL SCRIPT CONNS -> a row of the table (and warm-up first)
+rows=()
+wrk_run() {
+	local name=$1 url=$2 script=$3 conns=$4 pid=${5:-} out
+	wrk -t2 -c"$conns" -d"${WARM}s" -s "$here/$script" "$url" >/dev/null 2>&1 || true
+	out=$(wrk -t2 -c"$conns" -d"${DUR}s" -s "$here/$script" "$url" 2>&1 | grep '^RESULT' || true)
+	[ -n "$out" ] || { echo "bench: wrk failed for $name" >&2; exit 1; }
+	local rps p50 p99 bad
+	rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$out")
+	p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$out")
+	p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$out")
+	bad=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$out")
+	local rss="-"
+	[ -n "$pid" ] && rss="$(( $(rss_kib "$pid") / 1024 ))"
+	rows+=("$name|$rps|$p50|$p99|$bad|$rss")
+	echo "  $name: $rps req/s, p50 ${p50} us, p99 ${p99} us, non-2xx $bad, rss ${rss} MiB" >&2
+}
+
+# serve DB SYNC -> starts scents serve, sets SERVE_PID and SERVE_URL
+serve() {
+	local port
+	port=$(free_port)
+	DATABASE_URL="sqlite:$1" SQLITE_SYNCHRONOUS=$2 HTTP_PORT=$port \
+		HTTP_THREADS=$THREADS LOG_LEVEL=warn "$build/scents" serve \
+		2>>"$tmp/serve.log" &
+	SERVE_PID=$!
+	pids+=("$SERVE_PID")
+	SERVE_URL="http://127.0.0.1:$port"
+	for _ in $(seq 100); do
+		curl -fs "$SERVE_URL/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: server did not start" >&2; cat "$tmp/serve.log" >&2; exit 1
+}
+stop_serve() { kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; }
+
+seed_skus() { # DB: 100 skus SKU-0..99 with large batches, and HOT
+	local db=$1
+	for i in $(seq 0 99); do
+		DATABASE_URL="sqlite:$db" "$build/scents" add-batch "b$i" "SKU-$i" 1000000000 2>/dev/null
+	done
+	DATABASE_URL="sqlite:$db" "$build/scents" add-batch hot HOT 1000000000 2>/dev/null
+}
+
+echo "scents bench: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%dT%H:%MZ);" \
+     "wrk -t2, ${WARM}s warm-up + ${DUR}s per scenario; wrk and the server share the cores" >&2
+
+# 1. the ceiling, same thread model
+cport=$(free_port)
+"$build/bench/ceiling" "$cport" "$THREADS" >/dev/null &
+pids+=($!)
+sleep 0.3
+wrk_run "ceiling POST, 64 conns" "http://127.0.0.1:$cport" allocate.lua 64
+ceil_post=$(cut -d'|' -f2 <<<"${rows[-1]}")
+wrk_run "ceiling GET, 64 conns" "http://127.0.0.1:$cport" get.lua 64
+ceil_get=$(cut -d'|' -f2 <<<"${rows[-1]}")
+kill "${pids[-1]}"
+
+# 2. allocation, durable
+db="$tmp/alloc.db"; seed_skus "$db"
+serve "$db" FULL
+wrk_run "allocate 100 skus, 16 conns, FULL" "$SERVE_URL" allocate.lua 16 "$SERVE_PID"
+wrk_run "allocate 100 skus, 64 conns, FULL" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
+export HOT_SKU=HOT
+wrk_run "allocate 1 hot sku, 64 conns, FULL" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
+unset HOT_SKU
+stop_serve
+
+# 3. allocation, synchronous=NORMAL for comparison
+db="$tmp/normal.db"; seed_skus "$db"
+serve "$db" NORMAL
+wrk_run "allocate 100 skus, 64 conns, NORMAL" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
+stop_serve
+
+# 4. reads with 1 000 000 orders stored
+db="$tmp/orders.db"
+t0=$(date +%s)
+"$build/bench/seed_orders" "$db" "$ORDERS"
+seed_skus "$db"
+echo "  (stored $ORDERS orders through the bus in $(( $(date +%s) - t0 )) s)" >&2
+serve "$db" FULL
+wrk_run "GET allocations, $ORDERS orders, 64 conns" "$SERVE_URL" get.lua 64 "$SERVE_PID"
+wrk_run "90% GET / 10% allocate, 64 conns, FULL" "$SERVE_URL" mix.lua 64 "$SERVE_PID"
+stop_serve
+
+printf '\n%-42s %9s %9s %9s %8s %8s %9s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "ceiling"
+for r in "${rows[@]}"; do
+	IFS='|' read -r name rps p50 p99 bad rss <<<"$r"
+	ceil=$ceil_post
+	[[ $name == *GET* && $name != *10%* ]] && ceil=$ceil_get
+	[[ $name == *10%* ]] && ceil=$ceil_get
+	ratio=$(awk -v a="$rps" -v b="$ceil" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+	printf '%-42s %9s %9.2f %9.2f %8s %8s %9s\n' "$name" "$rps" \
+		"$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
+		"$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$bad" "$rss" "$ratio"
+done
+echo
 "$build/bench/allocate_growth" "$tmp"

@@ -47,6 +47,13 @@ static bool wait_turn(struct relay_thread *t, long ms, bool ignore_kicks)
 		if (pthread_cond_timedwait(&t->cond, &t->lock, &until) ==
 		    ETIMEDOUT)
 			break;
+	if (!t->stop && t->kicked) {
+		/* gather what else commits in the next few milliseconds */
+		until = after_ms(RELAY_COALESCE_MS);
+		while (!t->stop && pthread_cond_timedwait(&t->cond, &t->lock,
+							  &until) != ETIMEDOUT)
+			;
+	}
 	t->kicked = false;
 	stop = t->stop;
 	(void)pthread_mutex_unlock(&t->lock);

@@ -3,7 +3,11 @@
  *
  * Woken by the bus after each commit that queued events (it is the
  * app's outbox_signal) and every RELAY_POLL_MS anyway, so events committed
- * by other processes (the CLI) leave too.  After a failed delivery it
+ * by other processes (the CLI) leave too.  After a wake-up it waits
+ * RELAY_COALESCE_MS for more, so that under load one round (one
+ * transaction, one fsync to mark them sent) carries many events instead
+ * of one: the profile showed a round per request costing 14% of the
+ * instructions and a second fsync per allocation.  After a failed delivery it
  * waits RELAY_BACKOFF_MIN_MS, doubling to RELAY_BACKOFF_MAX_MS, and keeps
  * going: a broker or mail server that is down delays events, never loses
  * them.  Used by `scents serve` and `scents relay`.
@@ -17,6 +21,7 @@
 #include "bootstrap.h"
 
 #define RELAY_POLL_MS	     1000
+#define RELAY_COALESCE_MS    10
 #define RELAY_BACKOFF_MIN_MS 250
 #define RELAY_BACKOFF_MAX_MS 5000
 

@@ -1,0 +1,63 @@
+/*
+ * bench/seed_orders.c - fill a database with N allocated orders through
+ * the real message bus (the same code as POST /allocate), quickly:
+ * synchronous=NORMAL, one process.  Orders are "order-1".."order-N" of
+ * sku BULK, one unit each, from one large batch.
+ * Usage: seed_orders DATABASE_PATH N
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bootstrap.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/log.h"
+
+static void check(int rc, const struct sc_err *err, const char *what)
+{
+	if (rc) {
+		fprintf(stderr, "seed_orders: %s: %s\n", what, err->msg);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct bus_result res;
+	struct config cfg;
+	struct app *app;
+	struct worker w;
+	struct sc_err err;
+	long n;
+
+	if (argc != 3 || (n = atol(argv[2])) < 1) {
+		fprintf(stderr, "usage: seed_orders DATABASE_PATH N\n");
+		return 2;
+	}
+	log_set_level(LOG_WARN);
+	err_clear(&err);
+	check(config_load(&cfg, &err), &err, "config");
+	(void)snprintf(cfg.database_url, sizeof(cfg.database_url), "sqlite:%s",
+		       argv[1]);
+	cfg.sqlite_synchronous_full = 0;
+	check(bootstrap_open(&cfg, &app, &err), &err, "open");
+	check(bootstrap_worker_init(app, &w, &err), &err, "worker");
+	m.u.create_batch.ref = "bulk-batch";
+	m.u.create_batch.sku = "BULK";
+	m.u.create_batch.qty = 1000000000;
+	check(bus_handle(&w.bus, &m, NULL, &err), &err, "add batch");
+	for (long i = 1; i <= n; i++) {
+		char orderid[32];
+		struct msg a = {.type = MSG_ALLOCATE};
+
+		(void)snprintf(orderid, sizeof(orderid), "order-%ld", i);
+		a.u.allocate.orderid = orderid;
+		a.u.allocate.sku = "BULK";
+		a.u.allocate.qty = 1;
+		check(bus_handle(&w.bus, &a, &res, &err), &err, "allocate");
+	}
+	bootstrap_worker_release(&w);
+	bootstrap_close(app);
+	return 0;
+}
