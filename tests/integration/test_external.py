@@ -191,3 +191,30 @@ def test_consume_without_redis_url_is_a_usage_error(db):
     p = run(db, "consume")
     assert p.returncode == 2
     assert error_line(p) == "scents: consume needs REDIS_URL\n"
+
+
+def test_scents_relay_delivers_what_the_cli_could_not(db, redis_server,
+                                                      tmp_path):
+    import os
+    import signal
+    import subprocess
+    env = {"REDIS_URL": redis_server.url}
+    run(db, "add-batch", "b1", "FOREST", "5", env=env)
+    redis_server.stop()
+    p = run(db, "allocate", "o1", "FOREST", "2", env=env)
+    assert p.returncode == 0 and p.stdout == "b1\n"  # allocated anyway
+    assert "relay=deferred" in p.stderr
+    assert outbox_pending(db) == 1
+    redis_server.start()
+    ps = subscribed(redis_server)
+    log = open(tmp_path / "relay.log", "wb")
+    proc = subprocess.Popen([BIN, "relay"], stdout=log, stderr=log,
+                            env=dict(os.environ, DATABASE_URL="sqlite:" + db,
+                                     **env))
+    try:
+        got = messages(ps, lambda g: len(g) == 1)
+        assert got[0]["orderid"] == "o1" and got[0]["batchref"] == "b1"
+        wait_for(lambda: outbox_pending(db) == 0, what="outbox drained")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

@@ -294,6 +294,37 @@ static int col_text(struct arena *a, sqlite3_stmt *st, int col,
 	return *out ? 0 : -1;
 }
 
+/* Fill the element at @row from the current row of @st; -1 on OOM. */
+typedef int row_fill_fn(sqlite3_stmt *st, struct arena *a, void *row);
+
+/*
+ * Step @st to its end, growing an array of @size-byte elements in @a and
+ * filling one per row with @fill.  The one loop behind every list read.
+ */
+static int read_all(struct sqlite_uow *s, sqlite3_stmt *st, struct arena *a,
+		    size_t size, row_fill_fn *fill, void **items, size_t *n_out,
+		    const char *what, struct sc_err *err)
+{
+	size_t n = 0, cap = 0;
+	void *v = NULL;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (arena_reserve(a, &v, &cap, n + 1, size) ||
+		    fill(st, a, (char *)v + n * size)) {
+			(void)sqlite3_reset(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		n++;
+	}
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, what, err);
+	*items = v;
+	*n_out = n;
+	return SC_OK;
+}
+
 static void unlock(struct sqlite_uow *s)
 {
 	if (s->locked) {
@@ -461,36 +492,27 @@ static int sqlite_read_product(struct uow *u, const char *sku, struct arena *a,
 	return rc;
 }
 
+static int fill_summary(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct product_summary *p = row;
+
+	p->purchased = sqlite3_column_int64(st, 1);
+	p->allocated = sqlite3_column_int64(st, 2);
+	p->n_batches = (size_t)sqlite3_column_int64(st, 3);
+	return col_text(a, st, 0, &p->sku);
+}
+
 static int sqlite_list_products(struct uow *u, const char *after, size_t limit,
 				struct arena *a, struct product_summary **out,
 				size_t *n_out, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_LIST);
-	struct product_summary *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
 
 	(void)bind_text(st, 1, after);
 	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, (void **)&rows, &cap, n + 1,
-				  sizeof(*rows)) ||
-		    col_text(a, st, 0, &rows[n].sku)) {
-			(void)sqlite3_reset(st);
-			return err_set(err, SC_ENOMEM, "out of memory");
-		}
-		rows[n].purchased = sqlite3_column_int64(st, 1);
-		rows[n].allocated = sqlite3_column_int64(st, 2);
-		rows[n].n_batches = (size_t)sqlite3_column_int64(st, 3);
-		n++;
-	}
-	(void)sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, rc, "list products", err);
-	*out = rows;
-	*n_out = n;
-	return SC_OK;
+	return read_all(s, st, a, sizeof(**out), fill_summary, (void **)out,
+			n_out, "list products", err);
 }
 
 static int sqlite_ping(struct uow *u, struct sc_err *err)
@@ -638,33 +660,25 @@ static int sqlite_commit(struct uow *u, struct sc_err *err)
 	return rc;
 }
 
+static int fill_allocation(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct allocation_row *r = row;
+
+	return col_text(a, st, 0, &r->sku) || col_text(a, st, 1, &r->batchref)
+		       ? -1
+		       : 0;
+}
+
 static int sqlite_allocations(struct uow *u, const char *orderid,
 			      struct arena *a, struct allocation_row **out,
 			      size_t *n_out, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_VIEW);
-	struct allocation_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
 
 	(void)bind_text(st, 1, orderid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, (void **)&rows, &cap, n + 1,
-				  sizeof(*rows)) ||
-		    col_text(a, st, 0, &rows[n].sku) ||
-		    col_text(a, st, 1, &rows[n].batchref)) {
-			(void)sqlite3_reset(st);
-			return err_set(err, SC_ENOMEM, "out of memory");
-		}
-		n++;
-	}
-	(void)sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, rc, "read allocations_view", err);
-	*out = rows;
-	*n_out = n;
-	return SC_OK;
+	return read_all(s, st, a, sizeof(**out), fill_allocation, (void **)out,
+			n_out, "read allocations_view", err);
 }
 
 static int sqlite_outbox_add(struct uow *u, const struct msg *ev,
@@ -687,8 +701,9 @@ static int sqlite_outbox_add(struct uow *u, const struct msg *ev,
 }
 
 /* Row of ST_OUTBOX_PENDING into @it, strings in @a; -1 on OOM. */
-static int outbox_row(sqlite3_stmt *st, struct arena *a, struct outbox_item *it)
+static int outbox_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+	struct outbox_item *it = row;
 	const char *kind = (const char *)sqlite3_column_text(st, 2);
 
 	memset(it, 0, sizeof(*it));
@@ -713,26 +728,10 @@ static int sqlite_outbox_pending(struct uow *u, size_t limit, struct arena *a,
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_OUTBOX_PENDING);
-	struct outbox_item *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
 
 	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, (void **)&items, &cap, n + 1,
-				  sizeof(*items)) ||
-		    outbox_row(st, a, &items[n])) {
-			(void)sqlite3_reset(st);
-			return err_set(err, SC_ENOMEM, "out of memory");
-		}
-		n++;
-	}
-	(void)sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, rc, "read outbox", err);
-	*out = items;
-	*n_out = n;
-	return SC_OK;
+	return read_all(s, st, a, sizeof(**out), outbox_row, (void **)out,
+			n_out, "read outbox", err);
 }
 
 static int sqlite_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
@@ -829,29 +828,43 @@ static int research_row_of(sqlite3_stmt *st, struct arena *a,
 }
 
 /* The rows of round @r->id into @r, in @a. */
+/* A research row and its decision, as read for a whole round. */
+struct row_and_decision {
+	struct research_row row;  /* the research */
+	struct decision decision; /* what was decided */
+};
+
+static int fill_row_and_decision(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct row_and_decision *rd = row;
+
+	return research_row_of(st, a, &rd->row, &rd->decision);
+}
+
+/* The rows of round @r->id into @r, in @a. */
 static int load_round_rows(struct sqlite_uow *s, struct research_round *r,
 			   struct arena *a, struct sc_err *err)
 {
 	sqlite3_stmt *st = stmt(s, ST_ROUND_ROWS);
-	struct research_row *rows = NULL;
-	size_t cap = 0, dcap = 0;
+	struct row_and_decision *rd;
+	struct research_row *rows;
 	int rc;
 
 	(void)sqlite3_bind_int64(st, 1, r->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, (void **)&rows, &cap, r->n + 1,
-				  sizeof(*rows)) ||
-		    arena_reserve(a, (void **)&r->decisions, &dcap, r->n + 1,
-				  sizeof(*r->decisions)) ||
-		    research_row_of(st, a, &rows[r->n], &r->decisions[r->n])) {
-			(void)sqlite3_reset(st);
-			return err_set(err, SC_ENOMEM, "out of memory");
-		}
-		r->n++;
+	rc = read_all(s, st, a, sizeof(*rd), fill_row_and_decision,
+		      (void **)&rd, &r->n, "read research", err);
+	if (rc || !r->n)
+		return rc;
+	rows = arena_calloc(a, r->n, sizeof(*rows));
+	r->decisions = arena_calloc(a, r->n, sizeof(*r->decisions));
+	if (!rows || !r->decisions)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->n; i++) {
+		rows[i] = rd[i].row;
+		r->decisions[i] = rd[i].decision;
 	}
-	(void)sqlite3_reset(st);
 	r->rows = rows;
-	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "read research", err);
+	return SC_OK;
 }
 
 static int sqlite_research_latest(struct uow *u, struct arena *a,
@@ -889,36 +902,27 @@ static int sqlite_research_latest(struct uow *u, struct arena *a,
 	return rc;
 }
 
+static int fill_sku_decision(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct sku_decision *d = row;
+
+	d->round_id = sqlite3_column_int64(st, 0);
+	d->day = sqlite3_column_int(st, 14);
+	d->threshold_bp = sqlite3_column_int(st, 15);
+	return research_row_of(st, a, &d->row, &d->decision);
+}
+
 static int sqlite_research_history(struct uow *u, const char *sku, size_t limit,
 				   struct arena *a, struct sku_decision **out,
 				   size_t *n_out, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_SKU_HISTORY);
-	struct sku_decision *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
 
 	(void)bind_text(st, 1, sku);
 	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, (void **)&items, &cap, n + 1,
-				  sizeof(*items)) ||
-		    research_row_of(st, a, &items[n].row, &items[n].decision)) {
-			(void)sqlite3_reset(st);
-			return err_set(err, SC_ENOMEM, "out of memory");
-		}
-		items[n].round_id = sqlite3_column_int64(st, 0);
-		items[n].day = sqlite3_column_int(st, 14);
-		items[n].threshold_bp = sqlite3_column_int(st, 15);
-		n++;
-	}
-	(void)sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, rc, "read research history", err);
-	*out = items;
-	*n_out = n;
-	return SC_OK;
+	return read_all(s, st, a, sizeof(**out), fill_sku_decision,
+			(void **)out, n_out, "read research history", err);
 }
 
 static void sqlite_free(struct uow *u)

@@ -99,29 +99,53 @@ static void deliver_now(struct app *app)
 		bootstrap_relay_release(&rw);
 }
 
+/* The app and one worker, for the length of one command. */
+struct session {
+	struct app *app; /* NULL until opened */
+	struct worker w; /* usable when ready */
+	bool ready;	 /* w was initialised */
+};
+
+/* Open the store (waking @sig, may be NULL, after commits) and a worker. */
+static int session_open(const struct config *cfg, struct outbox_signal *sig,
+			struct session *s, struct sc_err *err)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = bootstrap_open(cfg, &s->app, err);
+	if (rc)
+		return rc;
+	if (sig)
+		bootstrap_set_signal(s->app, sig);
+	rc = bootstrap_worker_init(s->app, &s->w, err);
+	s->ready = !rc;
+	return rc;
+}
+
+static void session_close(struct session *s)
+{
+	if (s->ready)
+		bootstrap_worker_release(&s->w);
+	bootstrap_close(s->app);
+}
+
 /* Open the store, send @m through the bus, deliver, close.  Exit code. */
 static int send(const struct config *cfg, const struct msg *m,
 		struct bus_result *res)
 {
 	struct cli_signal sig = {{cli_notify}, false};
-	struct app *app = NULL;
-	struct worker w;
+	struct session s;
 	struct sc_err err;
 	int rc;
 
 	err_clear(&err);
-	rc = bootstrap_open(cfg, &app, &err);
-	if (!rc) {
-		bootstrap_set_signal(app, &sig.base);
-		rc = bootstrap_worker_init(app, &w, &err);
-		if (!rc) {
-			rc = bus_handle(&w.bus, m, res, &err);
-			bootstrap_worker_release(&w);
-		}
-		if (sig.kicked)
-			deliver_now(app);
-	}
-	bootstrap_close(app);
+	rc = session_open(cfg, &sig.base, &s, &err);
+	if (!rc)
+		rc = bus_handle(&s.w.bus, m, res, &err);
+	if (sig.kicked)
+		deliver_now(s.app);
+	session_close(&s);
 	return rc ? fail(&err) : CLI_OK;
 }
 
@@ -223,8 +247,7 @@ static int print_rows(const struct allocation_row *rows, size_t n)
 static int cmd_allocations(const struct config *cfg, int argc, char **argv)
 {
 	struct allocation_row *rows = NULL;
-	struct app *app = NULL;
-	struct worker w;
+	struct session s;
 	struct arena a;
 	struct sc_err err;
 	size_t n = 0;
@@ -234,22 +257,14 @@ static int cmd_allocations(const struct config *cfg, int argc, char **argv)
 	if (check_id("orderid", argv[1]))
 		return CLI_USAGE;
 	err_clear(&err);
-	arena_init(&a); /* rows must outlive the worker */
-	rc = bootstrap_open(cfg, &app, &err);
-	if (!rc) {
-		rc = bootstrap_worker_init(app, &w, &err);
-		if (!rc) {
-			rc = uow_allocations(w.uow, argv[1], &a, &rows, &n,
-					     &err);
-			bootstrap_worker_release(&w);
-		}
-	}
-	bootstrap_close(app);
+	arena_init(&a); /* rows must outlive the session */
+	rc = session_open(cfg, NULL, &s, &err);
+	if (!rc)
+		rc = uow_allocations(s.w.uow, argv[1], &a, &rows, &n, &err);
+	session_close(&s);
 	if (!rc && !n)
 		rc = err_set(&err, SC_ENOTFOUND,
-			     "no allocations for order "
-			     "'%s'",
-			     argv[1]);
+			     "no allocations for order '%s'", argv[1]);
 	rc = rc ? fail(&err) : print_rows(rows, n);
 	arena_release(&a);
 	return rc;
@@ -305,7 +320,11 @@ static int cmd_serve(const struct config *cfg, int argc, char **argv)
 	return rc ? fail(&err) : CLI_OK;
 }
 
-static int cmd_consume(const struct config *cfg, int argc, char **argv)
+/*
+ * The relay, and with @consume the Redis consumer, until SIGINT or
+ * SIGTERM: `scents relay` and `scents consume`.
+ */
+static int run_daemon(const struct config *cfg, bool consume)
 {
 	struct relay_thread relay;
 	struct consumer consumer;
@@ -314,24 +333,20 @@ static int cmd_consume(const struct config *cfg, int argc, char **argv)
 	sigset_t stop;
 	int sig, rc;
 
-	(void)argc;
-	(void)argv;
-	if (!cfg->redis_url[0]) {
-		cli_error("consume needs REDIS_URL");
-		return CLI_USAGE;
-	}
 	block_stop_signals(&stop);
 	err_clear(&err);
 	rc = bootstrap_open(cfg, &app, &err);
 	if (!rc)
 		rc = relay_thread_start(&relay, app, &err);
 	if (!rc) {
-		rc = consumer_start(&consumer, app, &err);
+		if (consume)
+			rc = consumer_start(&consumer, app, &err);
 		if (!rc) {
-			log_msg(LOG_INFO, "event=consuming url=%s",
-				cfg->redis_url);
+			log_msg(LOG_INFO, "event=running relay=1 consumer=%d",
+				consume);
 			(void)sigwait(&stop, &sig);
-			consumer_stop(&consumer);
+			if (consume)
+				consumer_stop(&consumer);
 		}
 		relay_thread_stop(&relay);
 	}
@@ -339,28 +354,22 @@ static int cmd_consume(const struct config *cfg, int argc, char **argv)
 	return rc ? fail(&err) : CLI_OK;
 }
 
-static int cmd_relay(const struct config *cfg, int argc, char **argv)
+static int cmd_consume(const struct config *cfg, int argc, char **argv)
 {
-	struct relay_thread relay;
-	struct app *app = NULL;
-	struct sc_err err;
-	sigset_t stop;
-	int sig, rc;
-
 	(void)argc;
 	(void)argv;
-	block_stop_signals(&stop);
-	err_clear(&err);
-	rc = bootstrap_open(cfg, &app, &err);
-	if (!rc)
-		rc = relay_thread_start(&relay, app, &err);
-	if (!rc) {
-		log_msg(LOG_INFO, "event=relaying store=%s", cfg->database_url);
-		(void)sigwait(&stop, &sig);
-		relay_thread_stop(&relay);
+	if (!cfg->redis_url[0]) {
+		cli_error("consume needs REDIS_URL");
+		return CLI_USAGE;
 	}
-	bootstrap_close(app);
-	return rc ? fail(&err) : CLI_OK;
+	return run_daemon(cfg, true);
+}
+
+static int cmd_relay(const struct config *cfg, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return run_daemon(cfg, false);
 }
 
 /* Today (UTC) as days since the epoch: rounds are dated by who sends. */
@@ -402,26 +411,19 @@ static int slurp(const char *path, struct arena *a, char **out, size_t *len)
 static int report(const struct config *cfg, bool as_json)
 {
 	struct research_round *round;
-	struct app *app = NULL;
-	struct worker w;
+	struct session s;
 	struct sc_err err;
 	int rc;
 
 	err_clear(&err);
-	rc = bootstrap_open(cfg, &app, &err);
-	if (!rc) {
-		rc = bootstrap_worker_init(app, &w, &err);
-		if (!rc) {
-			rc = uow_research_latest(w.uow, &w.scratch, &round,
-						 &err);
-			if (!rc && as_json)
-				rc = print_json(sourcing_round_json(round));
-			else if (!rc)
-				sourcing_print_table(stdout, round);
-			bootstrap_worker_release(&w);
-		}
-	}
-	bootstrap_close(app);
+	rc = session_open(cfg, NULL, &s, &err);
+	if (!rc)
+		rc = uow_research_latest(s.w.uow, &s.w.scratch, &round, &err);
+	if (!rc && as_json)
+		rc = print_json(sourcing_round_json(round));
+	else if (!rc)
+		sourcing_print_table(stdout, round);
+	session_close(&s);
 	return rc ? fail(&err) : CLI_OK;
 }
 
