@@ -14,8 +14,11 @@ Try, from another terminal:
   curl -s -X POST $url/allocate -H 'Content-Type: application/json' \\
        -d '{"orderid":"order-1","sku":"SEA-BREEZE","qty":10}'
   curl -s $url/allocations/order-1
+  curl -s -X POST $url/add_batch -H 'Content-Type: application/json' \\
+       -d '{"ref":"batch-002","sku":"SEA-BREEZE","qty":50,"eta":"2026-12-24"}'
   curl -s -X POST $url/change_batch_quantity -H 'Content-Type: application/json' \\
-       -d '{"ref":"batch-001","qty":5}'
+       -d '{"ref":"batch-001","qty":5}'      # order-1 moves to batch-002
+  curl -s $url/allocations/order-1
   curl -s $url/products
   curl -s $url/products/SEA-BREEZE
   curl -s $url/healthz

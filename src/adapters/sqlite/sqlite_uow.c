@@ -846,7 +846,7 @@ static int load_round_rows(struct sqlite_uow *s, struct research_round *r,
 			   struct arena *a, struct sc_err *err)
 {
 	sqlite3_stmt *st = stmt(s, ST_ROUND_ROWS);
-	struct row_and_decision *rd;
+	struct row_and_decision *rd = NULL;
 	struct research_row *rows;
 	int rc;
 
