@@ -191,3 +191,11 @@ def test_version_1_database_is_upgraded_keeping_its_data(db):
     assert con.execute("SELECT kind, orderid FROM outbox").fetchall() == [
         ("Allocated", "o1")]
     con.close()
+
+
+def test_a_store_that_is_not_built_in_is_a_usage_error(db):
+    p = run(db, "allocations", "o1",
+            env={"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"})
+    assert p.returncode == 2
+    assert error_line(p) == ("scents: store 'postgresql://u:p@127.0.0.1:1/db'"
+                             " is not built in\n")

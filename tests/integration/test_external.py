@@ -5,7 +5,8 @@ test_external_events, plus fault tests)."""
 import json
 import time
 
-from conftest import (BIN, error_line, outbox_pending, run, wait_for)
+from conftest import (BIN, SANITIZER, error_line, outbox_pending, run,
+                      wait_for)
 
 
 def messages(pubsub, want, timeout=15):
@@ -184,6 +185,7 @@ def test_scents_consume_and_the_cli_deliver_events(db, redis_server,
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+    assert not SANITIZER.search(open(tmp_path / "consume.log").read())
     assert outbox_pending(db) == 0
 
 
@@ -218,3 +220,4 @@ def test_scents_relay_delivers_what_the_cli_could_not(db, redis_server,
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+    assert not SANITIZER.search(open(tmp_path / "relay.log").read())

@@ -1,0 +1,180 @@
+/*
+ * tests/unit/test_routes.c - HTTP routes without sockets: status mapping
+ * of every service code, store failures as 503, and the 404/405 rules,
+ * on a worker whose store fails on demand.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "adapters/memory/memory_uow.h"
+#include "bootstrap.h"
+#include "common/mem.h"
+#include "entrypoints/http/routes.h"
+#include "support/cmocka.h"
+#include "support/faulty_uow.h"
+
+struct fixture {
+	struct memory_store *store;
+	struct uow *inner;
+	struct faulty_uow faulty;
+	struct worker w;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	struct deps d = {0};
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(memory_store_new(&f.store, &err), SC_OK);
+	assert_int_equal(memory_uow_new(f.store, &f.inner, &err), SC_OK);
+	faulty_uow_init(&f.faulty, f.inner);
+	d.uow = &f.faulty.base;
+	f.w.uow = &f.faulty.base;
+	bus_init(&f.w.bus, &d, 3);
+	f.w.bus.backoff_us = 1;
+	arena_init(&f.w.scratch);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	bus_release(&f->w.bus);
+	arena_release(&f->w.scratch);
+	uow_free(f->inner);
+	memory_store_free(f->store);
+	return 0;
+}
+
+/* Dispatch and return the status; *msg (may be NULL) gets the message. */
+static unsigned call(struct fixture *f, const char *method, const char *path,
+		     const char *body, char *msg, size_t n)
+{
+	struct http_req req = {method, path, body, body ? strlen(body) : 0,
+			       NULL,   NULL, NULL, "application/json"};
+	struct http_reply rep = {0};
+	json_t *j;
+
+	routes_dispatch(&f->w, &req, &rep);
+	assert_non_null(rep.body);
+	j = json_loads(rep.body, 0, NULL);
+	assert_non_null(j);
+	if (msg)
+		(void)snprintf(msg, n, "%s",
+			       json_string_value(json_object_get(j, "message"))
+				       ? json_string_value(
+						 json_object_get(j, "message"))
+				       : "");
+	json_decref(j);
+	mem_free(rep.body);
+	return rep.status;
+}
+
+static void store_failures_are_503_and_say_why(void **state)
+{
+	struct fixture *f = *state;
+	char msg[256];
+
+	f->faulty.fail_call = 0;
+	f->faulty.n_calls = 0;
+	assert_int_equal(call(f, "GET", "/healthz", NULL, msg, sizeof(msg)),
+			 503);
+	assert_string_equal(msg, "store unavailable: injected fault at call 0");
+	f->faulty.fail_call = 0;
+	f->faulty.n_calls = 0;
+	assert_int_equal(call(f, "POST", "/allocate",
+			      "{\"orderid\":\"o\",\"sku\":\"S\",\"qty\":1}",
+			      msg, sizeof(msg)),
+			 503);
+	f->faulty.fail_call = 0;
+	f->faulty.n_calls = 0;
+	assert_int_equal(call(f, "GET", "/allocations/o1", NULL, NULL, 0), 503);
+	f->faulty.fail_call = 0;
+	f->faulty.n_calls = 0;
+	assert_int_equal(call(f, "GET", "/products", NULL, NULL, 0), 503);
+	f->faulty.fail_call = -1;
+	assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, 0), 200);
+}
+
+static void service_codes_map_to_statuses(void **state)
+{
+	struct fixture *f = *state;
+	char msg[256];
+
+	assert_int_equal(call(f, "POST", "/add_batch",
+			      "{\"ref\":\"b\",\"sku\":\"S\",\"qty\":1}", NULL,
+			      0),
+			 201);
+	assert_int_equal(call(f, "POST", "/add_batch",
+			      "{\"ref\":\"b\",\"sku\":\"S\",\"qty\":2}", msg,
+			      sizeof(msg)),
+			 409); /* SC_EEXIST */
+	assert_int_equal(call(f, "POST", "/allocate",
+			      "{\"orderid\":\"o\",\"sku\":\"X\",\"qty\":1}",
+			      msg, sizeof(msg)),
+			 400); /* SC_ENOTFOUND on allocate */
+	assert_string_equal(msg, "Invalid sku X");
+	assert_int_equal(call(f, "POST", "/change_batch_quantity",
+			      "{\"ref\":\"zz\",\"qty\":1}", msg, sizeof(msg)),
+			 404); /* SC_ENOTFOUND elsewhere */
+	assert_int_equal(call(f, "POST", "/allocate",
+			      "{\"orderid\":\"o\",\"sku\":\"S\",\"qty\":5}",
+			      msg, sizeof(msg)),
+			 409); /* out of stock */
+	assert_string_equal(msg, "out of stock for sku 'S'");
+}
+
+static void unknown_paths_and_methods(void **state)
+{
+	struct fixture *f = *state;
+	struct http_req req = {"DELETE", "/allocate", NULL, 0,
+			       NULL,	 NULL,	      NULL, NULL};
+	struct http_reply rep = {0};
+
+	routes_dispatch(&f->w, &req, &rep);
+	assert_int_equal(rep.status, 405);
+	assert_string_equal(rep.allow, "POST");
+	mem_free(rep.body);
+	assert_int_equal(call(f, "GET", "/", NULL, NULL, 0), 404);
+	assert_int_equal(call(f, "GET", "/products/a/b", NULL, NULL, 0), 404);
+	assert_int_equal(call(f, "GET", "/sourcing/decisions", NULL, NULL, 0),
+			 404);
+}
+
+static void percent_decoding(void **state)
+{
+	char out[16];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+		routes_percent_decode("a%20b%00c", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "a b\0c", 5);
+	assert_int_equal(routes_percent_decode("%4", out, sizeof(out), &len),
+			 -1);
+	assert_int_equal(routes_percent_decode("%zz", out, sizeof(out), &len),
+			 -1);
+	assert_int_equal(routes_percent_decode("0123456789abcdef", out,
+					       sizeof(out), &len),
+			 -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(store_failures_are_503_and_say_why),
+		T(service_codes_map_to_statuses),
+		T(unknown_paths_and_methods),
+		T(percent_decoding),
+#undef T
+	};
+
+	json_set_alloc_funcs(mem_alloc, mem_free);
+	return cmocka_run_group_tests_name("test_routes", tests, NULL, NULL);
+}
