@@ -42,6 +42,7 @@ static int open_sqlite(struct app *app, const char *path, struct uow **out,
 {
 	struct sqlite_options opt = {
 		.synchronous_full = app->cfg.sqlite_synchronous_full,
+		.group_commit = app->cfg.sqlite_group_commit,
 		.busy_timeout_ms = 10000,
 	};
 	int rc = SC_OK;

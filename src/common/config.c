@@ -104,6 +104,11 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_SYNCHRONOUS must be FULL or NORMAL");
 	c->sqlite_synchronous_full = !strcmp(v, "FULL");
+	v = get_or(get, ctx, "SQLITE_GROUP_COMMIT", "on");
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return err_set(err, SC_EINVAL,
+			       "SQLITE_GROUP_COMMIT must be on or off");
+	c->sqlite_group_commit = !strcmp(v, "on");
 	v = get_or(get, ctx, "HTTP_THREADS", "4");
 	c->http_threads = atoi(v);
 	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 2 ||

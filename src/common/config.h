@@ -14,6 +14,7 @@
  *   FROM_EMAIL          sender                       allocations@example.com
  *   LOG_LEVEL           debug|info|warn|error        info
  *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
+ *   SQLITE_GROUP_COMMIT on|off (FULL: share fsyncs)  on
  */
 #ifndef SCENTS_COMMON_CONFIG_H
 #define SCENTS_COMMON_CONFIG_H
@@ -33,6 +34,7 @@ struct config {
 	char from_email[CONFIG_STR_MAX];   /* notification sender */
 	int log_level;			   /* enum log_level */
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
+	int sqlite_group_commit;	   /* 1: commits share fsyncs */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

@@ -56,10 +56,28 @@ struct sql_store {
 	struct sqlite_db *db;
 };
 
+/* Open a fresh SQLite store with @opt in a temp dir. */
+static int sql_setup_with(void **store, const struct sqlite_options *opt);
+
 static int sql_setup(void **store)
 {
 	struct sqlite_options opt = {.synchronous_full = false,
 				     .busy_timeout_ms = 10000};
+
+	return sql_setup_with(store, &opt);
+}
+
+static int sql_setup_group(void **store)
+{
+	struct sqlite_options opt = {.synchronous_full = true,
+				     .group_commit = true,
+				     .busy_timeout_ms = 10000};
+
+	return sql_setup_with(store, &opt);
+}
+
+static int sql_setup_with(void **store, const struct sqlite_options *opt)
+{
 	struct sql_store *st = calloc(1, sizeof(*st));
 	char path[128];
 	struct sc_err err;
@@ -71,7 +89,7 @@ static int sql_setup(void **store)
 		return -1;
 	(void)snprintf(path, sizeof(path), "%s/db/scents.db", st->dir);
 	err_clear(&err);
-	if (sqlite_db_open(path, &opt, &st->db, &err)) {
+	if (sqlite_db_open(path, opt, &st->db, &err)) {
 		fprintf(stderr, "sqlite open: %s\n", err.msg);
 		return -1;
 	}
@@ -106,6 +124,8 @@ static void sql_teardown(void *store)
 
 static const struct factory memory_factory = {"memory", mem_setup, mem_open,
 					      mem_teardown};
+static const struct factory sqlite_group_factory = {
+	"sqlite (group commit)", sql_setup_group, sql_open, sql_teardown};
 static const struct factory sqlite_factory = {"sqlite", sql_setup, sql_open,
 					      sql_teardown};
 
@@ -143,6 +163,12 @@ static struct fx *fx_new(const struct factory *f)
 static int setup_memory(void **state)
 {
 	*state = fx_new(&memory_factory);
+	return 0;
+}
+
+static int setup_sqlite_group(void **state)
+{
+	*state = fx_new(&sqlite_group_factory);
 	return 0;
 }
 
@@ -644,6 +670,73 @@ static void concurrent_updates_to_version_are_not_allowed(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* Group commit: 8 writers x 40 allocations, every one durable on return. */
+struct committer {
+	struct fx *x;
+	int id;
+	int n_ok;
+};
+
+static void *commit_many(void *arg)
+{
+	struct committer *c = arg;
+	struct uow *u;
+	struct bus b;
+	struct deps d = {0};
+
+	if (c->x->f->open(c->x->store, &u))
+		abort();
+	d.uow = u;
+	bus_init(&b, &d, (uint64_t)c->id + 1);
+	for (int i = 0; i < 40; i++) {
+		char orderid[32];
+		struct msg m = {.type = MSG_ALLOCATE};
+		struct bus_result res;
+		struct sc_err err;
+
+		(void)snprintf(orderid, sizeof(orderid), "t%d-%d", c->id, i);
+		m.u.allocate.orderid = orderid;
+		m.u.allocate.sku = "GROUP";
+		m.u.allocate.qty = 1;
+		err_clear(&err);
+		if (!bus_handle(&b, &m, &res, &err) && res.allocated)
+			c->n_ok++;
+	}
+	bus_release(&b);
+	uow_free(u);
+	return NULL;
+}
+
+static void concurrent_commits_share_fsyncs_and_all_last(void **state)
+{
+	struct fx *x = *state;
+	struct sql_store *st = x->store;
+	struct committer c[8];
+	pthread_t t[8];
+	uint64_t commits, syncs;
+	struct uow *again;
+	int total = 0;
+
+	add_batch(x, "b", "GROUP", 1000, 0);
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct committer){x, i, 0};
+		assert_int_equal(
+			pthread_create(&t[i], NULL, commit_many, &c[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		(void)pthread_join(t[i], NULL);
+		total += c[i].n_ok;
+	}
+	assert_int_equal(total, 320);
+	sqlite_db_stats(st->db, &commits, &syncs);
+	assert_int_equal(commits, 321); /* the batch and 320 allocations */
+	assert_true(syncs >= 1 && syncs < commits);
+	/* every acknowledged allocation is in the store */
+	assert_int_equal(x->f->open(x->store, &again), 0);
+	uow_free(again);
+	assert_int_equal(load(x, "GROUP", NULL)->batches[0].allocated, 320);
+}
+
 #define CASES(setup)                                                           \
 	cmocka_unit_test_setup_teardown(stores_and_loads_products, setup,      \
 					teardown),                             \
@@ -684,11 +777,19 @@ int main(void)
 {
 	const struct CMUnitTest memory_tests[] = {CASES(setup_memory)};
 	const struct CMUnitTest sqlite_tests[] = {CASES(setup_sqlite)};
+	const struct CMUnitTest group_tests[] = {
+		CASES(setup_sqlite_group),
+		cmocka_unit_test_setup_teardown(
+			concurrent_commits_share_fsyncs_and_all_last,
+			setup_sqlite_group, teardown),
+	};
 	int failed = 0;
 
 	failed += cmocka_run_group_tests_name("uow contract: memory",
 					      memory_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("uow contract: sqlite",
 					      sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name(
+		"uow contract: sqlite group commit", group_tests, NULL, NULL);
 	return failed;
 }

@@ -160,6 +160,7 @@ static void config_has_documented_defaults(void **state)
 	assert_string_equal(c.from_email, "allocations@example.com");
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_int_equal(c.sqlite_synchronous_full, 1);
+	assert_int_equal(c.sqlite_group_commit, 1);
 }
 
 static void config_rejects_bad_values_with_the_variable_named(void **state)

@@ -12,11 +12,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/arena.h"
 #include "common/err.h"
@@ -216,6 +218,14 @@ struct sqlite_db {
 	char *path;		    /* the file; owned */
 	struct sqlite_options opt;  /* as opened */
 	pthread_mutex_t write_lock; /* held from BEGIN IMMEDIATE to its end */
+	bool group;		    /* group commit (see sqlite_uow.h) */
+	pthread_mutex_t sync_lock;  /* guards the fields below */
+	pthread_cond_t synced;	    /* durable moved, or a sync failed */
+	uint64_t committed;	    /* commits made, in WAL order */
+	uint64_t durable;	    /* commits known to be on disk */
+	bool syncing;		    /* a leader is in fdatasync() */
+	int wal_fd;		    /* the -wal file, for fdatasync(); or -1 */
+	uint64_t n_syncs;	    /* fdatasync() calls made */
 };
 
 struct sqlite_uow {
@@ -644,9 +654,72 @@ static int save_product(struct sqlite_uow *s, const struct product *p,
 	return rc;
 }
 
+/* Make sure @db->wal_fd is open on the current -wal file. */
+static int open_wal(struct sqlite_db *db, struct sc_err *err)
+{
+	char path[4200];
+	struct stat now, open_st;
+
+	(void)snprintf(path, sizeof(path), "%s-wal", db->path);
+	if (stat(path, &now))
+		return err_set(err, SC_EIO, "cannot stat '%s': %s", path,
+			       strerror(errno));
+	if (db->wal_fd >= 0 && !fstat(db->wal_fd, &open_st) &&
+	    open_st.st_ino == now.st_ino && open_st.st_dev == now.st_dev)
+		return SC_OK;
+	if (db->wal_fd >= 0)
+		(void)close(db->wal_fd);
+	db->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (db->wal_fd < 0)
+		return err_set(err, SC_EIO, "cannot open '%s': %s", path,
+			       strerror(errno));
+	return SC_OK;
+}
+
+/*
+ * Return once commit number @ticket is on disk.  The first waiter that
+ * finds no sync running becomes the leader: it syncs the WAL for every
+ * commit made so far while the others wait, so one fdatasync() serves
+ * all the commits that queued behind the previous one.
+ */
+static int wait_durable(struct sqlite_db *db, uint64_t ticket,
+			struct sc_err *err)
+{
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&db->sync_lock);
+	while (!rc && db->durable < ticket) {
+		uint64_t target;
+
+		if (db->syncing) {
+			(void)pthread_cond_wait(&db->synced, &db->sync_lock);
+			continue;
+		}
+		db->syncing = true;
+		target = db->committed;
+		(void)pthread_mutex_unlock(&db->sync_lock);
+		rc = open_wal(db, err);
+		if (!rc && fdatasync(db->wal_fd))
+			rc = err_set(err, SC_EIO, "fdatasync of the WAL: %s",
+				     strerror(errno));
+		(void)pthread_mutex_lock(&db->sync_lock);
+		db->syncing = false;
+		if (!rc) {
+			db->n_syncs++;
+			if (target > db->durable)
+				db->durable = target;
+		}
+		(void)pthread_cond_broadcast(&db->synced);
+	}
+	(void)pthread_mutex_unlock(&db->sync_lock);
+	return rc;
+}
+
 static int sqlite_commit(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
+	struct sqlite_db *db = s->shared;
+	uint64_t ticket = 0;
 	int rc = SC_OK;
 
 	for (size_t i = 0; !rc && i < u->n_seen; i++)
@@ -656,7 +729,15 @@ static int sqlite_commit(struct uow *u, struct sc_err *err)
 		rc = exec_simple(s, ST_COMMIT, err);
 	if (rc)
 		sqlite_rollback(u);
+	if (!rc && db->group) {
+		/* numbered while the write lock keeps WAL order */
+		(void)pthread_mutex_lock(&db->sync_lock);
+		ticket = ++db->committed;
+		(void)pthread_mutex_unlock(&db->sync_lock);
+	}
 	unlock(s);
+	if (ticket)
+		rc = wait_durable(db, ticket, err);
 	return rc;
 }
 
@@ -1031,7 +1112,8 @@ static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
 	(void)snprintf(sql, sizeof(sql),
 		       "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
 		       " PRAGMA foreign_keys = ON;",
-		       opt->synchronous_full ? "FULL" : "NORMAL");
+		       opt->synchronous_full && !opt->group_commit ? "FULL"
+								   : "NORMAL");
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "configure", err);
@@ -1080,8 +1162,20 @@ void sqlite_db_close(struct sqlite_db *db)
 	if (!db)
 		return;
 	(void)pthread_mutex_destroy(&db->write_lock);
+	(void)pthread_mutex_destroy(&db->sync_lock);
+	(void)pthread_cond_destroy(&db->synced);
+	if (db->wal_fd >= 0)
+		(void)close(db->wal_fd);
 	mem_free(db->path);
 	mem_free(db);
+}
+
+void sqlite_db_stats(struct sqlite_db *db, uint64_t *commits, uint64_t *syncs)
+{
+	(void)pthread_mutex_lock(&db->sync_lock);
+	*commits = db->committed;
+	*syncs = db->n_syncs;
+	(void)pthread_mutex_unlock(&db->sync_lock);
 }
 
 int sqlite_db_open(const char *path, const struct sqlite_options *opt,
@@ -1099,7 +1193,11 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 		return err_set(err, SC_ENOMEM, "out of memory");
 	}
 	db->opt = *opt;
+	db->group = opt->synchronous_full && opt->group_commit;
+	db->wal_fd = -1;
 	(void)pthread_mutex_init(&db->write_lock, NULL);
+	(void)pthread_mutex_init(&db->sync_lock, NULL);
+	(void)pthread_cond_init(&db->synced, NULL);
 	rc = connect(db, true, &probe, err);
 	if (rc) {
 		sqlite_db_close(db);

@@ -12,6 +12,7 @@
 #define SCENTS_ADAPTERS_SQLITE_SQLITE_UOW_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct sc_err;
 struct uow;
@@ -20,10 +21,22 @@ struct uow;
 #define SQLITE_SCHEMA_VERSION 3
 
 struct sqlite_options {
-	bool synchronous_full; /* FULL: durable at commit; NORMAL: faster,
+	bool synchronous_full; /* durable at commit; else (NORMAL) faster,
 				  the last commits may be lost on power cut */
+	bool group_commit;     /* with synchronous_full: see below */
 	int busy_timeout_ms;   /* wait for the write lock this long */
 };
+
+/*
+ * Group commit (synchronous_full and group_commit): connections run with
+ * synchronous=NORMAL, so COMMIT writes the WAL without fsync; then, after
+ * releasing the write lock, the unit of work waits until one shared
+ * fdatasync() of the WAL has covered its commit.  Each request keeps its
+ * own transaction and answer, and commit returns only once it is durable,
+ * but many commits share one fsync (docs/decisions/0007).  Other writes
+ * (outbox marks, migrations) are made durable by the next sync or
+ * checkpoint; at-least-once delivery tolerates losing a mark.
+ */
 
 struct sqlite_db;
 
@@ -40,6 +53,9 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 
 /* Release @db; its units of work must be freed first.  NULL is a no-op. */
 void sqlite_db_close(struct sqlite_db *db);
+
+/* Commits made and fdatasync() calls shared by them (group commit). */
+void sqlite_db_stats(struct sqlite_db *db, uint64_t *commits, uint64_t *syncs);
 
 /* A unit of work with its own connection to @db.  SC_EIO, SC_ENOMEM. */
 int sqlite_uow_new(struct sqlite_db *db, struct uow **out /* OUT */,
