@@ -42,11 +42,12 @@ wrk_run() {
 	echo "  $name: $rps req/s, p50 ${p50} us, p99 ${p99} us, non-2xx $bad, rss ${rss} MiB" >&2
 }
 
-# serve DB SYNC -> starts scents serve, sets SERVE_PID and SERVE_URL
+# serve DB SYNC [GROUP] -> starts scents serve, sets SERVE_PID and SERVE_URL
 serve() {
 	local port
 	port=$(free_port)
 	DATABASE_URL="sqlite:$1" SQLITE_SYNCHRONOUS=$2 HTTP_PORT=$port \
+		SQLITE_GROUP_COMMIT=${3:-on} \
 		HTTP_THREADS=$THREADS LOG_LEVEL=warn "$build/scents" serve \
 		2>>"$tmp/serve.log" &
 	SERVE_PID=$!
@@ -92,7 +93,12 @@ wrk_run "allocate 1 hot sku, 64 conns, FULL" "$SERVE_URL" allocate.lua 64 "$SERV
 unset HOT_SKU
 stop_serve
 
-# 3. allocation, synchronous=NORMAL for comparison
+# 3. for comparison: durable without group commit, and not durable
+db="$tmp/each.db"; seed_skus "$db"
+serve "$db" FULL off
+wrk_run "allocate 100 skus, 64 conns, FULL, no group" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
+stop_serve
+
 db="$tmp/normal.db"; seed_skus "$db"
 serve "$db" NORMAL
 wrk_run "allocate 100 skus, 64 conns, NORMAL" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
