@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh BUILD_DIR - run every test in CI order (conventions B10):
-# lint, unit and contract tests under ASan/UBSan; then the integration and
-# end-to-end tests against real processes and servers, each started in a
-# private temp dir on loopback and stopped by PID on exit.
+# lint, unit and contract tests under ASan/UBSan; the libFuzzer targets for
+# a bounded time; then the integration and end-to-end tests against real
+# processes and servers, each started in a private temp dir on loopback
+# and stopped by PID on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-build}" && pwd)
@@ -10,6 +11,9 @@ PY=/usr/bin/python3
 
 echo "== lint, unit, contract (ASan+UBSan)"
 (cd "$build" && ctest -L 'lint|unit|contract' --output-on-failure)
+
+echo "== fuzz (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:-20}s per target)"
+bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
 
 tmp=$(mktemp -d /tmp/scents-test.XXXXXX)
 pids=()

@@ -112,6 +112,11 @@ static int check_row(const struct research_row *r, const char *what, size_t at,
 {
 	int32_t sum = r->expensive_bp + r->cheap_bp;
 
+	if (!ident_valid(r->scent, strlen(r->scent)))
+		return err_set(err, SC_EINVAL,
+			       "%s %zu: scent name must be 1 to %d bytes of "
+			       "printable utf-8",
+			       what, at, SC_ID_MAX);
 	if (r->expensive_bp < 0 || r->expensive_bp > 10000 || r->cheap_bp < 0 ||
 	    r->cheap_bp > 10000)
 		return err_set(err, SC_EINVAL,

@@ -139,7 +139,13 @@ def test_research_over_http_csv_and_json(server, db):
     assert server.get("/sourcing/decisions/NOPE").status_code == 404
     before = snapshot(db)
     for data, ctype, words in (
-            (b"scent,x\n", "text/csv", "line 1: unknown column 'x'"),
+                        (b"scent,x\n", "text/csv", "line 1: unknown column 'x'"),
+            # found by fuzzing: untrusted bytes that are not UTF-8 must
+            # give a 400 with an escaped message, not a 503, and not be
+            # stored
+            (b"scent,x\xff\n", "text/csv", "unknown column 'x\\xff'"),
+            (open(EXAMPLE, "rb").read() + b"bad\x95name,40,60,1,1\n",
+             "text/csv", "line 7: scent name must be 1 to 255 bytes"),
             (open(EXAMPLE, "rb").read() + b"jungle,70,30,1,1\n", "text/csv",
              "line 7: scent 'jungle' (JUNGLE) is already on line 4"),
             (json.dumps({"rows": []}).encode(), "application/json",

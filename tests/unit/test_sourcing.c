@@ -222,6 +222,8 @@ static void every_validation_error_names_its_line(void **state)
 	    "line 2: unterminated quote");
 	bad(f, HEADER "!!!,40,60,25,15\n",
 	    "line 2: scent name has no letters or digits");
+	bad(f, HEADER "sea bre\x95ze,40,60,25,15\n",
+	    "line 2: scent name must be 1 to 255 bytes of printable utf-8");
 }
 
 static void tolerant_where_it_is_safe(void **state)

@@ -13,6 +13,7 @@
 #include "bootstrap.h"
 #include "common/arena.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/util.h"
 #include "domain/date.h"
@@ -43,12 +44,19 @@ static void reply_msg(struct http_reply *out, unsigned status, const char *fmt,
 		      ...)
 {
 	char msg[SC_ERR_MSG_MAX + SC_ID_MAX + 64];
+	char esc[sizeof(msg) * 4];
+	json_t *text;
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_json(out, status, json_pack("{s:s}", "message", msg));
+	/* a message quoting untrusted bytes may not be UTF-8: escape it */
+	text = json_string(msg);
+	if (!text)
+		text = json_string(
+			log_escape(msg, strlen(msg), esc, sizeof(esc)));
+	reply_json(out, status, json_pack("{s:o}", "message", text));
 }
 
 /* Map a service error to a status; the message is the service's. */
