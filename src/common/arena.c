@@ -12,8 +12,8 @@
 
 #include "common/mem.h"
 
-#define ARENA_FIRST_CHUNK 4096
-#define ARENA_MAX_CHUNK	  (1024 * 1024)
+#define ARENA_FIRST_CHUNK ((size_t)4096)
+#define ARENA_MAX_CHUNK	  ((size_t)1024 * 1024)
 
 struct arena_chunk {
 	struct arena_chunk *next; /* older chunk */

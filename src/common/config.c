@@ -31,8 +31,8 @@ static int has_prefix(const char *s, const char *prefix)
 int config_set_database_url(struct config *c, const char *url,
 			    struct sc_err *err)
 {
-	if (!(has_prefix(url, "sqlite:") && url[7]) && strcmp(url, "memory:") &&
-	    !has_prefix(url, "postgresql://"))
+	if (!(has_prefix(url, "sqlite:") && url[7]) &&
+	    strcmp(url, "memory:") != 0 && !has_prefix(url, "postgresql://"))
 		return err_set(err, SC_EINVAL,
 			       "DATABASE_URL must be sqlite:PATH, memory: or "
 			       "postgresql://..., not '%.100s'",
@@ -100,17 +100,17 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 			       "LOG_LEVEL must be debug, info, warn or error");
 	c->log_level = level;
 	v = get_or(get, ctx, "SQLITE_SYNCHRONOUS", "FULL");
-	if (strcmp(v, "FULL") && strcmp(v, "NORMAL"))
+	if (strcmp(v, "FULL") != 0 && strcmp(v, "NORMAL") != 0)
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_SYNCHRONOUS must be FULL or NORMAL");
 	c->sqlite_synchronous_full = !strcmp(v, "FULL");
 	v = get_or(get, ctx, "SQLITE_GROUP_COMMIT", "on");
-	if (strcmp(v, "on") && strcmp(v, "off"))
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_GROUP_COMMIT must be on or off");
 	c->sqlite_group_commit = !strcmp(v, "on");
 	v = get_or(get, ctx, "HTTP_THREADS", "4");
-	c->http_threads = atoi(v);
+	c->http_threads = (int)strtol(v, NULL, 10);
 	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 2 ||
 	    c->http_threads < 1 || c->http_threads > 64)
 		return err_set(err, SC_EINVAL,

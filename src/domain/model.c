@@ -105,37 +105,37 @@ static int oom(struct sc_err *err)
 	return err_set(err, SC_ENOMEM, "out of memory");
 }
 
-/* Fill @b; strings copied into @a. */
-static int batch_fill(struct batch *b, struct arena *a, const char *ref,
-		      const char *sku, bool has_eta, int32_t eta,
+/* Fill @b from @spec, strings copied into @a, with @sku. */
+static int batch_fill(struct batch *b, struct arena *a,
+		      const struct batch_spec *spec, const char *sku,
 		      struct sc_err *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->arena = a;
-	b->ref = arena_strdup(a, ref);
+	b->ref = arena_strdup(a, spec->ref);
 	b->sku = arena_strdup(a, sku);
 	if (!b->ref || !b->sku)
 		return oom(err);
-	b->has_eta = has_eta;
-	b->eta = has_eta ? eta : 0;
+	b->has_eta = spec->has_eta;
+	b->eta = spec->has_eta ? spec->eta : 0;
+	b->supplier = spec->supplier;
 	return SC_OK;
 }
 
-int batch_init(struct batch *b, struct arena *a, const char *ref,
-	       const char *sku, int64_t qty, bool has_eta, int32_t eta,
+int batch_init(struct batch *b, struct arena *a, const struct batch_spec *spec,
 	       struct sc_err *err)
 {
-	int rc = check_ident("ref", ref, err);
+	int rc = check_ident("ref", spec->ref, err);
 
 	if (!rc)
-		rc = check_ident("sku", sku, err);
+		rc = check_ident("sku", spec->sku, err);
 	if (!rc)
-		rc = check_batch_qty(qty, err);
+		rc = check_batch_qty(spec->qty, err);
 	if (!rc)
-		rc = batch_fill(b, a, ref, sku, has_eta, eta, err);
+		rc = batch_fill(b, a, spec, spec->sku, err);
 	if (rc)
 		return rc;
-	b->purchased = qty;
+	b->purchased = spec->qty;
 	b->lines_complete = true;
 	return SC_OK;
 }
@@ -181,7 +181,7 @@ int batch_allocate(struct batch *b, const struct order_line *l,
 
 	if (rc)
 		return rc;
-	if (strcmp(b->sku, l->sku))
+	if (strcmp(b->sku, l->sku) != 0)
 		return err_set(err, SC_EINVAL,
 			       "line sku '%s' does not match batch sku '%s'",
 			       l->sku, b->sku);
@@ -253,9 +253,8 @@ static int reserve_one(struct product *p, bool batch, bool event, bool change,
 	return SC_OK;
 }
 
-int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
-			  int64_t allocated, bool has_eta, int32_t eta,
-			  enum supplier supplier, struct batch **out,
+int product_restore_batch(struct product *p, const struct batch_spec *spec,
+			  int64_t allocated, struct batch **out,
 			  struct sc_err *err)
 {
 	struct batch *b;
@@ -264,12 +263,11 @@ int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
 	if (rc)
 		return rc;
 	b = &p->batches[p->n_batches];
-	rc = batch_fill(b, p->arena, ref, p->sku, has_eta, eta, err);
+	rc = batch_fill(b, p->arena, spec, p->sku, err);
 	if (rc)
 		return rc;
-	b->purchased = purchased;
+	b->purchased = spec->qty;
 	b->allocated = allocated;
-	b->supplier = supplier;
 	p->n_batches++;
 	*out = b;
 	return SC_OK;
@@ -283,29 +281,27 @@ int product_restore_line(struct product *p, struct batch *b,
 	return push_line(b, orderid, qty, err);
 }
 
-int product_add_batch(struct product *p, const char *ref, int64_t qty,
-		      bool has_eta, int32_t eta, enum supplier supplier,
+int product_add_batch(struct product *p, const struct batch_spec *spec,
 		      struct sc_err *err)
 {
 	struct batch *b;
-	int rc = check_ident("ref", ref, err);
+	int rc = check_ident("ref", spec->ref, err);
 
 	if (!rc)
-		rc = check_batch_qty(qty, err);
+		rc = check_batch_qty(spec->qty, err);
 	if (rc)
 		return rc;
-	if (product_find_batch(p, ref))
+	if (product_find_batch(p, spec->ref))
 		return err_set(err, SC_EEXIST, "batch '%s' already exists",
-			       ref);
+			       spec->ref);
 	rc = reserve_one(p, true, false, false, err);
 	if (rc)
 		return rc;
 	b = &p->batches[p->n_batches];
-	rc = batch_fill(b, p->arena, ref, p->sku, has_eta, eta, err);
+	rc = batch_fill(b, p->arena, spec, p->sku, err);
 	if (rc)
 		return rc;
-	b->purchased = qty;
-	b->supplier = supplier;
+	b->purchased = spec->qty;
 	b->lines_complete = true;
 	b->is_new = true;
 	b->dirty = true;
@@ -381,7 +377,7 @@ int product_allocate(struct product *p, const struct order_line *l,
 
 	if (rc)
 		return rc;
-	if (strcmp(l->sku, p->sku))
+	if (strcmp(l->sku, p->sku) != 0)
 		return err_set(err, SC_EINVAL,
 			       "line sku '%s' is not product '%s'", l->sku,
 			       p->sku);

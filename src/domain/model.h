@@ -47,6 +47,16 @@ struct order_line {
 	int64_t qty;	     /* 1..SC_QTY_MAX */
 };
 
+/* What a new batch is made of (batch_init, product_add_batch/restore). */
+struct batch_spec {
+	const char *ref;	/* unique reference */
+	const char *sku;	/* batch_init only; products use their own */
+	int64_t qty;		/* purchased quantity, 0..SC_QTY_MAX */
+	bool has_eta;		/* false: in the warehouse */
+	int32_t eta;		/* days since epoch when has_eta */
+	enum supplier supplier; /* who it is bought from */
+};
+
 struct batch {
 	struct arena *arena;	  /* storage of lines and strings */
 	const char *ref;	  /* unique reference */
@@ -94,12 +104,11 @@ struct product {
 };
 
 /*
- * Batch on its own (the seed's batch tests).  @ref and @sku are copied
- * into @a.  The batch starts with no lines and lines_complete set.
+ * Batch on its own (the seed's batch tests), as @spec says.  Strings are
+ * copied into @a.  The batch starts with no lines and lines_complete set.
  * Returns SC_OK, SC_EINVAL (bad qty or id) or SC_ENOMEM.
  */
-int batch_init(struct batch *b, struct arena *a, const char *ref,
-	       const char *sku, int64_t qty, bool has_eta, int32_t eta,
+int batch_init(struct batch *b, struct arena *a, const struct batch_spec *spec,
 	       struct sc_err *err);
 
 /* purchased - allocated; may be negative only inside a change. */
@@ -134,12 +143,12 @@ int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
 struct batch *product_find_batch(struct product *p, const char *ref);
 
 /*
- * For repositories rebuilding a stored product: append a batch as stored
- * (no event, no version change, not dirty).  *@out is the new batch.
+ * For repositories rebuilding a stored product: append a batch as stored,
+ * @spec->qty purchased and @allocated allocated (no event, no version
+ * change, not dirty; @spec->sku is ignored).  *@out is the new batch.
  */
-int product_restore_batch(struct product *p, const char *ref, int64_t purchased,
-			  int64_t allocated, bool has_eta, int32_t eta,
-			  enum supplier supplier, struct batch **out /* OUT */,
+int product_restore_batch(struct product *p, const struct batch_spec *spec,
+			  int64_t allocated, struct batch **out /* OUT */,
 			  struct sc_err *err);
 
 /*
@@ -151,11 +160,11 @@ int product_restore_line(struct product *p, struct batch *b,
 			 const char *orderid, int64_t qty, struct sc_err *err);
 
 /*
- * Add a new batch.  Bumps the version.  Returns SC_OK, SC_EINVAL (bad
+ * Add a new batch as @spec says (@spec->sku is ignored: the product's).
+ * Bumps the version.  Returns SC_OK, SC_EINVAL (bad
  * values), SC_EEXIST (the product already has @ref) or SC_ENOMEM.
  */
-int product_add_batch(struct product *p, const char *ref, int64_t qty,
-		      bool has_eta, int32_t eta, enum supplier supplier,
+int product_add_batch(struct product *p, const struct batch_spec *spec,
 		      struct sc_err *err);
 
 /*

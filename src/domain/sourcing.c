@@ -329,7 +329,8 @@ static int read_header(const struct record *r, int where[COL__COUNT],
 	for (size_t k = 0; k < r->n; k++) {
 		int c = 0;
 
-		while (c < COL__COUNT && strcmp(r->fields[k], column_names[c]))
+		while (c < COL__COUNT &&
+		       strcmp(r->fields[k], column_names[c]) != 0)
 			c++;
 		if (c == COL__COUNT)
 			return err_set(err, SC_EINVAL,

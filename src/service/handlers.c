@@ -52,7 +52,7 @@ static int check_resend(struct deps *d, const struct cmd_create_batch *c,
 	struct batch *b;
 	int rc;
 
-	if (strcmp(sku, c->sku))
+	if (strcmp(sku, c->sku) != 0)
 		return err_set(err, SC_EEXIST, "batch '%s' exists for sku '%s'",
 			       c->ref, sku);
 	rc = repo_get(d->uow, sku, &hint, &p, err);
@@ -115,8 +115,14 @@ static int handle_add_batch(const struct msg *m, struct deps *d,
 	if (!rc)
 		rc = supplier_for(d, c, &supplier, err);
 	if (!rc)
-		rc = product_add_batch(p, c->ref, c->qty, c->has_eta, c->eta,
-				       supplier, err);
+		rc = product_add_batch(
+			p,
+			&(struct batch_spec){.ref = c->ref,
+					     .qty = c->qty,
+					     .has_eta = c->has_eta,
+					     .eta = c->eta,
+					     .supplier = supplier},
+			err);
 	if (!rc)
 		rc = commit(d, err);
 out_rollback:

@@ -321,8 +321,14 @@ static void rolls_back_uncommitted_work_by_default(void **state)
 		product_new(&x->arena, "MEDIUM-PLINTH", 0, true, &p, &x->err),
 		SC_OK);
 	assert_int_equal(repo_add(x->uow, p, &x->err), SC_OK);
-	assert_int_equal(product_add_batch(p, "batch1", 100, false, 0,
-					   SUPPLIER_NONE, &x->err),
+	assert_int_equal(product_add_batch(p,
+					   &(struct batch_spec){
+						   .ref = "batch1",
+						   .qty = 100,
+						   .has_eta = false,
+						   .eta = 0,
+						   .supplier = SUPPLIER_NONE},
+					   &x->err),
 			 SC_OK);
 	uow_rollback(x->uow);
 	assert_null(load(x, "MEDIUM-PLINTH", NULL));

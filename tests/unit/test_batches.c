@@ -33,8 +33,11 @@ static int teardown(void **state)
 static void make(struct fixture *f, struct batch *b, long long batch_qty,
 		 struct order_line *l, long long line_qty)
 {
-	assert_int_equal(batch_init(b, &f->arena, "batch-001", "SMALL-TABLE",
-				    batch_qty, false, 0, &f->err),
+	assert_int_equal(batch_init(b, &f->arena,
+				    &(struct batch_spec){
+					    "batch-001", "SMALL-TABLE",
+					    batch_qty, false, 0, SUPPLIER_NONE},
+				    &f->err),
 			 SC_OK);
 	l->orderid = "order-123";
 	l->sku = "SMALL-TABLE";
@@ -90,8 +93,10 @@ static void cannot_allocate_if_skus_do_not_match(void **state)
 	struct batch b;
 	struct order_line l = {"order-123", "EXPENSIVE-TOASTER", 10};
 
-	assert_int_equal(batch_init(&b, &f->arena, "batch-001",
-				    "UNCOMFORTABLE-CHAIR", 100, false, 0,
+	assert_int_equal(batch_init(&b, &f->arena,
+				    &(struct batch_spec){
+					    "batch-001", "UNCOMFORTABLE-CHAIR",
+					    100, false, 0, SUPPLIER_NONE},
 				    &f->err),
 			 SC_OK);
 	assert_false(batch_can_allocate(&b, &l));
@@ -131,17 +136,24 @@ static void batch_rejects_bad_values(void **state)
 	struct fixture *f = *state;
 	struct batch b;
 
-	assert_int_equal(
-		batch_init(&b, &f->arena, "r", "S", -1, false, 0, &f->err),
-		SC_EINVAL);
-	err_clear(&f->err);
-	assert_int_equal(batch_init(&b, &f->arena, "r", "S", SC_QTY_MAX + 1,
-				    false, 0, &f->err),
+	assert_int_equal(batch_init(&b, &f->arena,
+				    &(struct batch_spec){"r", "S", -1, false, 0,
+							 SUPPLIER_NONE},
+				    &f->err),
 			 SC_EINVAL);
 	err_clear(&f->err);
 	assert_int_equal(
-		batch_init(&b, &f->arena, "", "S", 1, false, 0, &f->err),
+		batch_init(&b, &f->arena,
+			   &(struct batch_spec){"r", "S", SC_QTY_MAX + 1, false,
+						0, SUPPLIER_NONE},
+			   &f->err),
 		SC_EINVAL);
+	err_clear(&f->err);
+	assert_int_equal(batch_init(&b, &f->arena,
+				    &(struct batch_spec){"", "S", 1, false, 0,
+							 SUPPLIER_NONE},
+				    &f->err),
+			 SC_EINVAL);
 	assert_string_equal(f->err.msg,
 			    "ref must be 1 to 255 bytes of printable utf-8");
 }

@@ -297,9 +297,15 @@ static void uncommitted_work_is_rolled_back(void **state)
 	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
 	assert_int_equal(uow_begin(app->uow, &a, &err), SC_OK);
 	assert_int_equal(repo_get(app->uow, "T", NULL, &p, &err), SC_OK);
-	assert_int_equal(
-		product_add_batch(p, "b2", 5, false, 0, SUPPLIER_NONE, &err),
-		SC_OK);
+	assert_int_equal(product_add_batch(p,
+					   &(struct batch_spec){
+						   .ref = "b2",
+						   .qty = 5,
+						   .has_eta = false,
+						   .eta = 0,
+						   .supplier = SUPPLIER_NONE},
+					   &err),
+			 SC_OK);
 	uow_rollback(app->uow);
 	assert_int_equal(app_load(app, "T")->n_batches, 1);
 	arena_release(&a);

@@ -49,8 +49,13 @@ static int32_t day(const char *s)
 static void add(struct fixture *f, const char *ref, long long qty,
 		const char *eta)
 {
-	assert_int_equal(product_add_batch(f->p, ref, qty, eta != NULL,
-					   eta ? day(eta) : 0, SUPPLIER_NONE,
+	assert_int_equal(product_add_batch(f->p,
+					   &(struct batch_spec){
+						   .ref = ref,
+						   .qty = qty,
+						   .has_eta = eta != NULL,
+						   .eta = eta ? day(eta) : 0,
+						   .supplier = SUPPLIER_NONE},
 					   &f->err),
 			 SC_OK);
 }
@@ -230,8 +235,14 @@ static void batch_ref_must_be_new(void **state)
 	struct fixture *f = *state;
 
 	add(f, "b1", 10, NULL);
-	assert_int_equal(product_add_batch(f->p, "b1", 10, false, 0,
-					   SUPPLIER_NONE, &f->err),
+	assert_int_equal(product_add_batch(f->p,
+					   &(struct batch_spec){
+						   .ref = "b1",
+						   .qty = 10,
+						   .has_eta = false,
+						   .eta = 0,
+						   .supplier = SUPPLIER_NONE},
+					   &f->err),
 			 SC_EEXIST);
 	assert_int_equal(f->p->n_batches, 1);
 	assert_int_equal(f->p->version, 1);
@@ -292,9 +303,16 @@ static void out_of_memory_leaves_the_product_unchanged(void **state)
 		assert_int_equal(
 			product_new(&a, "RETRO-CLOCK", 0, true, &p, &err),
 			SC_OK);
-		assert_int_equal(product_add_batch(p, "b", 5, false, 0,
-						   SUPPLIER_NONE, &err),
-				 SC_OK);
+		assert_int_equal(
+			product_add_batch(
+				p,
+				&(struct batch_spec){.ref = "b",
+						     .qty = 5,
+						     .has_eta = false,
+						     .eta = 0,
+						     .supplier = SUPPLIER_NONE},
+				&err),
+			SC_OK);
 		fault_mem_arm(n);
 		rc = product_allocate(p, &l, &ref, &err);
 		fired = fault_mem_fired();

@@ -91,13 +91,24 @@ struct memory_uow {
 	struct stored_round *round; /* research added in this transaction */
 };
 
+/* Free a string the store owns but keeps as const in a research row. */
+static void free_owned(const char *s)
+{
+	union {
+		const char *c; /* as kept */
+		char *m;       /* as allocated */
+	} u = {.c = s};
+
+	mem_free(u.m);
+}
+
 static void round_free(struct stored_round *r)
 {
 	if (!r)
 		return;
 	for (size_t i = 0; r->rows && i < r->n; i++) {
-		mem_free((char *)(uintptr_t)r->rows[i].scent);
-		mem_free((char *)(uintptr_t)r->rows[i].sku);
+		free_owned(r->rows[i].scent);
+		free_owned(r->rows[i].sku);
 	}
 	mem_free(r->rows);
 	mem_free(r->decisions);
@@ -166,7 +177,7 @@ static void stored_free(struct stored_product *sp)
 {
 	if (!sp)
 		return;
-	for (size_t i = 0; i < sp->n_batches; i++) {
+	for (size_t i = 0; sp->batches && i < sp->n_batches; i++) {
 		struct stored_batch *sb = &sp->batches[i];
 
 		for (size_t k = 0; k < sb->n_lines; k++)
@@ -267,9 +278,14 @@ static int copy_out(const struct stored_product *sp, struct arena *a,
 		const struct stored_batch *sb = &sp->batches[i];
 		struct batch *b;
 
-		rc = product_restore_batch(p, sb->ref, sb->purchased,
-					   sb->allocated, sb->has_eta, sb->eta,
-					   sb->supplier, &b, err);
+		rc = product_restore_batch(
+			p,
+			&(struct batch_spec){.ref = sb->ref,
+					     .qty = sb->purchased,
+					     .has_eta = sb->has_eta,
+					     .eta = sb->eta,
+					     .supplier = sb->supplier},
+			sb->allocated, &b, err);
 		for (size_t k = 0; !rc && k < sb->n_lines; k++)
 			rc = product_restore_line(p, b, sb->lines[k].orderid,
 						  sb->lines[k].qty, err);
@@ -593,7 +609,7 @@ static int memory_research_history(struct uow *u, const char *sku, size_t limit,
 		const struct stored_round *sr = &s->rounds[k];
 
 		for (size_t i = 0; i < sr->n; i++) {
-			if (strcmp(sr->rows[i].sku, sku))
+			if (strcmp(sr->rows[i].sku, sku) != 0)
 				continue;
 			if (arena_reserve(a, (void **)&items, &cap, n + 1,
 					  sizeof(*items)) ||
@@ -835,7 +851,7 @@ static int memory_list_products(struct uow *u, const char *after, size_t limit,
 		all = arena_calloc(a, s->n_products, sizeof(*all));
 	if (s->n_products && !all)
 		rc = oom(err);
-	for (size_t i = 0; !rc && i < s->n_products; i++) {
+	for (size_t i = 0; !rc && all && i < s->n_products; i++) {
 		if (strcmp(s->products[i]->sku, after) <= 0)
 			continue;
 		all[n] = summarise(s->products[i]);

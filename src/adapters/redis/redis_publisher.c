@@ -39,7 +39,7 @@ int redis_url_parse(const char *url, char *host, unsigned long n, int *port,
 	char *end;
 	long p = 6379;
 
-	if (strncmp(url, "redis://", 8) || !*h)
+	if (strncmp(url, "redis://", 8) != 0 || !*h)
 		return err_set(err, SC_EINVAL,
 			       "REDIS_URL must be redis://host[:port]");
 	len = strcspn(h, ":/");
@@ -67,9 +67,9 @@ static void disconnect(struct redis_publisher *r)
 
 static int connect_now(struct redis_publisher *r, struct sc_err *err)
 {
-	struct timeval ct = {0, REDIS_CONNECT_TIMEOUT_MS * 1000};
+	struct timeval ct = {0, (long)REDIS_CONNECT_TIMEOUT_MS * 1000};
 	struct timeval rt = {REDIS_COMMAND_TIMEOUT_MS / 1000,
-			     (REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000};
+			     (long)(REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000};
 
 	r->ctx = redisConnectWithTimeout(r->host, r->port, ct);
 	if (!r->ctx || r->ctx->err) {

@@ -152,7 +152,7 @@ int smtp_notifier_new(const char *url, const char *from, struct notifier **out,
 {
 	struct smtp_notifier *s;
 
-	if (strncmp(url, "smtp://", 7) || !url[7] || !header_safe(url))
+	if (strncmp(url, "smtp://", 7) != 0 || !url[7] || !header_safe(url))
 		return err_set(err, SC_EINVAL,
 			       "SMTP_URL must be smtp://host:port");
 	if (strlen(url) >= sizeof(((struct smtp_notifier *)0)->url) ||

@@ -382,11 +382,15 @@ static int load_batches(struct sqlite_uow *s, struct product *p,
 
 		if (sup)
 			(void)supplier_parse(sup, &supplier);
-		r = product_restore_batch(p, ref, sqlite3_column_int64(st, 1),
-					  sqlite3_column_int64(st, 2), has_eta,
-					  has_eta ? sqlite3_column_int(st, 3)
-						  : 0,
-					  supplier, &b, err);
+		r = product_restore_batch(
+			p,
+			&(struct batch_spec){
+				.ref = ref,
+				.qty = sqlite3_column_int64(st, 1),
+				.has_eta = has_eta,
+				.eta = has_eta ? sqlite3_column_int(st, 3) : 0,
+				.supplier = supplier},
+			sqlite3_column_int64(st, 2), &b, err);
 		if (r) {
 			(void)sqlite3_reset(st);
 			return r;
@@ -1182,7 +1186,7 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 		   struct sqlite_db **out, struct sc_err *err)
 {
 	struct sqlite_db *db;
-	struct sqlite_uow *probe;
+	struct sqlite_uow *probe = NULL;
 	int rc = make_parent_dirs(path, err);
 
 	if (rc)
@@ -1210,7 +1214,7 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 
 int sqlite_uow_new(struct sqlite_db *db, struct uow **out, struct sc_err *err)
 {
-	struct sqlite_uow *s;
+	struct sqlite_uow *s = NULL;
 	int rc = connect(db, false, &s, err);
 
 	if (!rc)

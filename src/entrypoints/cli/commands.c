@@ -161,7 +161,7 @@ static int cmd_add_batch(const struct config *cfg, int argc, char **argv)
 	c->ref = argv[1];
 	c->sku = argv[2];
 	c->qty = qty;
-	if (argc > 4 && strcmp(argv[4], "-")) {
+	if (argc > 4 && strcmp(argv[4], "-") != 0) {
 		if (!date_parse(argv[4], &c->eta)) {
 			cli_error("eta must be a date YYYY-MM-DD, not "
 				  "'%.40s'",

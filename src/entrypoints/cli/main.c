@@ -16,11 +16,11 @@ void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("scents: ", stderr);
+	(void)fputs("scents: ", stderr);
 	va_start(ap, fmt);
 	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	(void)fputc('\n', stderr);
 }
 
 static const struct cli_command *find(const char *name)
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-")) {
+	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
 		if ((!strcmp(argv[i], "--database") ||
 		     !strcmp(argv[i], "-d")) &&
 		    i + 1 < argc) {

@@ -14,7 +14,7 @@
 struct worker;
 
 /* Largest request body accepted; larger gets 413. */
-#define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_BODY_MAX ((size_t)64 * 1024)
 
 struct http_req {
 	const char *method;	  /* "GET", "POST", ... */

@@ -85,7 +85,7 @@ static void handle_reply(struct consumer *c, redisReply *r)
 
 static redisContext *subscribe(struct consumer *c)
 {
-	struct timeval ct = {0, REDIS_CONNECT_TIMEOUT_MS * 1000};
+	struct timeval ct = {0, (long)REDIS_CONNECT_TIMEOUT_MS * 1000};
 	redisContext *ctx = redisConnectWithTimeout(c->host, c->port, ct);
 
 	if (!ctx || ctx->err ||

@@ -198,7 +198,7 @@ static void print_money(FILE *f, int64_t cents)
 
 	(void)snprintf(buf, sizeof(buf), "$%lld.%02lld", (long long)cents / 100,
 		       (long long)cents % 100);
-	fprintf(f, " %10s", buf);
+	(void)fprintf(f, " %10s", buf);
 }
 
 void sourcing_print_table(FILE *f, const struct research_round *r)
@@ -206,26 +206,29 @@ void sourcing_print_table(FILE *f, const struct research_round *r)
 	char day[DATE_STR_MAX];
 
 	date_format(r->day, day);
-	fprintf(f,
+	(void)fprintf(
+		f,
 		"round %lld of %s, cheap supplier when favoured by %d.%02d%% "
 		"or more\n\n",
 		(long long)r->id, day, r->threshold_bp / 100,
 		r->threshold_bp % 100);
-	fprintf(f, "%-20s %-20s %8s  %-10s %10s %10s  %s\n", "scent", "sku",
-		"cheap %", "decision", "unit cost", "saving", "95% interval");
+	(void)fprintf(f, "%-20s %-20s %8s  %-10s %10s %10s  %s\n", "scent",
+		      "sku", "cheap %", "decision", "unit cost", "saving",
+		      "95% interval");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct research_row *row = &r->rows[i];
 		const struct decision *d = &r->decisions[i];
 
-		fprintf(f, "%-20s %-20s %5d.%02d  %-10s", row->scent, row->sku,
-			row->cheap_bp / 100, row->cheap_bp % 100,
-			supplier_name(d->supplier));
+		(void)fprintf(f, "%-20s %-20s %5d.%02d  %-10s", row->scent,
+			      row->sku, row->cheap_bp / 100,
+			      row->cheap_bp % 100, supplier_name(d->supplier));
 		print_money(f, d->unit_cost_cents);
 		print_money(f, d->saving_cents);
 		if (d->has_interval)
-			fprintf(f, "  %.1f-%.1f%s", d->ci_low_pct,
+			(void)fprintf(
+				f, "  %.1f-%.1f%s", d->ci_low_pct,
 				d->ci_high_pct,
 				d->significant ? "" : " (not yet significant)");
-		fputc('\n', f);
+		(void)fputc('\n', f);
 	}
 }
