@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential cmake pkg-config clang-format clang
+	build-essential cmake pkg-config clang-format clang-tidy clang
 	libcmocka-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
 	libhiredis-dev libcurl4-openssl-dev
 	python3 python3-pytest python3-requests python3-redis

@@ -153,14 +153,16 @@ static int check_duplicates(const struct research_row *rows, size_t n,
 			    const size_t *numbers, const char *what,
 			    struct arena *a, struct sc_err *err)
 {
-	const struct research_row **sorted =
-		arena_calloc(a, n, sizeof(*sorted));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
+	size_t size = sizeof(const struct research_row *);
+	const struct research_row **sorted = arena_calloc(a, n, size);
 	int rc = SC_OK;
 
 	if (!sorted)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &rows[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
 	qsort(sorted, n, sizeof(*sorted), cmp_by_sku);
 	for (size_t i = 1; i < n && !rc; i++)
 		if (!strcmp(sorted[i - 1]->sku, sorted[i]->sku))
@@ -351,12 +353,15 @@ static int read_header(const struct record *r, int where[COL__COUNT],
 	return SC_OK;
 }
 
-/* Field @c of @r as a fixed-point number, or an error naming it. */
+/*
+ * Field @c of @r as a fixed-point number (2 decimals; respondents none),
+ * or an error naming it.
+ */
 static int field_fixed(const struct record *r, const int where[COL__COUNT],
-		       int c, int decimals, size_t line, int64_t *out,
-		       struct sc_err *err)
+		       int c, size_t line, int64_t *out, struct sc_err *err)
 {
 	const char *f = r->fields[where[c]];
+	int decimals = c == COL_RESPONDENTS ? 0 : 2;
 
 	if (!sourcing_parse_fixed(f, decimals, out))
 		return err_set(err, SC_EINVAL,
@@ -389,18 +394,18 @@ static int row_of(const struct record *r, const int where[COL__COUNT],
 	rc = sourcing_sku_of(row->scent, a, &row->sku, &name_err);
 	if (rc)
 		return err_set(err, rc, "line %zu: %s", line, name_err.msg);
-	rc = field_fixed(r, where, COL_EXPENSIVE_PCT, 2, line, &e_bp, err);
+	rc = field_fixed(r, where, COL_EXPENSIVE_PCT, line, &e_bp, err);
 	if (!rc)
-		rc = field_fixed(r, where, COL_CHEAP_PCT, 2, line, &c_bp, err);
+		rc = field_fixed(r, where, COL_CHEAP_PCT, line, &c_bp, err);
 	if (!rc)
-		rc = field_fixed(r, where, COL_EXPENSIVE_COST, 2, line,
+		rc = field_fixed(r, where, COL_EXPENSIVE_COST, line,
 				 &row->expensive_cost_cents, err);
 	if (!rc)
-		rc = field_fixed(r, where, COL_CHEAP_COST, 2, line,
+		rc = field_fixed(r, where, COL_CHEAP_COST, line,
 				 &row->cheap_cost_cents, err);
 	if (!rc && where[COL_RESPONDENTS] >= 0 &&
 	    r->fields[where[COL_RESPONDENTS]][0])
-		rc = field_fixed(r, where, COL_RESPONDENTS, 0, line,
+		rc = field_fixed(r, where, COL_RESPONDENTS, line,
 				 &row->respondents, err);
 	if (rc)
 		return rc;

@@ -72,17 +72,15 @@ static int check_resend(struct deps *d, const struct cmd_create_batch *c,
 static int supplier_for(struct deps *d, const struct cmd_create_batch *c,
 			enum supplier *out, struct sc_err *err)
 {
-	struct sku_decision *latest;
-	size_t n;
+	struct sku_history latest;
 	int rc;
 
 	*out = c->supplier;
 	if (c->supplier != SUPPLIER_NONE)
 		return SC_OK;
-	rc = uow_research_history(d->uow, c->sku, 1, d->arena, &latest, &n,
-				  err);
-	if (!rc && n)
-		*out = latest[0].decision.supplier;
+	rc = uow_research_history(d->uow, c->sku, 1, d->arena, &latest, err);
+	if (!rc && latest.n)
+		*out = latest.items[0].decision.supplier;
 	return rc;
 }
 

@@ -20,8 +20,11 @@ static struct product *find_seen(struct uow *u, const char *sku)
 
 static int track(struct uow *u, struct product *p, struct sc_err *err)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
+	size_t size = sizeof(*u->seen);
+
 	if (arena_reserve(u->arena, (void **)&u->seen, &u->cap_seen,
-			  u->n_seen + 1, sizeof(*u->seen)))
+			  u->n_seen + 1, size))
 		return err_set(err, SC_ENOMEM, "out of memory");
 	u->seen[u->n_seen++] = p;
 	return SC_OK;

@@ -72,6 +72,12 @@ struct research_round {
 	size_t n;			 /* rows in the round */
 };
 
+/* A page of the product list. */
+struct product_list {
+	struct product_summary *items; /* n entries, in sku order */
+	size_t n;		       /* may be 0 */
+};
+
 /* One sku's decision in one round (its history, newest first). */
 struct sku_decision {
 	int64_t round_id;	  /* the round */
@@ -79,6 +85,12 @@ struct sku_decision {
 	int32_t threshold_bp;	  /* its threshold */
 	struct research_row row;  /* the research */
 	struct decision decision; /* what was decided */
+};
+
+/* Decisions about one sku, newest round first. */
+struct sku_history {
+	struct sku_decision *items; /* n entries */
+	size_t n;		    /* may be 0 */
 };
 
 /* One row of the read model: an order's line and where it is allocated. */
@@ -162,8 +174,8 @@ struct uow_ops {
 	 * Works inside a transaction or on its own.  *@n_out may be 0.
 	 */
 	int (*research_history)(struct uow *self, const char *sku, size_t limit,
-				struct arena *a, struct sku_decision **out,
-				size_t *n_out, struct sc_err *err);
+				struct arena *a, struct sku_history *out,
+				struct sc_err *err);
 
 	/*
 	 * Product @sku with its batches and totals (no lines), in @a, for
@@ -178,8 +190,8 @@ struct uow_ops {
 	 * in sku order, in @a.  Its own consistent read.
 	 */
 	int (*list_products)(struct uow *self, const char *after, size_t limit,
-			     struct arena *a, struct product_summary **out,
-			     size_t *n_out, struct sc_err *err);
+			     struct arena *a, struct product_list *out,
+			     struct sc_err *err);
 
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
 	int (*ping)(struct uow *self, struct sc_err *err);
@@ -273,10 +285,10 @@ static inline int uow_research_latest(struct uow *u, struct arena *a,
 /* See uow_ops.research_history. */
 static inline int uow_research_history(struct uow *u, const char *sku,
 				       size_t limit, struct arena *a,
-				       struct sku_decision **out, size_t *n_out,
+				       struct sku_history *out,
 				       struct sc_err *err)
 {
-	return u->ops->research_history(u, sku, limit, a, out, n_out, err);
+	return u->ops->research_history(u, sku, limit, a, out, err);
 }
 
 /* See uow_ops.read_product. */
@@ -290,10 +302,10 @@ static inline int uow_read_product(struct uow *u, const char *sku,
 /* See uow_ops.list_products. */
 static inline int uow_list_products(struct uow *u, const char *after,
 				    size_t limit, struct arena *a,
-				    struct product_summary **out, size_t *n_out,
+				    struct product_list *out,
 				    struct sc_err *err)
 {
-	return u->ops->list_products(u, after, limit, a, out, n_out, err);
+	return u->ops->list_products(u, after, limit, a, out, err);
 }
 
 /* See uow_ops.ping. */

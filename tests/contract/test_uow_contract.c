@@ -460,6 +460,7 @@ static void data_survives_reopening_the_store(void **state)
 
 static void reads_products_for_display_without_a_transaction(void **state)
 {
+	struct product_list page;
 	struct fx *x = *state;
 	struct product_summary *rows;
 	struct product *p;
@@ -480,17 +481,21 @@ static void reads_products_for_display_without_a_transaction(void **state)
 		uow_read_product(x->uow, "NOPE", &x->arena, &p, &x->err),
 		SC_ENOTFOUND);
 	assert_int_equal(
-		uow_list_products(x->uow, "", 2, &x->arena, &rows, &n, &x->err),
+		uow_list_products(x->uow, "", 2, &x->arena, &page, &x->err),
 		SC_OK);
+	rows = page.items;
+	n = page.n;
 	assert_int_equal(n, 2);
 	assert_string_equal(rows[0].sku, "ALPHA");
 	assert_string_equal(rows[1].sku, "BETA");
 	assert_int_equal(rows[1].purchased, 15);
 	assert_int_equal(rows[1].allocated, 4);
 	assert_int_equal(rows[1].n_batches, 2);
-	assert_int_equal(uow_list_products(x->uow, "BETA", 10, &x->arena, &rows,
-					   &n, &x->err),
+	assert_int_equal(uow_list_products(x->uow, "BETA", 10, &x->arena, &page,
+					   &x->err),
 			 SC_OK);
+	rows = page.items;
+	n = page.n;
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].sku, "GAMMA");
 	assert_int_equal(uow_ping(x->uow, &x->err), SC_OK);
@@ -546,6 +551,7 @@ static void outbox_commits_and_rolls_back_with_the_change(void **state)
 
 static void research_rounds_round_trip(void **state)
 {
+	struct sku_history hist;
 	struct fx *x = *state;
 	struct research_row rows[2] = {
 		{"sea breeze", "SEA-BREEZE", 4000, 6000, 2500, 1500, 100},
@@ -590,16 +596,20 @@ static void research_rounds_round_trip(void **state)
 		    got->decisions[0].ci_low_pct < 50.21);
 	assert_false(got->decisions[1].has_interval);
 	assert_int_equal(uow_research_history(x->uow, "JUNGLE", 10, &x->arena,
-					      &h, &n, &x->err),
+					      &hist, &x->err),
 			 SC_OK);
+	h = hist.items;
+	n = hist.n;
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].round_id, r.id);
 	assert_int_equal(h[0].threshold_bp, 5000);
 	assert_int_equal(h[1].threshold_bp, 4000);
 	assert_int_equal(h[0].decision.supplier, SUPPLIER_EXPENSIVE);
-	assert_int_equal(uow_research_history(x->uow, "NONE", 10, &x->arena, &h,
-					      &n, &x->err),
+	assert_int_equal(uow_research_history(x->uow, "NONE", 10, &x->arena,
+					      &hist, &x->err),
 			 SC_OK);
+	h = hist.items;
+	n = hist.n;
 	assert_int_equal(n, 0);
 }
 

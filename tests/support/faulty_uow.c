@@ -136,15 +136,15 @@ static int f_research_latest(struct uow *u, struct arena *a,
 }
 
 static int f_research_history(struct uow *u, const char *sku, size_t limit,
-			      struct arena *a, struct sku_decision **out,
-			      size_t *n, struct sc_err *err)
+			      struct arena *a, struct sku_history *out,
+			      struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
 	int rc = fault(f, err);
 
 	return rc ? rc
 		  : f->inner->ops->research_history(sync(f), sku, limit, a, out,
-						    n, err);
+						    err);
 }
 
 static int f_read_product(struct uow *u, const char *sku, struct arena *a,
@@ -158,15 +158,15 @@ static int f_read_product(struct uow *u, const char *sku, struct arena *a,
 }
 
 static int f_list_products(struct uow *u, const char *after, size_t limit,
-			   struct arena *a, struct product_summary **out,
-			   size_t *n, struct sc_err *err)
+			   struct arena *a, struct product_list *out,
+			   struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
 	int rc = fault(f, err);
 
 	return rc ? rc
 		  : f->inner->ops->list_products(f->inner, after, limit, a, out,
-						 n, err);
+						 err);
 }
 
 static int f_ping(struct uow *u, struct sc_err *err)

@@ -640,6 +640,7 @@ static void batch_after_an_import_records_the_decided_supplier(void **st)
 
 static void rounds_are_kept_and_the_latest_decides(void **st)
 {
+	struct sku_history hist;
 	struct test_app *app = *st;
 	struct sku_decision *h;
 	struct research_round *latest;
@@ -656,8 +657,10 @@ static void rounds_are_kept_and_the_latest_decides(void **st)
 	assert_int_equal(latest->threshold_bp, 5000);
 	assert_int_equal(latest->decisions[0].supplier, SUPPLIER_EXPENSIVE);
 	assert_int_equal(uow_research_history(app->uow, "SEA-BREEZE", 10,
-					      &app->scratch, &h, &n, &err),
+					      &app->scratch, &hist, &err),
 			 SC_OK);
+	h = hist.items;
+	n = hist.n;
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].round_id, 2);
 	assert_int_equal(h[0].decision.supplier, SUPPLIER_EXPENSIVE);

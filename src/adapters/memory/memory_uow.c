@@ -410,6 +410,7 @@ static int reserve_products(struct memory_store *s, size_t more,
 		return SC_OK;
 	while (cap < s->n_products + more)
 		cap *= 2;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
 	p = mem_realloc(s->products, cap * sizeof(*s->products));
 	if (!p)
 		return oom(err);
@@ -465,6 +466,7 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 	int rc = SC_OK;
 
 	if (u->n_seen) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
 		copies = mem_calloc(u->n_seen, sizeof(*copies));
 		if (!copies)
 			return oom(err);
@@ -596,8 +598,8 @@ out_unlock:
 }
 
 static int memory_research_history(struct uow *u, const char *sku, size_t limit,
-				   struct arena *a, struct sku_decision **out,
-				   size_t *n_out, struct sc_err *err)
+				   struct arena *a, struct sku_history *out,
+				   struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
 	struct sku_decision *items = NULL;
@@ -626,8 +628,8 @@ static int memory_research_history(struct uow *u, const char *sku, size_t limit,
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	if (!rc) {
-		*out = items;
-		*n_out = n;
+		out->items = items;
+		out->n = n;
 	}
 	return rc;
 }
@@ -838,8 +840,8 @@ static int cmp_summaries(const void *a, const void *b)
 }
 
 static int memory_list_products(struct uow *u, const char *after, size_t limit,
-				struct arena *a, struct product_summary **out,
-				size_t *n_out, struct sc_err *err)
+				struct arena *a, struct product_list *out,
+				struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
 	struct product_summary *all = NULL;
@@ -864,8 +866,8 @@ static int memory_list_products(struct uow *u, const char *after, size_t limit,
 		return rc;
 	if (n > 1)
 		qsort(all, n, sizeof(*all), cmp_summaries);
-	*out = all;
-	*n_out = n < limit ? n : limit;
+	out->items = all;
+	out->n = n < limit ? n : limit;
 	return SC_OK;
 }
 

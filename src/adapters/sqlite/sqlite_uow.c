@@ -307,29 +307,37 @@ static int col_text(struct arena *a, sqlite3_stmt *st, int col,
 /* Fill the element at @row from the current row of @st; -1 on OOM. */
 typedef int row_fill_fn(sqlite3_stmt *st, struct arena *a, void *row);
 
+/* How to read a list: which statement, what elements, by which filler. */
+struct row_reader {
+	sqlite3_stmt *st;  /* prepared and bound */
+	size_t size;	   /* bytes per element */
+	row_fill_fn *fill; /* fills one element from a row */
+	const char *what;  /* for error messages */
+};
+
 /*
- * Step @st to its end, growing an array of @size-byte elements in @a and
- * filling one per row with @fill.  The one loop behind every list read.
+ * Step @rd->st to its end, growing an array in @a and filling one element
+ * per row.  The one loop behind every list read.
  */
-static int read_all(struct sqlite_uow *s, sqlite3_stmt *st, struct arena *a,
-		    size_t size, row_fill_fn *fill, void **items, size_t *n_out,
-		    const char *what, struct sc_err *err)
+static int read_all(struct sqlite_uow *s, const struct row_reader *rd,
+		    struct arena *a, void **items, size_t *n_out,
+		    struct sc_err *err)
 {
 	size_t n = 0, cap = 0;
 	void *v = NULL;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arena_reserve(a, &v, &cap, n + 1, size) ||
-		    fill(st, a, (char *)v + n * size)) {
-			(void)sqlite3_reset(st);
+	while ((rc = sqlite3_step(rd->st)) == SQLITE_ROW) {
+		if (arena_reserve(a, &v, &cap, n + 1, rd->size) ||
+		    rd->fill(rd->st, a, (char *)v + n * rd->size)) {
+			(void)sqlite3_reset(rd->st);
 			return err_set(err, SC_ENOMEM, "out of memory");
 		}
 		n++;
 	}
-	(void)sqlite3_reset(st);
+	(void)sqlite3_reset(rd->st);
 	if (rc != SQLITE_DONE)
-		return fail(s, rc, what, err);
+		return fail(s, rc, rd->what, err);
 	*items = v;
 	*n_out = n;
 	return SC_OK;
@@ -517,16 +525,19 @@ static int fill_summary(sqlite3_stmt *st, struct arena *a, void *row)
 }
 
 static int sqlite_list_products(struct uow *u, const char *after, size_t limit,
-				struct arena *a, struct product_summary **out,
-				size_t *n_out, struct sc_err *err)
+				struct arena *a, struct product_list *out,
+				struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_LIST);
 
 	(void)bind_text(st, 1, after);
 	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	return read_all(s, st, a, sizeof(**out), fill_summary, (void **)out,
-			n_out, "list products", err);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(*out->items),
+						   fill_summary,
+						   "list products"},
+			a, (void **)&out->items, &out->n, err);
 }
 
 static int sqlite_ping(struct uow *u, struct sc_err *err)
@@ -762,8 +773,11 @@ static int sqlite_allocations(struct uow *u, const char *orderid,
 	sqlite3_stmt *st = stmt(s, ST_VIEW);
 
 	(void)bind_text(st, 1, orderid);
-	return read_all(s, st, a, sizeof(**out), fill_allocation, (void **)out,
-			n_out, "read allocations_view", err);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   fill_allocation,
+						   "read allocations_view"},
+			a, (void **)out, n_out, err);
 }
 
 static int sqlite_outbox_add(struct uow *u, const struct msg *ev,
@@ -815,8 +829,10 @@ static int sqlite_outbox_pending(struct uow *u, size_t limit, struct arena *a,
 	sqlite3_stmt *st = stmt(s, ST_OUTBOX_PENDING);
 
 	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	return read_all(s, st, a, sizeof(**out), outbox_row, (void **)out,
-			n_out, "read outbox", err);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   outbox_row, "read outbox"},
+			a, (void **)out, n_out, err);
 }
 
 static int sqlite_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
@@ -936,8 +952,11 @@ static int load_round_rows(struct sqlite_uow *s, struct research_round *r,
 	int rc;
 
 	(void)sqlite3_bind_int64(st, 1, r->id);
-	rc = read_all(s, st, a, sizeof(*rd), fill_row_and_decision,
-		      (void **)&rd, &r->n, "read research", err);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(*rd),
+						 fill_row_and_decision,
+						 "read research"},
+		      a, (void **)&rd, &r->n, err);
 	if (rc || !r->n)
 		return rc;
 	rows = arena_calloc(a, r->n, sizeof(*rows));
@@ -998,16 +1017,19 @@ static int fill_sku_decision(sqlite3_stmt *st, struct arena *a, void *row)
 }
 
 static int sqlite_research_history(struct uow *u, const char *sku, size_t limit,
-				   struct arena *a, struct sku_decision **out,
-				   size_t *n_out, struct sc_err *err)
+				   struct arena *a, struct sku_history *out,
+				   struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_SKU_HISTORY);
 
 	(void)bind_text(st, 1, sku);
 	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	return read_all(s, st, a, sizeof(**out), fill_sku_decision,
-			(void **)out, n_out, "read research history", err);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(*out->items),
+						   fill_sku_decision,
+						   "read research history"},
+			a, (void **)&out->items, &out->n, err);
 }
 
 static void sqlite_free(struct uow *u)

@@ -388,6 +388,7 @@ static void get_products(struct worker *w, const struct http_req *req,
 	char after[SC_ID_MAX * 3 + 1] = "";
 	struct product_summary *rows;
 	struct sc_err err;
+	struct product_list page;
 	size_t limit = 100, n, len;
 	json_t *arr;
 
@@ -403,11 +404,12 @@ static void get_products(struct worker *w, const struct http_req *req,
 		return;
 	}
 	err_clear(&err);
-	if (uow_list_products(w->uow, after, limit, &w->scratch, &rows, &n,
-			      &err)) {
+	if (uow_list_products(w->uow, after, limit, &w->scratch, &page, &err)) {
 		reply_err(out, &err);
 		goto out_reset;
 	}
+	rows = page.items;
+	n = page.n;
 	arr = json_array();
 	for (size_t i = 0; arr && i < n; i++)
 		(void)json_array_append_new(
@@ -529,20 +531,19 @@ static void get_sku_decisions(struct worker *w, const struct http_req *req,
 			      struct http_reply *out)
 {
 	char sku[SC_ID_MAX * 3 + 1];
-	struct sku_decision *d;
+	struct sku_history h;
 	struct sc_err err;
-	size_t n;
 
 	if (path_ident(req, strlen("/sourcing/decisions/"), "sku", sku,
 		       sizeof(sku), out))
 		return;
 	err_clear(&err);
-	if (uow_research_history(w->uow, sku, 100, &w->scratch, &d, &n, &err))
+	if (uow_research_history(w->uow, sku, 100, &w->scratch, &h, &err))
 		reply_err(out, &err);
-	else if (!n)
+	else if (!h.n)
 		reply_msg(out, 404, "no decision for sku '%s'", sku);
 	else
-		reply_json(out, 200, sourcing_history_json(sku, d, n));
+		reply_json(out, 200, sourcing_history_json(sku, h.items, h.n));
 	arena_reset(&w->scratch);
 }
 

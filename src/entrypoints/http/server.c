@@ -159,6 +159,7 @@ static void take_chunk(struct request *r, const char *data, size_t n)
 	r->len += n;
 }
 
+/* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's signature */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -245,6 +246,7 @@ static void stop_workers(struct server *s)
 static int start_workers(struct server *s, size_t n, struct sc_err *err)
 {
 	s->workers = mem_calloc(n, sizeof(*s->workers));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
 	s->free = mem_calloc(n, sizeof(*s->free));
 	if (!s->workers || !s->free)
 		return err_set(err, SC_ENOMEM, "out of memory");
