@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh BUILD_DIR - run every test in CI order (conventions B10):
 # lint, unit and contract tests under ASan/UBSan; the libFuzzer targets for
-# a bounded time; then the integration and end-to-end tests against real
+# a bounded time; a ThreadSanitizer pass; then the integration and
+# end-to-end tests (ASan/UBSan build) against real
 # processes and servers, each started in a private temp dir on loopback
 # and stopped by PID on exit.
 set -euo pipefail
@@ -14,6 +15,9 @@ echo "== lint, unit, contract (ASan+UBSan)"
 
 echo "== fuzz (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:-20}s per target)"
 bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
+
+echo "== ThreadSanitizer (threaded C suites, then black-box against a TSan build)"
+bash "$root/scripts/tsan.sh"
 
 tmp=$(mktemp -d /tmp/scents-test.XXXXXX)
 pids=()

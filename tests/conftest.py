@@ -17,7 +17,7 @@ import requests
 
 BIN = os.environ.get("SCENTS_BIN", os.path.join(
     os.path.dirname(__file__), "..", "build", "scents"))
-SANITIZER = re.compile(r"(AddressSanitizer|LeakSanitizer|runtime error:)")
+SANITIZER = re.compile(r"(AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:)")
 
 
 class Server:
