@@ -71,6 +71,20 @@ void sourcing_decide(const struct research_row *row, int32_t threshold_bp,
 	}
 }
 
+int sourcing_decide_all(const struct research_row *rows, size_t n,
+			int32_t threshold_bp, struct arena *a,
+			struct decision **out, struct sc_err *err)
+{
+	struct decision *d = arena_calloc(a, n ? n : 1, sizeof(*d));
+
+	if (!d)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		sourcing_decide(&rows[i], threshold_bp, &d[i]);
+	*out = d;
+	return SC_OK;
+}
+
 int sourcing_sku_of(const char *name, struct arena *a, const char **out,
 		    struct sc_err *err)
 {

@@ -59,6 +59,14 @@ struct decision {
 	bool significant;	 /* interval does not straddle the threshold */
 };
 
+/*
+ * Decide every row: *@out gets @n decisions in @a, row by row.
+ * SC_ENOMEM.
+ */
+int sourcing_decide_all(const struct research_row *rows, size_t n,
+			int32_t threshold_bp, struct arena *a,
+			struct decision **out /* OUT */, struct sc_err *err);
+
 /* Apply the rule to @row with @threshold_bp (0..10000). */
 void sourcing_decide(const struct research_row *row, int32_t threshold_bp,
 		     struct decision *out /* OUT */);

@@ -199,13 +199,10 @@ static int handle_import_research(const struct msg *m, struct deps *d,
 	round.threshold_bp = c->threshold_bp;
 	round.rows = c->rows;
 	round.n = c->n_rows;
-	round.decisions =
-		arena_calloc(d->arena, c->n_rows, sizeof(*round.decisions));
-	if (!round.decisions)
-		return err_set(err, SC_ENOMEM, "out of memory");
-	for (size_t i = 0; i < c->n_rows; i++)
-		sourcing_decide(&c->rows[i], c->threshold_bp,
-				&round.decisions[i]);
+	rc = sourcing_decide_all(c->rows, c->n_rows, c->threshold_bp, d->arena,
+				 &round.decisions, err);
+	if (rc)
+		return rc;
 	rc = uow_begin(d->uow, d->arena, err);
 	if (rc)
 		return rc;

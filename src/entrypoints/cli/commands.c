@@ -427,6 +427,21 @@ static int report(const struct config *cfg, bool as_json)
 	return rc ? fail(&err) : CLI_OK;
 }
 
+/* Print the round this command made (not whatever is latest by now). */
+static int print_round(const struct bus_result *res,
+		       const struct cmd_import_research *c, struct arena *a)
+{
+	struct research_round round;
+	struct sc_err err;
+
+	err_clear(&err);
+	if (sourcing_round_of(c, res->round_id, a, &round, &err))
+		return fail(&err);
+	printf("\n");
+	sourcing_print_table(stdout, &round);
+	return CLI_OK;
+}
+
 static int import(const struct config *cfg, const char *path,
 		  const char *threshold)
 {
@@ -459,11 +474,13 @@ static int import(const struct config *cfg, const char *path,
 		c->threshold_bp = (int32_t)bp;
 		rc = send(cfg, &m, &res);
 	}
-	arena_release(&a);
-	if (!rc)
+	if (!rc) {
 		printf("imported round %lld: %zu scents\n",
 		       (long long)res.round_id, c->n_rows);
-	return rc ? rc : report(cfg, false);
+		rc = print_round(&res, c, &a);
+	}
+	arena_release(&a);
+	return rc;
 }
 
 static int cmd_sourcing(const struct config *cfg, int argc, char **argv)

@@ -493,7 +493,8 @@ static void post_research(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
 	struct msg m = {.type = MSG_IMPORT_RESEARCH};
-	struct research_round *round;
+	const struct cmd_import_research *c = &m.u.import_research;
+	struct research_round round;
 	struct bus_result res;
 	struct sc_err err;
 
@@ -503,11 +504,12 @@ static void post_research(struct worker *w, const struct http_req *req,
 		reply_err(out, &err);
 		goto out_reset;
 	}
+	/* answer with this round, not whatever is latest by now */
 	err_clear(&err);
-	if (uow_research_latest(w->uow, &w->scratch, &round, &err))
+	if (sourcing_round_of(c, res.round_id, &w->scratch, &round, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 201, sourcing_round_json(round));
+		reply_json(out, 201, sourcing_round_json(&round));
 out_reset:
 	arena_reset(&w->scratch);
 }
