@@ -165,9 +165,12 @@ struct uow_ops {
 	int (*research_add)(struct uow *self, const struct research_round *r,
 			    int64_t *id_out, struct sc_err *err);
 
-	/* The newest round, in @a.  SC_ENOTFOUND when there is none. */
-	int (*research_latest)(struct uow *self, struct arena *a,
-			       struct research_round **out, struct sc_err *err);
+	/*
+	 * Round @id (0: the newest), in @a.  SC_ENOTFOUND when there is
+	 * none.  Its own consistent read.
+	 */
+	int (*research_round)(struct uow *self, int64_t id, struct arena *a,
+			      struct research_round **out, struct sc_err *err);
 
 	/*
 	 * Up to @limit decisions about @sku, newest round first, in @a.
@@ -274,12 +277,12 @@ static inline int uow_research_add(struct uow *u,
 	return u->ops->research_add(u, r, id_out, err);
 }
 
-/* See uow_ops.research_latest. */
-static inline int uow_research_latest(struct uow *u, struct arena *a,
-				      struct research_round **out,
-				      struct sc_err *err)
+/* See uow_ops.research_round; @id 0 is the newest round. */
+static inline int uow_research_round(struct uow *u, int64_t id, struct arena *a,
+				     struct research_round **out,
+				     struct sc_err *err)
 {
-	return u->ops->research_latest(u, a, out, err);
+	return u->ops->research_round(u, id, a, out, err);
 }
 
 /* See uow_ops.research_history. */

@@ -564,14 +564,16 @@ static void research_rounds_round_trip(void **state)
 
 	sourcing_decide(&rows[0], 4000, &d[0]);
 	sourcing_decide(&rows[1], 4000, &d[1]);
-	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
-			 SC_ENOTFOUND);
+	assert_int_equal(
+		uow_research_round(x->uow, 0, &x->arena, &got, &x->err),
+		SC_ENOTFOUND);
 	err_clear(&x->err);
 	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
 	assert_int_equal(uow_research_add(x->uow, &r, &r.id, &x->err), SC_OK);
 	uow_rollback(x->uow);
-	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
-			 SC_ENOTFOUND);
+	assert_int_equal(
+		uow_research_round(x->uow, 0, &x->arena, &got, &x->err),
+		SC_ENOTFOUND);
 	err_clear(&x->err);
 	for (int k = 0; k < 2; k++) {
 		r.threshold_bp = 4000 + 1000 * k;
@@ -580,8 +582,8 @@ static void research_rounds_round_trip(void **state)
 				 SC_OK);
 		assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
 	}
-	assert_int_equal(uow_research_latest(x->uow, &x->arena, &got, &x->err),
-			 SC_OK);
+	assert_int_equal(
+		uow_research_round(x->uow, 0, &x->arena, &got, &x->err), SC_OK);
 	assert_int_equal(got->id, r.id);
 	assert_int_equal(got->threshold_bp, 5000);
 	assert_int_equal(got->day, 20000);
@@ -595,6 +597,16 @@ static void research_rounds_round_trip(void **state)
 	assert_true(got->decisions[0].ci_low_pct > 50.2 &&
 		    got->decisions[0].ci_low_pct < 50.21);
 	assert_false(got->decisions[1].has_interval);
+	/* an earlier round by its id; an unknown id is not found */
+	assert_int_equal(
+		uow_research_round(x->uow, r.id - 1, &x->arena, &got, &x->err),
+		SC_OK);
+	assert_int_equal(got->threshold_bp, 4000);
+	assert_int_equal(
+		uow_research_round(x->uow, 999, &x->arena, &got, &x->err),
+		SC_ENOTFOUND);
+	assert_string_equal(x->err.msg, "unknown research round 999");
+	err_clear(&x->err);
 	assert_int_equal(uow_research_history(x->uow, "JUNGLE", 10, &x->arena,
 					      &hist, &x->err),
 			 SC_OK);

@@ -166,3 +166,10 @@ def test_no_decisions_yet_is_404(server):
     r = server.get("/sourcing/decisions")
     assert r.status_code == 404
     assert r.json() == {"message": "no research yet"}
+
+
+def test_import_prints_its_round_even_as_a_dry_run(db):
+    p = run(db, "--database", "memory:", "sourcing", "import", EXAMPLE)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("imported round 1: 5 scents\n\nround 1 of ")
+    assert "SEA-BREEZE" in p.stdout

@@ -126,13 +126,14 @@ static int f_research_add(struct uow *u, const struct research_round *r,
 	return rc ? rc : f->inner->ops->research_add(sync(f), r, id, err);
 }
 
-static int f_research_latest(struct uow *u, struct arena *a,
-			     struct research_round **out, struct sc_err *err)
+static int f_research_round(struct uow *u, int64_t id, struct arena *a,
+			    struct research_round **out, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
 	int rc = fault(f, err);
 
-	return rc ? rc : f->inner->ops->research_latest(f->inner, a, out, err);
+	return rc ? rc
+		  : f->inner->ops->research_round(f->inner, id, a, out, err);
 }
 
 static int f_research_history(struct uow *u, const char *sku, size_t limit,
@@ -194,7 +195,7 @@ static const struct uow_ops faulty_ops = {
 	.outbox_pending = f_outbox_pending,
 	.outbox_mark = f_outbox_mark,
 	.research_add = f_research_add,
-	.research_latest = f_research_latest,
+	.research_round = f_research_round,
 	.research_history = f_research_history,
 	.read_product = f_read_product,
 	.list_products = f_list_products,

@@ -651,7 +651,7 @@ static void rounds_are_kept_and_the_latest_decides(void **st)
 	assert_int_equal(import(app, SOURCING_THRESHOLD_BP, 4500), SC_OK);
 	assert_int_equal(import(app, 5000, 4500), SC_OK);
 	assert_int_equal(
-		uow_research_latest(app->uow, &app->scratch, &latest, &err),
+		uow_research_round(app->uow, 0, &app->scratch, &latest, &err),
 		SC_OK);
 	assert_int_equal(latest->id, 2);
 	assert_int_equal(latest->threshold_bp, 5000);
@@ -681,7 +681,7 @@ static void bad_research_changes_nothing(void **st)
 	assert_int_equal(import(app, SOURCING_THRESHOLD_BP, 10001), SC_EINVAL);
 	err_clear(&err);
 	assert_int_equal(
-		uow_research_latest(app->uow, &app->scratch, &latest, &err),
+		uow_research_round(app->uow, 0, &app->scratch, &latest, &err),
 		SC_ENOTFOUND);
 }
 

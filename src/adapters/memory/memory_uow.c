@@ -557,9 +557,19 @@ static int row_out(const struct research_row *src, struct arena *a,
 	return dst->scent && dst->sku ? 0 : -1;
 }
 
-static int memory_research_latest(struct uow *u, struct arena *a,
-				  struct research_round **out,
-				  struct sc_err *err)
+/* Round @id (0: newest) of @s, or NULL.  Caller holds the lock. */
+static const struct stored_round *find_round(const struct memory_store *s,
+					     int64_t id)
+{
+	for (size_t k = s->n_rounds; k-- > 0;)
+		if (!id || s->rounds[k].id == id)
+			return &s->rounds[k];
+	return NULL;
+}
+
+static int memory_research_round(struct uow *u, int64_t id, struct arena *a,
+				 struct research_round **out,
+				 struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
 	struct research_round *r = NULL;
@@ -568,11 +578,13 @@ static int memory_research_latest(struct uow *u, struct arena *a,
 	int rc = SC_OK;
 
 	(void)pthread_mutex_lock(&s->lock);
-	if (!s->n_rounds) {
-		rc = err_set(err, SC_ENOTFOUND, "no research yet");
+	sr = find_round(s, id);
+	if (!sr) {
+		rc = id ? err_set(err, SC_ENOTFOUND,
+				  "unknown research round %lld", (long long)id)
+			: err_set(err, SC_ENOTFOUND, "no research yet");
 		goto out_unlock;
 	}
-	sr = &s->rounds[s->n_rounds - 1];
 	r = arena_calloc(a, 1, sizeof(*r));
 	rows = arena_calloc(a, sr->n, sizeof(*rows));
 	if (r)
@@ -896,7 +908,7 @@ static const struct uow_ops memory_uow_ops = {
 	.outbox_pending = memory_outbox_pending,
 	.outbox_mark = memory_outbox_mark,
 	.research_add = memory_research_add,
-	.research_latest = memory_research_latest,
+	.research_round = memory_research_round,
 	.research_history = memory_research_history,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,

@@ -130,7 +130,7 @@ enum stmt {
 	ST_OUTBOX_FAILED,
 	ST_ROUND_ADD,
 	ST_ROUND_ROW_ADD,
-	ST_ROUND_LATEST,
+	ST_ROUND_BY_ID,
 	ST_ROUND_ROWS,
 	ST_SKU_HISTORY,
 	ST__COUNT
@@ -202,8 +202,8 @@ static const char *const stmt_sql[] = {
 	[ST_ROUND_ROW_ADD] = "INSERT INTO research_rows VALUES (?1, ?2, ?3, ?4,"
 			     " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 			     " ?15)",
-	[ST_ROUND_LATEST] = "SELECT id, day, threshold_bp FROM research_rounds"
-			    " ORDER BY id DESC LIMIT 1",
+	[ST_ROUND_BY_ID] = "SELECT id, day, threshold_bp FROM research_rounds"
+			   " WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT 1",
 	[ST_ROUND_ROWS] = "SELECT " RESEARCH_COLS " FROM research_rows"
 			  " WHERE round_id = ?1 ORDER BY seq",
 	[ST_SKU_HISTORY] = "SELECT " RESEARCH_COLS ", r.day, r.threshold_bp"
@@ -971,9 +971,9 @@ static int load_round_rows(struct sqlite_uow *s, struct research_round *r,
 	return SC_OK;
 }
 
-static int sqlite_research_latest(struct uow *u, struct arena *a,
-				  struct research_round **out,
-				  struct sc_err *err)
+static int sqlite_research_round(struct uow *u, int64_t id, struct arena *a,
+				 struct research_round **out,
+				 struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	struct research_round *r = arena_calloc(a, 1, sizeof(*r));
@@ -985,7 +985,8 @@ static int sqlite_research_latest(struct uow *u, struct arena *a,
 	rc = exec_simple(s, ST_BEGIN_READ, err);
 	if (rc)
 		return rc;
-	st = stmt(s, ST_ROUND_LATEST);
+	st = stmt(s, ST_ROUND_BY_ID);
+	(void)sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		r->id = sqlite3_column_int64(st, 0);
@@ -993,9 +994,11 @@ static int sqlite_research_latest(struct uow *u, struct arena *a,
 		r->threshold_bp = sqlite3_column_int(st, 2);
 		rc = SC_OK;
 	} else {
-		rc = rc == SQLITE_DONE
-			     ? err_set(err, SC_ENOTFOUND, "no research yet")
-			     : fail(s, rc, "read research", err);
+		rc = rc != SQLITE_DONE ? fail(s, rc, "read research", err)
+		     : id	       ? err_set(err, SC_ENOTFOUND,
+						 "unknown research round %lld",
+						 (long long)id)
+			  : err_set(err, SC_ENOTFOUND, "no research yet");
 	}
 	(void)sqlite3_reset(st);
 	if (!rc)
@@ -1055,7 +1058,7 @@ static const struct uow_ops sqlite_uow_ops = {
 	.outbox_pending = sqlite_outbox_pending,
 	.outbox_mark = sqlite_outbox_mark,
 	.research_add = sqlite_research_add,
-	.research_latest = sqlite_research_latest,
+	.research_round = sqlite_research_round,
 	.research_history = sqlite_research_history,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,

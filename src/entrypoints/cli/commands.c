@@ -407,8 +407,8 @@ static int slurp(const char *path, struct arena *a, char **out, size_t *len)
 	return CLI_OK;
 }
 
-/* Print the latest round as a table or (--json) JSON. */
-static int report(const struct config *cfg, bool as_json)
+/* Print round @id (0: the latest) as a table or (--json) JSON. */
+static int report(const struct config *cfg, int64_t id, bool as_json)
 {
 	struct research_round *round;
 	struct session s;
@@ -418,7 +418,8 @@ static int report(const struct config *cfg, bool as_json)
 	err_clear(&err);
 	rc = session_open(cfg, NULL, &s, &err);
 	if (!rc)
-		rc = uow_research_latest(s.w.uow, &s.w.scratch, &round, &err);
+		rc = uow_research_round(s.w.uow, id, &s.w.scratch, &round,
+					&err);
 	if (!rc && as_json)
 		rc = print_json(sourcing_round_json(round));
 	else if (!rc)
@@ -427,19 +428,30 @@ static int report(const struct config *cfg, bool as_json)
 	return rc ? fail(&err) : CLI_OK;
 }
 
-/* Print the round this command made (not whatever is latest by now). */
-static int print_round(const struct bus_result *res,
-		       const struct cmd_import_research *c, struct arena *a)
+/*
+ * Record round @m and print it - this round, not whatever is latest by
+ * now - in one session (a memory: store lives only that long).
+ */
+static int import_and_print(const struct config *cfg, const struct msg *m,
+			    struct sc_err *err)
 {
-	struct research_round round;
-	struct sc_err err;
+	struct research_round *round;
+	struct bus_result res;
+	struct session s;
+	int rc = session_open(cfg, NULL, &s, err);
 
-	err_clear(&err);
-	if (sourcing_round_of(c, res->round_id, a, &round, &err))
-		return fail(&err);
-	printf("\n");
-	sourcing_print_table(stdout, &round);
-	return CLI_OK;
+	if (!rc)
+		rc = bus_handle(&s.w.bus, m, &res, err);
+	if (!rc)
+		rc = uow_research_round(s.w.uow, res.round_id, &s.w.scratch,
+					&round, err);
+	if (!rc) {
+		printf("imported round %lld: %zu scents\n\n",
+		       (long long)res.round_id, round->n);
+		sourcing_print_table(stdout, round);
+	}
+	session_close(&s);
+	return rc ? fail(err) : CLI_OK;
 }
 
 static int import(const struct config *cfg, const char *path,
@@ -448,7 +460,6 @@ static int import(const struct config *cfg, const char *path,
 	struct msg m = {.type = MSG_IMPORT_RESEARCH};
 	struct cmd_import_research *c = &m.u.import_research;
 	struct research_row *rows;
-	struct bus_result res;
 	struct arena a;
 	struct sc_err err;
 	int64_t bp = SOURCING_THRESHOLD_BP;
@@ -472,12 +483,7 @@ static int import(const struct config *cfg, const char *path,
 		c->rows = rows;
 		c->day = today();
 		c->threshold_bp = (int32_t)bp;
-		rc = send(cfg, &m, &res);
-	}
-	if (!rc) {
-		printf("imported round %lld: %zu scents\n",
-		       (long long)res.round_id, c->n_rows);
-		rc = print_round(&res, c, &a);
+		rc = import_and_print(cfg, &m, &err);
 	}
 	arena_release(&a);
 	return rc;
@@ -491,10 +497,10 @@ static int cmd_sourcing(const struct config *cfg, int argc, char **argv)
 	    !strcmp(argv[3], "--threshold"))
 		return import(cfg, argv[2], argv[4]);
 	if (!strcmp(argv[1], "report") && argc == 2)
-		return report(cfg, false);
+		return report(cfg, 0, false);
 	if (!strcmp(argv[1], "report") && argc == 3 &&
 	    !strcmp(argv[2], "--json"))
-		return report(cfg, true);
+		return report(cfg, 0, true);
 	cli_error("usage: scents sourcing import FILE.csv [--threshold PCT] | "
 		  "scents sourcing report [--json]");
 	return CLI_USAGE;

@@ -493,8 +493,7 @@ static void post_research(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
 	struct msg m = {.type = MSG_IMPORT_RESEARCH};
-	const struct cmd_import_research *c = &m.u.import_research;
-	struct research_round round;
+	struct research_round *round;
 	struct bus_result res;
 	struct sc_err err;
 
@@ -506,10 +505,10 @@ static void post_research(struct worker *w, const struct http_req *req,
 	}
 	/* answer with this round, not whatever is latest by now */
 	err_clear(&err);
-	if (sourcing_round_of(c, res.round_id, &w->scratch, &round, &err))
+	if (uow_research_round(w->uow, res.round_id, &w->scratch, &round, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 201, sourcing_round_json(&round));
+		reply_json(out, 201, sourcing_round_json(round));
 out_reset:
 	arena_reset(&w->scratch);
 }
@@ -522,7 +521,7 @@ static void get_decisions(struct worker *w, const struct http_req *req,
 
 	(void)req;
 	err_clear(&err);
-	if (uow_research_latest(w->uow, &w->scratch, &round, &err))
+	if (uow_research_round(w->uow, 0, &w->scratch, &round, &err))
 		reply_err(out, &err);
 	else
 		reply_json(out, 200, sourcing_round_json(round));

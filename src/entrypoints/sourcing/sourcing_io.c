@@ -11,7 +11,6 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "domain/date.h"
-#include "domain/messages.h"
 #include "domain/sourcing.h"
 #include "service/uow.h"
 
@@ -191,20 +190,6 @@ int sourcing_rows_from_json(json_t *arr, struct arena *a,
 		*n_out = n;
 	}
 	return rc;
-}
-
-int sourcing_round_of(const struct cmd_import_research *c, int64_t id,
-		      struct arena *a, struct research_round *out,
-		      struct sc_err *err)
-{
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	out->day = c->day;
-	out->threshold_bp = c->threshold_bp;
-	out->rows = c->rows;
-	out->n = c->n_rows;
-	return sourcing_decide_all(c->rows, c->n_rows, c->threshold_bp, a,
-				   &out->decisions, err);
 }
 
 static void print_money(FILE *f, int64_t cents)

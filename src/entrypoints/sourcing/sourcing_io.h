@@ -40,17 +40,6 @@ int sourcing_rows_from_json(json_t *arr, struct arena *a,
 /* A percentage ("40", "39.9", or a JSON number) as hundredths; -1 bad. */
 int64_t sourcing_pct_of(json_t *v);
 
-struct cmd_import_research;
-
-/*
- * The round that command @c recorded as @id: its own rows and their
- * decisions, in @a (an answer about this round, not the latest one).
- * SC_ENOMEM.
- */
-int sourcing_round_of(const struct cmd_import_research *c, int64_t id,
-		      struct arena *a, struct research_round *out /* OUT */,
-		      struct sc_err *err);
-
 /* Print @r as a table for people. */
 void sourcing_print_table(FILE *f, const struct research_round *r);
 
