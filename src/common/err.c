@@ -42,8 +42,6 @@ const char *err_name(int code)
 		return "eio";
 	case SC_EEXIST:
 		return "eexist";
-	case SC_EOUTOFSTOCK:
-		return "eoutofstock";
 	default:
 		return "eunknown";
 	}

@@ -11,13 +11,12 @@
 
 enum sc_rc {
 	SC_OK = 0,
-	SC_ENOMEM = -1,	    /* allocation failed; nothing changed */
-	SC_EINVAL = -2,	    /* bad input from the caller */
-	SC_ENOTFOUND = -3,  /* unknown sku, batch ref or order */
-	SC_ECONFLICT = -4,  /* product changed under us; retryable */
-	SC_EIO = -5,	    /* a backend (db, redis, smtp) failed */
-	SC_EEXIST = -6,	    /* exists with other values; not retryable */
-	SC_EOUTOFSTOCK = -7 /* only for entry points: no batch could take it */
+	SC_ENOMEM = -1,	   /* allocation failed; nothing changed */
+	SC_EINVAL = -2,	   /* bad input from the caller */
+	SC_ENOTFOUND = -3, /* unknown sku, batch ref or order */
+	SC_ECONFLICT = -4, /* product changed under us; retryable */
+	SC_EIO = -5,	   /* a backend (db, redis, smtp) failed */
+	SC_EEXIST = -6	   /* exists with other values; not retryable */
 };
 
 /* Size of sc_err.msg, terminator included. */

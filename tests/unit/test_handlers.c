@@ -164,7 +164,9 @@ static void publishes_allocated_event(void **state)
 	struct test_app *app = *state;
 
 	assert_int_equal(app_add_batch(app, "b1", "LAMP", 10, ""), SC_OK);
+	assert_int_equal(app->signal.n_signals, 0); /* nothing queued */
 	assert_int_equal(app_allocate(app, "o1", "LAMP", 10, NULL, 0), SC_OK);
+	assert_int_equal(app->signal.n_signals, 1); /* relay woken once */
 	assert_int_equal(app->publisher.n_calls, 1);
 	assert_string_equal(app->publisher.channel[0], "line_allocated");
 	assert_string_equal(app->publisher.orderid[0], "o1");

@@ -28,7 +28,6 @@ struct cli_command {
 	int min_args;	     /* arguments after the name */
 	int max_args;	     /* arguments after the name */
 	cli_command_fn *run; /* does it */
-	int needs_store;     /* opens DATABASE_URL */
 };
 
 /* The table, terminated by a zero entry; defined in commands.c. */
