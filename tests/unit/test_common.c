@@ -188,6 +188,24 @@ static void config_rejects_bad_values_with_the_variable_named(void **state)
 	err_clear(&err);
 	assert_int_equal(config_load_from(&c, env_of, (void *)mail, &err),
 			 SC_EINVAL);
+	static const char *const more[][3] = {
+		{"REDIS_URL", "http://cache", NULL},
+		{"SMTP_URL", "mail.example:25", NULL},
+		{"HTTP_THREADS", "0", NULL},
+		{"HTTP_THREADS", "65", NULL},
+		{"HTTP_THREADS", "4x", NULL},
+		{"SQLITE_SYNCHRONOUS", "OFF", NULL},
+		{"SQLITE_GROUP_COMMIT", "yes", NULL},
+		{"FROM_EMAIL", "two@at@signs", NULL},
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		const char *kv[] = {more[i][0], more[i][1], NULL};
+
+		err_clear(&err);
+		assert_int_equal(config_load_from(&c, env_of, (void *)kv, &err),
+				 SC_EINVAL);
+		assert_non_null(strstr(err.msg, more[i][0]));
+	}
 }
 
 int main(void)

@@ -552,6 +552,42 @@ static void failed_delivery_stays_queued_and_is_sent_once_later(void **st)
 	assert_int_equal(n, 0);
 }
 
+/* The relay's store fails: before delivery nothing is sent; after it,
+ * the event stays queued and goes out again with the same id. */
+static void relay_store_failures_keep_delivery_at_least_once(void **st)
+{
+	struct test_app *app = *st;
+	struct faulty_uow f;
+	struct relay r;
+	struct sc_err err;
+	size_t n_sent;
+
+	faulty_uow_init(&f, app->relay_uow);
+	relay_init(&r, &f.base, &app->publisher.base, &app->notifier.base,
+		   "stock@scents.example");
+	app->bus.deps.signal = NULL; /* this test runs the relay itself */
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	err_clear(&err);
+	f.fail_call = 0; /* reading the outbox fails */
+	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_EIO);
+	assert_int_equal(app->publisher.n_calls, 0);
+	err_clear(&err);
+	f.fail_call = 1; /* marking it sent fails, after the publish */
+	f.n_calls = 0;
+	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_EIO);
+	assert_int_equal(app->publisher.n_calls, 1);
+	err_clear(&err);
+	f.fail_call = -1;
+	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_OK);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(app->publisher.n_calls, 2);
+	assert_int_equal(app->publisher.id[1], app->publisher.id[0]);
+	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_OK);
+	assert_int_equal(n_sent, 0);
+	relay_release(&r);
+}
+
 static void events_of_a_rolled_back_command_never_leave(void **st)
 {
 	struct test_app *app = *st;
@@ -739,6 +775,7 @@ int main(void)
 		T(event_handler_error_is_logged_and_the_others_still_run),
 		T(failed_delivery_stays_queued_and_is_sent_once_later),
 		T(events_of_a_rolled_back_command_never_leave),
+		T(relay_store_failures_keep_delivery_at_least_once),
 		T(batch_after_an_import_records_the_decided_supplier),
 		T(rounds_are_kept_and_the_latest_decides),
 		T(bad_research_changes_nothing),
