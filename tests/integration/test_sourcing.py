@@ -173,3 +173,21 @@ def test_import_prints_its_round_even_as_a_dry_run(db):
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("imported round 1: 5 scents\n\nround 1 of ")
     assert "SEA-BREEZE" in p.stdout
+
+
+def test_json_rows_are_checked_by_the_handler(server, db):
+    before = snapshot(db)
+    rows = [{"scent": "a", "expensive_favorability_pct": 40,
+             "cheap_favorability_pct": 50, "expensive_cost_usd": 1,
+             "cheap_cost_usd": 1},
+            {"scent": "b", "expensive_favorability_pct": 40,
+             "cheap_favorability_pct": 60, "expensive_cost_usd": 1,
+             "cheap_cost_usd": 1}]
+    r = server.post("/sourcing/research", json={"rows": rows})
+    assert r.status_code == 400
+    assert r.json()["message"] == ("row 1: favourabilities sum to 90.00, "
+                                   "not 100 (within 0.5)")
+    r = server.post("/sourcing/research", json={"rows": [rows[1], rows[1]]})
+    assert r.status_code == 400
+    assert "row 2: scent 'b' (B) is already on row 1" == r.json()["message"]
+    assert snapshot(db) == before

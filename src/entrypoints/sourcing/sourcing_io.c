@@ -180,11 +180,10 @@ int sourcing_rows_from_json(json_t *arr, struct arena *a,
 	rows = arena_calloc(a, n, sizeof(*rows));
 	if (!rows)
 		return err_set(err, SC_ENOMEM, "out of memory");
+	/* ranges, sums and duplicates: the ImportResearch handler checks */
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = row_from_json(json_array_get(arr, i), i + 1, a, &rows[i],
 				   err);
-	if (!rc)
-		rc = sourcing_check_rows(rows, n, a, err);
 	if (!rc) {
 		*out = rows;
 		*n_out = n;

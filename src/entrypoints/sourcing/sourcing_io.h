@@ -30,8 +30,9 @@ json_t *sourcing_history_json(const char *sku, const struct sku_decision *d,
 
 /*
  * Rows from a JSON array of objects with the CSV's column names (numbers,
- * or decimal strings), checked like a CSV.  SC_EINVAL naming the row and
- * field, SC_ENOMEM.
+ * or decimal strings): types and number formats are checked here, ranges,
+ * sums and duplicates by the ImportResearch handler.  SC_EINVAL naming
+ * the row and field, SC_ENOMEM.
  */
 int sourcing_rows_from_json(json_t *arr, struct arena *a,
 			    struct research_row **out, size_t *n_out,
