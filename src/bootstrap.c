@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/url.h"
 #include "common/util.h"
 #include "service/notifier.h"
 #include "service/publisher.h"
@@ -70,6 +71,7 @@ static const struct {
 static int open_store(struct app *app, struct uow **out, struct sc_err *err)
 {
 	const char *url = app->cfg.database_url;
+	char shown[120];
 
 	for (size_t i = 0; i < ARRAY_SIZE(stores); i++) {
 		size_t n = strlen(stores[i].scheme);
@@ -77,7 +79,8 @@ static int open_store(struct app *app, struct uow **out, struct sc_err *err)
 		if (!strncmp(url, stores[i].scheme, n))
 			return stores[i].open(app, url + n, out, err);
 	}
-	return err_set(err, SC_EINVAL, "store '%.60s' is not built in", url);
+	return err_set(err, SC_EINVAL, "store '%s' is not built in",
+		       url_redact(url, shown, sizeof(shown)));
 }
 
 /* SMTP when SMTP_URL is set, Redis when REDIS_URL is; else the log. */

@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/url.h"
 
 static int set_str(char *dst, const char *name, const char *v,
 		   struct sc_err *err)
@@ -31,12 +32,20 @@ static int has_prefix(const char *s, const char *prefix)
 int config_set_database_url(struct config *c, const char *url,
 			    struct sc_err *err)
 {
-	if (!(has_prefix(url, "sqlite:") && url[7]) &&
-	    strcmp(url, "memory:") != 0 && !has_prefix(url, "postgresql://"))
+	struct url_parts parts;
+	char shown[120];
+
+	if (has_prefix(url, "postgresql://") ||
+	    has_prefix(url, "postgres://")) {
+		if (url_parse("DATABASE_URL", url, &parts, err))
+			return SC_EINVAL;
+	} else if (!(has_prefix(url, "sqlite:") && url[7]) &&
+		   strcmp(url, "memory:") != 0) {
 		return err_set(err, SC_EINVAL,
 			       "DATABASE_URL must be sqlite:PATH, memory: or "
-			       "postgresql://..., not '%.100s'",
-			       url);
+			       "postgresql://..., not '%s'",
+			       url_redact(url, shown, sizeof(shown)));
+	}
 	return set_str(c->database_url, "DATABASE_URL", url, err);
 }
 
@@ -58,13 +67,26 @@ static int check_email(const char *name, const char *v, struct sc_err *err)
 	return SC_OK;
 }
 
-static int check_url(const char *name, const char *v, const char *scheme,
-		     struct sc_err *err)
+/*
+ * Check service URL @v (empty: unset) of variable @name: it parses, and
+ * its scheme is one of @schemes (NULL-terminated), so a typo is refused
+ * at start rather than at the first delivery.
+ */
+static int check_url(const char *name, const char *v,
+		     const char *const *schemes, struct sc_err *err)
 {
-	if (*v && (!has_prefix(v, scheme) || !v[strlen(scheme)]))
-		return err_set(err, SC_EINVAL, "%s must start with %s", name,
-			       scheme);
-	return SC_OK;
+	struct url_parts parts;
+
+	if (!*v)
+		return SC_OK;
+	if (url_parse(name, v, &parts, err))
+		return SC_EINVAL;
+	for (const char *const *s = schemes; *s; s++)
+		if (!strcmp(parts.scheme, *s))
+			return SC_OK;
+	return err_set(err, SC_EINVAL, "%s must start with %s://%s%s%s", name,
+		       schemes[0], schemes[1] ? " or " : "",
+		       schemes[1] ? schemes[1] : "", schemes[1] ? "://" : "");
 }
 
 static int parse_port(const char *v, int *out, struct sc_err *err)
@@ -74,7 +96,9 @@ static int parse_port(const char *v, int *out, struct sc_err *err)
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < 0 || n > 65535)
+	/* strtol skips leading blanks and takes a sign: neither is a port */
+	if (errno || end == v || *end || n < 0 || n > 65535 || *v < '0' ||
+	    *v > '9')
 		return err_set(err, SC_EINVAL,
 			       "HTTP_PORT must be 0 to 65535, not '%.40s'", v);
 	*out = (int)n;
@@ -119,6 +143,9 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 			  err);
 }
 
+static const char *const redis_schemes[] = {"redis", NULL};
+static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
+
 int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
 		     struct sc_err *err)
 {
@@ -135,12 +162,12 @@ int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
 		rc = set_str(c->redis_url, "REDIS_URL",
 			     get_or(get, ctx, "REDIS_URL", ""), err);
 	if (!rc)
-		rc = check_url("REDIS_URL", c->redis_url, "redis://", err);
+		rc = check_url("REDIS_URL", c->redis_url, redis_schemes, err);
 	if (!rc)
 		rc = set_str(c->smtp_url, "SMTP_URL",
 			     get_or(get, ctx, "SMTP_URL", ""), err);
 	if (!rc)
-		rc = check_url("SMTP_URL", c->smtp_url, "smtp://", err);
+		rc = check_url("SMTP_URL", c->smtp_url, smtp_schemes, err);
 	if (!rc)
 		rc = set_str(
 			c->stock_email, "STOCK_EMAIL",

@@ -29,6 +29,11 @@ void log_set_level(enum log_level level)
 	state.level = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level >= state.level;
+}
+
 int log_level_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);

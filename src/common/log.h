@@ -10,6 +10,7 @@
 #ifndef SCENTS_COMMON_LOG_H
 #define SCENTS_COMMON_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level {
@@ -24,6 +25,9 @@ typedef void log_sink_fn(void *ctx, enum log_level level, const char *line);
 
 /* Lines below @level are dropped. */
 void log_set_level(enum log_level level);
+
+/* True when @level would be logged: skip building costly arguments. */
+bool log_enabled(enum log_level level);
 
 /* Parse "debug", "info", "warn" or "error"; -1 when unknown. */
 int log_level_parse(const char *name);

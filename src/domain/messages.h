@@ -28,6 +28,8 @@ enum msg_type {
 	MSG_ALLOCATE,
 	MSG_CHANGE_BATCH_QUANTITY,
 	MSG_IMPORT_RESEARCH,
+	MSG_CREATE_TOKEN,
+	MSG_REVOKE_TOKEN,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -69,6 +71,23 @@ struct cmd_import_research {
 	size_t n_rows;			 /* entries in rows */
 };
 
+/*
+ * CreateToken(name, scopes, hash, now): record an API token.  The entry
+ * point generated the secret and shows it once; only its hash travels.
+ */
+struct cmd_create_token {
+	const char *name;    /* unique; token_name_valid() */
+	unsigned scopes;     /* enum token_scope bits, non-zero */
+	const uint8_t *hash; /* TOKEN_HASH_LEN bytes */
+	int64_t now;	     /* unix seconds, from the sender */
+};
+
+/* RevokeToken(name, now): the token stops working; its row stays. */
+struct cmd_revoke_token {
+	const char *name; /* as created */
+	int64_t now;	  /* unix seconds, from the sender */
+};
+
 /* Allocated: a line now has stock in batch @batchref. */
 struct ev_allocated {
 	const char *orderid;  /* customer order */
@@ -97,6 +116,8 @@ struct msg {
 		struct cmd_allocate allocate;
 		struct cmd_change_batch_quantity change_batch_quantity;
 		struct cmd_import_research import_research;
+		struct cmd_create_token create_token;
+		struct cmd_revoke_token revoke_token;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

@@ -215,6 +215,64 @@ static int handle_import_research(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+/* Token names are checked here only, for every transport. */
+static int check_token_name(const char *name, struct sc_err *err)
+{
+	if (name && token_name_valid(name))
+		return SC_OK;
+	return err_set(err, SC_EINVAL,
+		       "token name must be 1 to %d characters of A-Z a-z 0-9 "
+		       ". _ -",
+		       TOKEN_NAME_MAX);
+}
+
+static int handle_create_token(const struct msg *m, struct deps *d,
+			       struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_create_token *c = &m->u.create_token;
+	struct token_record t = {0};
+	int rc;
+
+	(void)res;
+	if (check_token_name(c->name, err))
+		return SC_EINVAL;
+	if (!c->scopes || (c->scopes & ~TOKEN_SCOPE_ALL))
+		return err_set(err, SC_EINVAL,
+			       "a token needs at least one scope of read, "
+			       "allocate, stock, admin");
+	t.name = c->name;
+	t.scopes = c->scopes;
+	memcpy(t.hash, c->hash, sizeof(t.hash));
+	t.created_at = c->now;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_token_add(d->uow, &t, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
+static int handle_revoke_token(const struct msg *m, struct deps *d,
+			       struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_revoke_token *c = &m->u.revoke_token;
+	int rc;
+
+	(void)res;
+	if (check_token_name(c->name, err))
+		return SC_EINVAL;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_token_revoke(d->uow, c->name, c->now, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Deallocated, in the same transaction: put the line somewhere else. */
 static int reallocate(const struct msg *m, struct deps *d,
 		      struct bus_result *res, struct sc_err *err)
@@ -256,6 +314,8 @@ const struct handler_entry handler_table[] = {
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
 	[MSG_CHANGE_BATCH_QUANTITY] = {1, {handle_change_batch_quantity}},
 	[MSG_IMPORT_RESEARCH] = {1, {handle_import_research}},
+	[MSG_CREATE_TOKEN] = {1, {handle_create_token}},
+	[MSG_REVOKE_TOKEN] = {1, {handle_revoke_token}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {0, {NULL}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -270,6 +330,8 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_ALLOCATE] = NULL,
 	[MSG_CHANGE_BATCH_QUANTITY] = NULL,
 	[MSG_IMPORT_RESEARCH] = NULL,
+	[MSG_CREATE_TOKEN] = NULL,
+	[MSG_REVOKE_TOKEN] = NULL,
 	[MSG_ALLOCATED] = enqueue,
 	[MSG_DEALLOCATED] = reallocate,
 	[MSG_OUT_OF_STOCK] = enqueue,

@@ -29,6 +29,7 @@
 #include "common/err.h"
 #include "domain/messages.h"
 #include "domain/sourcing.h"
+#include "domain/token.h"
 
 struct arena;
 struct product;
@@ -196,6 +197,30 @@ struct uow_ops {
 			     struct arena *a, struct product_list *out,
 			     struct sc_err *err);
 
+	/*
+	 * Record token @t inside the open transaction.  SC_EEXIST when a
+	 * token of that name exists (active or revoked: names are never
+	 * reused, so logs stay unambiguous).
+	 */
+	int (*token_add)(struct uow *self, const struct token_record *t,
+			 struct sc_err *err);
+
+	/*
+	 * Mark token @name revoked at @at inside the open transaction; a
+	 * revoked one keeps its first revocation time.  SC_ENOTFOUND when
+	 * there is no such token.
+	 */
+	int (*token_revoke)(struct uow *self, const char *name, int64_t at,
+			    struct sc_err *err);
+
+	/*
+	 * Every token, revoked ones included, by name, into @a.  Its own
+	 * consistent read; needs no begin.  *@n_out may be 0.
+	 */
+	int (*token_list)(struct uow *self, struct arena *a,
+			  struct token_record **out, size_t *n_out,
+			  struct sc_err *err);
+
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
 	int (*ping)(struct uow *self, struct sc_err *err);
 
@@ -309,6 +334,28 @@ static inline int uow_list_products(struct uow *u, const char *after,
 				    struct sc_err *err)
 {
 	return u->ops->list_products(u, after, limit, a, out, err);
+}
+
+/* See uow_ops.token_add; needs an open unit of work. */
+static inline int uow_token_add(struct uow *u, const struct token_record *t,
+				struct sc_err *err)
+{
+	return u->ops->token_add(u, t, err);
+}
+
+/* See uow_ops.token_revoke; needs an open unit of work. */
+static inline int uow_token_revoke(struct uow *u, const char *name, int64_t at,
+				   struct sc_err *err)
+{
+	return u->ops->token_revoke(u, name, at, err);
+}
+
+/* See uow_ops.token_list. */
+static inline int uow_token_list(struct uow *u, struct arena *a,
+				 struct token_record **out, size_t *n_out,
+				 struct sc_err *err)
+{
+	return u->ops->token_list(u, a, out, n_out, err);
 }
 
 /* See uow_ops.ping. */

@@ -106,7 +106,7 @@ def test_unwritable_database_is_a_runtime_error(tmp_path):
 def test_migrated_database_reopens_and_keeps_its_data(db):
     run(db, "add-batch", "b1", "NIGHTCLUB", "5")
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
     # reopening migrates nothing again and loses nothing
@@ -166,7 +166,7 @@ def test_existing_empty_database_file_is_migrated(db):
     con.close()
     assert run(db, "add-batch", "b1", "S", "5").returncode == 0
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
     names = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"products", "batches", "allocations", "allocations_view",
@@ -187,7 +187,7 @@ def test_version_1_database_is_upgraded_keeping_its_data(db):
     con.close()
     assert run(db, "allocate", "o1", "OLD", "3").stdout == "old-b\n"
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
     assert con.execute("SELECT kind, orderid FROM outbox").fetchall() == [
         ("Allocated", "o1")]
     con.close()
@@ -197,5 +197,5 @@ def test_a_store_that_is_not_built_in_is_a_usage_error(db):
     p = run(db, "allocations", "o1",
             env={"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"})
     assert p.returncode == 2
-    assert error_line(p) == ("scents: store 'postgresql://u:p@127.0.0.1:1/db'"
+    assert error_line(p) == ("scents: store 'postgresql://u:***@127.0.0.1:1/db'"
                              " is not built in\n")

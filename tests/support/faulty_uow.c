@@ -170,6 +170,35 @@ static int f_list_products(struct uow *u, const char *after, size_t limit,
 						 err);
 }
 
+static int f_token_add(struct uow *u, const struct token_record *t,
+		       struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->token_add(sync(f), t, err);
+}
+
+static int f_token_revoke(struct uow *u, const char *name, int64_t at,
+			  struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->token_revoke(sync(f), name, at, err);
+}
+
+static int f_token_list(struct uow *u, struct arena *a,
+			struct token_record **out, size_t *n_out,
+			struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->token_list(f->inner, a, out, n_out, err);
+}
+
 static int f_ping(struct uow *u, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
@@ -199,6 +228,9 @@ static const struct uow_ops faulty_ops = {
 	.research_history = f_research_history,
 	.read_product = f_read_product,
 	.list_products = f_list_products,
+	.token_add = f_token_add,
+	.token_revoke = f_token_revoke,
+	.token_list = f_token_list,
 	.ping = f_ping,
 	.free = f_free,
 };

@@ -12,6 +12,7 @@
 #include "adapters/smtp/smtp_notifier.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/url.h"
 #include "domain/messages.h"
 #include "service/notifier.h"
 #include "service/publisher.h"
@@ -22,30 +23,61 @@
 
 static void redis_urls_are_checked(void **state)
 {
-	char host[64];
-	int port = 0;
+	struct redis_target t;
 	struct sc_err err;
 
 	(void)state;
 	err_clear(&err);
-	assert_int_equal(redis_url_parse("redis://cache:6380/0", host,
-					 sizeof(host), &port, &err),
+	assert_int_equal(redis_target_parse("redis://cache:6380/0", &t, &err),
 			 SC_OK);
-	assert_string_equal(host, "cache");
-	assert_int_equal(port, 6380);
-	assert_int_equal(redis_url_parse("redis://cache", host, sizeof(host),
-					 &port, &err),
-			 SC_OK);
-	assert_int_equal(port, 6379);
-	static const char *const bad[] = {"http://x",	     "redis://",
-					  "redis://:1",	     "redis://h:0",
-					  "redis://h:99999", "redis://h:12x"};
+	assert_string_equal(t.host, "cache");
+	assert_int_equal(t.port, 6380);
+	assert_int_equal(t.db, 0);
+	assert_string_equal(t.password, "");
+	assert_int_equal(redis_target_parse("redis://cache", &t, &err), SC_OK);
+	assert_int_equal(t.port, 6379);
+	/* a password alone (AUTH pw), and an ACL user with one, decoded */
+	assert_int_equal(
+		redis_target_parse("redis://:s%40cret@h:7000/3", &t, &err),
+		SC_OK);
+	assert_string_equal(t.user, "");
+	assert_string_equal(t.password, "s@cret");
+	assert_int_equal(t.db, 3);
+	assert_int_equal(
+		redis_target_parse("redis://app:pw@[::1]:7000", &t, &err),
+		SC_OK);
+	assert_string_equal(t.user, "app");
+	assert_string_equal(t.password, "pw");
+	assert_string_equal(t.host, "::1");
+	static const char *const bad[] = {
+		"http://x",    "redis://",	  "redis://:1",
+		"redis://h:0", "redis://h:99999", "redis://h:12x",
+		"redis://h/x", "redis://:pw@h/-1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear(&err);
-		assert_int_equal(redis_url_parse(bad[i], host, sizeof(host),
-						 &port, &err),
+		assert_int_equal(redis_target_parse(bad[i], &t, &err),
 				 SC_EINVAL);
+		assert_null(strstr(err.msg, "pw"));
 	}
+}
+
+static void urls_are_shown_without_their_password(void **state)
+{
+	char out[200];
+
+	(void)state;
+	assert_string_equal(
+		url_redact("smtp://u:hunter2@mail:25", out, sizeof(out)),
+		"smtp://u:***@mail:25/");
+	assert_string_equal(url_redact("postgresql://app:p%40ss@db:5432/x", out,
+				       sizeof(out)),
+			    "postgresql://app:***@db:5432/x");
+	assert_string_equal(url_redact("redis://h:6379", out, sizeof(out)),
+			    "redis://h:6379/");
+	assert_string_equal(url_redact("sqlite:var/x.db", out, sizeof(out)),
+			    "sqlite:var/x.db");
+	assert_string_equal(url_redact("redis://:pw@[bad", out, sizeof(out)),
+			    "<unparsable url>");
 }
 
 static void redis_down_is_eio_and_the_next_publish_retries(void **state)
@@ -116,6 +148,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(redis_urls_are_checked),
+		cmocka_unit_test(urls_are_shown_without_their_password),
 		cmocka_unit_test(
 			redis_down_is_eio_and_the_next_publish_retries),
 		cmocka_unit_test(smtp_settings_are_checked),

@@ -82,6 +82,15 @@ struct memory_store {
 	struct stored_round *rounds;	  /* research, oldest first */
 	size_t n_rounds;		  /* entries used */
 	int64_t next_event_id;		  /* id of the last one */
+	struct token_record *tokens;	  /* names owned; by creation */
+	size_t n_tokens;		  /* entries used */
+};
+
+/* A token change made in a transaction, applied by its commit. */
+struct token_op {
+	bool active;		 /* there is one */
+	bool revoke;		 /* revoke @rec.name, else add @rec */
+	struct token_record rec; /* name owned */
 };
 
 struct memory_uow {
@@ -89,6 +98,7 @@ struct memory_uow {
 	struct memory_store *store; /* borrowed */
 	struct event_vec queued;    /* added in this transaction */
 	struct stored_round *round; /* research added in this transaction */
+	struct token_op token;	    /* token change in this transaction */
 };
 
 /* Free a string the store owns but keeps as const in a research row. */
@@ -201,6 +211,9 @@ void memory_store_free(struct memory_store *s)
 	for (size_t i = 0; i < s->n_rounds; i++)
 		round_free(&s->rounds[i]);
 	mem_free(s->rounds);
+	for (size_t i = 0; i < s->n_tokens; i++)
+		free_owned(s->tokens[i].name);
+	mem_free(s->tokens);
 	(void)pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -457,6 +470,50 @@ static void publish_round(struct memory_store *s, struct memory_uow *m)
 	m->round = NULL;
 }
 
+/* Index of token @name in @s, or -1.  Caller locks. */
+static ptrdiff_t find_token(const struct memory_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_tokens; i++)
+		if (!strcmp(s->tokens[i].name, name))
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+/* Room for @op, and its name still free (add).  Caller locks. */
+static int reserve_token(struct memory_store *s, const struct token_op *op,
+			 struct sc_err *err)
+{
+	void *p;
+
+	if (!op->active || op->revoke)
+		return SC_OK;
+	if (find_token(s, op->rec.name) >= 0)
+		return err_set(err, SC_EEXIST, "token '%s' exists",
+			       op->rec.name);
+	p = mem_realloc(s->tokens, (s->n_tokens + 1) * sizeof(*s->tokens));
+	if (!p)
+		return oom(err);
+	s->tokens = p;
+	return SC_OK;
+}
+
+/* Apply @op (room reserved); the store takes its name. */
+static void publish_token(struct memory_store *s, struct token_op *op)
+{
+	ptrdiff_t at;
+
+	if (!op->active)
+		return;
+	if (!op->revoke) {
+		s->tokens[s->n_tokens++] = op->rec;
+		op->rec.name = NULL;
+	} else if ((at = find_token(s, op->rec.name)) >= 0 &&
+		   !s->tokens[at].revoked_at) {
+		s->tokens[at].revoked_at = op->rec.revoked_at;
+	}
+	op->active = false;
+}
+
 static void memory_rollback(struct uow *u);
 
 static int memory_commit(struct uow *u, struct sc_err *err)
@@ -481,10 +538,13 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 		rc = oom(err);
 	if (!rc)
 		rc = reserve_round(s, to_memory_uow(u)->round, err);
+	if (!rc)
+		rc = reserve_token(s, &to_memory_uow(u)->token, err);
 	if (!rc) {
 		swap_in(s, copies, u->n_seen);
 		publish_queued(s, &to_memory_uow(u)->queued);
 		publish_round(s, to_memory_uow(u));
+		publish_token(s, &to_memory_uow(u)->token);
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	memory_rollback(u); /* frees what was not published */
@@ -499,6 +559,8 @@ static void memory_rollback(struct uow *u)
 	struct memory_uow *m = to_memory_uow(u);
 
 	events_clear(&m->queued);
+	free_owned(m->token.rec.name);
+	memset(&m->token, 0, sizeof(m->token));
 	round_free(m->round);
 	mem_free(m->round);
 	m->round = NULL;
@@ -883,6 +945,81 @@ static int memory_list_products(struct uow *u, const char *after, size_t limit,
 	return SC_OK;
 }
 
+/* Stage token change @op (its name copied); one per transaction. */
+static int stage_token(struct memory_uow *m, const struct token_record *rec,
+		       bool revoke, struct sc_err *err)
+{
+	ptrdiff_t at;
+
+	if (m->token.active)
+		return err_set(err, SC_EINVAL,
+			       "one token change per "
+			       "transaction");
+	(void)pthread_mutex_lock(&m->store->lock);
+	at = find_token(m->store, rec->name);
+	(void)pthread_mutex_unlock(&m->store->lock);
+	if (!revoke && at >= 0)
+		return err_set(err, SC_EEXIST, "token '%s' exists", rec->name);
+	if (revoke && at < 0)
+		return err_set(err, SC_ENOTFOUND, "no token named '%s'",
+			       rec->name);
+	m->token.rec = *rec;
+	m->token.rec.name = mem_strdup(rec->name);
+	if (!m->token.rec.name)
+		return oom(err);
+	m->token.revoke = revoke;
+	m->token.active = true;
+	return SC_OK;
+}
+
+static int memory_token_add(struct uow *u, const struct token_record *t,
+			    struct sc_err *err)
+{
+	return stage_token(to_memory_uow(u), t, false, err);
+}
+
+static int memory_token_revoke(struct uow *u, const char *name, int64_t at,
+			       struct sc_err *err)
+{
+	struct token_record rec = {.name = name, .revoked_at = at};
+
+	return stage_token(to_memory_uow(u), &rec, true, err);
+}
+
+static int cmp_tokens(const void *a, const void *b)
+{
+	return strcmp(((const struct token_record *)a)->name,
+		      ((const struct token_record *)b)->name);
+}
+
+static int memory_token_list(struct uow *u, struct arena *a,
+			     struct token_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct token_record *all = NULL;
+	size_t n;
+
+	(void)pthread_mutex_lock(&s->lock);
+	n = s->n_tokens;
+	if (n)
+		all = arena_alloc(a, n * sizeof(*all));
+	for (size_t i = 0; all && i < n; i++) {
+		all[i] = s->tokens[i];
+		all[i].name = arena_strdup(a, s->tokens[i].name);
+		if (!all[i].name)
+			all = NULL;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (n && !all)
+		return oom(err);
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_tokens);
+	*out = all;
+	*n_out = n;
+	return SC_OK;
+}
+
 static int memory_ping(struct uow *u, struct sc_err *err)
 {
 	(void)u;
@@ -912,6 +1049,9 @@ static const struct uow_ops memory_uow_ops = {
 	.research_history = memory_research_history,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,
+	.token_add = memory_token_add,
+	.token_revoke = memory_token_revoke,
+	.token_list = memory_token_list,
 	.ping = memory_ping,
 	.free = memory_free,
 };

@@ -17,10 +17,9 @@
 #include "service/publisher.h"
 
 struct redis_publisher {
-	struct publisher base; /* must stay first */
-	char host[256];	       /* server */
-	int port;	       /* server port */
-	redisContext *ctx;     /* NULL until connected, and after errors */
+	struct publisher base;	    /* must stay first */
+	struct redis_target target; /* where, as whom */
+	redisContext *ctx;	    /* NULL until connected, and after errors */
 };
 
 static const struct publisher_ops redis_publisher_ops;
@@ -31,30 +30,82 @@ static struct redis_publisher *to_redis(struct publisher *p)
 	return container_of(p, struct redis_publisher, base);
 }
 
-int redis_url_parse(const char *url, char *host, unsigned long n, int *port,
-		    struct sc_err *err)
+int redis_target_parse(const char *url, struct redis_target *out,
+		       struct sc_err *err)
 {
-	const char *h = url + strlen("redis://");
-	size_t len;
+	struct url_parts u;
 	char *end;
-	long p = 6379;
+	long db = 0;
+	int rc = url_parse("REDIS_URL", url, &u, err);
 
-	if (strncmp(url, "redis://", 8) != 0 || !*h)
+	if (rc)
+		return rc;
+	if (strcmp(u.scheme, "redis") != 0)
 		return err_set(err, SC_EINVAL,
-			       "REDIS_URL must be redis://host[:port]");
-	len = strcspn(h, ":/");
-	if (!len || len >= n)
-		return err_set(err, SC_EINVAL, "REDIS_URL has a bad host");
-	if (h[len] == ':') {
-		p = strtol(h + len + 1, &end, 10);
-		if (end == h + len + 1 || (*end && *end != '/') || p < 1 ||
-		    p > 65535)
+			       "REDIS_URL must start with "
+			       "redis://");
+	if (u.path[0] && strcmp(u.path, "/") != 0) {
+		db = strtol(u.path + 1, &end, 10);
+		if (*end || end == u.path + 1 || db < 0 || db > 65535)
 			return err_set(err, SC_EINVAL,
-				       "REDIS_URL has a bad port");
+				       "REDIS_URL database must be a number, "
+				       "as in redis://host:6379/0");
 	}
-	memcpy(host, h, len);
-	host[len] = '\0';
-	*port = (int)p;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->host, u.host, sizeof(out->host));
+	memcpy(out->user, u.user, sizeof(out->user));
+	memcpy(out->password, u.password, sizeof(out->password));
+	out->port = u.port ? u.port : 6379;
+	out->db = (int)db;
+	return SC_OK;
+}
+
+/* Run one setup command; SC_EIO naming @what (not its arguments). */
+static int setup(redisContext *ctx, const char *what, redisReply *reply,
+		 struct sc_err *err)
+{
+	int rc = SC_OK;
+
+	if (!reply || reply->type == REDIS_REPLY_ERROR)
+		rc = err_set(err, SC_EIO, "redis %s: %s", what,
+			     reply ? reply->str : ctx->errstr);
+	if (reply)
+		freeReplyObject(reply);
+	return rc;
+}
+
+int redis_connect(const struct redis_target *t, redisContext **out,
+		  struct sc_err *err)
+{
+	struct timeval ct = {0, (long)REDIS_CONNECT_TIMEOUT_MS * 1000};
+	struct timeval rt = {REDIS_COMMAND_TIMEOUT_MS / 1000,
+			     (long)(REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000};
+	redisContext *ctx = redisConnectWithTimeout(t->host, t->port, ct);
+	int rc = SC_OK;
+
+	if (!ctx || ctx->err)
+		rc = err_set(err, SC_EIO, "redis %s:%d: %s", t->host, t->port,
+			     ctx ? ctx->errstr : "out of memory");
+	else if (redisSetTimeout(ctx, rt) != REDIS_OK)
+		rc = err_set(err, SC_EIO, "redis: cannot set timeout");
+	/* %s arguments travel as binary-safe bulk strings, never parsed */
+	if (!rc && t->password[0] && t->user[0])
+		rc = setup(
+			ctx, "auth",
+			redisCommand(ctx, "AUTH %s %s", t->user, t->password),
+			err);
+	else if (!rc && t->password[0])
+		rc = setup(ctx, "auth",
+			   redisCommand(ctx, "AUTH %s", t->password), err);
+	if (!rc && t->db)
+		rc = setup(ctx, "select", redisCommand(ctx, "SELECT %d", t->db),
+			   err);
+	if (rc) {
+		if (ctx)
+			redisFree(ctx);
+		return rc;
+	}
+	*out = ctx;
 	return SC_OK;
 }
 
@@ -67,22 +118,7 @@ static void disconnect(struct redis_publisher *r)
 
 static int connect_now(struct redis_publisher *r, struct sc_err *err)
 {
-	struct timeval ct = {0, (long)REDIS_CONNECT_TIMEOUT_MS * 1000};
-	struct timeval rt = {REDIS_COMMAND_TIMEOUT_MS / 1000,
-			     (long)(REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000};
-
-	r->ctx = redisConnectWithTimeout(r->host, r->port, ct);
-	if (!r->ctx || r->ctx->err) {
-		err_set(err, SC_EIO, "redis %s:%d: %s", r->host, r->port,
-			r->ctx ? r->ctx->errstr : "out of memory");
-		disconnect(r);
-		return SC_EIO;
-	}
-	if (redisSetTimeout(r->ctx, rt) != REDIS_OK) {
-		disconnect(r);
-		return err_set(err, SC_EIO, "redis: cannot set timeout");
-	}
-	return SC_OK;
+	return redis_connect(&r->target, &r->ctx, err);
 }
 
 /* The JSON payload of @ev (caller frees with mem_free), or NULL. */
@@ -155,7 +191,7 @@ int redis_publisher_new(const char *url, struct publisher **out,
 	if (!r)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	r->base.ops = &redis_publisher_ops;
-	rc = redis_url_parse(url, r->host, sizeof(r->host), &r->port, err);
+	rc = redis_target_parse(url, &r->target, err);
 	if (rc) {
 		mem_free(r);
 		return rc;

@@ -12,6 +12,10 @@
 #ifndef SCENTS_ADAPTERS_REDIS_REDIS_PUBLISHER_H
 #define SCENTS_ADAPTERS_REDIS_REDIS_PUBLISHER_H
 
+#include <hiredis/hiredis.h>
+
+#include "common/url.h"
+
 struct publisher;
 struct sc_err;
 
@@ -19,12 +23,26 @@ struct sc_err;
 #define REDIS_CONNECT_TIMEOUT_MS 1000
 #define REDIS_COMMAND_TIMEOUT_MS 2000
 
+/* Where and as whom to connect: redis://[[user]:password@]host[:port][/db] */
+struct redis_target {
+	char host[URL_PART_MAX];     /* server */
+	int port;		     /* default 6379 */
+	char user[URL_PART_MAX];     /* ACL user (Redis 6+), or "" */
+	char password[URL_PART_MAX]; /* AUTH password, or "": no AUTH */
+	int db;			     /* SELECT this when not 0 */
+};
+
+/* Parse REDIS_URL @url into @out.  SC_EINVAL (never quoting secrets). */
+int redis_target_parse(const char *url, struct redis_target *out /* OUT */,
+		       struct sc_err *err);
+
 /*
- * Split "redis://host[:port][/db]" into @host (@n bytes) and *@port.
- * SC_EINVAL when it is not such a URL.
+ * Connect to @t within REDIS_CONNECT_TIMEOUT_MS, set the command
+ * timeout, then AUTH and SELECT as @t asks.  SC_EIO with the server's
+ * reason (never the password); SC_ENOMEM.
  */
-int redis_url_parse(const char *url, char *host, unsigned long n, int *port,
-		    struct sc_err *err);
+int redis_connect(const struct redis_target *t, redisContext **out /* OUT */,
+		  struct sc_err *err);
 
 /* A publisher for @url; does not connect yet.  SC_EINVAL, SC_ENOMEM. */
 int redis_publisher_new(const char *url, struct publisher **out /* OUT */,

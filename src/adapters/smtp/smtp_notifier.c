@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/url.h"
 #include "common/util.h"
 #include "service/notifier.h"
 
@@ -19,7 +20,9 @@
 
 struct smtp_notifier {
 	struct notifier base; /* must stay first */
-	char url[512];	      /* smtp://host:port */
+	char url[512];	      /* smtp[s]://[user:pass@]host:port */
+	char shown[512];      /* url with the password hidden, for errors */
+	long use_ssl;	      /* CURLOPT_USE_SSL for smtp:// */
 	char from[256];	      /* sender address */
 };
 
@@ -110,11 +113,12 @@ static int transfer(struct smtp_notifier *s, const char *to, struct upload *up,
 	(void)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 			       (long)SMTP_CONNECT_TIMEOUT_S);
 	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)SMTP_TIMEOUT_S);
+	(void)curl_easy_setopt(curl, CURLOPT_USE_SSL, s->use_ssl);
 	cc = curl_easy_perform(curl);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(curl);
 	if (cc != CURLE_OK)
-		return err_set(err, SC_EIO, "smtp %s: %s", s->url,
+		return err_set(err, SC_EIO, "smtp %s: %s", s->shown,
 			       curl_easy_strerror(cc));
 	return SC_OK;
 }
@@ -151,10 +155,15 @@ int smtp_notifier_new(const char *url, const char *from, struct notifier **out,
 		      struct sc_err *err)
 {
 	struct smtp_notifier *s;
+	struct url_parts u;
 
-	if (strncmp(url, "smtp://", 7) != 0 || !url[7] || !header_safe(url))
+	if (url_parse("SMTP_URL", url, &u, err))
+		return SC_EINVAL;
+	if ((strcmp(u.scheme, "smtp") != 0 && strcmp(u.scheme, "smtps") != 0) ||
+	    !header_safe(url))
 		return err_set(err, SC_EINVAL,
-			       "SMTP_URL must be smtp://host:port");
+			       "SMTP_URL must be smtp://host:port or "
+			       "smtps://host:port");
 	if (strlen(url) >= sizeof(((struct smtp_notifier *)0)->url) ||
 	    strlen(from) >= sizeof(((struct smtp_notifier *)0)->from))
 		return err_set(err, SC_EINVAL,
@@ -166,6 +175,14 @@ int smtp_notifier_new(const char *url, const char *from, struct notifier **out,
 		return err_set(err, SC_ENOMEM, "out of memory");
 	s->base.ops = &smtp_notifier_ops;
 	(void)snprintf(s->url, sizeof(s->url), "%s", url);
+	(void)url_redact(url, s->shown, sizeof(s->shown));
+	/*
+	 * smtps:// is TLS from the first byte.  On smtp://, STARTTLS is
+	 * used when the server offers it, and required when we would send
+	 * a password: credentials never cross the network in clear text.
+	 */
+	s->use_ssl =
+		u.password[0] ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY;
 	(void)snprintf(s->from, sizeof(s->from), "%s", from);
 	*out = &s->base;
 	return SC_OK;

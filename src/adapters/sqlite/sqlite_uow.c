@@ -98,6 +98,13 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (sku, round_id));"
 	"CREATE UNIQUE INDEX research_rows_by_round ON research_rows(round_id,"
 	" seq);",
+	/* 4: API tokens; the SHA-256 of each secret, never the secret */
+	"CREATE TABLE api_tokens ("
+	" name TEXT PRIMARY KEY,"
+	" scopes INTEGER NOT NULL CHECK (scopes BETWEEN 1 AND 15),"
+	" hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -133,6 +140,9 @@ enum stmt {
 	ST_ROUND_BY_ID,
 	ST_ROUND_ROWS,
 	ST_SKU_HISTORY,
+	ST_TOKEN_ADD,
+	ST_TOKEN_REVOKE,
+	ST_TOKEN_LIST,
 	ST__COUNT
 };
 
@@ -210,6 +220,13 @@ static const char *const stmt_sql[] = {
 			   " FROM research_rows JOIN research_rounds r"
 			   " ON r.id = round_id WHERE sku = ?1"
 			   " ORDER BY round_id DESC LIMIT ?2",
+	[ST_TOKEN_ADD] = "INSERT INTO api_tokens (name, scopes, hash,"
+			 " created_at) VALUES (?1, ?2, ?3, ?4)",
+	[ST_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at ="
+			    " COALESCE(revoked_at, ?2) WHERE name = ?1",
+	[ST_TOKEN_LIST] = "SELECT name, scopes, hash, created_at,"
+			  " COALESCE(revoked_at, 0) FROM api_tokens"
+			  " ORDER BY name",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1035,6 +1052,69 @@ static int sqlite_research_history(struct uow *u, const char *sku, size_t limit,
 			a, (void **)&out->items, &out->n, err);
 }
 
+static int sqlite_token_add(struct uow *u, const struct token_record *t,
+			    struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_TOKEN_ADD);
+	int rc;
+
+	(void)bind_text(st, 1, t->name);
+	(void)sqlite3_bind_int(st, 2, (int)t->scopes);
+	(void)sqlite3_bind_blob(st, 3, t->hash, sizeof(t->hash), SQLITE_STATIC);
+	(void)sqlite3_bind_int64(st, 4, t->created_at);
+	rc = sqlite3_step(st);
+	(void)sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return err_set(err, SC_EEXIST, "token '%s' exists", t->name);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "add token", err);
+}
+
+static int sqlite_token_revoke(struct uow *u, const char *name, int64_t at,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_TOKEN_REVOKE);
+	int rc;
+
+	(void)bind_text(st, 1, name);
+	(void)sqlite3_bind_int64(st, 2, at);
+	rc = exec(s, st, "revoke token", err);
+	if (!rc && !sqlite3_changes(s->db))
+		rc = err_set(err, SC_ENOTFOUND, "no token named '%s'", name);
+	return rc;
+}
+
+static int fill_token(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct token_record *t = row;
+	const void *hash = sqlite3_column_blob(st, 2);
+
+	if (col_text(a, st, 0, &t->name))
+		return -1;
+	t->scopes = (unsigned)sqlite3_column_int(st, 1);
+	if (hash && sqlite3_column_bytes(st, 2) == TOKEN_HASH_LEN)
+		memcpy(t->hash, hash, TOKEN_HASH_LEN);
+	else
+		memset(t->hash, 0, TOKEN_HASH_LEN); /* matches no secret */
+	t->created_at = sqlite3_column_int64(st, 3);
+	t->revoked_at = sqlite3_column_int64(st, 4);
+	return 0;
+}
+
+static int sqlite_token_list(struct uow *u, struct arena *a,
+			     struct token_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	return read_all(s,
+			&(const struct row_reader){stmt(s, ST_TOKEN_LIST),
+						   sizeof(**out), fill_token,
+						   "read tokens"},
+			a, (void **)out, n_out, err);
+}
+
 static void sqlite_free(struct uow *u)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -1062,6 +1142,9 @@ static const struct uow_ops sqlite_uow_ops = {
 	.research_history = sqlite_research_history,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,
+	.token_add = sqlite_token_add,
+	.token_revoke = sqlite_token_revoke,
+	.token_list = sqlite_token_list,
 	.ping = sqlite_ping,
 	.free = sqlite_free,
 };

@@ -2,6 +2,7 @@
  * entrypoints/cli/commands.c - the subcommands of `scents`.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,8 @@
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
+#include "domain/token.h"
+#include "entrypoints/auth/auth.h"
 #include "entrypoints/cli/cli.h"
 #include "entrypoints/http/server.h"
 #include "entrypoints/redis_consumer/consumer.h"
@@ -506,6 +509,125 @@ static int cmd_sourcing(const struct config *cfg, int argc, char **argv)
 	return CLI_USAGE;
 }
 
+/* "read,stock" or repeated --scope: the bits, or 0 on an unknown name. */
+static unsigned scopes_of(char *list)
+{
+	unsigned bits = 0;
+	char *save = NULL;
+
+	for (char *t = strtok_r(list, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		unsigned bit = token_scope_parse(t);
+
+		if (!bit)
+			return 0;
+		bits |= bit;
+	}
+	return bits;
+}
+
+static void print_scopes(unsigned scopes)
+{
+	const char *sep = "";
+
+	for (unsigned bit = 1; bit <= TOKEN_SCOPE_ADMIN; bit <<= 1)
+		if (scopes & bit) {
+			printf("%s%s", sep, token_scope_name(bit));
+			sep = ",";
+		}
+}
+
+static const char token_usage[] =
+	"usage: scents token create --name NAME --scope SCOPE[,SCOPE...]\n"
+	"       scents token list\n"
+	"       scents token revoke NAME\n"
+	"scopes: read (GETs), allocate (POST /allocate), stock (batches),\n"
+	"        admin (research import, tokens; implies every scope)";
+
+/* token create: the secret goes to stdout once, and nowhere else. */
+static int token_create(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"scope", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct msg m = {.type = MSG_CREATE_TOKEN};
+	struct cmd_create_token *c = &m.u.create_token;
+	uint8_t hash[TOKEN_HASH_LEN];
+	char secret[AUTH_SECRET_SIZE];
+	struct sc_err err;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "n:s:", opts, NULL)) != -1) {
+		unsigned bits = opt == 's' ? scopes_of(optarg) : 0;
+
+		if (opt == 'n') {
+			c->name = optarg;
+		} else if (opt == 's' && bits) {
+			c->scopes |= bits;
+		} else {
+			cli_error("%s", token_usage);
+			return CLI_USAGE;
+		}
+	}
+	if (!c->name || !c->scopes || optind != argc) {
+		cli_error("%s", token_usage);
+		return CLI_USAGE;
+	}
+	err_clear(&err);
+	if (auth_global_init(&err))
+		return fail(&err);
+	auth_secret_new(secret, hash);
+	c->hash = hash;
+	c->now = (int64_t)time(NULL);
+	rc = send(cfg, &m, NULL);
+	if (!rc)
+		printf("%s\n", secret);
+	auth_secret_wipe(secret);
+	return rc;
+}
+
+static int token_list(const struct config *cfg)
+{
+	struct token_record *rows = NULL;
+	struct session s;
+	struct sc_err err;
+	size_t n = 0;
+	int rc;
+
+	err_clear(&err);
+	rc = session_open(cfg, NULL, &s, &err);
+	if (!rc)
+		rc = uow_token_list(s.w.uow, &s.w.scratch, &rows, &n, &err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		printf("%-24s %-8s ", rows[i].name,
+		       rows[i].revoked_at ? "revoked" : "active");
+		print_scopes(rows[i].scopes);
+		printf("\n");
+	}
+	session_close(&s);
+	return rc ? fail(&err) : CLI_OK;
+}
+
+static int cmd_token(const struct config *cfg, int argc, char **argv)
+{
+	struct msg m = {.type = MSG_REVOKE_TOKEN};
+
+	if (!strcmp(argv[1], "create"))
+		return token_create(cfg, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list") && argc == 2)
+		return token_list(cfg);
+	if (!strcmp(argv[1], "revoke") && argc == 3) {
+		m.u.revoke_token.name = argv[2];
+		m.u.revoke_token.now = (int64_t)time(NULL);
+		return send(cfg, &m, NULL);
+	}
+	cli_error("%s", token_usage);
+	return CLI_USAGE;
+}
+
 static int cmd_version(const struct config *cfg, int argc, char **argv)
 {
 	(void)cfg;
@@ -549,5 +671,7 @@ const struct cli_command cli_commands[] = {
 	 cmd_change_batch_quantity},
 	{"allocations", "ORDERID", "print an order's allocations (JSON)", 1, 1,
 	 cmd_allocations},
+	{"token", "create --name N --scope S | list | revoke N",
+	 "manage API tokens", 1, 12, cmd_token},
 	{NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bootstrap.h"
@@ -19,6 +20,8 @@
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
+#include "domain/token.h"
+#include "entrypoints/auth/auth.h"
 #include "entrypoints/sourcing/sourcing_io.h"
 #include "service/uow.h"
 
@@ -75,10 +78,19 @@ static void reply_err(struct http_reply *out, const struct sc_err *err)
 		status = 409;
 		break;
 	case SC_ECONFLICT: /* still losing races after every retry */
-	case SC_EIO:	   /* the store is unavailable */
 	case SC_ENOMEM:
 		status = 503;
 		break;
+	case SC_EIO:
+		/*
+		 * The store's own text names files and server addresses:
+		 * it goes to the log, for operators; clients get a reason
+		 * they can act on.
+		 */
+		log_msg(LOG_ERROR, "event=store_error reason=\"%s\"", err->msg);
+		reply_msg(out, 503,
+			  "the store is unavailable; try again later");
+		return;
 	default:
 		status = 500;
 	}
@@ -106,6 +118,31 @@ static json_t *parse_object(const struct http_req *req, struct http_reply *out)
 		return NULL;
 	}
 	return j;
+}
+
+/*
+ * Reject a key of @o that is not in @known (NULL-terminated): a typo such
+ * as "ETA" must not silently mean "no eta".  Replies 400 naming it.
+ */
+static int check_keys(json_t *o, const char *const *known,
+		      struct http_reply *rep)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v)
+	{
+		const char *const *k = known;
+
+		(void)v;
+		while (*k && strcmp(*k, key) != 0)
+			k++;
+		if (!*k) {
+			reply_msg(rep, 400, "unknown field '%.64s'", key);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Field @name as an id; replies 400 naming it when absent or bad. */
@@ -201,13 +238,15 @@ static void post_add_batch(struct worker *w, const struct http_req *req,
 {
 	struct msg m = {.type = MSG_CREATE_BATCH};
 	struct cmd_create_batch *c = &m.u.create_batch;
+	static const char *const known[] = {"ref", "sku",      "qty",
+					    "eta", "supplier", NULL};
 	struct sc_err err;
 	long long qty;
 	json_t *o = parse_object(req, out);
 
 	if (!o)
 		return;
-	if (!get_ident(o, "ref", &c->ref, out) &&
+	if (!check_keys(o, known, out) && !get_ident(o, "ref", &c->ref, out) &&
 	    !get_ident(o, "sku", &c->sku, out) &&
 	    !get_qty(o, "qty", 0, &qty, out) && !get_eta(o, c, out) &&
 	    !get_supplier(o, c, out)) {
@@ -225,6 +264,7 @@ static void post_allocate(struct worker *w, const struct http_req *req,
 {
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct cmd_allocate *c = &m.u.allocate;
+	static const char *const known[] = {"orderid", "sku", "qty", NULL};
 	struct bus_result res;
 	struct sc_err err;
 	long long qty;
@@ -233,7 +273,8 @@ static void post_allocate(struct worker *w, const struct http_req *req,
 
 	if (!o)
 		return;
-	if (get_ident(o, "orderid", &c->orderid, out) ||
+	if (check_keys(o, known, out) ||
+	    get_ident(o, "orderid", &c->orderid, out) ||
 	    get_ident(o, "sku", &c->sku, out) ||
 	    get_qty(o, "qty", 1, &qty, out))
 		goto out_decref;
@@ -256,6 +297,7 @@ static void post_change_batch_quantity(struct worker *w,
 				       const struct http_req *req,
 				       struct http_reply *out)
 {
+	static const char *const known[] = {"ref", "qty", NULL};
 	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
 	struct sc_err err;
 	long long qty;
@@ -263,7 +305,8 @@ static void post_change_batch_quantity(struct worker *w,
 
 	if (!o)
 		return;
-	if (!get_ident(o, "ref", &m.u.change_batch_quantity.ref, out) &&
+	if (!check_keys(o, known, out) &&
+	    !get_ident(o, "ref", &m.u.change_batch_quantity.ref, out) &&
 	    !get_qty(o, "qty", 0, &qty, out)) {
 		m.u.change_batch_quantity.qty = qty;
 		if (send(w, &m, NULL, &err))
@@ -436,7 +479,7 @@ static void get_healthz(struct worker *w, const struct http_req *req,
 	(void)req;
 	err_clear(&err);
 	if (uow_ping(w->uow, &err))
-		reply_msg(out, 503, "store unavailable: %s", err.msg);
+		reply_err(out, &err);
 	else
 		reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -462,9 +505,16 @@ static int research_of(const struct http_req *req, struct arena *a,
 		rc = sourcing_parse_csv(req->body ? req->body : "", req->len, a,
 					&rows, &c->n_rows, &err);
 	} else {
+		static const char *const known[] = {"threshold_pct", "rows",
+						    NULL};
+
 		o = parse_object(req, out);
 		if (!o)
 			return -1;
+		if (check_keys(o, known, out)) {
+			json_decref(o);
+			return -1;
+		}
 		t = json_object_get(o, "threshold_pct");
 		if (t && !json_is_null(t) &&
 		    ((bp = sourcing_pct_of(t)) < 0 || bp > 10000)) {
@@ -548,24 +598,149 @@ static void get_sku_decisions(struct worker *w, const struct http_req *req,
 	arena_reset(&w->scratch);
 }
 
+static json_t *scopes_json(unsigned scopes)
+{
+	json_t *arr = json_array();
+
+	for (unsigned bit = 1; arr && bit <= TOKEN_SCOPE_ADMIN; bit <<= 1)
+		if (scopes & bit)
+			(void)json_array_append_new(
+				arr, json_string(token_scope_name(bit)));
+	return arr;
+}
+
+/* POST /tokens {"name", "scopes": [...]}: the secret is shown once. */
+static void post_token(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	static const char *const known[] = {"name", "scopes", NULL};
+	struct msg m = {.type = MSG_CREATE_TOKEN};
+	struct cmd_create_token *c = &m.u.create_token;
+	uint8_t hash[TOKEN_HASH_LEN];
+	char secret[AUTH_SECRET_SIZE];
+	struct sc_err err;
+	json_t *o = parse_object(req, out), *scopes, *v;
+	size_t i;
+
+	if (!o)
+		return;
+	if (check_keys(o, known, out))
+		goto out_decref;
+	v = json_object_get(o, "name");
+	scopes = json_object_get(o, "scopes");
+	c->name = json_is_string(v) ? json_string_value(v) : "";
+	json_array_foreach(scopes, i, v)
+	{
+		unsigned bit = json_is_string(v)
+				       ? token_scope_parse(json_string_value(v))
+				       : 0;
+
+		if (!bit) {
+			reply_msg(out, 400,
+				  "field 'scopes' must list read, allocate, "
+				  "stock or admin");
+			goto out_decref;
+		}
+		c->scopes |= bit;
+	}
+	auth_secret_new(secret, hash);
+	c->hash = hash;
+	c->now = (int64_t)time(NULL);
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 201,
+			   json_pack("{s:s, s:o, s:s}", "name", c->name,
+				     "scopes", scopes_json(c->scopes), "token",
+				     secret));
+	auth_secret_wipe(secret);
+out_decref:
+	json_decref(o);
+}
+
+static void get_tokens(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	struct token_record *rows;
+	struct sc_err err;
+	size_t n;
+	json_t *arr;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_token_list(w->uow, &w->scratch, &rows, &n, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		(void)json_array_append_new(
+			arr,
+			json_pack("{s:s, s:o, s:I, s:I?}", "name", rows[i].name,
+				  "scopes", scopes_json(rows[i].scopes),
+				  "created_at", (json_int_t)rows[i].created_at,
+				  "revoked_at",
+				  rows[i].revoked_at
+					  ? json_integer(rows[i].revoked_at)
+					  : NULL));
+	reply_json(out, 200, arr);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void delete_token(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	char name[SC_ID_MAX * 3 + 1];
+	struct msg m = {.type = MSG_REVOKE_TOKEN};
+	struct sc_err err;
+
+	if (path_ident(req, strlen("/tokens/"), "token name", name,
+		       sizeof(name), out))
+		return;
+	m.u.revoke_token.name = name;
+	m.u.revoke_token.now = (int64_t)time(NULL);
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:s, s:b}", "name", name, "revoked", 1));
+}
+
 typedef void route_fn(struct worker *w, const struct http_req *req,
 		      struct http_reply *out);
 
+/* What a route's request body must be. */
+enum body_kind {
+	BODY_NONE,	 /* none expected; Content-Type not checked */
+	BODY_JSON,	 /* application/json */
+	BODY_JSON_OR_CSV /* application/json or text/csv */
+};
+
 static const struct route {
-	const char *method; /* the one method served */
-	const char *path;   /* exact path, or prefix when ending in '/' */
-	route_fn *fn;	    /* handler */
+	const char *method;  /* the one method served */
+	const char *path;    /* exact path, or prefix when ending in '/' */
+	route_fn *fn;	     /* handler */
+	unsigned scope;	     /* enum token_scope needed; NONE: public */
+	enum body_kind body; /* what Content-Type it takes */
 } routes[] = {
-	{"POST", "/add_batch", post_add_batch},
-	{"POST", "/allocate", post_allocate},
-	{"POST", "/change_batch_quantity", post_change_batch_quantity},
-	{"GET", "/allocations/", get_allocations},
-	{"GET", "/products", get_products},
-	{"GET", "/products/", get_product},
-	{"GET", "/healthz", get_healthz},
-	{"POST", "/sourcing/research", post_research},
-	{"GET", "/sourcing/decisions", get_decisions},
-	{"GET", "/sourcing/decisions/", get_sku_decisions},
+	{"POST", "/add_batch", post_add_batch, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
+	{"POST", "/change_batch_quantity", post_change_batch_quantity,
+	 TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/allocations/", get_allocations, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/products/", get_product, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"POST", "/sourcing/research", post_research, TOKEN_SCOPE_ADMIN,
+	 BODY_JSON_OR_CSV},
+	{"GET", "/sourcing/decisions", get_decisions, TOKEN_SCOPE_READ,
+	 BODY_NONE},
+	{"GET", "/sourcing/decisions/", get_sku_decisions, TOKEN_SCOPE_READ,
+	 BODY_NONE},
+	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON},
+	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE},
+	{"DELETE", "/tokens/", delete_token, TOKEN_SCOPE_ADMIN, BODY_NONE},
 };
 
 static bool matches(const struct route *r, const char *path)
@@ -578,17 +753,88 @@ static bool matches(const struct route *r, const char *path)
 	return !strcmp(path, r->path);
 }
 
+/* True when Content-Type @ct is @mime, parameters (charset...) aside. */
+static bool is_type(const char *ct, const char *mime)
+{
+	size_t n = strlen(mime);
+
+	return ct && !strncasecmp(ct, mime, n) &&
+	       (!ct[n] || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * Refuse a body of the wrong type with 415.  This is also what stops a
+ * web page on another site from posting to us: a browser sends a
+ * cross-site POST without asking first only as text/plain, form or
+ * multipart, and those are all refused here.
+ */
+static int check_body(const struct route *r, const struct http_req *req,
+		      struct http_reply *out)
+{
+	if (r->body == BODY_NONE ||
+	    is_type(req->content_type, "application/json"))
+		return 0;
+	if (r->body == BODY_JSON_OR_CSV &&
+	    is_type(req->content_type, "text/csv"))
+		return 0;
+	reply_msg(out, 415, "Content-Type must be application/json%s",
+		  r->body == BODY_JSON_OR_CSV ? " or text/csv" : "");
+	return -1;
+}
+
+/* 401/403 with the challenge of RFC 6750, or 0 to go ahead. */
+static int check_auth(const struct route *r, const struct http_req *req,
+		      struct http_reply *out)
+{
+	char who[TOKEN_NAME_MAX + 1];
+	enum auth_result res;
+
+	if (!req->auth)
+		return 0;
+	res = auth_check(req->auth, req->authorization, r->scope, who,
+			 sizeof(who));
+	if (req->who_size)
+		(void)snprintf(req->who, req->who_size, "%s", who);
+	switch (res) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_MISSING:
+		out->www_authenticate = "Bearer realm=\"scents\"";
+		reply_msg(out, 401, "a bearer token is required");
+		return -1;
+	case AUTH_INVALID:
+		out->www_authenticate =
+			"Bearer realm=\"scents\", error=\"invalid_token\"";
+		reply_msg(out, 401, "the token is unknown or revoked");
+		return -1;
+	default:
+		out->www_authenticate = "Bearer realm=\"scents\", "
+					"error=\"insufficient_scope\"";
+		reply_msg(out, 403, "this token lacks the '%s' scope",
+			  token_scope_name(r->scope));
+		return -1;
+	}
+}
+
 void routes_dispatch(struct worker *w, const struct http_req *req,
 		     struct http_reply *out)
 {
 	const struct route *found = NULL;
 
-	out->allow = NULL;
+	out->allow[0] = '\0';
+	out->www_authenticate = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		if (!matches(&routes[i], req->path))
 			continue;
 		found = &routes[i];
+		(void)snprintf(out->allow + strlen(out->allow),
+			       sizeof(out->allow) - strlen(out->allow), "%s%s",
+			       out->allow[0] ? ", " : "", routes[i].method);
 		if (!strcmp(req->method, routes[i].method)) {
+			out->allow[0] = '\0'; /* Allow is for 405 only */
+			if (check_auth(found, req, out) ||
+			    check_body(found, req, out))
+				return;
 			routes[i].fn(w, req, out);
 			return;
 		}
@@ -597,8 +843,7 @@ void routes_dispatch(struct worker *w, const struct http_req *req,
 		reply_msg(out, 404, "no such path");
 		return;
 	}
-	out->allow = found->method;
-	reply_msg(out, 405, "method not allowed here; use %s", found->method);
+	reply_msg(out, 405, "method not allowed here; use %s", out->allow);
 }
 
 static int hex(char c)

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+struct auth;
 struct worker;
 
 /* Largest request body accepted; larger gets 413. */
@@ -25,13 +26,18 @@ struct http_req {
 	const char *after;	  /* raw ?after= value, or NULL */
 	const char *threshold;	  /* raw ?threshold= value, or NULL */
 	const char *content_type; /* Content-Type header, or NULL */
+	const char *authorization; /* Authorization header, or NULL */
+	struct auth *auth;	   /* token checker; NULL: no checks (tests) */
+	char *who;		   /* OUT: token name for the log, or "" */
+	size_t who_size;	   /* bytes at who; 0 when who is NULL */
 };
 
 struct http_reply {
-	unsigned status;   /* HTTP status code */
-	char *body;	   /* JSON; free with mem_free(); never NULL after
-			      routes_dispatch() unless out of memory */
-	const char *allow; /* Allow header value for 405, else NULL */
+	unsigned status; /* HTTP status code */
+	char *body;	 /* JSON; free with mem_free(); never NULL after
+			    routes_dispatch() unless out of memory */
+	char allow[32];	 /* Allow header value for 405, else "" */
+	const char *www_authenticate; /* WWW-Authenticate for 401/403 */
 };
 
 /* Handle @req with @w's bus and store; fill @out. */

@@ -1,20 +1,32 @@
 /*
- * entrypoints/http/server.c - libmicrohttpd plumbing: request lifecycle,
- * body accumulation, worker pool, access log, graceful shutdown.
+ * entrypoints/http/server.c - HTTP/1.1 connections on epoll: one event
+ * loop per thread, each with its own worker; http-parser reads the
+ * protocol, routes.c answers.
+ *
+ * A request runs to completion on the loop that read it: handlers are
+ * short (a few SQLite statements), and a loop per core with its own
+ * store connection is the thread model measured in docs/benchmarks.md.
  */
 #include "entrypoints/http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
-#include <microhttpd.h>
+#include <fcntl.h>
+#include <http_parser.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,28 +36,79 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/url.h"
+#include "entrypoints/auth/auth.h"
+#include "entrypoints/http/guard.h"
 #include "entrypoints/http/routes.h"
 
-struct server {
-	struct app *app;	/* the composition root */
-	pthread_mutex_t lock;	/* guards everything below */
-	pthread_cond_t changed; /* a worker or a request came back */
-	struct worker *workers; /* one per pool thread */
-	size_t n_workers;	/* entries in workers */
-	struct worker **free;	/* stack of idle workers */
-	size_t n_free;		/* entries used in free */
-	size_t in_flight;	/* requests begun, not yet completed */
+/* Bytes read from a socket at a time. */
+#define READ_CHUNK 16384
+/* Deadline checks: how often a loop looks at its connections. */
+#define TICK_MS 250
+
+struct loop;
+
+/* What the request being read looks like so far. */
+struct request {
+	uint64_t start_us;	/* monotonic, at its first byte */
+	bool begun;		/* on_message_begin seen */
+	bool headers_done;	/* on_headers_complete seen */
+	bool complete;		/* on_message_complete seen */
+	char *head;		/* URL, then "name\0value\0"...; owned */
+	size_t head_len;	/* bytes used in head */
+	size_t url_len;		/* the URL's bytes at head */
+	bool in_value;		/* the last header bytes were a value */
+	bool fresh;		/* no callback yet in this execute() */
+	char *body;		/* the body; owned */
+	size_t body_len;	/* bytes in body */
+	unsigned reject;	/* refuse with this status; 0: none */
+	const char *reject_msg; /* and this message */
 };
 
-/* One HTTP request, from its first callback to its completion. */
-struct request {
-	uint64_t start_us; /* monotonic, at the first callback */
-	char *body;	   /* accumulated upload; mem_alloc'd */
-	size_t len;	   /* bytes in body */
-	bool too_large;	   /* over HTTP_BODY_MAX: answer 413 */
-	unsigned status;   /* what was answered; 0 = nothing */
-	char method[16];   /* escaped, for the access log */
-	char path[160];	   /* escaped, for the access log */
+/* One client connection, owned by one loop. */
+struct conn {
+	struct conn *prev, *next;      /* the loop's list */
+	struct loop *loop;	       /* owner */
+	int fd;			       /* the socket */
+	struct guard_conn *gc;	       /* the guard's entry */
+	http_parser parser;	       /* protocol state */
+	struct request req;	       /* the request being read */
+	char in[READ_CHUNK];	       /* bytes read, not yet parsed */
+	size_t in_off, in_len;	       /* unparsed bytes: in[in_off..in_len) */
+	char *out;		       /* response bytes; owned */
+	size_t out_len, out_off;       /* written so far: out_off */
+	bool writing;		       /* waiting for EPOLLOUT */
+	bool closing;		       /* close once out is written */
+	bool lingering;		       /* written and shut; draining input */
+	uint64_t deadline_ms;	       /* for writing or lingering; 0: none */
+	char client[INET6_ADDRSTRLEN]; /* peer address, for the log */
+};
+
+struct server {
+	struct app *app;	   /* the composition root */
+	const struct config *cfg;  /* settings */
+	int listen_fd;		   /* shared by every loop */
+	struct guard *guard;	   /* deadlines, limits, eviction */
+	struct auth *auth;	   /* token checks */
+	struct worker auth_worker; /* the token table's connection */
+	struct loop *loops;	   /* one per thread */
+	size_t n_loops;		   /* entries in loops */
+	atomic_bool stopping;	   /* SIGTERM: drain and end */
+	uint64_t drain_until_ms;   /* when stopping: give up then */
+	pthread_t watchdog;	   /* runs guard_tick() */
+	bool watchdog_started;	   /* watchdog must be joined */
+};
+
+struct loop {
+	struct server *srv; /* shared state */
+	int epfd;	    /* its epoll instance */
+	int wake_fd;	    /* eventfd: stop now */
+	struct worker w;    /* its store connection and bus */
+	bool w_ready;	    /* w was initialised */
+	struct conn head;   /* sentinel of its connections */
+	size_t n_conns;	    /* connections it holds */
+	pthread_t tid;	    /* its thread */
+	bool started;	    /* tid must be joined */
 };
 
 static uint64_t now_us(void)
@@ -56,231 +119,715 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static struct worker *acquire(struct server *s)
+static uint64_t now_ms(void)
 {
-	struct worker *w;
-
-	(void)pthread_mutex_lock(&s->lock);
-	while (!s->n_free)
-		(void)pthread_cond_wait(&s->changed, &s->lock);
-	w = s->free[--s->n_free];
-	(void)pthread_mutex_unlock(&s->lock);
-	return w;
+	return now_us() / 1000u;
 }
 
-static void release(struct server *s, struct worker *w)
+static const char *reason(unsigned status)
 {
-	(void)pthread_mutex_lock(&s->lock);
-	s->free[s->n_free++] = w;
-	(void)pthread_cond_broadcast(&s->changed);
-	(void)pthread_mutex_unlock(&s->lock);
-}
-
-/* Queue @body (copied by MHD) with @status. */
-static enum MHD_Result respond(struct MHD_Connection *c, struct request *r,
-			       unsigned status, char *body, const char *allow)
-{
-	char oom[] = "{\"message\":\"out of memory\"}";
-	struct MHD_Response *resp;
-	enum MHD_Result ok;
-
-	if (!body) {
-		status = 503;
-		body = oom;
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Error";
 	}
-	resp = MHD_create_response_from_buffer(strlen(body), body,
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	(void)MHD_add_response_header(resp, "Content-Type", "application/json");
-	if (allow)
-		(void)MHD_add_response_header(resp, "Allow", allow);
-	ok = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	r->status = status;
-	return ok;
 }
 
-static enum MHD_Result too_large(struct MHD_Connection *c, struct request *r)
-{
-	char body[] = "{\"message\":\"request body is larger than 65536 "
-		      "bytes\"}";
+/* ---- request head capture (http-parser callbacks) -------------------- */
 
-	return respond(c, r, 413, body, NULL);
+static struct conn *conn_of(http_parser *p)
+{
+	return p->data;
 }
 
-/* First callback of a request: set it up; refuse a declared huge body. */
-static enum MHD_Result begin(struct server *s, struct MHD_Connection *c,
-			     const char *url, const char *method,
-			     void **con_cls)
+/* Refuse the request; the first reason wins.  Returns 0 for callbacks. */
+static int refuse(struct request *r, unsigned status, const char *msg)
 {
-	struct request *r = mem_calloc(1, sizeof(*r));
-	const char *cl;
+	if (!r->reject) {
+		r->reject = status;
+		r->reject_msg = msg;
+	}
+	return 0;
+}
 
-	if (!r)
-		return MHD_NO;
+/* Append @n bytes to the head; -1 (431) when it would overflow. */
+static int head_put(struct request *r, const char *at, size_t n)
+{
+	if (n > HTTP_HEAD_MAX - 1 - r->head_len) {
+		refuse(r, 431, "request head is larger than 16384 bytes");
+		return -1;
+	}
+	memcpy(r->head + r->head_len, at, n);
+	r->head_len += n;
+	return 0;
+}
+
+static int on_begin(http_parser *p)
+{
+	struct request *r = &conn_of(p)->req;
+
+	r->begun = true;
 	r->start_us = now_us();
-	(void)log_escape(method, strlen(method), r->method, sizeof(r->method));
-	(void)log_escape(url, strlen(url), r->path, sizeof(r->path));
-	*con_cls = r;
-	(void)pthread_mutex_lock(&s->lock);
-	s->in_flight++;
-	(void)pthread_mutex_unlock(&s->lock);
-	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > HTTP_BODY_MAX)) {
-		r->too_large = true;
-		return too_large(c, r);
-	}
-	return MHD_YES;
+	if (!r->head && !(r->head = mem_alloc(HTTP_HEAD_MAX)))
+		return -1;
+	return 0;
 }
 
-/* A chunk of body: keep it, or count it against the cap and drop it. */
-static void take_chunk(struct request *r, const char *data, size_t n)
+static int on_url(http_parser *p, const char *at, size_t n)
 {
+	struct request *r = &conn_of(p)->req;
+	int rc = head_put(r, at, n);
+
+	r->url_len = r->head_len;
+	r->fresh = false;
+	return rc;
+}
+
+/*
+ * http-parser hands a header over in pieces only where a read ended, so
+ * a field continues the previous one only when it is the first callback
+ * of an execute() and the last bytes before were a field.
+ */
+static int on_field(http_parser *p, const char *at, size_t n)
+{
+	struct request *r = &conn_of(p)->req;
+	bool continues = r->fresh && !r->in_value && r->head_len > r->url_len;
+
+	r->fresh = false;
+	if (!continues && head_put(r, "", 1)) /* ends URL or last value */
+		return -1;
+	r->in_value = false;
+	return head_put(r, at, n);
+}
+
+static int on_value(http_parser *p, const char *at, size_t n)
+{
+	struct request *r = &conn_of(p)->req;
+
+	r->fresh = false;
+	if (memchr(at, '\0', n))
+		return refuse(r, 400, "a header value holds a NUL byte"), -1;
+	if (!r->in_value && head_put(r, "", 1)) /* ends the field name */
+		return -1;
+	r->in_value = true;
+	return head_put(r, at, n);
+}
+
+/* Value of header @name (case-insensitive), its count in *@n (may be NULL). */
+static const char *header(const struct request *r, const char *name,
+			  unsigned *n)
+{
+	const char *found = NULL, *p = r->head + r->url_len + 1;
+	const char *end = r->head + r->head_len;
+	unsigned count = 0;
+
+	while (p < end) {
+		const char *value = p + strlen(p) + 1;
+
+		if (value >= end)
+			break;
+		if (!strcasecmp(p, name) && !count++)
+			found = value;
+		p = value + strlen(value) + 1;
+	}
+	if (n)
+		*n = count;
+	return found;
+}
+
+/* Whole head in: decide what cannot be served, from the head alone. */
+static int on_headers(http_parser *p)
+{
+	struct conn *c = conn_of(p);
+	struct request *r = &c->req;
+	unsigned n_host;
+
+	r->fresh = false;
+	r->headers_done = true;
+	if (r->head_len > r->url_len && head_put(r, "", 1)) /* last value */
+		return -1;
+	if (r->head_len == r->url_len && head_put(r, "", 1)) /* no header */
+		return -1;
+	r->head[r->head_len] = '\0';
+	(void)header(r, "Host", &n_host);
+	if (p->http_major != 1)
+		refuse(r, 505, "only HTTP/1.0 and HTTP/1.1 are served");
+	else if (n_host > 1 || (!n_host && p->http_minor == 1))
+		refuse(r, 400,
+		       "an HTTP/1.1 request needs exactly one Host "
+		       "header");
+	else if ((p->flags & F_CONTENTLENGTH) &&
+		 p->content_length > HTTP_BODY_MAX)
+		refuse(r, 413, "request body is larger than 65536 bytes");
+	guard_head_done(c->loop->srv->guard, c->gc, now_ms());
+	if (r->reject)
+		return -1; /* answer now; the rest is drained, not parsed */
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct request *r = &conn_of(p)->req;
 	char *grown;
 
-	if (r->too_large)
-		return;
-	if (n > HTTP_BODY_MAX - r->len) {
-		r->too_large = true;
-		mem_free(r->body);
-		r->body = NULL;
-		r->len = 0;
-		return;
+	r->fresh = false;
+	if (n > HTTP_BODY_MAX - r->body_len) {
+		refuse(r, 413, "request body is larger than 65536 bytes");
+		return -1;
 	}
-	grown = mem_realloc(r->body, r->len + n);
+	grown = mem_realloc(r->body, r->body_len + n);
 	if (!grown) {
-		r->too_large = true; /* answered 413; nothing half-read runs */
-		return;
+		refuse(r, 503, "out of memory");
+		return -1;
 	}
-	memcpy(grown + r->len, data, n);
+	memcpy(grown + r->body_len, at, n);
 	r->body = grown;
-	r->len += n;
+	r->body_len += n;
+	return 0;
 }
 
-/* NOLINTNEXTLINE(readability-function-size): libmicrohttpd's signature */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+/* One request at a time: pause until it has been answered. */
+static int on_complete(http_parser *p)
 {
-	struct server *s = cls;
-	struct request *r = *con_cls;
-	struct http_reply rep = {0};
-	struct http_req req;
-	struct worker *w;
-	enum MHD_Result ok;
+	struct request *r = &conn_of(p)->req;
 
-	(void)version;
-	if (!r)
-		return begin(s, c, url, method, con_cls);
-	if (*upload_size) {
-		take_chunk(r, upload, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (r->status)
-		return MHD_YES; /* answered early (413) */
-	if (r->too_large)
-		return too_large(c, r);
-	req.method = method;
-	req.path = url;
-	req.body = r->body;
-	req.len = r->len;
-	req.limit =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	req.after =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
-	req.threshold = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						    "threshold");
-	req.content_type = MHD_lookup_connection_value(
-		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	w = acquire(s);
-	routes_dispatch(w, &req, &rep);
-	release(s, w);
-	ok = respond(c, r, rep.status, rep.body, rep.allow);
-	mem_free(rep.body);
-	return ok;
+	r->fresh = false;
+	r->complete = true;
+	http_parser_pause(p, 1);
+	return 0;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct server *s = cls;
-	struct request *r = *con_cls;
+static const http_parser_settings parser_settings = {
+	.on_message_begin = on_begin,
+	.on_url = on_url,
+	.on_header_field = on_field,
+	.on_header_value = on_value,
+	.on_headers_complete = on_headers,
+	.on_body = on_body,
+	.on_message_complete = on_complete,
+};
 
-	(void)c;
-	if (!r)
+/* ---- responses -------------------------------------------------------- */
+
+/* Queue the whole response; @close adds Connection: close. */
+static int queue_response(struct conn *c, const struct http_reply *rep,
+			  bool close)
+{
+	char head[512];
+	const char *body =
+		rep->body ? rep->body : "{\"message\":\"out of memory\"}";
+	unsigned status = rep->body ? rep->status : 503;
+	size_t blen = strlen(body);
+	int hlen;
+
+	hlen = snprintf(head, sizeof(head),
+			"HTTP/1.1 %u %s\r\n"
+			"Content-Type: application/json\r\n"
+			"Content-Length: %zu\r\n"
+			"Cache-Control: no-store\r\n"
+			"X-Content-Type-Options: nosniff\r\n"
+			"%s%s%s%s%s%s%s\r\n",
+			status, reason(status), blen,
+			rep->allow[0] ? "Allow: " : "", rep->allow,
+			rep->allow[0] ? "\r\n" : "",
+			rep->www_authenticate ? "WWW-Authenticate: " : "",
+			rep->www_authenticate ? rep->www_authenticate : "",
+			rep->www_authenticate ? "\r\n" : "",
+			close ? "Connection: close\r\n" : "");
+	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+		return -1;
+	mem_free(c->out);
+	c->out = mem_alloc((size_t)hlen + blen);
+	if (!c->out)
+		return -1;
+	memcpy(c->out, head, (size_t)hlen);
+	memcpy(c->out + hlen, body, blen);
+	c->out_len = (size_t)hlen + blen;
+	c->out_off = 0;
+	c->closing = close;
+	return 0;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	struct loop *l = c->loop;
+
+	/* forget it in the guard before the fd number can be reused */
+	guard_closed(l->srv->guard, c->gc);
+	(void)close(c->fd);
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	l->n_conns--;
+	mem_free(c->req.head);
+	mem_free(c->req.body);
+	mem_free(c->out);
+	mem_free(c);
+}
+
+static void set_events(struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	(void)epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Forget the request just answered; keep the head buffer for the next. */
+static void request_reset(struct conn *c)
+{
+	char *head = c->req.head;
+
+	mem_free(c->req.body);
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.head = head;
+}
+
+static void log_request(const struct conn *c, const char *who, unsigned status)
+{
+	char method[16], path[160];
+	const struct request *r = &c->req;
+	size_t path_len = strcspn(r->head ? r->head : "", "?");
+
+	if (!log_enabled(LOG_INFO))
 		return;
-	log_msg(LOG_INFO, "method=%s path=\"%s\" status=%u us=%llu%s",
-		r->method, r->path, r->status,
-		(unsigned long long)(now_us() - r->start_us),
-		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
-	mem_free(r->body);
-	mem_free(r);
-	*con_cls = NULL;
-	(void)pthread_mutex_lock(&s->lock);
-	s->in_flight--;
-	(void)pthread_cond_broadcast(&s->changed);
-	(void)pthread_mutex_unlock(&s->lock);
+	(void)log_escape(
+		http_method_str((enum http_method)c->parser.method),
+		strlen(http_method_str((enum http_method)c->parser.method)),
+		method, sizeof(method));
+	(void)log_escape(r->head ? r->head : "",
+			 path_len < r->url_len ? path_len : r->url_len, path,
+			 sizeof(path));
+	log_msg(LOG_INFO,
+		"method=%s path=\"%s\" status=%u us=%llu client=%s%s%s",
+		r->begun ? method : "-", path, status,
+		(unsigned long long)(now_us() - r->start_us), c->client,
+		who[0] ? " token=" : "", who);
 }
 
-/* Leave the path percent-encoded: routes decode it, %00 included. */
-static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *uri)
+/*
+ * Stop writing and read and drop what the client still sends, until it
+ * closes or SERVER_LINGER_MS pass: closing with unread input would make
+ * the kernel reset the connection, and the client lose our answer.
+ */
+static void linger(struct conn *c)
 {
-	(void)cls;
-	(void)c;
-	return strlen(uri);
+	(void)shutdown(c->fd, SHUT_WR);
+	c->lingering = true;
+	c->deadline_ms = now_ms() + SERVER_LINGER_MS;
+	guard_busy(c->loop->srv->guard, c->gc); /* not a trickler: ours */
+	set_events(c, EPOLLIN | EPOLLRDHUP);
 }
 
-static void stop_workers(struct server *s)
+/* Write what is queued.  Returns -1 when the connection is done for. */
+static int flush(struct conn *c)
 {
-	for (size_t i = 0; i < s->n_workers; i++)
-		if (s->workers[i].uow)
-			bootstrap_worker_release(&s->workers[i]);
-	mem_free(s->workers);
-	mem_free(s->free);
-}
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off, MSG_NOSIGNAL);
 
-static int start_workers(struct server *s, size_t n, struct sc_err *err)
-{
-	s->workers = mem_calloc(n, sizeof(*s->workers));
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
-	s->free = mem_calloc(n, sizeof(*s->free));
-	if (!s->workers || !s->free)
-		return err_set(err, SC_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		int rc = bootstrap_worker_init(s->app, &s->workers[i], err);
-
-		if (rc)
-			return rc;
-		s->n_workers = i + 1;
-		s->free[s->n_free++] = &s->workers[i];
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->writing) {
+				c->writing = true;
+				c->deadline_ms = now_ms() + SERVER_WRITE_MS;
+				set_events(c, EPOLLOUT);
+			}
+			return 0;
+		}
+		if (n <= 0)
+			return -1;
+		c->out_off += (size_t)n;
 	}
-	return SC_OK;
+	if (c->writing) {
+		c->writing = false;
+		c->deadline_ms = 0;
+		set_events(c, EPOLLIN | EPOLLRDHUP);
+	}
+	return 0;
 }
 
-/* Wait until no request is in flight, or @seconds pass. */
-static void drain(struct server *s, int seconds)
+/* Answer a refused request and close lingering. */
+static void refuse_now(struct conn *c)
 {
-	struct timespec until;
+	struct http_reply rep = {.status = c->req.reject};
+	char body[200];
 
-	(void)clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
-	(void)pthread_mutex_lock(&s->lock);
-	while (s->in_flight && pthread_cond_timedwait(&s->changed, &s->lock,
-						      &until) != ETIMEDOUT)
-		;
-	if (s->in_flight)
-		log_msg(LOG_WARN, "event=drain_timeout in_flight=%zu",
-			s->in_flight);
-	(void)pthread_mutex_unlock(&s->lock);
+	(void)snprintf(body, sizeof(body), "{\"message\":\"%s\"}",
+		       c->req.reject_msg);
+	rep.body = body;
+	log_request(c, "", rep.status);
+	if (queue_response(c, &rep, true) || flush(c)) {
+		conn_free(c);
+		return;
+	}
+	c->in_off = c->in_len = 0;
+	if (!c->writing)
+		linger(c);
 }
+
+/*
+ * Split @query (a copy; cut in place) at '&' and fill the arguments the
+ * routes read, first value wins; values stay percent-encoded.
+ */
+static void query_args(char *query, struct http_req *req)
+{
+	static const struct {
+		const char *name; /* argument */
+		size_t off;	  /* where it goes in struct http_req */
+	} known[] = {
+		{"limit", offsetof(struct http_req, limit)},
+		{"after", offsetof(struct http_req, after)},
+		{"threshold", offsetof(struct http_req, threshold)},
+	};
+	char *save = NULL;
+
+	for (char *p = strtok_r(query, "&", &save); p;
+	     p = strtok_r(NULL, "&", &save)) {
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+			size_t n = strlen(known[i].name);
+			const char **slot =
+				(const char **)((char *)req + known[i].off);
+
+			if (!strncmp(p, known[i].name, n) && p[n] == '=' &&
+			    !*slot)
+				*slot = p + n + 1;
+		}
+	}
+}
+
+/* Route a whole request on the loop's worker and queue the answer. */
+static int serve_request(struct conn *c)
+{
+	struct server *s = c->loop->srv;
+	struct request *r = &c->req;
+	struct http_reply rep = {0};
+	struct http_req req = {0};
+	char who[TOKEN_NAME_MAX + 1] = "";
+	char *query, *qcopy;
+	bool keep;
+	int rc;
+
+	guard_busy(s->guard, c->gc);
+	r->head[r->url_len] = '\0';
+	query = strchr(r->head, '?');
+	qcopy = query ? mem_strdup(query + 1) : NULL;
+	if (query)
+		*query = '\0';
+	req.method = http_method_str((enum http_method)c->parser.method);
+	req.path = r->head;
+	req.body = r->body;
+	req.len = r->body_len;
+	if (qcopy)
+		query_args(qcopy, &req);
+	req.content_type = header(r, "Content-Type", NULL);
+	req.authorization = header(r, "Authorization", NULL);
+	req.auth = s->auth;
+	req.who = who;
+	req.who_size = sizeof(who);
+	routes_dispatch(&c->loop->w, &req, &rep);
+	if (query)
+		*query = '?';
+	mem_free(qcopy);
+	keep = http_should_keep_alive(&c->parser) && !atomic_load(&s->stopping);
+	log_request(c, who, rep.body ? rep.status : 503);
+	rc = queue_response(c, &rep, !keep);
+	mem_free(rep.body);
+	request_reset(c);
+	guard_idle(s->guard, c->gc, now_ms());
+	return rc ? -1 : flush(c);
+}
+
+/* Map a parser error to a refusal. */
+static void parse_error(struct conn *c)
+{
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+
+	if (c->req.reject)
+		return; /* our callback refused, with its own reason */
+	if (e == HPE_HEADER_OVERFLOW && c->req.headers_done)
+		refuse(&c->req, 400, "a chunk header or trailer is too large");
+	else if (e == HPE_HEADER_OVERFLOW)
+		refuse(&c->req, 431, "request head is too large");
+	else if (e == HPE_UNEXPECTED_CONTENT_LENGTH)
+		refuse(&c->req, 400,
+		       "conflicting Content-Length or "
+		       "Transfer-Encoding headers");
+	else if (e == HPE_INVALID_TRANSFER_ENCODING)
+		refuse(&c->req, 501,
+		       "only chunked transfer coding is "
+		       "supported");
+	else if (e == HPE_INVALID_VERSION)
+		refuse(&c->req, 505, "only HTTP/1.0 and HTTP/1.1 are served");
+	else if (e == HPE_CB_message_begin)
+		refuse(&c->req, 503, "out of memory");
+	else
+		refuse(&c->req, 400, http_errno_description(e));
+}
+
+/*
+ * Parse what is buffered, answering each whole request in turn
+ * (pipelining), until the buffer is used up or an answer must wait for
+ * the socket.  Returns -1 when the connection is to be freed now.
+ */
+static int process(struct conn *c)
+{
+	while (!c->writing && !c->lingering) {
+		size_t n, avail = c->in_len - c->in_off;
+
+		if (c->out_off < c->out_len)
+			break;
+		if (c->closing)
+			return -1; /* answered with Connection: close */
+		if (!avail)
+			break;
+		c->req.fresh = true;
+		n = http_parser_execute(&c->parser, &parser_settings,
+					c->in + c->in_off, avail);
+		c->in_off += n;
+		if (c->req.complete) {
+			http_parser_pause(&c->parser, 0);
+			if (serve_request(c))
+				return -1;
+			continue;
+		}
+		if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
+			parse_error(c);
+			refuse_now(c);
+			return 0; /* refuse_now freed or keeps it */
+		}
+	}
+	if (c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+	return 0;
+}
+
+/* Drain input after a refusal; free the connection at its end. */
+static void drain_lingering(struct conn *c)
+{
+	char sink[READ_CHUNK];
+	ssize_t n;
+
+	do
+		n = recv(c->fd, sink, sizeof(sink), 0);
+	while (n > 0);
+	if (n == 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		conn_free(c);
+}
+
+static void on_readable(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->lingering) {
+		drain_lingering(c);
+		return;
+	}
+	if (c->in_off && c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+	if (c->in_off) { /* keep the unparsed tail at the start */
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c); /* closed by the peer, mid-request or not */
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (process(c))
+		conn_free(c);
+}
+
+static void on_writable(struct conn *c)
+{
+	if (flush(c)) {
+		conn_free(c);
+		return;
+	}
+	if (c->writing)
+		return;
+	if (c->closing && c->req.reject) {
+		linger(c);
+		return;
+	}
+	if (process(c))
+		conn_free(c);
+}
+
+static void client_of(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	(void)snprintf(out, n, "-");
+	if (ss->ss_family == AF_INET)
+		(void)inet_ntop(AF_INET,
+				&((const struct sockaddr_in *)ss)->sin_addr,
+				out, (socklen_t)n);
+	else if (ss->ss_family == AF_INET6)
+		(void)inet_ntop(AF_INET6,
+				&((const struct sockaddr_in6 *)ss)->sin6_addr,
+				out, (socklen_t)n);
+}
+
+/* Take the connections waiting on the listening socket. */
+static void accept_all(struct loop *l)
+{
+	struct server *s = l->srv;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+		struct conn *c;
+		int fd;
+
+		memset(&ss, 0, sizeof(ss));
+		fd = accept(s->listen_fd, (struct sockaddr *)&ss, &len);
+		if (fd < 0)
+			return; /* EAGAIN: another loop took it; or EMFILE */
+		if (fcntl(fd, F_SETFL, O_NONBLOCK) ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC)) {
+			(void)close(fd);
+			continue;
+		}
+		c = mem_calloc(1, sizeof(*c));
+		if (!c) {
+			(void)close(fd);
+			continue;
+		}
+		c->loop = l;
+		c->fd = fd;
+		client_of(&ss, c->client, sizeof(c->client));
+		http_parser_init(&c->parser, HTTP_REQUEST);
+		c->parser.data = c;
+		c->next = &l->head;
+		c->prev = l->head.prev;
+		l->head.prev->next = c;
+		l->head.prev = c;
+		l->n_conns++;
+		ev.data.ptr = c;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			conn_free(c);
+			continue;
+		}
+		/* may shut this one, or evict an idler, at once */
+		c->gc = guard_opened(s->guard, fd, (struct sockaddr *)&ss,
+				     now_ms());
+	}
+}
+
+/* Free connections past their write or linger deadline. */
+static void tick(struct loop *l, uint64_t now)
+{
+	struct conn *c = l->head.next;
+
+	while (c != &l->head) {
+		struct conn *next = c->next;
+
+		if (c->deadline_ms && now >= c->deadline_ms)
+			conn_free(c);
+		c = next;
+	}
+}
+
+/* At shutdown: close every connection not in the middle of a request. */
+static void close_idle(struct loop *l)
+{
+	struct conn *c = l->head.next;
+
+	while (c != &l->head) {
+		struct conn *next = c->next;
+
+		if (!c->req.begun && !c->writing)
+			conn_free(c);
+		c = next;
+	}
+}
+
+static void *loop_run(void *arg)
+{
+	struct loop *l = arg;
+	struct server *s = l->srv;
+	struct epoll_event evs[64];
+	uint64_t last_tick = now_ms();
+	bool draining = false;
+
+	for (;;) {
+		int n = epoll_wait(l->epfd, evs, 64, TICK_MS);
+		uint64_t now;
+
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (c == NULL) {
+				accept_all(l);
+			} else if (c == &l->head) {
+				draining = true; /* the wake-up eventfd */
+			} else if (evs[i].events & EPOLLOUT) {
+				on_writable(c);
+			} else {
+				on_readable(c);
+			}
+		}
+		now = now_ms();
+		if (draining) {
+			(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->listen_fd,
+					NULL);
+			close_idle(l);
+			if (!l->n_conns || now >= s->drain_until_ms)
+				break;
+		}
+		if (now - last_tick >= TICK_MS) {
+			tick(l, now);
+			last_tick = now;
+		}
+	}
+	if (l->n_conns)
+		log_msg(LOG_WARN, "event=drain_timeout open=%zu", l->n_conns);
+	while (l->head.next != &l->head)
+		conn_free(l->head.next);
+	return NULL;
+}
+
+/* ---- start and stop ---------------------------------------------------- */
 
 struct listen_addr {
 	struct sockaddr_storage ss; /* the address to bind */
-	unsigned flags;		    /* MHD_USE_IPv6 when it is v6 */
+	socklen_t len;		    /* its length */
 };
 
 static int parse_addr(const struct config *cfg, struct listen_addr *out,
@@ -296,12 +843,13 @@ static int parse_addr(const struct config *cfg, struct listen_addr *out,
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)cfg->http_port);
+		out->len = sizeof(*v4);
 		return SC_OK;
 	}
 	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((uint16_t)cfg->http_port);
-		out->flags = MHD_USE_IPv6;
+		out->len = sizeof(*v6);
 		return SC_OK;
 	}
 	return err_set(err, SC_EINVAL,
@@ -309,46 +857,235 @@ static int parse_addr(const struct config *cfg, struct listen_addr *out,
 		       host);
 }
 
-static struct MHD_Daemon *
-start_daemon(struct server *s, const struct config *cfg, struct listen_addr *a)
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool is_loopback(const struct listen_addr *a)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_USE_ITC | MHD_USE_TURBO | a->flags;
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
 
-	return MHD_start_daemon(
-		flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONN_MAX,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVER_PER_IP_MAX,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_TIMEOUT_S,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	if (a->ss.ss_family == AF_INET)
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) &&
+	       v6->sin6_addr.s6_addr[12] == 127;
 }
 
-/* Log where we listen: the port the kernel chose when asked for 0. */
-static void log_listening(struct MHD_Daemon *d, const struct config *cfg)
+/*
+ * No SO_REUSEPORT: a second server on the same port must fail, not
+ * silently take a share of the requests.  SO_REUSEADDR only lets a
+ * restart bind while old connections linger in TIME_WAIT.
+ */
+static int open_listener(const struct config *cfg, const struct listen_addr *a,
+			 int *fd_out, unsigned *port_out, struct sc_err *err)
 {
-	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	struct sockaddr_storage bound = {0};
+	socklen_t len = sizeof(bound);
+	int one = 1, fd;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return err_set(err, SC_EIO, "cannot create a socket: %s",
+			       strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) ||
+	    listen(fd, SERVER_BACKLOG) ||
+	    getsockname(fd, (struct sockaddr *)&bound, &len)) {
+		int e = errno;
+
+		(void)close(fd);
+		return err_set(err, SC_EIO, "cannot listen on %s port %d: %s%s",
+			       cfg->http_host, cfg->http_port, strerror(e),
+			       e == EADDRINUSE
+				       ? " (another program, or another "
+					 "scents serve, has it)"
+				       : "");
+	}
+	*port_out = ntohs(bound.ss_family == AF_INET
+				  ? ((struct sockaddr_in *)&bound)->sin_port
+				  : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	*fd_out = fd;
+	return SC_OK;
+}
+
+/* Room for SERVER_CONN_MAX sockets and then some: raise the soft limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= 8192)
+		return;
+	rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * Tokens: with none, only a loopback listener is open to all; anything
+ * else refuses to start, so a misconfigured host is never exposed.
+ */
+static int start_auth(struct server *s, const struct listen_addr *a,
+		      struct sc_err *err)
+{
+	bool loopback = is_loopback(a);
+	int rc = bootstrap_worker_init(s->app, &s->auth_worker, err);
+
+	if (!rc)
+		rc = auth_new(s->auth_worker.uow, loopback, &s->auth, err);
+	if (!rc && !loopback && !auth_active_count(s->auth))
+		rc = err_set(err, SC_EIO,
+			     "refusing to serve on %s without an API token: "
+			     "create one with 'scents token create --name NAME "
+			     "--scope read', or listen on 127.0.0.1",
+			     s->cfg->http_host);
+	if (!rc)
+		log_msg(LOG_INFO, "event=auth tokens=%zu open=%d",
+			auth_active_count(s->auth),
+			loopback && !auth_active_count(s->auth));
+	return rc;
+}
+
+/*
+ * The guard's way to close: shutdown(2), not close(2).  The socket stays
+ * its loop's; the loop sees the end of the stream and frees it.
+ */
+static void shut(void *ctx, int fd)
+{
+	(void)ctx;
+	(void)shutdown(fd, SHUT_RDWR);
+}
+
+static void *watchdog(void *arg)
+{
+	struct server *s = arg;
+
+	while (!atomic_load(&s->stopping)) {
+		struct timespec ts = {0, TICK_MS * 1000000L};
+
+		(void)nanosleep(&ts, NULL);
+		guard_tick(s->guard, now_ms());
+	}
+	return NULL;
+}
+
+static int start_guard(struct server *s, struct sc_err *err)
+{
+	struct guard_limits lim = {SERVER_CONN_MAX, SERVER_PER_IP_MAX,
+				   GUARD_HEAD_MS, GUARD_BODY_MS};
+	int rc = guard_new(&lim, shut, NULL, &s->guard, err);
+
+	if (rc)
+		return rc;
+	if (pthread_create(&s->watchdog, NULL, watchdog, s))
+		return err_set(err, SC_ENOMEM, "cannot start a thread");
+	s->watchdog_started = true;
+	return SC_OK;
+}
+
+static int loop_init(struct server *s, struct loop *l, struct sc_err *err)
+{
+	struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+				  .data.ptr = NULL};
+	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &l->head};
+	int rc;
+
+	l->srv = s;
+	l->head.next = l->head.prev = &l->head;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->epfd < 0 || l->wake_fd < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->listen_fd, &lev) ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev))
+		return err_set(err, SC_EIO, "cannot set up epoll: %s",
+			       strerror(errno));
+	rc = bootstrap_worker_init(s->app, &l->w, err);
+	l->w_ready = !rc;
+	return rc;
+}
+
+static void loop_release(struct loop *l)
+{
+	if (l->w_ready)
+		bootstrap_worker_release(&l->w);
+	if (l->epfd >= 0)
+		(void)close(l->epfd);
+	if (l->wake_fd >= 0)
+		(void)close(l->wake_fd);
+}
+
+static int start_loops(struct server *s, struct sc_err *err)
+{
+	size_t n = (size_t)s->cfg->http_threads;
+
+	s->loops = mem_calloc(n, sizeof(*s->loops));
+	if (!s->loops)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		s->loops[i].epfd = s->loops[i].wake_fd = -1;
+	s->n_loops = n;
+	for (size_t i = 0; i < n; i++) {
+		int rc = loop_init(s, &s->loops[i], err);
+
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pthread_create(&s->loops[i].tid, NULL, loop_run,
+				   &s->loops[i]))
+			return err_set(err, SC_ENOMEM, "cannot start a thread");
+		s->loops[i].started = true;
+	}
+	return SC_OK;
+}
+
+/* Wake every loop to drain, wait for them, release everything. */
+static void stop_all(struct server *s)
+{
+	uint64_t one = 1;
+
+	s->drain_until_ms = now_ms() + (uint64_t)SERVER_DRAIN_S * 1000u;
+	atomic_store(&s->stopping, true);
+	for (size_t i = 0; i < s->n_loops; i++)
+		if (s->loops[i].wake_fd >= 0)
+			(void)!write(s->loops[i].wake_fd, &one, sizeof(one));
+	for (size_t i = 0; i < s->n_loops; i++)
+		if (s->loops[i].started)
+			(void)pthread_join(s->loops[i].tid, NULL);
+	if (s->watchdog_started)
+		(void)pthread_join(s->watchdog, NULL);
+	for (size_t i = 0; i < s->n_loops; i++)
+		loop_release(&s->loops[i]);
+	mem_free(s->loops);
+	guard_free(s->guard);
+	auth_free(s->auth);
+	if (s->auth_worker.uow)
+		bootstrap_worker_release(&s->auth_worker);
+	if (s->listen_fd >= 0)
+		(void)close(s->listen_fd);
+}
+
+static void log_listening(const struct server *s, unsigned port)
+{
+	const struct config *cfg = s->cfg;
 	bool v6 = strchr(cfg->http_host, ':') != NULL;
+	char store[CONFIG_STR_MAX];
 
 	log_msg(LOG_INFO,
 		"event=listening url=http://%s%s%s:%u/ threads=%d store=%s",
-		v6 ? "[" : "", cfg->http_host, v6 ? "]" : "",
-		info ? info->port : (unsigned)cfg->http_port, cfg->http_threads,
-		cfg->database_url);
+		v6 ? "[" : "", cfg->http_host, v6 ? "]" : "", port,
+		cfg->http_threads,
+		url_redact(cfg->database_url, store, sizeof(store)));
 }
 
 int server_run(struct app *app, const struct config *cfg, struct sc_err *err)
 {
-	struct server s = {.app = app};
+	struct server s = {.app = app, .cfg = cfg, .listen_fd = -1};
 	struct listen_addr addr;
-	struct MHD_Daemon *d;
 	sigset_t stop;
+	unsigned port = 0;
 	int sig = 0, rc;
 
+	atomic_init(&s.stopping, false);
 	rc = parse_addr(cfg, &addr, err);
 	if (rc)
 		return rc;
@@ -358,27 +1095,21 @@ int server_run(struct app *app, const struct config *cfg, struct sc_err *err)
 	(void)sigaddset(&stop, SIGTERM);
 	(void)pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)pthread_mutex_init(&s.lock, NULL);
-	(void)pthread_cond_init(&s.changed, NULL);
-	rc = start_workers(&s, (size_t)cfg->http_threads, err);
-	d = rc ? NULL : start_daemon(&s, cfg, &addr);
-	if (!rc && !d)
-		rc = err_set(err, SC_EIO, "cannot listen on %s:%d: %s",
-			     cfg->http_host, cfg->http_port, strerror(errno));
+	raise_fd_limit();
+	rc = start_auth(&s, &addr, err);
+	if (!rc)
+		rc = open_listener(cfg, &addr, &s.listen_fd, &port, err);
+	if (!rc)
+		rc = start_guard(&s, err);
+	if (!rc)
+		rc = start_loops(&s, err);
 	if (!rc) {
-		log_listening(d, cfg);
+		log_listening(&s, port);
 		(void)sigwait(&stop, &sig);
 		log_msg(LOG_INFO, "event=stopping signal=%d", sig);
-		MHD_socket fd = MHD_quiesce_daemon(d);
-
-		if (fd != MHD_INVALID_SOCKET)
-			(void)close(fd);
-		drain(&s, SERVER_DRAIN_S);
-		MHD_stop_daemon(d);
-		log_msg(LOG_INFO, "event=stopped");
 	}
-	stop_workers(&s);
-	(void)pthread_cond_destroy(&s.changed);
-	(void)pthread_mutex_destroy(&s.lock);
+	stop_all(&s);
+	if (!rc)
+		log_msg(LOG_INFO, "event=stopped");
 	return rc;
 }

@@ -1,15 +1,26 @@
 /*
- * entrypoints/http/server.h - `scents serve`: the HTTP API on
- * libmicrohttpd with an internal thread pool.
+ * entrypoints/http/server.h - `scents serve`: the HTTP/1.1 API.
  *
- * Each pool thread borrows a worker (its own store connection and bus)
- * per request.  Limits: request bodies over HTTP_BODY_MAX get 413, counted
- * as they arrive; connections idle (or trickling) for SERVER_TIMEOUT_S are
- * closed; at most SERVER_CONN_MAX connections in all and
- * SERVER_PER_IP_MAX from one address.
+ * Our own connection handling on epoll, one event loop per thread, with
+ * Node's http-parser (Debian libhttp-parser) reading the protocol.  We
+ * left libmicrohttpd because it answers some errors itself, in HTML,
+ * resets connections it refuses, and has no deadline for a trickling
+ * client (docs/decisions/0008-own-http-connection-handling.md).
  *
- * SIGINT/SIGTERM: stop accepting, let requests in flight finish (up to
- * SERVER_DRAIN_S), close connections, release the store, return 0.
+ * Each loop owns a worker (its own store connection and bus) and runs a
+ * request to completion on it.  Every answer, protocol errors included,
+ * is JSON {"message": ...}.  A refused request is answered at once, then
+ * the connection is closed lingering: we stop writing and read and drop
+ * what the client still sends (up to SERVER_LINGER_MS), so the kernel
+ * does not reset the connection before the client has read the answer.
+ *
+ * Limits: a request head over HTTP_HEAD_MAX gets 431, a body over
+ * HTTP_BODY_MAX 413; deadlines for a head and a body, and connection
+ * limits with eviction, come from entrypoints/http/guard.h; a response
+ * the client does not read within SERVER_WRITE_MS is dropped.
+ *
+ * SIGINT/SIGTERM: stop accepting, close idle connections, let requests
+ * begun finish (up to SERVER_DRAIN_S), release the store, return 0.
  */
 #ifndef SCENTS_ENTRYPOINTS_HTTP_SERVER_H
 #define SCENTS_ENTRYPOINTS_HTTP_SERVER_H
@@ -18,15 +29,20 @@ struct app;
 struct config;
 struct sc_err;
 
-#define SERVER_TIMEOUT_S  30
-#define SERVER_CONN_MAX	  1024
-#define SERVER_PER_IP_MAX 256
-#define SERVER_DRAIN_S	  10
+#define SERVER_CONN_MAX	  1024	/* connections in all */
+#define SERVER_PER_IP_MAX 256	/* connections from one address */
+#define SERVER_DRAIN_S	  10	/* grace for requests at shutdown */
+#define SERVER_BACKLOG	  1024	/* listen(2) backlog */
+#define SERVER_WRITE_MS	  10000 /* a client must read its answer */
+#define SERVER_LINGER_MS  5000	/* reading and dropping after a refusal */
+/* Request line and headers together. */
+#define HTTP_HEAD_MAX ((size_t)16 * 1024)
 
 /*
  * Serve @app on cfg->http_host:cfg->http_port with cfg->http_threads
  * threads until SIGINT or SIGTERM.  Logs "event=listening url=..." with
- * the bound port.  SC_EINVAL (bad host), SC_EIO (cannot listen, store).
+ * the bound port.  SC_EINVAL (bad host), SC_EIO (cannot listen, no token
+ * on a public address, store).
  */
 int server_run(struct app *app, const struct config *cfg, struct sc_err *err);
 

@@ -85,15 +85,17 @@ static void handle_reply(struct consumer *c, redisReply *r)
 
 static redisContext *subscribe(struct consumer *c)
 {
-	struct timeval ct = {0, (long)REDIS_CONNECT_TIMEOUT_MS * 1000};
-	redisContext *ctx = redisConnectWithTimeout(c->host, c->port, ct);
+	redisContext *ctx = NULL;
+	struct sc_err err;
 
-	if (!ctx || ctx->err ||
+	err_clear(&err);
+	if (redis_connect(&c->target, &ctx, &err) ||
 	    redisAppendCommand(ctx, "SUBSCRIBE %s", CONSUMER_CHANNEL) !=
 		    REDIS_OK) {
 		log_msg(LOG_WARN,
 			"consumer=connect host=%s port=%d error=\"%s\"",
-			c->host, c->port, ctx ? ctx->errstr : "out of memory");
+			c->target.host, c->target.port,
+			err.msg[0] ? err.msg : ctx->errstr);
 		if (ctx)
 			redisFree(ctx);
 		return NULL;
@@ -162,8 +164,7 @@ int consumer_start(struct consumer *c, struct app *app, struct sc_err *err)
 
 	memset(c, 0, sizeof(*c));
 	atomic_init(&c->stop, false);
-	rc = redis_url_parse(cfg->redis_url, c->host, sizeof(c->host), &c->port,
-			     err);
+	rc = redis_target_parse(cfg->redis_url, &c->target, err);
 	if (!rc)
 		rc = bootstrap_worker_init(app, &c->w, err);
 	if (rc)

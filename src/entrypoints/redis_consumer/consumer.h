@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "adapters/redis/redis_publisher.h"
 #include "bootstrap.h"
 
 #define CONSUMER_CHANNEL	"change_batch_quantity"
@@ -23,13 +24,12 @@
 #define CONSUMER_BACKOFF_MAX_MS 2000
 
 struct consumer {
-	struct worker w;     /* own connection and bus */
-	char host[256];	     /* Redis server */
-	int port;	     /* Redis port */
-	atomic_bool stop;    /* set by consumer_stop() */
-	pthread_t tid;	     /* the thread */
-	unsigned long n_ok;  /* messages handled */
-	unsigned long n_bad; /* messages skipped */
+	struct worker w;	    /* own connection and bus */
+	struct redis_target target; /* Redis server and credentials */
+	atomic_bool stop;	    /* set by consumer_stop() */
+	pthread_t tid;		    /* the thread */
+	unsigned long n_ok;	    /* messages handled */
+	unsigned long n_bad;	    /* messages skipped */
 };
 
 /*

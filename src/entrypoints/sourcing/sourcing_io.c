@@ -5,6 +5,7 @@
 #include "entrypoints/sourcing/sourcing_io.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,9 +131,24 @@ static int row_from_json(json_t *o, size_t at, struct arena *a,
 	int64_t v[4];
 	int rc;
 
+	const char *key;
+	json_t *val;
+
 	if (!json_is_object(o))
 		return err_set(err, SC_EINVAL, "row %zu: must be an object",
 			       at);
+	json_object_foreach(o, key, val)
+	{
+		bool known =
+			!strcmp(key, "scent") || !strcmp(key, "respondents");
+
+		for (int k = 0; !known && k < 4; k++)
+			known = !strcmp(key, fields[k]);
+		if (!known)
+			return err_set(err, SC_EINVAL,
+				       "row %zu: unknown field '%.64s'", at,
+				       key);
+	}
 	if (!json_is_string(scent))
 		return err_set(err, SC_EINVAL,
 			       "row %zu: 'scent' must be a string", at);
