@@ -26,7 +26,7 @@ release: deps
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
 
 test: build
-	@bash scripts/test.sh $(BUILD_DIR)
+	@SC_WERROR=$(WERROR) bash scripts/test.sh $(BUILD_DIR)
 
 run: release
 	@bash scripts/run.sh $(RELEASE_DIR)

@@ -13,6 +13,13 @@ PY=/usr/bin/python3
 echo "== lint, unit, contract (ASan+UBSan)"
 (cd "$build" && ctest -L 'lint|unit|contract' --output-on-failure)
 
+echo "== hardening of the release binary"
+rel="$root/build-release"
+cmake -S "$root" -B "$rel" -DCMAKE_BUILD_TYPE=Release \
+	-DSC_WERROR="${SC_WERROR:-OFF}" >/dev/null
+cmake --build "$rel" -j "$(nproc)" --target scents >/dev/null
+bash "$root/tests/lint/hardening.sh" "$rel/scents"
+
 echo "== fuzz (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:-20}s per target)"
 bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
 

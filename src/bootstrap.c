@@ -32,6 +32,7 @@ struct app {
 	struct publisher *publisher;  /* shared by relays */
 	struct outbox_signal *signal; /* wakes the relay; may be NULL */
 	uint64_t seed;		      /* next worker's jitter seed */
+	struct delivery_status delivery; /* shared by the relays */
 	bool curl_ready;	      /* curl_global_init done */
 };
 
@@ -156,6 +157,9 @@ int bootstrap_worker_init(struct app *app, struct worker *w, struct sc_err *err)
 	d.signal = app->signal;
 	bus_init(&w->bus, &d, app->seed++);
 	arena_init(&w->scratch);
+	w->delivery = &app->delivery;
+	w->publisher_kind = app->publisher->ops->name;
+	w->notifier_kind = app->notifier->ops->name;
 	return SC_OK;
 }
 
@@ -181,6 +185,7 @@ int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
 		return rc;
 	relay_init(&rw->relay, rw->uow, app->publisher, app->notifier,
 		   app->cfg.stock_email);
+	rw->relay.status = &app->delivery;
 	return SC_OK;
 }
 

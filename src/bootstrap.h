@@ -24,6 +24,9 @@ struct worker {
 	struct uow *uow;      /* this thread's connection */
 	struct bus bus;	      /* dispatches through uow */
 	struct arena scratch; /* for reads outside the bus; reset by user */
+	const struct delivery_status *delivery; /* the relays' last outcomes */
+	const char *publisher_kind; /* "redis" or "log", for /readyz */
+	const char *notifier_kind;  /* "smtp" or "log", for /readyz */
 };
 
 /*

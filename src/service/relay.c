@@ -56,9 +56,15 @@ static int send_out_of_stock_notification(struct relay *r,
 static int deliver(struct relay *r, const struct outbox_item *it,
 		   struct sc_err *err)
 {
-	if (it->ev.type == MSG_ALLOCATED)
-		return publish_allocated_event(r, it, err);
-	return send_out_of_stock_notification(r, it, err);
+	bool publish = it->ev.type == MSG_ALLOCATED;
+	int rc = publish ? publish_allocated_event(r, it, err)
+			 : send_out_of_stock_notification(r, it, err);
+
+	if (r->status)
+		atomic_store(publish ? &r->status->publisher
+				     : &r->status->notifier,
+			     rc ? DELIVERY_FAILING : DELIVERY_OK);
+	return rc;
 }
 
 /* Mark @n ids; a failure here means they will be delivered again. */

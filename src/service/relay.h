@@ -17,6 +17,7 @@
 #ifndef SCENTS_SERVICE_RELAY_H
 #define SCENTS_SERVICE_RELAY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,22 @@ struct uow;
 /* Most events read and marked per round. */
 #define RELAY_BATCH 256
 
+/* What the relay last saw of a way out (Redis, SMTP, the log). */
+enum delivery_state {
+	DELIVERY_UNKNOWN = 0, /* nothing delivered yet */
+	DELIVERY_OK,	      /* the last delivery worked */
+	DELIVERY_FAILING      /* the last delivery failed */
+};
+
+/*
+ * Shared by every relay of a process and read by /readyz from other
+ * threads, hence atomics.  Zero-initialised: everything unknown.
+ */
+struct delivery_status {
+	atomic_int publisher; /* enum delivery_state */
+	atomic_int notifier;  /* enum delivery_state */
+};
+
 struct relay {
 	struct uow *uow;	     /* borrowed: its own connection */
 	struct publisher *publisher; /* borrowed */
@@ -38,6 +55,8 @@ struct relay {
 	struct arena arena;	     /* one round's rows */
 	uint64_t n_sent;	     /* delivered since init */
 	uint64_t n_failed;	     /* failed attempts since init */
+	struct delivery_status *status; /* updated after each delivery;
+					   NULL (the default): none */
 };
 
 /* Set up @r; allocates nothing.  Pointers are borrowed. */

@@ -224,6 +224,20 @@ struct uow_ops {
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
 	int (*ping)(struct uow *self, struct sc_err *err);
 
+	/*
+	 * Prove the store can be written now: a write transaction that
+	 * changes nothing and is rolled back.  Takes the write lock like
+	 * any writer.  SC_EIO (read-only, moved or full files, server down).
+	 */
+	int (*probe_write)(struct uow *self, struct sc_err *err);
+
+	/*
+	 * Undelivered events: how many, and the creation time (unix seconds)
+	 * of the oldest, 0 when none.  Its own consistent read.
+	 */
+	int (*outbox_stats)(struct uow *self, int64_t *n_out,
+			    int64_t *oldest_out, struct sc_err *err);
+
 	/* Release the adapter; rolls back an open transaction. */
 	void (*free)(struct uow *self);
 };
@@ -362,6 +376,19 @@ static inline int uow_token_list(struct uow *u, struct arena *a,
 static inline int uow_ping(struct uow *u, struct sc_err *err)
 {
 	return u->ops->ping(u, err);
+}
+
+/* See uow_ops.probe_write. */
+static inline int uow_probe_write(struct uow *u, struct sc_err *err)
+{
+	return u->ops->probe_write(u, err);
+}
+
+/* See uow_ops.outbox_stats. */
+static inline int uow_outbox_stats(struct uow *u, int64_t *n_out,
+				   int64_t *oldest_out, struct sc_err *err)
+{
+	return u->ops->outbox_stats(u, n_out, oldest_out, err);
 }
 
 /* Release @u (NULL is a no-op). */

@@ -199,6 +199,25 @@ static int f_token_list(struct uow *u, struct arena *a,
 		  : f->inner->ops->token_list(f->inner, a, out, n_out, err);
 }
 
+static int f_probe_write(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->probe_write(f->inner, err);
+}
+
+static int f_outbox_stats(struct uow *u, int64_t *n_out, int64_t *oldest_out,
+			  struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc
+		  : f->inner->ops->outbox_stats(f->inner, n_out, oldest_out,
+						err);
+}
+
 static int f_ping(struct uow *u, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
@@ -232,6 +251,8 @@ static const struct uow_ops faulty_ops = {
 	.token_revoke = f_token_revoke,
 	.token_list = f_token_list,
 	.ping = f_ping,
+	.probe_write = f_probe_write,
+	.outbox_stats = f_outbox_stats,
 	.free = f_free,
 };
 

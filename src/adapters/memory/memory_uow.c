@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/arena.h"
 #include "common/err.h"
@@ -55,6 +56,7 @@ struct stored_event {
 	char *sku;	    /* both */
 	char *batchref;	    /* Allocated only */
 	int64_t qty;	    /* Allocated only */
+	int64_t created_at; /* unix seconds, at commit */
 };
 
 struct event_vec {
@@ -435,8 +437,11 @@ static int reserve_products(struct memory_store *s, size_t more,
 /* Move @q's events into the outbox; capacity was reserved. */
 static void publish_queued(struct memory_store *s, struct event_vec *q)
 {
+	int64_t now = (int64_t)time(NULL);
+
 	for (size_t i = 0; i < q->n; i++) {
 		q->items[i].id = ++s->next_event_id;
+		q->items[i].created_at = now;
 		s->outbox.items[s->outbox.n++] = q->items[i];
 	}
 	q->n = 0;
@@ -1027,6 +1032,35 @@ static int memory_ping(struct uow *u, struct sc_err *err)
 	return SC_OK;
 }
 
+static int memory_probe_write(struct uow *u, struct sc_err *err)
+{
+	(void)u;
+	(void)err;
+	return SC_OK; /* memory is always writable */
+}
+
+static int memory_outbox_stats(struct uow *u, int64_t *n_out,
+			       int64_t *oldest_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	int64_t n = 0, oldest = 0;
+
+	(void)err;
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->outbox.n; i++) {
+		const struct stored_event *e = &s->outbox.items[i];
+
+		if (e->sent)
+			continue;
+		if (!n++ || e->created_at < oldest)
+			oldest = e->created_at;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	*n_out = n;
+	*oldest_out = oldest;
+	return SC_OK;
+}
+
 static void memory_free(struct uow *u)
 {
 	memory_rollback(u);
@@ -1053,6 +1087,8 @@ static const struct uow_ops memory_uow_ops = {
 	.token_revoke = memory_token_revoke,
 	.token_list = memory_token_list,
 	.ping = memory_ping,
+	.probe_write = memory_probe_write,
+	.outbox_stats = memory_outbox_stats,
 	.free = memory_free,
 };
 

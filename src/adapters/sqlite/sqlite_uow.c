@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,6 +144,8 @@ enum stmt {
 	ST_TOKEN_ADD,
 	ST_TOKEN_REVOKE,
 	ST_TOKEN_LIST,
+	ST_PROBE_WRITE,
+	ST_OUTBOX_STATS,
 	ST__COUNT
 };
 
@@ -151,6 +154,10 @@ enum stmt {
 	"round_id, sku, scent, expensive_bp, cheap_bp, expensive_cost_cents,"  \
 	" cheap_cost_cents, respondents, supplier, unit_cost_cents,"           \
 	" saving_cents, ci_low_pct, ci_high_pct, significant"
+
+/* The decimal text of a numeric macro, for SQL written at compile time. */
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x)  TEXT_OF_(x)
 
 static const char *const stmt_sql[] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -227,6 +234,10 @@ static const char *const stmt_sql[] = {
 	[ST_TOKEN_LIST] = "SELECT name, scopes, hash, created_at,"
 			  " COALESCE(revoked_at, 0) FROM api_tokens"
 			  " ORDER BY name",
+	/* writes page 1 with the value it holds: a real write, no change */
+	[ST_PROBE_WRITE] = "PRAGMA user_version = " TEXT_OF(SQLITE_SCHEMA_VERSION),
+	[ST_OUTBOX_STATS] = "SELECT COUNT(*), COALESCE(MIN(created_at), 0)"
+			    " FROM outbox WHERE sent_at IS NULL",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -242,6 +253,7 @@ struct sqlite_db {
 	uint64_t durable;	    /* commits known to be on disk */
 	bool syncing;		    /* a leader is in fdatasync() */
 	int wal_fd;		    /* the -wal file, for fdatasync(); or -1 */
+	atomic_bool was_full;	    /* a write failed for want of space */
 	uint64_t n_syncs;	    /* fdatasync() calls made */
 };
 
@@ -567,6 +579,32 @@ static int sqlite_ping(struct uow *u, struct sc_err *err)
 	return rc == SQLITE_ROW ? SC_OK : fail(s, rc, "ping", err);
 }
 
+static int sqlite_probe_write(struct uow *u, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	int rc = sqlite_begin(u, err);
+
+	if (!rc)
+		rc = exec_simple(s, ST_PROBE_WRITE, err);
+	sqlite_rollback(u);
+	return rc;
+}
+
+static int sqlite_outbox_stats(struct uow *u, int64_t *n_out,
+			       int64_t *oldest_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_OUTBOX_STATS);
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		*n_out = sqlite3_column_int64(st, 0);
+		*oldest_out = sqlite3_column_int64(st, 1);
+	}
+	(void)sqlite3_reset(st);
+	return rc == SQLITE_ROW ? SC_OK : fail(s, rc, "outbox stats", err);
+}
+
 static int sqlite_sku_of_batch(struct uow *u, const char *ref, const char **out,
 			       struct sc_err *err)
 {
@@ -747,6 +785,18 @@ static int wait_durable(struct sqlite_db *db, uint64_t ticket,
 	return rc;
 }
 
+/*
+ * After a disk-full episode the WAL may have grown past its usual size
+ * while checkpoints could not finish.  Once a commit succeeds again,
+ * checkpoint and truncate it (journal_size_limit alone only trims a WAL
+ * that is reset).  Best effort: a busy reader just leaves it for later.
+ */
+static void shrink_wal(struct sqlite_uow *s)
+{
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+					NULL, NULL);
+}
+
 static int sqlite_commit(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -759,8 +809,12 @@ static int sqlite_commit(struct uow *u, struct sc_err *err)
 			rc = save_product(s, u->seen[i], err);
 	if (!rc)
 		rc = exec_simple(s, ST_COMMIT, err);
+	if (rc && sqlite3_errcode(s->db) == SQLITE_FULL)
+		atomic_store(&db->was_full, true);
 	if (rc)
 		sqlite_rollback(u);
+	else if (atomic_exchange(&db->was_full, false))
+		shrink_wal(s);
 	if (!rc && db->group) {
 		/* numbered while the write lock keeps WAL order */
 		(void)pthread_mutex_lock(&db->sync_lock);
@@ -1146,6 +1200,8 @@ static const struct uow_ops sqlite_uow_ops = {
 	.token_revoke = sqlite_token_revoke,
 	.token_list = sqlite_token_list,
 	.ping = sqlite_ping,
+	.probe_write = sqlite_probe_write,
+	.outbox_stats = sqlite_outbox_stats,
 	.free = sqlite_free,
 };
 
@@ -1217,13 +1273,14 @@ static int migrate(struct sqlite_uow *s, struct sc_err *err)
 static int configure(struct sqlite_uow *s, const struct sqlite_options *opt,
 		     bool migrate_only, struct sc_err *err)
 {
-	char sql[160];
+	char sql[256];
 	int rc;
 
 	(void)sqlite3_busy_timeout(s->db, opt->busy_timeout_ms);
 	(void)snprintf(sql, sizeof(sql),
 		       "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
-		       " PRAGMA foreign_keys = ON;",
+		       " PRAGMA foreign_keys = ON;"
+		       " PRAGMA journal_size_limit = 67108864;",
 		       opt->synchronous_full && !opt->group_commit ? "FULL"
 								   : "NORMAL");
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -1307,6 +1364,7 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 	db->opt = *opt;
 	db->group = opt->synchronous_full && opt->group_commit;
 	db->wal_fd = -1;
+	atomic_init(&db->was_full, false);
 	(void)pthread_mutex_init(&db->write_lock, NULL);
 	(void)pthread_mutex_init(&db->sync_lock, NULL);
 	(void)pthread_cond_init(&db->synced, NULL);

@@ -484,6 +484,61 @@ static void get_healthz(struct worker *w, const struct http_req *req,
 		reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* A way out as /readyz shows it. */
+static const char *delivery_word(const char *kind, const char *configured,
+				 int state)
+{
+	if (!kind || strcmp(kind, configured) != 0)
+		return "not configured"; /* events go to the log */
+	if (state == DELIVERY_OK)
+		return "ok";
+	return state == DELIVERY_FAILING ? "failing" : "unknown";
+}
+
+/*
+ * Readiness: the store takes a write now (a write transaction rolled
+ * back), with the outbox backlog and the last outcome of each way out.
+ * Redis or SMTP failing does not make us unready: the outbox keeps what
+ * they miss.  The store's own error text goes to the log only.
+ */
+static void get_readyz(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	int64_t pending = 0, oldest = 0, now = (int64_t)time(NULL);
+	struct sc_err err;
+	bool writable;
+	int rc;
+
+	(void)req;
+	err_clear(&err);
+	rc = uow_probe_write(w->uow, &err);
+	writable = !rc;
+	if (!rc)
+		rc = uow_outbox_stats(w->uow, &pending, &oldest, &err);
+	if (rc)
+		log_msg(LOG_ERROR, "event=not_ready reason=\"%s\"", err.msg);
+	reply_json(
+		out, rc ? 503 : 200,
+		json_pack("{s:s, s:b, s:{s:I, s:I}, s:s, s:s}", "status",
+			  rc ? "unavailable" : "ready", "store_writable",
+			  writable, "outbox", "pending", (json_int_t)pending,
+			  "oldest_age_s",
+			  (json_int_t)(oldest && now > oldest ? now - oldest
+							      : 0),
+			  "redis",
+			  delivery_word(w->publisher_kind, "redis",
+					w->delivery ? atomic_load(
+							      &w->delivery
+								       ->publisher)
+						    : 0),
+			  "smtp",
+			  delivery_word(w->notifier_kind, "smtp",
+					w->delivery ? atomic_load(
+							      &w->delivery
+								       ->notifier)
+						    : 0)));
+}
+
 /* The research of a POST body: CSV, or JSON {"threshold_pct","rows"}. */
 static int research_of(const struct http_req *req, struct arena *a,
 		       struct cmd_import_research *c, struct http_reply *out)
@@ -732,6 +787,7 @@ static const struct route {
 	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/products/", get_product, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"POST", "/sourcing/research", post_research, TOKEN_SCOPE_ADMIN,
 	 BODY_JSON_OR_CSV},
 	{"GET", "/sourcing/decisions", get_decisions, TOKEN_SCOPE_READ,

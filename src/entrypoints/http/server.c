@@ -40,6 +40,7 @@
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/http/guard.h"
 #include "entrypoints/http/routes.h"
+#include "service/uow.h"
 
 /* Bytes read from a socket at a time. */
 #define READ_CHUNK 16384
@@ -930,6 +931,9 @@ static int start_auth(struct server *s, const struct listen_addr *a,
 	bool loopback = is_loopback(a);
 	int rc = bootstrap_worker_init(s->app, &s->auth_worker, err);
 
+	/* a store we cannot write would answer every write with 503 */
+	if (!rc && uow_probe_write(s->auth_worker.uow, err))
+		rc = err_set(err, SC_EIO, "the database cannot be written");
 	if (!rc)
 		rc = auth_new(s->auth_worker.uow, loopback, &s->auth, err);
 	if (!rc && !loopback && !auth_active_count(s->auth))
