@@ -26,7 +26,8 @@ class Server:
     def __init__(self, db, env=None):
         self.db = db
         self.env = dict(os.environ, DATABASE_URL="sqlite:" + db,
-                        HTTP_PORT="0", LOG_LEVEL="info", **(env or {}))
+                        HTTP_PORT="0", LOG_LEVEL="info")
+        self.env.update(env or {})
         self.log_path = db + ".log"
         self.proc = None
         self.url = None
@@ -164,19 +165,22 @@ def wait_for(pred, timeout=15, step=0.05, what="condition"):
 class RedisServer:
     """redis-server on a free loopback port in a temp dir; restartable."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, password=None):
         self.port = free_port()
         self.dir = str(tmp)
         self.proc = None
-        self.url = f"redis://127.0.0.1:{self.port}"
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}"
 
     def start(self):
         import redis
+        extra = ["--requirepass", self.password] if self.password else []
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.dir],
+             "--save", "", "--appendonly", "no", "--dir", self.dir, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
+        client = redis.Redis(port=self.port, password=self.password)
         wait_for(lambda: self._ping(client), what="redis")
         return self
 
@@ -194,7 +198,8 @@ class RedisServer:
 
     def client(self):
         import redis
-        return redis.Redis(port=self.port, decode_responses=True)
+        return redis.Redis(port=self.port, password=self.password,
+                           decode_responses=True)
 
 
 class SmtpSink:
@@ -235,6 +240,13 @@ class SmtpSink:
 @pytest.fixture
 def redis_server(tmp_path):
     r = RedisServer(tmp_path).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def redis_with_password(tmp_path):
+    r = RedisServer(tmp_path, password="s3cret-redis-pw").start()
     yield r
     r.stop()
 

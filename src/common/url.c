@@ -54,7 +54,9 @@ int url_parse(const char *what, const char *url, struct url_parts *out,
 	curl_url_cleanup(h);
 	if (bad || !out->host[0])
 		return err_set(err, SC_EINVAL,
-			       "%s is not a valid URL with a host", what);
+			       "%s is not a valid URL "
+			       "scheme://[user[:password]@]host[:port][/path]",
+			       what);
 	if (port[0]) {
 		char *end;
 		long p = strtol(port, &end, 10);

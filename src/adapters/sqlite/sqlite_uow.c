@@ -235,7 +235,8 @@ static const char *const stmt_sql[] = {
 			  " COALESCE(revoked_at, 0) FROM api_tokens"
 			  " ORDER BY name",
 	/* writes page 1 with the value it holds: a real write, no change */
-	[ST_PROBE_WRITE] = "PRAGMA user_version = " TEXT_OF(SQLITE_SCHEMA_VERSION),
+	[ST_PROBE_WRITE] =
+		"PRAGMA user_version = " TEXT_OF(SQLITE_SCHEMA_VERSION),
 	[ST_OUTBOX_STATS] = "SELECT COUNT(*), COALESCE(MIN(created_at), 0)"
 			    " FROM outbox WHERE sent_at IS NULL",
 };
@@ -582,8 +583,21 @@ static int sqlite_ping(struct uow *u, struct sc_err *err)
 static int sqlite_probe_write(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
-	int rc = sqlite_begin(u, err);
+	int moved = 0, rc;
 
+	/*
+	 * A database file deleted or renamed under us still takes writes
+	 * through the open descriptor, and loses them at the next start:
+	 * that is not writable.
+	 */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
+				 &moved) == SQLITE_OK &&
+	    moved)
+		return err_set(err, SC_EIO,
+			       "sqlite: the database file '%s' was moved or "
+			       "deleted",
+			       s->shared->path);
+	rc = sqlite_begin(u, err);
 	if (!rc)
 		rc = exec_simple(s, ST_PROBE_WRITE, err);
 	sqlite_rollback(u);

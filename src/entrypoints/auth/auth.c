@@ -29,6 +29,7 @@ struct auth {
 	struct uow *uow;	     /* borrowed connection */
 	bool open_when_empty;	     /* loopback listener */
 	uint64_t loaded_ms;	     /* monotonic time of the last try */
+	bool stale;		     /* reload before the next check */
 	struct cached_token *tokens; /* active ones; owned */
 	size_t n_tokens;	     /* entries in tokens */
 };
@@ -114,8 +115,9 @@ static void refresh(struct auth *a)
 {
 	struct sc_err err;
 
-	if (now_ms() - a->loaded_ms < AUTH_REFRESH_MS)
+	if (!a->stale && now_ms() - a->loaded_ms < AUTH_REFRESH_MS)
 		return;
+	a->stale = false;
 	a->loaded_ms = now_ms(); /* a store that is down is asked once a
 				    period, not on every request */
 	err_clear(&err);
@@ -154,6 +156,15 @@ void auth_free(struct auth *a)
 	mem_free(a->tokens);
 	(void)pthread_mutex_destroy(&a->lock);
 	mem_free(a);
+}
+
+void auth_invalidate(struct auth *a)
+{
+	if (!a)
+		return;
+	(void)pthread_mutex_lock(&a->lock);
+	a->stale = true;
+	(void)pthread_mutex_unlock(&a->lock);
 }
 
 size_t auth_active_count(struct auth *a)

@@ -67,6 +67,13 @@ int auth_new(struct uow *u, bool open_when_empty, struct auth **out /* OUT */,
 /* Release @a (NULL is a no-op). */
 void auth_free(struct auth *a);
 
+/*
+ * Reload before the next check: a token created or revoked through this
+ * process takes effect at once (other processes' changes: within
+ * AUTH_REFRESH_MS).  NULL is a no-op.
+ */
+void auth_invalidate(struct auth *a);
+
 /* Active tokens as of the last load (after a reload if stale). */
 size_t auth_active_count(struct auth *a);
 

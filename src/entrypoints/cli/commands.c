@@ -538,11 +538,8 @@ static void print_scopes(unsigned scopes)
 }
 
 static const char token_usage[] =
-	"usage: scents token create --name NAME --scope SCOPE[,SCOPE...]\n"
-	"       scents token list\n"
-	"       scents token revoke NAME\n"
-	"scopes: read (GETs), allocate (POST /allocate), stock (batches),\n"
-	"        admin (research import, tokens; implies every scope)";
+	"usage: scents token create --name NAME --scope SCOPE[,SCOPE...] | "
+	"list | revoke NAME; scopes: read, allocate, stock, admin";
 
 /* token create: the secret goes to stdout once, and nowhere else. */
 static int token_create(const struct config *cfg, int argc, char **argv)

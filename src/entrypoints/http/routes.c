@@ -519,24 +519,24 @@ static void get_readyz(struct worker *w, const struct http_req *req,
 		log_msg(LOG_ERROR, "event=not_ready reason=\"%s\"", err.msg);
 	reply_json(
 		out, rc ? 503 : 200,
-		json_pack("{s:s, s:b, s:{s:I, s:I}, s:s, s:s}", "status",
-			  rc ? "unavailable" : "ready", "store_writable",
-			  writable, "outbox", "pending", (json_int_t)pending,
-			  "oldest_age_s",
-			  (json_int_t)(oldest && now > oldest ? now - oldest
-							      : 0),
-			  "redis",
-			  delivery_word(w->publisher_kind, "redis",
-					w->delivery ? atomic_load(
-							      &w->delivery
-								       ->publisher)
-						    : 0),
-			  "smtp",
-			  delivery_word(w->notifier_kind, "smtp",
-					w->delivery ? atomic_load(
-							      &w->delivery
-								       ->notifier)
-						    : 0)));
+		json_pack(
+			"{s:s, s:b, s:{s:I, s:I}, s:s, s:s}", "status",
+			rc ? "unavailable" : "ready", "store_writable",
+			writable, "outbox", "pending", (json_int_t)pending,
+			"oldest_age_s",
+			(json_int_t)(oldest && now > oldest ? now - oldest : 0),
+			"redis",
+			delivery_word(
+				w->publisher_kind, "redis",
+				w->delivery
+					? atomic_load(&w->delivery->publisher)
+					: 0),
+			"smtp",
+			delivery_word(
+				w->notifier_kind, "smtp",
+				w->delivery
+					? atomic_load(&w->delivery->notifier)
+					: 0)));
 }
 
 /* The research of a POST body: CSV, or JSON {"threshold_pct","rows"}. */
@@ -701,13 +701,15 @@ static void post_token(struct worker *w, const struct http_req *req,
 	auth_secret_new(secret, hash);
 	c->hash = hash;
 	c->now = (int64_t)time(NULL);
-	if (send(w, &m, NULL, &err))
+	if (send(w, &m, NULL, &err)) {
 		reply_err(out, &err);
-	else
+	} else {
+		auth_invalidate(req->auth);
 		reply_json(out, 201,
 			   json_pack("{s:s, s:o, s:s}", "name", c->name,
 				     "scopes", scopes_json(c->scopes), "token",
 				     secret));
+	}
 	auth_secret_wipe(secret);
 out_decref:
 	json_decref(o);
@@ -731,13 +733,13 @@ static void get_tokens(struct worker *w, const struct http_req *req,
 	for (size_t i = 0; arr && i < n; i++)
 		(void)json_array_append_new(
 			arr,
-			json_pack("{s:s, s:o, s:I, s:I?}", "name", rows[i].name,
+			json_pack("{s:s, s:o, s:I, s:o}", "name", rows[i].name,
 				  "scopes", scopes_json(rows[i].scopes),
 				  "created_at", (json_int_t)rows[i].created_at,
 				  "revoked_at",
 				  rows[i].revoked_at
 					  ? json_integer(rows[i].revoked_at)
-					  : NULL));
+					  : json_null()));
 	reply_json(out, 200, arr);
 out_reset:
 	arena_reset(&w->scratch);
@@ -757,9 +759,11 @@ static void delete_token(struct worker *w, const struct http_req *req,
 	m.u.revoke_token.now = (int64_t)time(NULL);
 	if (send(w, &m, NULL, &err))
 		reply_err(out, &err);
-	else
+	else {
+		auth_invalidate(req->auth);
 		reply_json(out, 200,
 			   json_pack("{s:s, s:b}", "name", name, "revoked", 1));
+	}
 }
 
 typedef void route_fn(struct worker *w, const struct http_req *req,
