@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "adapters/memory/memory_uow.h"
@@ -549,6 +550,127 @@ static void outbox_commits_and_rolls_back_with_the_change(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Send CreateToken @name with @scopes and a hash made of @fill bytes. */
+static int create_token(struct fx *x, const char *name, unsigned scopes,
+			uint8_t fill, int64_t now)
+{
+	struct msg m = {.type = MSG_CREATE_TOKEN};
+	uint8_t hash[TOKEN_HASH_LEN];
+
+	memset(hash, fill, sizeof(hash));
+	m.u.create_token.name = name;
+	m.u.create_token.scopes = scopes;
+	m.u.create_token.hash = hash;
+	m.u.create_token.now = now;
+	return send(&x->bus, &m, NULL);
+}
+
+static int revoke_token(struct fx *x, const char *name, int64_t now)
+{
+	struct msg m = {.type = MSG_REVOKE_TOKEN};
+
+	m.u.revoke_token.name = name;
+	m.u.revoke_token.now = now;
+	return send(&x->bus, &m, NULL);
+}
+
+static void tokens_are_kept_by_hash_and_revoked_in_place(void **state)
+{
+	struct fx *x = *state;
+	struct token_record *rows;
+	size_t n;
+
+	assert_int_equal(uow_token_list(x->uow, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(create_token(x, "zeta", TOKEN_SCOPE_READ, 0xaa, 100),
+			 SC_OK);
+	assert_int_equal(create_token(x, "alpha",
+				      TOKEN_SCOPE_STOCK | TOKEN_SCOPE_ALLOCATE,
+				      0xbb, 200),
+			 SC_OK);
+	/* a name is never reused, revoked or not; nothing changes */
+	assert_int_equal(create_token(x, "zeta", TOKEN_SCOPE_ADMIN, 0xcc, 300),
+			 SC_EEXIST);
+	assert_int_equal(revoke_token(x, "ghost", 400), SC_ENOTFOUND);
+	assert_int_equal(revoke_token(x, "zeta", 500), SC_OK);
+	assert_int_equal(revoke_token(x, "zeta", 600), SC_OK); /* idempotent */
+	assert_int_equal(uow_token_list(x->uow, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].name, "alpha"); /* by name */
+	assert_int_equal(rows[0].scopes,
+			 TOKEN_SCOPE_STOCK | TOKEN_SCOPE_ALLOCATE);
+	assert_int_equal(rows[0].hash[0], 0xbb);
+	assert_int_equal(rows[0].hash[TOKEN_HASH_LEN - 1], 0xbb);
+	assert_int_equal(rows[0].created_at, 200);
+	assert_int_equal(rows[0].revoked_at, 0);
+	assert_string_equal(rows[1].name, "zeta");
+	assert_int_equal(rows[1].scopes, TOKEN_SCOPE_READ);
+	assert_int_equal(rows[1].hash[0], 0xaa);
+	assert_int_equal(rows[1].revoked_at, 500); /* the first revocation */
+	/* rolled back: never happened */
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(uow_token_revoke(x->uow, "alpha", 700, &x->err),
+			 SC_OK);
+	uow_rollback(x->uow);
+	assert_int_equal(uow_token_list(x->uow, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(rows[0].revoked_at, 0);
+}
+
+static void token_commands_refuse_bad_names_and_scopes(void **state)
+{
+	struct fx *x = *state;
+	struct token_record *rows;
+	size_t n;
+
+	assert_int_equal(create_token(x, "", TOKEN_SCOPE_READ, 1, 1),
+			 SC_EINVAL);
+	assert_int_equal(create_token(x, "has space", TOKEN_SCOPE_READ, 1, 1),
+			 SC_EINVAL);
+	assert_int_equal(create_token(x, "ok", 0, 1, 1), SC_EINVAL);
+	assert_int_equal(create_token(x, "ok", 1u << 7, 1, 1), SC_EINVAL);
+	assert_int_equal(revoke_token(x, "bad/name", 1), SC_EINVAL);
+	assert_int_equal(uow_token_list(x->uow, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+}
+
+static void readiness_probe_and_outbox_backlog(void **state)
+{
+	struct fx *x = *state;
+	struct outbox_item *items;
+	int64_t pending = -1, oldest = -1, before = (int64_t)time(NULL);
+	size_t n;
+
+	assert_int_equal(uow_probe_write(x->uow, &x->err), SC_OK);
+	assert_int_equal(uow_outbox_stats(x->uow, &pending, &oldest, &x->err),
+			 SC_OK);
+	assert_int_equal(pending, 0);
+	assert_int_equal(oldest, 0);
+	add_batch(x, "b1", "P", 10, 0);
+	allocate(x, NULL, "o1", "P", 1);
+	allocate(x, NULL, "o2", "P", 1);
+	assert_int_equal(uow_outbox_stats(x->uow, &pending, &oldest, &x->err),
+			 SC_OK);
+	assert_int_equal(pending, 2);
+	assert_in_range(oldest, before - 1, (int64_t)time(NULL) + 1);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 1, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(
+		uow_outbox_mark(x->uow, &items[0].id, 1, true, &x->err), SC_OK);
+	assert_int_equal(uow_outbox_stats(x->uow, &pending, &oldest, &x->err),
+			 SC_OK);
+	assert_int_equal(pending, 1);
+	/* the probe changes nothing, and leaves no transaction open */
+	assert_int_equal(uow_probe_write(x->uow, &x->err), SC_OK);
+	assert_int_equal(load(x, "P", NULL)->version, 3);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	uow_rollback(x->uow);
+}
+
 static void research_rounds_round_trip(void **state)
 {
 	struct sku_history hist;
@@ -797,6 +919,14 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			teardown),                                             \
 		cmocka_unit_test_setup_teardown(research_rounds_round_trip,    \
 						setup, teardown),              \
+		cmocka_unit_test_setup_teardown(                               \
+			tokens_are_kept_by_hash_and_revoked_in_place, setup,   \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			token_commands_refuse_bad_names_and_scopes, setup,     \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			readiness_probe_and_outbox_backlog, setup, teardown),  \
 		cmocka_unit_test_setup_teardown(                               \
 			concurrent_updates_to_version_are_not_allowed, setup,  \
 			teardown)

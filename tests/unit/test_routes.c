@@ -9,6 +9,7 @@
 #include "adapters/memory/memory_uow.h"
 #include "bootstrap.h"
 #include "common/mem.h"
+#include "entrypoints/auth/auth.h"
 #include "entrypoints/http/routes.h"
 #include "support/cmocka.h"
 #include "support/faulty_uow.h"
@@ -148,6 +149,96 @@ static void unknown_paths_and_methods(void **state)
 			 404);
 }
 
+/* Dispatch with @token against checker @a; the status, and the challenge. */
+static unsigned call_as(struct fixture *f, struct auth *a, const char *token,
+			const char *method, const char *path,
+			const char **challenge)
+{
+	char header[128];
+	struct http_req req = {.method = method,
+			       .path = path,
+			       .content_type = "application/json",
+			       .auth = a};
+	struct http_reply rep = {0};
+
+	(void)snprintf(header, sizeof(header), "Bearer %s", token);
+	req.authorization = token ? header : NULL;
+	routes_dispatch(&f->w, &req, &rep);
+	*challenge = rep.www_authenticate;
+	mem_free(rep.body);
+	return rep.status;
+}
+
+static void scopes_decide_and_loopback_is_open_without_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct msg m = {.type = MSG_CREATE_TOKEN};
+	struct uow *conn;
+	struct auth *open_auth, *closed_auth;
+	char secret[AUTH_SECRET_SIZE];
+	uint8_t hash[TOKEN_HASH_LEN];
+	const char *ch;
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(auth_global_init(&err), SC_OK);
+	assert_int_equal(memory_uow_new(f->store, &conn, &err), SC_OK);
+	assert_int_equal(auth_new(conn, true, &open_auth, &err), SC_OK);
+	assert_int_equal(auth_new(conn, false, &closed_auth, &err), SC_OK);
+	/* no token yet: loopback open, anything else closed */
+	assert_int_equal(call_as(f, open_auth, NULL, "GET", "/products", &ch),
+			 200);
+	assert_int_equal(call_as(f, closed_auth, NULL, "GET", "/products", &ch),
+			 401);
+	assert_string_equal(ch, "Bearer realm=\"scents\"");
+	auth_secret_new(secret, hash);
+	m.u.create_token.name = "reader";
+	m.u.create_token.scopes = TOKEN_SCOPE_READ;
+	m.u.create_token.hash = hash;
+	assert_int_equal(bus_handle(&f->w.bus, &m, NULL, &err), SC_OK);
+	auth_invalidate(open_auth);
+	assert_int_equal(call_as(f, open_auth, NULL, "GET", "/products", &ch),
+			 401);
+	assert_int_equal(
+		call_as(f, open_auth, "sct_nope", "GET", "/products", &ch),
+		401);
+	assert_non_null(strstr(ch, "invalid_token"));
+	assert_int_equal(call_as(f, open_auth, secret, "GET", "/products", &ch),
+			 200);
+	assert_int_equal(
+		call_as(f, open_auth, secret, "POST", "/allocate", &ch), 403);
+	assert_non_null(strstr(ch, "insufficient_scope"));
+	assert_int_equal(call_as(f, open_auth, NULL, "GET", "/healthz", &ch),
+			 200);
+	auth_free(open_auth);
+	auth_free(closed_auth);
+	uow_free(conn);
+}
+
+static void bodies_must_be_json_with_known_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct http_req req = {
+		.method = "POST",
+		.path = "/add_batch",
+		.body = "{\"ref\":\"b\",\"sku\":\"S\",\"qty\":1}",
+		.content_type = "text/plain"};
+	struct http_reply rep = {0};
+	char msg[256];
+
+	req.len = strlen(req.body);
+	routes_dispatch(&f->w, &req, &rep);
+	assert_int_equal(rep.status, 415);
+	mem_free(rep.body);
+	assert_int_equal(call(f, "POST", "/add_batch",
+			      "{\"ref\":\"b\",\"sku\":\"S\",\"qty\":1,"
+			      "\"ETA\":null}",
+			      msg, sizeof(msg)),
+			 400);
+	assert_string_equal(msg, "unknown field 'ETA'");
+	assert_int_equal(call(f, "GET", "/products/S", NULL, NULL, 0), 404);
+}
+
 static void percent_decoding(void **state)
 {
 	char out[16];
@@ -175,6 +266,8 @@ int main(void)
 		T(service_codes_map_to_statuses),
 		T(unknown_paths_and_methods),
 		T(percent_decoding),
+		T(scopes_decide_and_loopback_is_open_without_tokens),
+		T(bodies_must_be_json_with_known_fields),
 #undef T
 	};
 
