@@ -11,7 +11,7 @@ PKGS=(
 	libcmocka-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
 	libhiredis-dev libcurl4-openssl-dev libsodium-dev libhttp-parser-dev
 	python3 python3-pytest python3-requests python3-redis
-	redis-server python3-aiosmtpd wrk
+	redis-server python3-aiosmtpd wrk openssl
 )
 
 missing=()

@@ -25,15 +25,15 @@
 #include "service/uow.h"
 
 struct app {
-	struct config cfg;	      /* as loaded and overridden */
-	struct memory_store *memory;  /* for memory: */
-	struct sqlite_db *sqlite;     /* for sqlite:, else NULL */
-	struct notifier *notifier;    /* shared by relays */
-	struct publisher *publisher;  /* shared by relays */
-	struct outbox_signal *signal; /* wakes the relay; may be NULL */
-	uint64_t seed;		      /* next worker's jitter seed */
+	struct config cfg;		 /* as loaded and overridden */
+	struct memory_store *memory;	 /* for memory: */
+	struct sqlite_db *sqlite;	 /* for sqlite:, else NULL */
+	struct notifier *notifier;	 /* shared by relays */
+	struct publisher *publisher;	 /* shared by relays */
+	struct outbox_signal *signal;	 /* wakes the relay; may be NULL */
+	uint64_t seed;			 /* next worker's jitter seed */
 	struct delivery_status delivery; /* shared by the relays */
-	bool curl_ready;	      /* curl_global_init done */
+	bool curl_ready;		 /* curl_global_init done */
 };
 
 typedef int store_open_fn(struct app *app, const char *rest, struct uow **out,
@@ -98,6 +98,9 @@ static int make_transports(struct app *app, struct sc_err *err)
 		app->curl_ready = true;
 		rc = smtp_notifier_new(c->smtp_url, c->from_email,
 				       &app->notifier, err);
+		if (!rc && c->smtp_ca_file[0])
+			rc = smtp_notifier_set_ca_file(app->notifier,
+						       c->smtp_ca_file, err);
 	} else {
 		rc = log_notifier_new(&app->notifier, err);
 	}

@@ -205,17 +205,18 @@ class RedisServer:
 class SmtpSink:
     """aiosmtpd recording mails to files; restartable."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls_auth=None):
         self.port = free_port()
         self.dir = str(tmp / "mail")
         self.proc = None
         self.url = f"smtp://127.0.0.1:{self.port}"
+        self.tls_auth = list(tls_auth or [])  # cert, key, user, password
 
     def start(self):
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
                                               "support", "smtp_sink.py"),
-             str(self.port), self.dir],
+             str(self.port), self.dir, *self.tls_auth],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout.readline().strip() == "ready"
         return self

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -168,6 +169,12 @@ int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
 			     get_or(get, ctx, "SMTP_URL", ""), err);
 	if (!rc)
 		rc = check_url("SMTP_URL", c->smtp_url, smtp_schemes, err);
+	if (!rc)
+		rc = set_str(c->smtp_ca_file, "SMTP_CA_FILE",
+			     get_or(get, ctx, "SMTP_CA_FILE", ""), err);
+	if (!rc && c->smtp_ca_file[0] && access(c->smtp_ca_file, R_OK))
+		rc = err_set(err, SC_EINVAL, "SMTP_CA_FILE '%.200s': %s",
+			     c->smtp_ca_file, strerror(errno));
 	if (!rc)
 		rc = set_str(
 			c->stock_email, "STOCK_EMAIL",

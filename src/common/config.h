@@ -9,7 +9,8 @@
  *   HTTP_HOST/HTTP_PORT listen address               127.0.0.1 / 5005
  *   HTTP_THREADS        server threads (1..64)        4
  *   REDIS_URL           redis://host:port            unset (no messages)
- *   SMTP_URL            smtp://host:port             unset (mail to log)
+ *   SMTP_URL            smtp[s]://[u:p@]host:port    unset (mail to log)
+ *   SMTP_CA_FILE        CA bundle for SMTP TLS       unset (system CAs)
  *   STOCK_EMAIL         OutOfStock recipient         stock@scents.example
  *   FROM_EMAIL          sender                       allocations@example.com
  *   LOG_LEVEL           debug|info|warn|error        info
@@ -30,6 +31,7 @@ struct config {
 	int http_threads;		   /* server threads, 1..64 */
 	char redis_url[CONFIG_STR_MAX];	   /* "" = no external messages */
 	char smtp_url[CONFIG_STR_MAX];	   /* "" = notifications to log */
+	char smtp_ca_file[CONFIG_STR_MAX]; /* "" = the system's CAs */
 	char stock_email[CONFIG_STR_MAX];  /* OutOfStock recipient */
 	char from_email[CONFIG_STR_MAX];   /* notification sender */
 	int log_level;			   /* enum log_level */

@@ -48,13 +48,13 @@ struct delivery_status {
 };
 
 struct relay {
-	struct uow *uow;	     /* borrowed: its own connection */
-	struct publisher *publisher; /* borrowed */
-	struct notifier *notifier;   /* borrowed */
-	const char *stock_email;     /* borrowed: OutOfStock recipient */
-	struct arena arena;	     /* one round's rows */
-	uint64_t n_sent;	     /* delivered since init */
-	uint64_t n_failed;	     /* failed attempts since init */
+	struct uow *uow;		/* borrowed: its own connection */
+	struct publisher *publisher;	/* borrowed */
+	struct notifier *notifier;	/* borrowed */
+	const char *stock_email;	/* borrowed: OutOfStock recipient */
+	struct arena arena;		/* one round's rows */
+	uint64_t n_sent;		/* delivered since init */
+	uint64_t n_failed;		/* failed attempts since init */
 	struct delivery_status *status; /* updated after each delivery;
 					   NULL (the default): none */
 };

@@ -398,3 +398,31 @@ def test_bad_settings_are_refused_at_start(db, name, value, message):
     assert p.returncode == 2
     assert message in error_line(p)
     assert "pw" not in p.stderr
+
+
+def test_smtp_with_starttls_and_a_password(make_server, tmp_path):
+    from conftest import SmtpSink
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    sink = SmtpSink(tmp_path, [cert, key, "mailer", "p@ss w0rd"]).start()
+    try:
+        url = f"smtp://mailer:p%40ss%20w0rd@127.0.0.1:{sink.port}"
+        s = make_server({"SMTP_URL": url, "SMTP_CA_FILE": cert})
+        s.post("/add_batch", json={"ref": "b1", "sku": "S", "qty": 1})
+        s.post("/allocate", json={"orderid": "o1", "sku": "S", "qty": 5})
+        mail = wait_for(sink.mails, what="a mail over STARTTLS")[0]
+        assert mail["tls"] is True and mail["login"] == "mailer"
+        assert "Out of stock for S" in mail["data"]
+        assert "p@ss" not in s.text() and "p%40ss" not in s.text()
+        # without our CA the server is not trusted: nothing is sent
+        s2 = make_server({"SMTP_URL": url, "DATABASE_URL": "memory:"})
+        s2.post("/add_batch", json={"ref": "b1", "sku": "S", "qty": 1})
+        s2.post("/allocate", json={"orderid": "o1", "sku": "S", "qty": 5})
+        wait_for(lambda: "relay=deliver" in s2.text(), what="refused")
+        assert len(sink.mails()) == 1
+    finally:
+        sink.stop()

@@ -23,6 +23,7 @@ struct smtp_notifier {
 	char url[512];	      /* smtp[s]://[user:pass@]host:port */
 	char shown[512];      /* url with the password hidden, for errors */
 	long use_ssl;	      /* CURLOPT_USE_SSL for smtp:// */
+	char ca_file[512];    /* CA bundle; "" = the system's */
 	char from[256];	      /* sender address */
 };
 
@@ -114,6 +115,8 @@ static int transfer(struct smtp_notifier *s, const char *to, struct upload *up,
 			       (long)SMTP_CONNECT_TIMEOUT_S);
 	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)SMTP_TIMEOUT_S);
 	(void)curl_easy_setopt(curl, CURLOPT_USE_SSL, s->use_ssl);
+	if (s->ca_file[0])
+		(void)curl_easy_setopt(curl, CURLOPT_CAINFO, s->ca_file);
 	cc = curl_easy_perform(curl);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(curl);
@@ -138,6 +141,17 @@ static int smtp_send(struct notifier *n, const char *to, const char *body,
 		return err_set(err, SC_EINVAL, "notification too long");
 	up.len = (size_t)len;
 	return transfer(s, to, &up, err);
+}
+
+int smtp_notifier_set_ca_file(struct notifier *n, const char *path,
+			      struct sc_err *err)
+{
+	struct smtp_notifier *s = to_smtp(n);
+
+	if (strlen(path) >= sizeof(s->ca_file))
+		return err_set(err, SC_EINVAL, "SMTP_CA_FILE is too long");
+	memcpy(s->ca_file, path, strlen(path) + 1);
+	return SC_OK;
 }
 
 static void smtp_notifier_free(struct notifier *n)

@@ -26,4 +26,12 @@ struct sc_err;
 int smtp_notifier_new(const char *url, const char *from,
 		      struct notifier **out /* OUT */, struct sc_err *err);
 
+/*
+ * Verify the server's TLS certificate (STARTTLS or smtps) against the CA
+ * bundle at @path instead of the system's: a private mail relay.
+ * SC_EINVAL when the path is too long.
+ */
+int smtp_notifier_set_ca_file(struct notifier *n, const char *path,
+			      struct sc_err *err);
+
 #endif
