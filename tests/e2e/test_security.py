@@ -426,3 +426,16 @@ def test_smtp_with_starttls_and_a_password(make_server, tmp_path):
         assert len(sink.mails()) == 1
     finally:
         sink.stop()
+
+
+def test_expect_100_continue_is_answered_before_the_body(server):
+    host, port = server.url.replace("http://", "").rsplit(":", 1)
+    body = b'{"ref":"b1","sku":"S","qty":3}'
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /add_batch HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Expect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        assert s.recv(1000).startswith(b"HTTP/1.1 201 ")

@@ -86,18 +86,18 @@ struct conn {
 };
 
 struct server {
-	struct app *app;	   /* the composition root */
-	const struct config *cfg;  /* settings */
-	int listen_fd;		   /* shared by every loop */
-	struct guard *guard;	   /* deadlines, limits, eviction */
-	struct auth *auth;	   /* token checks */
-	struct worker auth_worker; /* the token table's connection */
-	struct loop *loops;	   /* one per thread */
-	size_t n_loops;		   /* entries in loops */
-	atomic_bool stopping;	   /* SIGTERM: drain and end */
-	uint64_t drain_until_ms;   /* when stopping: give up then */
-	pthread_t watchdog;	   /* runs guard_tick() */
-	bool watchdog_started;	   /* watchdog must be joined */
+	struct app *app;		 /* the composition root */
+	const struct config *cfg;	 /* settings */
+	int listen_fd;			 /* shared by every loop */
+	struct guard *guard;		 /* deadlines, limits, eviction */
+	struct auth *auth;		 /* token checks */
+	struct worker auth_worker;	 /* the token table's connection */
+	struct loop *loops;		 /* one per thread */
+	size_t n_loops;			 /* entries in loops */
+	atomic_bool stopping;		 /* SIGTERM: drain and end */
+	_Atomic uint64_t drain_until_ms; /* when stopping: give up then */
+	pthread_t watchdog;		 /* runs guard_tick() */
+	bool watchdog_started;		 /* watchdog must be joined */
 };
 
 struct loop {
@@ -270,6 +270,7 @@ static int on_headers(http_parser *p)
 {
 	struct conn *c = conn_of(p);
 	struct request *r = &c->req;
+	const char *expect;
 	unsigned n_host;
 
 	r->fresh = false;
@@ -292,6 +293,15 @@ static int on_headers(http_parser *p)
 	guard_head_done(c->loop->srv->guard, c->gc, now_ms());
 	if (r->reject)
 		return -1; /* answer now; the rest is drained, not parsed */
+	expect = header(r, "Expect", NULL);
+	if (expect && !strcasecmp(expect, "100-continue") && p->http_minor == 1)
+		/*
+		 * The client waits for this before sending its body (curl
+		 * does for a few KiB and up); best effort: a full socket
+		 * buffer just means it sends after its own timeout.
+		 */
+		(void)!send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
+			    MSG_NOSIGNAL);
 	return 0;
 }
 
@@ -662,6 +672,11 @@ static void on_readable(struct conn *c)
 		c->in_len -= c->in_off;
 		c->in_off = 0;
 	}
+	if (c->in_len == sizeof(c->in)) { /* a pipelined request waits */
+		if (process(c))
+			conn_free(c);
+		return;
+	}
 	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
 	if (n < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -797,7 +812,12 @@ static void *loop_run(void *arg)
 			if (c == NULL) {
 				accept_all(l);
 			} else if (c == &l->head) {
-				draining = true; /* the wake-up eventfd */
+				uint64_t v;
+
+				/* the wake-up eventfd: read, or it stays ready
+				 */
+				(void)!read(l->wake_fd, &v, sizeof(v));
+				draining = true;
 			} else if (evs[i].events & EPOLLOUT) {
 				on_writable(c);
 			} else {
@@ -809,7 +829,8 @@ static void *loop_run(void *arg)
 			(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->listen_fd,
 					NULL);
 			close_idle(l);
-			if (!l->n_conns || now >= s->drain_until_ms)
+			if (!l->n_conns ||
+			    now >= atomic_load(&s->drain_until_ms))
 				break;
 		}
 		if (now - last_tick >= TICK_MS) {
@@ -1047,7 +1068,8 @@ static void stop_all(struct server *s)
 {
 	uint64_t one = 1;
 
-	s->drain_until_ms = now_ms() + (uint64_t)SERVER_DRAIN_S * 1000u;
+	atomic_store(&s->drain_until_ms,
+		     now_ms() + (uint64_t)SERVER_DRAIN_S * 1000u);
 	atomic_store(&s->stopping, true);
 	for (size_t i = 0; i < s->n_loops; i++)
 		if (s->loops[i].wake_fd >= 0)
