@@ -12,11 +12,74 @@ import sqlite3
 import subprocess
 import time
 
+import json
+import urllib.parse
+
+import jsonschema
 import pytest
 import requests
 
 BIN = os.environ.get("SCENTS_BIN", os.path.join(
     os.path.dirname(__file__), "..", "build", "scents"))
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+with open(os.path.join(ROOT, "api", "openapi.json")) as _f:
+    SPEC = json.load(_f)
+SERVER_URLS = set()     # every scents server started by these tests
+CHECKED = []            # (method, path template, status) validated
+
+
+def _template(path):
+    """The API description's path for a concrete @path, or None."""
+    for tpl in SPEC["paths"]:
+        parts = re.split(r"\{[^}]+\}", tpl)
+        pattern = "^" + "[^/]+".join(re.escape(x) for x in parts) + "$"
+        if re.match(pattern, path):
+            return tpl
+    return None
+
+
+def check_response(method, url, status, headers, body):
+    """Hold one response of a scents server to api/openapi.json: the
+    operation exists, the status is documented, and a JSON body matches
+    its schema (additionalProperties false: no undocumented field)."""
+    path = urllib.parse.urlsplit(url).path
+    tpl = _template(path)
+    if tpl is None:  # an unknown path: 404 with the error body
+        assert status == 404, (method, path, status)
+        jsonschema.validate(json.loads(body),
+                            SPEC["components"]["schemas"]["Error"])
+        return
+    op = SPEC["paths"][tpl].get(method.lower())
+    if op is None:  # a known path, another method: 405
+        assert status == 405, (method, path, status)
+        return
+    responses = op["responses"]
+    assert str(status) in responses, \
+        f"{method} {tpl} answered {status}, not in api/openapi.json"
+    r = responses[str(status)]
+    if "$ref" in r:
+        r = SPEC["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
+    schema = r["content"]["application/json"]["schema"]
+    assert headers.get("Content-Type") == "application/json", (path, headers)
+    resolver = jsonschema.RefResolver.from_schema(SPEC)
+    jsonschema.Draft202012Validator(schema, resolver=resolver).validate(
+        json.loads(body))
+    CHECKED.append((method, tpl, status))
+
+
+_send = requests.Session.send
+
+
+def _checked_send(self, request, **kw):
+    resp = _send(self, request, **kw)
+    base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(request.url))
+    if base in SERVER_URLS:
+        check_response(request.method, request.url, resp.status_code,
+                       resp.headers, resp.content)
+    return resp
+
+
+requests.Session.send = _checked_send
 SANITIZER = re.compile(r"(AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:)")
 
 
@@ -42,6 +105,7 @@ class Server:
             m = re.search(r"event=listening url=(http://\S+)/", self.text())
             if m and self.proc.poll() is None:
                 self.url = m.group(1)
+                SERVER_URLS.add(self.url)
                 return self
             if self.proc.poll() is not None:
                 break
@@ -266,3 +330,14 @@ def outbox_pending(db):
                            ).fetchone()[0]
     finally:
         con.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How much of the API description the suite held responses to."""
+    if CHECKED:
+        ops = {(m, t) for m, t, _ in CHECKED}
+        statuses = set(CHECKED)
+        terminalreporter.write_line(
+            f"openapi: {len(CHECKED)} responses validated against "
+            f"api/openapi.json, {len(ops)} operations, "
+            f"{len(statuses)} (operation, status) pairs")

@@ -124,6 +124,11 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "LOG_LEVEL must be debug, info, warn or error");
 	c->log_level = level;
+	v = get_or(get, ctx, "LOG_FORMAT", "text");
+	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+		return err_set(err, SC_EINVAL,
+			       "LOG_FORMAT must be text or json");
+	c->log_json = !strcmp(v, "json");
 	v = get_or(get, ctx, "SQLITE_SYNCHRONOUS", "FULL");
 	if (strcmp(v, "FULL") != 0 && strcmp(v, "NORMAL") != 0)
 		return err_set(err, SC_EINVAL,

@@ -14,6 +14,7 @@
  *   STOCK_EMAIL         OutOfStock recipient         stock@scents.example
  *   FROM_EMAIL          sender                       allocations@example.com
  *   LOG_LEVEL           debug|info|warn|error        info
+ *   LOG_FORMAT          text|json                    text
  *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
  *   SQLITE_GROUP_COMMIT on|off (FULL: share fsyncs)  on
  */
@@ -35,6 +36,7 @@ struct config {
 	char stock_email[CONFIG_STR_MAX];  /* OutOfStock recipient */
 	char from_email[CONFIG_STR_MAX];   /* notification sender */
 	int log_level;			   /* enum log_level */
+	int log_json;			   /* 1: one JSON object per line */
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
 	int sqlite_group_commit;	   /* 1: commits share fsyncs */
 };

@@ -26,6 +26,18 @@ typedef void log_sink_fn(void *ctx, enum log_level level, const char *line);
 /* Lines below @level are dropped. */
 void log_set_level(enum log_level level);
 
+/* Longest request id, in bytes. */
+#define LOG_REQUEST_ID_MAX 64
+
+/*
+ * Add "request_id=@id" to every line this thread logs from now on; NULL
+ * or "" stops.  @id is copied (at most LOG_REQUEST_ID_MAX bytes).
+ */
+void log_set_request_id(const char *id);
+
+/* One JSON object of strings per line instead of key=value (LOG_FORMAT). */
+void log_set_json(bool json);
+
 /* True when @level would be logged: skip building costly arguments. */
 bool log_enabled(enum log_level level);
 

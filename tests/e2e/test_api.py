@@ -1,6 +1,8 @@
 """The HTTP API over real HTTP against `scents serve` (issue 4; the seed's
 test_api)."""
 import json
+import os
+import re
 import signal
 import socket
 import threading
@@ -332,3 +334,32 @@ def test_a_client_trickling_headers_does_not_block_others(server):
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_the_api_description_is_served_and_agrees_with_the_docs(server):
+    import conftest
+    r = server.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.json() == conftest.SPEC  # byte for byte the repository's
+    # docs/api.md names exactly the operations the description has
+    with open(os.path.join(conftest.ROOT, "docs", "api.md")) as f:
+        doc = set(re.findall(r"^\| `(GET|POST|DELETE) (/[^`? ]*)", f.read(),
+                             re.M))
+    spec = {(m.upper(), p) for p, ops in conftest.SPEC["paths"].items()
+            for m in ops}
+    assert doc == spec, (doc - spec, spec - doc)
+
+
+def test_the_response_check_catches_what_the_description_does_not_allow():
+    import jsonschema
+    from conftest import check_response
+    ok = b'{"batchref":"b1"}'
+    check_response("POST", "http://x/allocate", 202,
+                   {"Content-Type": "application/json"}, ok)
+    for status, body in ((202, b'{"batchref":"b1","extra":1}'),
+                         (202, b'{"batchref":""}'),
+                         (418, ok),
+                         (200, b'{"message":"OK"}')):
+        with pytest.raises((AssertionError, jsonschema.ValidationError)):
+            check_response("POST", "http://x/allocate", status,
+                           {"Content-Type": "application/json"}, body)

@@ -49,6 +49,11 @@ int auth_global_init(struct sc_err *err)
 	return SC_OK;
 }
 
+void auth_random(void *out, size_t n)
+{
+	randombytes_buf(out, n);
+}
+
 void auth_hash(const char *secret, size_t len, uint8_t hash[TOKEN_HASH_LEN])
 {
 	(void)crypto_hash_sha256(hash, (const unsigned char *)secret, len);

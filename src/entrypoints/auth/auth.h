@@ -43,6 +43,9 @@ void auth_secret_new(char out[AUTH_SECRET_SIZE],
 /* Overwrite the secret at @s so it does not linger in memory. */
 void auth_secret_wipe(char s[AUTH_SECRET_SIZE]);
 
+/* Fill @n bytes at @out from the CSPRNG.  Needs auth_global_init. */
+void auth_random(void *out, size_t n);
+
 /* SHA-256 of @len bytes at @secret. */
 void auth_hash(const char *secret, size_t len,
 	       uint8_t hash[TOKEN_HASH_LEN] /* OUT */);

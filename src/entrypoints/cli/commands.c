@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/url.h"
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
@@ -299,6 +300,28 @@ static int serve_with_consumer(struct app *app, const struct config *cfg,
 	return rc;
 }
 
+/* The start-up line: version and settings, every URL without password. */
+static void log_start(const struct config *cfg)
+{
+	char db[CONFIG_STR_MAX], redis[CONFIG_STR_MAX], smtp[CONFIG_STR_MAX];
+
+	log_msg(LOG_INFO,
+		"event=start version=%s database_url=%s http_host=%s "
+		"http_port=%d http_threads=%d redis_url=%s smtp_url=%s "
+		"stock_email=%s from_email=%s sqlite_synchronous=%s "
+		"sqlite_group_commit=%s",
+		SCENTS_VERSION, url_redact(cfg->database_url, db, sizeof(db)),
+		cfg->http_host, cfg->http_port, cfg->http_threads,
+		cfg->redis_url[0]
+			? url_redact(cfg->redis_url, redis, sizeof(redis))
+			: "-",
+		cfg->smtp_url[0] ? url_redact(cfg->smtp_url, smtp, sizeof(smtp))
+				 : "-",
+		cfg->stock_email, cfg->from_email,
+		cfg->sqlite_synchronous_full ? "FULL" : "NORMAL",
+		cfg->sqlite_group_commit ? "on" : "off");
+}
+
 static int cmd_serve(const struct config *cfg, int argc, char **argv)
 {
 	struct relay_thread relay;
@@ -310,6 +333,7 @@ static int cmd_serve(const struct config *cfg, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	block_stop_signals(&stop); /* before any thread starts */
+	log_start(cfg);
 	err_clear(&err);
 	rc = bootstrap_open(cfg, &app, &err);
 	if (!rc) {

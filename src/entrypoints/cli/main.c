@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_json(cfg.log_json != 0);
 	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
 		if ((!strcmp(argv[i], "--database") ||
 		     !strcmp(argv[i], "-d")) &&

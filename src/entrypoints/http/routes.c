@@ -766,6 +766,25 @@ static void delete_token(struct worker *w, const struct http_req *req,
 	}
 }
 
+/*
+ * GET /openapi.json: the API description, embedded at build time from
+ * api/openapi.json.  Public, like /healthz: it describes, it holds no
+ * data, and clients need it before they have a token.
+ */
+static void get_openapi(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	(void)w;
+	(void)req;
+	out->status = 200;
+	out->body = mem_alloc(openapi_json_len + 1);
+	if (!out->body) {
+		out->status = 503;
+		return;
+	}
+	memcpy(out->body, openapi_json, openapi_json_len + 1);
+}
+
 typedef void route_fn(struct worker *w, const struct http_req *req,
 		      struct http_reply *out);
 
@@ -801,7 +820,19 @@ static const struct route {
 	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON},
 	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE},
 	{"DELETE", "/tokens/", delete_token, TOKEN_SCOPE_ADMIN, BODY_NONE},
+	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
 };
+
+size_t routes_count(void)
+{
+	return ARRAY_SIZE(routes);
+}
+
+void routes_get(size_t i, const char **method, const char **path)
+{
+	*method = routes[i].method;
+	*path = routes[i].path;
+}
 
 static bool matches(const struct route *r, const char *path)
 {

@@ -40,6 +40,16 @@ struct http_reply {
 	const char *www_authenticate; /* WWW-Authenticate for 401/403 */
 };
 
+/* The API description (api/openapi.json), NUL-terminated; generated. */
+extern const unsigned char openapi_json[];
+extern const size_t openapi_json_len;
+
+/* Routes served, for the test that holds them to the description. */
+size_t routes_count(void);
+
+/* Route @i: its method, and its path ("/x/" = "/x/{one segment}"). */
+void routes_get(size_t i, const char **method, const char **path);
+
 /* Handle @req with @w's bus and store; fill @out. */
 void routes_dispatch(struct worker *w, const struct http_req *req,
 		     struct http_reply *out);

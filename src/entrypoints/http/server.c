@@ -68,21 +68,22 @@ struct request {
 
 /* One client connection, owned by one loop. */
 struct conn {
-	struct conn *prev, *next;      /* the loop's list */
-	struct loop *loop;	       /* owner */
-	int fd;			       /* the socket */
-	struct guard_conn *gc;	       /* the guard's entry */
-	http_parser parser;	       /* protocol state */
-	struct request req;	       /* the request being read */
-	char in[READ_CHUNK];	       /* bytes read, not yet parsed */
-	size_t in_off, in_len;	       /* unparsed bytes: in[in_off..in_len) */
-	char *out;		       /* response bytes; owned */
-	size_t out_len, out_off;       /* written so far: out_off */
-	bool writing;		       /* waiting for EPOLLOUT */
-	bool closing;		       /* close once out is written */
-	bool lingering;		       /* written and shut; draining input */
-	uint64_t deadline_ms;	       /* for writing or lingering; 0: none */
-	char client[INET6_ADDRSTRLEN]; /* peer address, for the log */
+	struct conn *prev, *next; /* the loop's list */
+	struct loop *loop;	  /* owner */
+	int fd;			  /* the socket */
+	struct guard_conn *gc;	  /* the guard's entry */
+	http_parser parser;	  /* protocol state */
+	struct request req;	  /* the request being read */
+	char in[READ_CHUNK];	  /* bytes read, not yet parsed */
+	size_t in_off, in_len;	  /* unparsed bytes: in[in_off..in_len) */
+	char *out;		  /* response bytes; owned */
+	size_t out_len, out_off;  /* written so far: out_off */
+	bool writing;		  /* waiting for EPOLLOUT */
+	bool closing;		  /* close once out is written */
+	bool lingering;		  /* written and shut; draining input */
+	uint64_t deadline_ms;	  /* for writing or lingering; 0: none */
+	char request_id[LOG_REQUEST_ID_MAX + 1]; /* of the current request */
+	char client[INET6_ADDRSTRLEN];		 /* peer address, for the log */
 };
 
 struct server {
@@ -97,6 +98,8 @@ struct server {
 	atomic_bool stopping;		 /* SIGTERM: drain and end */
 	_Atomic uint64_t drain_until_ms; /* when stopping: give up then */
 	pthread_t watchdog;		 /* runs guard_tick() */
+	uint32_t id_prefix;		 /* random, for request ids */
+	atomic_uint next_id;		 /* request ids made so far */
 	bool watchdog_started;		 /* watchdog must be joined */
 };
 
@@ -168,6 +171,26 @@ static const char *reason(unsigned status)
 static struct conn *conn_of(http_parser *p)
 {
 	return p->data;
+}
+
+/*
+ * The request's id: the client's X-Request-Id when it is 1..64 of
+ * [A-Za-z0-9._:-] (safe in a header and a log line as it is), else a new
+ * one.  Set for this thread's log lines too.
+ */
+static void take_request_id(struct conn *c, const char *given)
+{
+	struct server *s = c->loop->srv;
+
+	if (given && *given && strlen(given) <= LOG_REQUEST_ID_MAX &&
+	    strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789._:-") == strlen(given))
+		(void)snprintf(c->request_id, sizeof(c->request_id), "%s",
+			       given);
+	else
+		(void)snprintf(c->request_id, sizeof(c->request_id), "%08x%08x",
+			       s->id_prefix, atomic_fetch_add(&s->next_id, 1u));
+	log_set_request_id(c->request_id);
 }
 
 /* Refuse the request; the first reason wins.  Returns 0 for callbacks. */
@@ -366,8 +389,9 @@ static int queue_response(struct conn *c, const struct http_reply *rep,
 			"Content-Length: %zu\r\n"
 			"Cache-Control: no-store\r\n"
 			"X-Content-Type-Options: nosniff\r\n"
+			"X-Request-Id: %s\r\n"
 			"%s%s%s%s%s%s%s\r\n",
-			status, reason(status), blen,
+			status, reason(status), blen, c->request_id,
 			rep->allow[0] ? "Allow: " : "", rep->allow,
 			rep->allow[0] ? "\r\n" : "",
 			rep->www_authenticate ? "WWW-Authenticate: " : "",
@@ -497,7 +521,11 @@ static void refuse_now(struct conn *c)
 	(void)snprintf(body, sizeof(body), "{\"message\":\"%s\"}",
 		       c->req.reject_msg);
 	rep.body = body;
+	take_request_id(c, c->req.headers_done
+				   ? header(&c->req, "X-Request-Id", NULL)
+				   : NULL);
 	log_request(c, "", rep.status);
+	log_set_request_id(NULL);
 	if (queue_response(c, &rep, true) || flush(c)) {
 		conn_free(c);
 		return;
@@ -550,6 +578,7 @@ static int serve_request(struct conn *c)
 	int rc;
 
 	guard_busy(s->guard, c->gc);
+	take_request_id(c, header(r, "X-Request-Id", NULL));
 	r->head[r->url_len] = '\0';
 	query = strchr(r->head, '?');
 	qcopy = query ? mem_strdup(query + 1) : NULL;
@@ -574,6 +603,7 @@ static int serve_request(struct conn *c)
 	log_request(c, who, rep.body ? rep.status : 503);
 	rc = queue_response(c, &rep, !keep);
 	mem_free(rep.body);
+	log_set_request_id(NULL);
 	request_reset(c);
 	guard_idle(s->guard, c->gc, now_ms());
 	return rc ? -1 : flush(c);
@@ -950,8 +980,12 @@ static int start_auth(struct server *s, const struct listen_addr *a,
 		      struct sc_err *err)
 {
 	bool loopback = is_loopback(a);
-	int rc = bootstrap_worker_init(s->app, &s->auth_worker, err);
+	int rc = auth_global_init(err);
 
+	if (!rc)
+		rc = bootstrap_worker_init(s->app, &s->auth_worker, err);
+	if (!rc)
+		auth_random(&s->id_prefix, sizeof(s->id_prefix));
 	/* a store we cannot write would answer every write with 503 */
 	if (!rc && uow_probe_write(s->auth_worker.uow, err))
 		rc = err_set(err, SC_EIO, "the database cannot be written");
