@@ -400,14 +400,35 @@ def test_bad_settings_are_refused_at_start(db, name, value, message):
     assert "pw" not in p.stderr
 
 
-def test_smtp_with_starttls_and_a_password(make_server, tmp_path):
-    from conftest import SmtpSink
+def self_signed(tmp_path):
     cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
                     "-nodes", "-keyout", key, "-out", cert, "-days", "1",
                     "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_smtps_with_a_password(make_server, tmp_path):
+    from conftest import SmtpSink
+    cert, key = self_signed(tmp_path)
+    sink = SmtpSink(tmp_path, [cert, key, "mailer", "pw", "implicit"]).start()
+    try:
+        s = make_server({"SMTP_URL": f"smtps://mailer:pw@127.0.0.1:{sink.port}",
+                         "SMTP_CA_FILE": cert})
+        s.post("/add_batch", json={"ref": "b1", "sku": "S", "qty": 1})
+        s.post("/allocate", json={"orderid": "o1", "sku": "S", "qty": 5})
+        mail = wait_for(sink.mails, what="a mail over smtps")[0]
+        # the sink speaks only TLS here, so a mail at all means TLS
+        assert mail["login"] == "mailer"
+    finally:
+        sink.stop()
+
+
+def test_smtp_with_starttls_and_a_password(make_server, tmp_path):
+    from conftest import SmtpSink
+    cert, key = self_signed(tmp_path)
     sink = SmtpSink(tmp_path, [cert, key, "mailer", "p@ss w0rd"]).start()
     try:
         url = f"smtp://mailer:p%40ss%20w0rd@127.0.0.1:{sink.port}"

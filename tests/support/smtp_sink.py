@@ -1,8 +1,9 @@
 """A real SMTP server for tests: aiosmtpd, recording each message as
 <dir>/<n>.json with its envelope and data.
 
-Usage: smtp_sink.py PORT DIR [CERT KEY USER PASSWORD]
-With a certificate, STARTTLS is offered and required, and so is AUTH
+Usage: smtp_sink.py PORT DIR [CERT KEY USER PASSWORD [implicit]]
+With a certificate, STARTTLS is offered and required (or, with
+"implicit", TLS from the first byte, as smtps), and so is AUTH
 (PLAIN/LOGIN) as USER with PASSWORD; each record then says whether the
 session was encrypted and who logged in."""
 import asyncio
@@ -52,6 +53,10 @@ def main():
         extra = dict(tls_context=ctx, require_starttls=True,
                      authenticator=check, auth_required=True,
                      auth_require_tls=True)
+        if sys.argv[7:8] == ["implicit"]:
+            # aiosmtpd 1.4 counts only STARTTLS as TLS for AUTH
+            extra = dict(ssl_context=ctx, authenticator=check,
+                         auth_required=True, auth_require_tls=False)
     ctl = Controller(Recorder(outdir), hostname="127.0.0.1", port=port,
                      **extra)
     ctl.start()
