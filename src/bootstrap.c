@@ -46,6 +46,7 @@ static int open_sqlite(struct app *app, const char *path, struct uow **out,
 		.synchronous_full = app->cfg.sqlite_synchronous_full,
 		.group_commit = app->cfg.sqlite_group_commit,
 		.busy_timeout_ms = 10000,
+		.must_exist = app->cfg.open_existing != 0,
 	};
 	int rc = SC_OK;
 

@@ -39,6 +39,7 @@ struct config {
 	int log_json;			   /* 1: one JSON object per line */
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
 	int sqlite_group_commit;	   /* 1: commits share fsyncs */
+	int open_existing; /* 1: the store must exist (reads never create) */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

@@ -199,3 +199,70 @@ def test_a_store_that_is_not_built_in_is_a_usage_error(db):
     assert p.returncode == 2
     assert error_line(p) == ("scents: store 'postgresql://u:***@127.0.0.1:1/db'"
                              " is not built in\n")
+
+
+def test_every_command_has_help_on_stdout_with_exit_0(db):
+    import re
+    listed = re.findall(r"^  ([a-z-]+) ", run(db, "help").stdout, re.M)
+    assert len(listed) >= 13
+    for cmd in listed:
+        for args in (["help", cmd], [cmd, "--help"], [cmd, "-h"]):
+            p = run(db, *args)
+            assert p.returncode == 0, (args, p.stderr)
+            assert p.stdout.startswith(f"usage: scents {cmd}"), args
+            assert p.stderr == ""
+    assert not os.path.exists(db)  # asking for help creates nothing
+
+
+def test_version_and_global_options(db):
+    for args in (["--version"], ["-V"], ["version"]):
+        p = run(db, *args)
+        assert (p.returncode, p.stdout) == (0, "scents 0.1.0\n")
+    p = run(db, "--bogus")
+    assert p.returncode == 2 and "unknown option '--bogus'" in p.stderr
+    p = run(db, "help", "frobnicate")
+    assert p.returncode == 2
+
+
+def test_options_go_anywhere_and_unknown_ones_are_usage_errors(db, tmp_path):
+    csv = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                       "market-research.csv")
+    p = run(db, "sourcing", "import", "--threshold", "55", csv)
+    assert p.returncode == 0, p.stderr
+    p = run(db, "sourcing", "--json", "report")
+    assert p.returncode == 0 and '"threshold_pct":55.0' in p.stdout
+    p = run(db, "allocate", "--frob", "o", "S", "1")
+    assert p.returncode == 2
+    assert error_line(p) == ("scents: allocate: unknown option '--frob' "
+                             "(see 'scents help allocate')\n")
+    p = run(db, "products", "--json")  # an option of another command
+    assert p.returncode == 2
+    p = run(db, "products", "--limit")
+    assert p.returncode == 2 and "needs a value" in p.stderr
+    p = run(db, "allocations", "--help")
+    assert p.returncode == 0 and "no allocations" not in p.stdout
+
+
+def test_read_commands_never_create_a_database_or_directory(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    for args in (["allocations", "o1"], ["products"], ["product", "S"],
+                 ["sourcing", "report"], ["token", "list"]):
+        p = run(str(missing), *args)
+        assert p.returncode == 1, args
+        assert "no database at" in error_line(p), args
+    assert not (tmp_path / "no").exists()
+
+
+def test_products_and_product_mirror_the_api(server, db):
+    import json
+    server.post("/add_batch", json={"ref": "b1", "sku": "A", "qty": 5})
+    server.post("/add_batch", json={"ref": "b2", "sku": "B", "qty": 7,
+                                    "eta": "2027-01-02"})
+    server.post("/allocate", json={"orderid": "o", "sku": "B", "qty": 2})
+    for cli, path in ((["products"], "/products"),
+                      (["products", "--limit", "1", "--after", "A"],
+                       "/products?limit=1&after=A"),
+                      (["product", "B"], "/products/B")):
+        p = run(db, *cli)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout) == server.get(path).json()

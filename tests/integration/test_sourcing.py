@@ -76,6 +76,11 @@ def test_bad_research_file_names_the_line_and_changes_nothing(db, tmp_path):
 
 
 def test_report_before_any_research(db):
+    p = run(db, "sourcing", "report")  # a report never creates a database
+    assert p.returncode == 1
+    assert "no database at" in error_line(p)
+    assert not os.path.exists(db)
+    assert run(db, "add-batch", "b1", "S", "1").returncode == 0
     p = run(db, "sourcing", "report")
     assert p.returncode == 1
     assert error_line(p) == "scents: no research yet\n"

@@ -1366,8 +1366,13 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 {
 	struct sqlite_db *db;
 	struct sqlite_uow *probe = NULL;
-	int rc = make_parent_dirs(path, err);
+	int rc;
 
+	if (opt->must_exist && access(path, F_OK))
+		return err_set(err, SC_ENOTFOUND,
+			       "no database at '%s' (nothing stored yet?)",
+			       path);
+	rc = opt->must_exist ? SC_OK : make_parent_dirs(path, err);
 	if (rc)
 		return rc;
 	db = mem_calloc(1, sizeof(*db));

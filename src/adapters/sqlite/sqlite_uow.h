@@ -25,6 +25,7 @@ struct sqlite_options {
 				  the last commits may be lost on power cut */
 	bool group_commit;     /* with synchronous_full: see below */
 	int busy_timeout_ms;   /* wait for the write lock this long */
+	bool must_exist;       /* never create the file or its directory */
 };
 
 /*

@@ -10,6 +10,10 @@
 #ifndef SCENTS_ENTRYPOINTS_CLI_CLI_H
 #define SCENTS_ENTRYPOINTS_CLI_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
 struct config;
 
 enum cli_exit {
@@ -18,20 +22,45 @@ enum cli_exit {
 	CLI_USAGE = 2	 /* asked wrongly */
 };
 
-/* A subcommand: @argv[0] is its name; @cfg is loaded and overridden. */
-typedef int cli_command_fn(const struct config *cfg, int argc, char **argv);
+/* Options any subcommand may take; each accepts only its own. */
+struct cli_opts {
+	const char *threshold; /* --threshold PCT (sourcing import) */
+	bool json;	       /* --json (sourcing report) */
+	const char *name;      /* --name NAME (token create) */
+	char *scopes[8];       /* --scope S,... (token create), repeatable */
+	size_t n_scopes;       /* entries in scopes */
+	const char *limit;     /* --limit N (products) */
+	const char *after;     /* --after SKU (products) */
+	bool repair;	       /* --repair (check) */
+};
+
+/*
+ * A subcommand: @argv holds its @argc operands (options removed, in any
+ * order they were given); @cfg is loaded and overridden.
+ */
+typedef int cli_command_fn(const struct config *cfg, const struct cli_opts *o,
+			   int argc, char **argv);
 
 struct cli_command {
 	const char *name;    /* as typed */
-	const char *args;    /* synopsis of its arguments */
-	const char *help;    /* one line */
-	int min_args;	     /* arguments after the name */
-	int max_args;	     /* arguments after the name */
+	const char *args;    /* synopsis of its options and operands */
+	const char *help;    /* one line, for `scents help` */
+	const char *details; /* more, for `scents help NAME`; may be NULL */
+	const char *accepts; /* its options, as getopt letters ("t:j") */
+	int min_args;	     /* operands */
+	int max_args;	     /* operands */
+	bool reads_only;     /* never creates a database or a directory */
 	cli_command_fn *run; /* does it */
 };
 
 /* The table, terminated by a zero entry; defined in commands.c. */
 extern const struct cli_command cli_commands[];
+
+/* The command called @name, or NULL. */
+const struct cli_command *cli_find(const char *name);
+
+/* Print @cmd's usage and details on @f. */
+void cli_usage(FILE *f, const struct cli_command *cmd);
 
 /* Print "scents: <fmt>" and a newline to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

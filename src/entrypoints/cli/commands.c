@@ -2,7 +2,6 @@
  * entrypoints/cli/commands.c - the subcommands of `scents`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include "entrypoints/redis_consumer/consumer.h"
 #include "entrypoints/relay/relay_thread.h"
 #include "entrypoints/sourcing/sourcing_io.h"
+#include "entrypoints/views/views_json.h"
 #include "service/uow.h"
 
 /* Map a service code to an exit code, printing the reason. */
@@ -153,70 +153,76 @@ static int send(const struct config *cfg, const struct msg *m,
 	return rc ? fail(&err) : CLI_OK;
 }
 
-static int cmd_add_batch(const struct config *cfg, int argc, char **argv)
+static int cmd_add_batch(const struct config *cfg, const struct cli_opts *o,
+			 int argc, char **argv)
 {
 	struct msg m = {.type = MSG_CREATE_BATCH};
 	struct cmd_create_batch *c = &m.u.create_batch;
 	long long qty;
 
-	if (check_id("ref", argv[1]) || check_id("sku", argv[2]) ||
-	    parse_qty("qty", argv[3], 0, &qty))
+	(void)o;
+	if (check_id("ref", argv[0]) || check_id("sku", argv[1]) ||
+	    parse_qty("qty", argv[2], 0, &qty))
 		return CLI_USAGE;
-	c->ref = argv[1];
-	c->sku = argv[2];
+	c->ref = argv[0];
+	c->sku = argv[1];
 	c->qty = qty;
-	if (argc > 4 && strcmp(argv[4], "-") != 0) {
-		if (!date_parse(argv[4], &c->eta)) {
+	if (argc > 3 && strcmp(argv[3], "-") != 0) {
+		if (!date_parse(argv[3], &c->eta)) {
 			cli_error("eta must be a date YYYY-MM-DD, not "
 				  "'%.40s'",
-				  argv[4]);
+				  argv[3]);
 			return CLI_USAGE;
 		}
 		c->has_eta = true;
 	}
-	if (argc > 5 && !supplier_parse(argv[5], &c->supplier)) {
+	if (argc > 4 && !supplier_parse(argv[4], &c->supplier)) {
 		cli_error("supplier must be cheap or expensive, not '%.20s'",
-			  argv[5]);
+			  argv[4]);
 		return CLI_USAGE;
 	}
 	return send(cfg, &m, NULL);
 }
 
-static int cmd_allocate(const struct config *cfg, int argc, char **argv)
+static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
+			int argc, char **argv)
 {
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res;
 	long long qty;
 	int rc;
 
+	(void)o;
 	(void)argc;
-	if (check_id("orderid", argv[1]) || check_id("sku", argv[2]) ||
-	    parse_qty("qty", argv[3], 1, &qty))
+	if (check_id("orderid", argv[0]) || check_id("sku", argv[1]) ||
+	    parse_qty("qty", argv[2], 1, &qty))
 		return CLI_USAGE;
-	m.u.allocate.orderid = argv[1];
-	m.u.allocate.sku = argv[2];
+	m.u.allocate.orderid = argv[0];
+	m.u.allocate.sku = argv[1];
 	m.u.allocate.qty = qty;
 	rc = send(cfg, &m, &res);
 	if (rc)
 		return rc;
 	if (!res.allocated) {
-		cli_error("out of stock for sku '%s'", argv[2]);
+		cli_error("out of stock for sku '%s'", argv[1]);
 		return CLI_RUNTIME;
 	}
 	printf("%s\n", res.batchref);
 	return CLI_OK;
 }
 
-static int cmd_change_batch_quantity(const struct config *cfg, int argc,
+static int cmd_change_batch_quantity(const struct config *cfg,
+				     const struct cli_opts *o, int argc,
 				     char **argv)
 {
 	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
 	long long qty;
 
+	(void)o;
 	(void)argc;
-	if (check_id("ref", argv[1]) || parse_qty("qty", argv[2], 0, &qty))
+	if (check_id("ref", argv[0]) || parse_qty("qty", argv[1], 0, &qty))
 		return CLI_USAGE;
-	m.u.change_batch_quantity.ref = argv[1];
+	m.u.change_batch_quantity.ref = argv[0];
 	m.u.change_batch_quantity.qty = qty;
 	return send(cfg, &m, NULL);
 }
@@ -236,42 +242,117 @@ static int print_json(json_t *j)
 	return CLI_OK;
 }
 
-static int print_rows(const struct allocation_row *rows, size_t n)
-{
-	json_t *arr = json_array();
+/*
+ * Open the store for a read (it must exist: a read never creates one),
+ * run @read on the worker, print what it built, close.
+ */
+typedef int read_fn(struct worker *w, void *ctx, json_t **out,
+		    struct sc_err *err);
 
-	for (size_t i = 0; arr && i < n; i++)
-		if (json_array_append_new(
-			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
-					   "batchref", rows[i].batchref)))
-			break;
-	return print_json(arr);
-}
-
-static int cmd_allocations(const struct config *cfg, int argc, char **argv)
+static int read_and_print(const struct config *cfg, read_fn *read, void *ctx)
 {
-	struct allocation_row *rows = NULL;
 	struct session s;
-	struct arena a;
 	struct sc_err err;
-	size_t n = 0;
+	json_t *j = NULL;
 	int rc;
 
-	(void)argc;
-	if (check_id("orderid", argv[1]))
-		return CLI_USAGE;
 	err_clear(&err);
-	arena_init(&a); /* rows must outlive the session */
 	rc = session_open(cfg, NULL, &s, &err);
 	if (!rc)
-		rc = uow_allocations(s.w.uow, argv[1], &a, &rows, &n, &err);
+		rc = read(&s.w, ctx, &j, &err);
+	if (!rc && !j)
+		rc = err_set(&err, SC_ENOMEM, "out of memory");
+	if (!rc)
+		rc = print_json(j);
 	session_close(&s);
+	return rc > 0 ? rc : rc ? fail(&err) : CLI_OK;
+}
+
+static int read_allocations(struct worker *w, void *ctx, json_t **out,
+			    struct sc_err *err)
+{
+	struct allocation_row *rows;
+	const char *orderid = ctx;
+	size_t n;
+	int rc = uow_allocations(w->uow, orderid, &w->scratch, &rows, &n, err);
+
 	if (!rc && !n)
-		rc = err_set(&err, SC_ENOTFOUND,
-			     "no allocations for order '%s'", argv[1]);
-	rc = rc ? fail(&err) : print_rows(rows, n);
-	arena_release(&a);
+		rc = err_set(err, SC_ENOTFOUND, "no allocations for order '%s'",
+			     orderid);
+	if (!rc)
+		*out = views_allocations_json(rows, n);
 	return rc;
+}
+
+static int cmd_allocations(const struct config *cfg, const struct cli_opts *o,
+			   int argc, char **argv)
+{
+	(void)o;
+	(void)argc;
+	if (check_id("orderid", argv[0]))
+		return CLI_USAGE;
+	return read_and_print(cfg, read_allocations, argv[0]);
+}
+
+static int read_product(struct worker *w, void *ctx, json_t **out,
+			struct sc_err *err)
+{
+	struct product *p;
+	int rc = uow_read_product(w->uow, ctx, &w->scratch, &p, err);
+
+	if (!rc)
+		*out = views_product_json(p);
+	return rc;
+}
+
+static int cmd_product(const struct config *cfg, const struct cli_opts *o,
+		       int argc, char **argv)
+{
+	(void)o;
+	(void)argc;
+	if (check_id("sku", argv[0]))
+		return CLI_USAGE;
+	return read_and_print(cfg, read_product, argv[0]);
+}
+
+/* What `products` asks for. */
+struct page_ask {
+	const char *after; /* "" = from the start */
+	size_t limit;	   /* 1..1000 */
+};
+
+static int read_products(struct worker *w, void *ctx, json_t **out,
+			 struct sc_err *err)
+{
+	const struct page_ask *ask = ctx;
+	struct product_list page;
+	int rc = uow_list_products(w->uow, ask->after, ask->limit, &w->scratch,
+				   &page, err);
+
+	if (!rc)
+		*out = views_products_json(&page, ask->limit);
+	return rc;
+}
+
+static int cmd_products(const struct config *cfg, const struct cli_opts *o,
+			int argc, char **argv)
+{
+	struct page_ask ask = {"", 100};
+	long long limit = 100;
+
+	(void)argc;
+	(void)argv;
+	if (o->limit && parse_qty("--limit", o->limit, 1, &limit))
+		return CLI_USAGE;
+	if (limit > 1000) {
+		cli_error("--limit must be 1 to 1000");
+		return CLI_USAGE;
+	}
+	if (o->after && check_id("--after", o->after))
+		return CLI_USAGE;
+	ask.limit = (size_t)limit;
+	ask.after = o->after ? o->after : "";
+	return read_and_print(cfg, read_products, &ask);
 }
 
 /* Wait for SIGINT or SIGTERM (blocked first, so threads never see them). */
@@ -322,7 +403,8 @@ static void log_start(const struct config *cfg)
 		cfg->sqlite_group_commit ? "on" : "off");
 }
 
-static int cmd_serve(const struct config *cfg, int argc, char **argv)
+static int cmd_serve(const struct config *cfg, const struct cli_opts *o,
+		     int argc, char **argv)
 {
 	struct relay_thread relay;
 	struct app *app = NULL;
@@ -330,6 +412,7 @@ static int cmd_serve(const struct config *cfg, int argc, char **argv)
 	sigset_t stop;
 	int rc;
 
+	(void)o;
 	(void)argc;
 	(void)argv;
 	block_stop_signals(&stop); /* before any thread starts */
@@ -381,8 +464,10 @@ static int run_daemon(const struct config *cfg, bool consume)
 	return rc ? fail(&err) : CLI_OK;
 }
 
-static int cmd_consume(const struct config *cfg, int argc, char **argv)
+static int cmd_consume(const struct config *cfg, const struct cli_opts *o,
+		       int argc, char **argv)
 {
+	(void)o;
 	(void)argc;
 	(void)argv;
 	if (!cfg->redis_url[0]) {
@@ -392,8 +477,10 @@ static int cmd_consume(const struct config *cfg, int argc, char **argv)
 	return run_daemon(cfg, true);
 }
 
-static int cmd_relay(const struct config *cfg, int argc, char **argv)
+static int cmd_relay(const struct config *cfg, const struct cli_opts *o,
+		     int argc, char **argv)
 {
+	(void)o;
 	(void)argc;
 	(void)argv;
 	return run_daemon(cfg, false);
@@ -516,19 +603,18 @@ static int import(const struct config *cfg, const char *path,
 	return rc;
 }
 
-static int cmd_sourcing(const struct config *cfg, int argc, char **argv)
+static int cmd_sourcing(const struct config *cfg, const struct cli_opts *o,
+			int argc, char **argv)
 {
-	if (!strcmp(argv[1], "import") && argc == 3)
-		return import(cfg, argv[2], NULL);
-	if (!strcmp(argv[1], "import") && argc == 5 &&
-	    !strcmp(argv[3], "--threshold"))
-		return import(cfg, argv[2], argv[4]);
-	if (!strcmp(argv[1], "report") && argc == 2)
-		return report(cfg, 0, false);
-	if (!strcmp(argv[1], "report") && argc == 3 &&
-	    !strcmp(argv[2], "--json"))
-		return report(cfg, 0, true);
-	cli_error("usage: scents sourcing import FILE.csv [--threshold PCT] | "
+	if (!strcmp(argv[0], "import") && argc == 2 && !o->json)
+		return import(cfg, argv[1], o->threshold);
+	if (!strcmp(argv[0], "report") && argc == 1 && !o->threshold) {
+		struct config ro = *cfg;
+
+		ro.open_existing = 1; /* a report never creates a database */
+		return report(&ro, 0, o->json);
+	}
+	cli_error("usage: scents sourcing import [--threshold PCT] FILE.csv | "
 		  "scents sourcing report [--json]");
 	return CLI_USAGE;
 }
@@ -566,37 +652,29 @@ static const char token_usage[] =
 	"list | revoke NAME; scopes: read, allocate, stock, admin";
 
 /* token create: the secret goes to stdout once, and nowhere else. */
-static int token_create(const struct config *cfg, int argc, char **argv)
+static int token_create(const struct config *cfg, const struct cli_opts *o)
 {
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"scope", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
 	struct msg m = {.type = MSG_CREATE_TOKEN};
 	struct cmd_create_token *c = &m.u.create_token;
 	uint8_t hash[TOKEN_HASH_LEN];
 	char secret[AUTH_SECRET_SIZE];
 	struct sc_err err;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "n:s:", opts, NULL)) != -1) {
-		unsigned bits = opt == 's' ? scopes_of(optarg) : 0;
+	for (size_t i = 0; i < o->n_scopes; i++) {
+		unsigned bits = scopes_of(o->scopes[i]);
 
-		if (opt == 'n') {
-			c->name = optarg;
-		} else if (opt == 's' && bits) {
-			c->scopes |= bits;
-		} else {
+		if (!bits) {
 			cli_error("%s", token_usage);
 			return CLI_USAGE;
 		}
+		c->scopes |= bits;
 	}
-	if (!c->name || !c->scopes || optind != argc) {
+	if (!o->name || !c->scopes) {
 		cli_error("%s", token_usage);
 		return CLI_USAGE;
 	}
+	c->name = o->name;
 	err_clear(&err);
 	if (auth_global_init(&err))
 		return fail(&err);
@@ -632,16 +710,22 @@ static int token_list(const struct config *cfg)
 	return rc ? fail(&err) : CLI_OK;
 }
 
-static int cmd_token(const struct config *cfg, int argc, char **argv)
+static int cmd_token(const struct config *cfg, const struct cli_opts *o,
+		     int argc, char **argv)
 {
 	struct msg m = {.type = MSG_REVOKE_TOKEN};
+	bool no_opts = !o->name && !o->n_scopes;
 
-	if (!strcmp(argv[1], "create"))
-		return token_create(cfg, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list") && argc == 2)
-		return token_list(cfg);
-	if (!strcmp(argv[1], "revoke") && argc == 3) {
-		m.u.revoke_token.name = argv[2];
+	if (!strcmp(argv[0], "create") && argc == 1)
+		return token_create(cfg, o);
+	if (!strcmp(argv[0], "list") && argc == 1 && no_opts) {
+		struct config ro = *cfg;
+
+		ro.open_existing = 1; /* listing never creates a database */
+		return token_list(&ro);
+	}
+	if (!strcmp(argv[0], "revoke") && argc == 2 && no_opts) {
+		m.u.revoke_token.name = argv[1];
 		m.u.revoke_token.now = (int64_t)time(NULL);
 		return send(cfg, &m, NULL);
 	}
@@ -649,50 +733,93 @@ static int cmd_token(const struct config *cfg, int argc, char **argv)
 	return CLI_USAGE;
 }
 
-static int cmd_version(const struct config *cfg, int argc, char **argv)
+static int cmd_version(const struct config *cfg, const struct cli_opts *o,
+		       int argc, char **argv)
 {
 	(void)cfg;
+	(void)o;
 	(void)argc;
 	(void)argv;
 	printf("scents %s\n", SCENTS_VERSION);
 	return CLI_OK;
 }
 
-static int cmd_help(const struct config *cfg, int argc, char **argv)
+static int cmd_help(const struct config *cfg, const struct cli_opts *o,
+		    int argc, char **argv)
 {
+	const struct cli_command *cmd = argc ? cli_find(argv[0]) : NULL;
+
 	(void)cfg;
-	(void)argc;
-	(void)argv;
-	printf("usage: scents [--database URL] COMMAND [ARGS]\n\n"
+	(void)o;
+	if (argc && !cmd) {
+		cli_error("unknown command '%s' (see 'scents help')", argv[0]);
+		return CLI_USAGE;
+	}
+	if (cmd) {
+		cli_usage(stdout, cmd);
+		return CLI_OK;
+	}
+	printf("usage: scents [--database URL] COMMAND [OPTIONS] [ARGS]\n"
+	       "       scents --version | --help | help COMMAND\n\n"
 	       "Inventory allocation for The Scents Company.\n\n"
 	       "commands:\n");
 	for (const struct cli_command *c = cli_commands; c->name; c++)
-		printf("  %-22s %-26s %s\n", c->name, c->args, c->help);
-	printf("\nDATABASE_URL (default sqlite:var/scents.db) chooses the "
-	       "store.\nExit codes: 0 ok, 1 runtime error, 2 usage error.\n");
+		printf("  %-22s %s\n", c->name, c->help);
+	printf("\n'scents help COMMAND' or 'scents COMMAND --help' shows its "
+	       "options.\nDATABASE_URL (default sqlite:var/scents.db) or "
+	       "--database chooses the store.\nExit codes: 0 ok, 1 runtime "
+	       "error, 2 usage error.\n");
 	return CLI_OK;
 }
 
+/* clang-format off */
 const struct cli_command cli_commands[] = {
-	{"help", "", "show this list", 0, 0, cmd_help},
-	{"version", "", "print the version", 0, 0, cmd_version},
-	{"serve", "", "serve the HTTP API on HTTP_HOST:HTTP_PORT", 0, 0,
-	 cmd_serve},
-	{"consume", "", "apply change_batch_quantity messages from Redis", 0, 0,
-	 cmd_consume},
-	{"sourcing", "import FILE [--threshold P] | report [--json]",
-	 "decide suppliers from market research", 1, 4, cmd_sourcing},
-	{"relay", "", "deliver queued events (serve does this too)", 0, 0,
-	 cmd_relay},
+	{"help", "[COMMAND]", "show the commands, or one command's usage",
+	 NULL, "", 0, 1, true, cmd_help},
+	{"version", "", "print the version (also: scents --version)", NULL, "",
+	 0, 0, true, cmd_version},
+	{"serve", "", "serve the HTTP API on HTTP_HOST:HTTP_PORT",
+	 "Also runs the outbox relay, and with REDIS_URL the Redis consumer.\n"
+	 "Stops on SIGINT or SIGTERM after finishing requests begun.",
+	 "", 0, 0, false, cmd_serve},
+	{"consume", "", "apply change_batch_quantity messages from Redis",
+	 "Needs REDIS_URL; runs a relay too.", "", 0, 0, false, cmd_consume},
+	{"relay", "", "deliver queued events (serve does this too)", NULL, "",
+	 0, 0, false, cmd_relay},
 	{"add-batch", "REF SKU QTY [ETA|-] [cheap|expensive]",
-	 "add a batch (ETA YYYY-MM-DD)", 3, 5, cmd_add_batch},
-	{"allocate", "ORDERID SKU QTY", "allocate an order line", 3, 3,
+	 "add a batch (ETA YYYY-MM-DD; - or nothing: in the warehouse)",
+	 "Without a supplier, the latest sourcing decision for SKU decides.",
+	 "", 3, 5, false, cmd_add_batch},
+	{"allocate", "ORDERID SKU QTY", "allocate an order line",
+	 "Prints the batch ref; exit 1 when out of stock.", "", 3, 3, false,
 	 cmd_allocate},
-	{"change-batch-quantity", "REF QTY", "set a batch's quantity", 2, 2,
-	 cmd_change_batch_quantity},
-	{"allocations", "ORDERID", "print an order's allocations (JSON)", 1, 1,
-	 cmd_allocations},
-	{"token", "create --name N --scope S | list | revoke N",
-	 "manage API tokens", 1, 12, cmd_token},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	{"change-batch-quantity", "REF QTY", "set a batch's quantity",
+	 "Lines that no longer fit are reallocated, newest first.", "", 2, 2,
+	 false, cmd_change_batch_quantity},
+	{"allocations", "ORDERID", "print an order's allocations (JSON)", NULL,
+	 "", 1, 1, true, cmd_allocations},
+	{"products", "[--limit N] [--after SKU]",
+	 "list products with their totals (JSON, as GET /products)",
+	 "  --limit N     page size, 1 to 1000 (100)\n"
+	 "  --after SKU   start after this sku (the previous page's next)",
+	 "l:a:", 0, 0, true, cmd_products},
+	{"product", "SKU", "show a product and its batches (JSON)", NULL, "",
+	 1, 1, true, cmd_product},
+	{"sourcing", "import [--threshold PCT] FILE | report [--json]",
+	 "decide suppliers from market research",
+	 "  import FILE       record a round from a CSV file, print its "
+	 "decisions\n"
+	 "  --threshold PCT   cheap when favoured by at least PCT% (40)\n"
+	 "  report            the latest round as a table\n"
+	 "  --json            ... as JSON",
+	 "t:j", 1, 2, false, cmd_sourcing},
+	{"token", "create --name NAME --scope SCOPE[,SCOPE] | list | revoke NAME",
+	 "manage API tokens",
+	 "  create   make a token and print its secret, once\n"
+	 "  list     names, state and scopes (never secrets)\n"
+	 "  revoke   stop a token (within a second on every server)\n"
+	 "scopes: read, allocate, stock, admin (admin implies all)",
+	 "n:s:", 1, 2, false, cmd_token},
+	{NULL, NULL, NULL, NULL, NULL, 0, 0, false, NULL},
 };
+/* clang-format on */

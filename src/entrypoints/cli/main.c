@@ -1,6 +1,13 @@
 /*
  * entrypoints/cli/main.c - argument parsing and dispatch of `scents`.
+ *
+ * getopt_long twice: once for the global options before the command
+ * (stopping at the command's name), once for the command's own options,
+ * which may come before, between or after its operands (GNU argument
+ * permutation; "--" ends options).  -h/--help anywhere prints usage on
+ * stdout and exits 0; a usage error prints one line and exits 2.
  */
+#include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +30,7 @@ void cli_error(const char *fmt, ...)
 	(void)fputc('\n', stderr);
 }
 
-static const struct cli_command *find(const char *name)
+const struct cli_command *cli_find(const char *name)
 {
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		if (!strcmp(c->name, name))
@@ -31,12 +38,124 @@ static const struct cli_command *find(const char *name)
 	return NULL;
 }
 
+void cli_usage(FILE *f, const struct cli_command *cmd)
+{
+	(void)fprintf(f, "usage: scents %s%s%s\n\n%s\n", cmd->name,
+		      cmd->args[0] ? " " : "", cmd->args, cmd->help);
+	if (cmd->details)
+		(void)fprintf(f, "\n%s\n", cmd->details);
+}
+
+/* Every command option; each command accepts the letters it lists. */
+static const struct option command_options[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"threshold", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"name", required_argument, NULL, 'n'},
+	{"scope", required_argument, NULL, 's'},
+	{"limit", required_argument, NULL, 'l'},
+	{"after", required_argument, NULL, 'a'},
+	{"repair", no_argument, NULL, 'r'},
+	{NULL, 0, NULL, 0},
+};
+
+static void take_option(struct cli_opts *o, int opt, char *arg)
+{
+	switch (opt) {
+	case 't':
+		o->threshold = arg;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'n':
+		o->name = arg;
+		break;
+	case 's':
+		if (o->n_scopes < sizeof(o->scopes) / sizeof(o->scopes[0]))
+			o->scopes[o->n_scopes++] = arg;
+		break;
+	case 'l':
+		o->limit = arg;
+		break;
+	case 'a':
+		o->after = arg;
+		break;
+	case 'r':
+		o->repair = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The long name of option letter @opt, for messages. */
+static const char *long_name(int opt)
+{
+	for (const struct option *p = command_options; p->name; p++)
+		if (p->val == opt)
+			return p->name;
+	return "?";
+}
+
+/*
+ * Parse @cmd's options and run it.  @argv[0] is the command's name.
+ * opterr is off: messages are ours, one line, naming the command.
+ */
+static int run_command(const struct cli_command *cmd, struct config *cfg,
+		       int argc, char **argv)
+{
+	struct cli_opts o;
+	char shortopts[32];
+	int opt;
+
+	memset(&o, 0, sizeof(o));
+	(void)snprintf(shortopts, sizeof(shortopts), ":h%s", cmd->accepts);
+	optind = 0; /* glibc: 0 re-initialises, dropping the "+" of main */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, command_options,
+				  NULL)) != -1) {
+		if (opt == 'h') {
+			cli_usage(stdout, cmd);
+			return CLI_OK;
+		}
+		if (opt == ':') {
+			cli_error("%s: option '%s' needs a value", cmd->name,
+				  argv[optind - 1]);
+			return CLI_USAGE;
+		}
+		if (opt == '?' || !strchr(cmd->accepts, opt)) {
+			cli_error("%s: unknown option '%s' (see 'scents help "
+				  "%s')",
+				  cmd->name,
+				  opt == '?' ? argv[optind - 1]
+					     : long_name(opt),
+				  cmd->name);
+			return CLI_USAGE;
+		}
+		take_option(&o, opt, optarg);
+	}
+	if (argc - optind < cmd->min_args || argc - optind > cmd->max_args) {
+		cli_error("usage: scents %s %s", cmd->name, cmd->args);
+		return CLI_USAGE;
+	}
+	cfg->open_existing = cmd->reads_only;
+	return cmd->run(cfg, &o, argc - optind, argv + optind);
+}
+
+static const struct option global_options[] = {
+	{"database", required_argument, NULL, 'd'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
 int main(int argc, char **argv)
 {
 	const struct cli_command *cmd;
 	struct config cfg;
 	struct sc_err err;
-	int i = 1;
+	int opt;
 
 	err_clear(&err);
 	json_set_alloc_funcs(mem_alloc, mem_free); /* before any JSON */
@@ -46,36 +165,35 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)cfg.log_level);
 	log_set_json(cfg.log_json != 0);
-	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
-		if ((!strcmp(argv[i], "--database") ||
-		     !strcmp(argv[i], "-d")) &&
-		    i + 1 < argc) {
-			if (config_set_database_url(&cfg, argv[i + 1], &err)) {
-				cli_error("%s", err.msg);
-				return CLI_USAGE;
-			}
-			i += 2;
-		} else if (!strcmp(argv[i], "--help") ||
-			   !strcmp(argv[i], "-h")) {
-			return find("help")->run(&cfg, 1, argv + i);
-		} else {
-			cli_error("unknown option '%s' (see 'scents help')",
-				  argv[i]);
+	opterr = 0;
+	/* "+": stop at the command's name; its options are its own */
+	while ((opt = getopt_long(argc, argv, "+:d:hV", global_options,
+				  NULL)) != -1) {
+		if (opt == 'd' && config_set_database_url(&cfg, optarg, &err)) {
+			cli_error("%s", err.msg);
+			return CLI_USAGE;
+		} else if (opt == 'h') {
+			return run_command(cli_find("help"), &cfg, 1, argv);
+		} else if (opt == 'V') {
+			printf("scents %s\n", SCENTS_VERSION);
+			return CLI_OK;
+		} else if (opt == ':' || opt == '?') {
+			cli_error("%s '%s' (see 'scents help')",
+				  opt == ':' ? "option needs a value"
+					     : "unknown option",
+				  argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
-	if (i >= argc) {
+	if (optind >= argc) {
 		cli_error("no command given (see 'scents help')");
 		return CLI_USAGE;
 	}
-	cmd = find(argv[i]);
+	cmd = cli_find(argv[optind]);
 	if (!cmd) {
-		cli_error("unknown command '%s' (see 'scents help')", argv[i]);
+		cli_error("unknown command '%s' (see 'scents help')",
+			  argv[optind]);
 		return CLI_USAGE;
 	}
-	if (argc - i - 1 < cmd->min_args || argc - i - 1 > cmd->max_args) {
-		cli_error("usage: scents %s %s", cmd->name, cmd->args);
-		return CLI_USAGE;
-	}
-	return cmd->run(&cfg, argc - i, argv + i);
+	return run_command(cmd, &cfg, argc - optind, argv + optind);
 }

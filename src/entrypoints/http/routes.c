@@ -23,6 +23,7 @@
 #include "domain/token.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/sourcing/sourcing_io.h"
+#include "entrypoints/views/views_json.h"
 #include "service/uow.h"
 
 /* Largest page of GET /products. */
@@ -342,7 +343,6 @@ static void get_allocations(struct worker *w, const struct http_req *req,
 	struct allocation_row *rows;
 	struct sc_err err;
 	size_t n;
-	json_t *arr;
 
 	if (path_ident(req, strlen("/allocations/"), "orderid", orderid,
 		       sizeof(orderid), out))
@@ -356,28 +356,9 @@ static void get_allocations(struct worker *w, const struct http_req *req,
 		reply_msg(out, 404, "not found");
 		goto out_reset;
 	}
-	arr = json_array();
-	for (size_t i = 0; arr && i < n; i++)
-		(void)json_array_append_new(
-			arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
-				       "batchref", rows[i].batchref));
-	reply_json(out, 200, arr);
+	reply_json(out, 200, views_allocations_json(rows, n));
 out_reset:
 	arena_reset(&w->scratch);
-}
-
-static json_t *batch_json(const struct batch *b)
-{
-	char eta[DATE_STR_MAX];
-
-	if (b->has_eta)
-		date_format(b->eta, eta);
-	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:s?}", "ref", b->ref,
-			 "eta", b->has_eta ? eta : NULL, "purchased",
-			 (json_int_t)b->purchased, "allocated",
-			 (json_int_t)b->allocated, "available",
-			 (json_int_t)batch_available(b), "supplier",
-			 supplier_name(b->supplier));
 }
 
 static void get_product(struct worker *w, const struct http_req *req,
@@ -386,7 +367,6 @@ static void get_product(struct worker *w, const struct http_req *req,
 	char sku[SC_ID_MAX * 3 + 1];
 	struct product *p;
 	struct sc_err err;
-	json_t *batches;
 
 	if (path_ident(req, strlen("/products/"), "sku", sku, sizeof(sku), out))
 		return;
@@ -395,13 +375,7 @@ static void get_product(struct worker *w, const struct http_req *req,
 		reply_err(out, &err);
 		goto out_reset;
 	}
-	batches = json_array();
-	for (size_t i = 0; batches && i < p->n_batches; i++)
-		(void)json_array_append_new(batches,
-					    batch_json(&p->batches[i]));
-	reply_json(out, 200,
-		   json_pack("{s:s, s:I, s:o}", "sku", p->sku, "version",
-			     (json_int_t)p->version, "batches", batches));
+	reply_json(out, 200, views_product_json(p));
 out_reset:
 	arena_reset(&w->scratch);
 }
@@ -429,11 +403,9 @@ static void get_products(struct worker *w, const struct http_req *req,
 			 struct http_reply *out)
 {
 	char after[SC_ID_MAX * 3 + 1] = "";
-	struct product_summary *rows;
 	struct sc_err err;
 	struct product_list page;
-	size_t limit = 100, n, len;
-	json_t *arr;
+	size_t limit = 100, len;
 
 	if (parse_limit(req->limit, &limit)) {
 		reply_msg(out, 400, "limit must be an integer from 1 to %d",
@@ -451,22 +423,7 @@ static void get_products(struct worker *w, const struct http_req *req,
 		reply_err(out, &err);
 		goto out_reset;
 	}
-	rows = page.items;
-	n = page.n;
-	arr = json_array();
-	for (size_t i = 0; arr && i < n; i++)
-		(void)json_array_append_new(
-			arr,
-			json_pack("{s:s, s:I, s:I, s:I, s:I}", "sku",
-				  rows[i].sku, "purchased",
-				  (json_int_t)rows[i].purchased, "allocated",
-				  (json_int_t)rows[i].allocated, "available",
-				  (json_int_t)(rows[i].purchased -
-					       rows[i].allocated),
-				  "batches", (json_int_t)rows[i].n_batches));
-	reply_json(out, 200,
-		   json_pack("{s:o, s:s?}", "products", arr, "next",
-			     n == limit && n ? rows[n - 1].sku : NULL));
+	reply_json(out, 200, views_products_json(&page, limit));
 out_reset:
 	arena_reset(&w->scratch);
 }

@@ -1,0 +1,69 @@
+/*
+ * entrypoints/views/views_json.c - JSON of products, product pages and
+ * allocations, for every transport.
+ */
+#include "entrypoints/views/views_json.h"
+
+#include "domain/date.h"
+#include "domain/model.h"
+#include "domain/sourcing.h"
+#include "service/uow.h"
+
+static json_t *batch_json(const struct batch *b)
+{
+	char eta[DATE_STR_MAX];
+
+	if (b->has_eta)
+		date_format(b->eta, eta);
+	return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:s?}", "ref", b->ref,
+			 "eta", b->has_eta ? eta : NULL, "purchased",
+			 (json_int_t)b->purchased, "allocated",
+			 (json_int_t)b->allocated, "available",
+			 (json_int_t)batch_available(b), "supplier",
+			 supplier_name(b->supplier));
+}
+
+json_t *views_product_json(const struct product *p)
+{
+	json_t *batches = json_array();
+
+	for (size_t i = 0; batches && i < p->n_batches; i++)
+		if (json_array_append_new(batches, batch_json(&p->batches[i])))
+			break;
+	return json_pack("{s:s, s:I, s:o}", "sku", p->sku, "version",
+			 (json_int_t)p->version, "batches", batches);
+}
+
+json_t *views_products_json(const struct product_list *page, size_t limit)
+{
+	const struct product_summary *rows = page->items;
+	size_t n = page->n;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr,
+			    json_pack(
+				    "{s:s, s:I, s:I, s:I, s:I}", "sku",
+				    rows[i].sku, "purchased",
+				    (json_int_t)rows[i].purchased, "allocated",
+				    (json_int_t)rows[i].allocated, "available",
+				    (json_int_t)(rows[i].purchased -
+						 rows[i].allocated),
+				    "batches", (json_int_t)rows[i].n_batches)))
+			break;
+	return json_pack("{s:o, s:s?}", "products", arr, "next",
+			 n == limit && n ? rows[n - 1].sku : NULL);
+}
+
+json_t *views_allocations_json(const struct allocation_row *rows, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
+					   "batchref", rows[i].batchref)))
+			break;
+	return arr;
+}
