@@ -94,6 +94,14 @@ struct sku_history {
 	size_t n;		    /* may be 0 */
 };
 
+/* What `scents check` found: one line per violation, in an arena. */
+struct check_report {
+	const char **problems; /* n_problems lines, e.g. "batch 'b1': ..." */
+	size_t n_problems;     /* 0: every invariant holds */
+	size_t n_repaired;     /* rows rewritten by a repair */
+	size_t n_checked;      /* invariants checked */
+};
+
 /* One row of the read model: an order's line and where it is allocated. */
 struct allocation_row {
 	const char *sku;      /* product */
@@ -220,6 +228,25 @@ struct uow_ops {
 	int (*token_list)(struct uow *self, struct arena *a,
 			  struct token_record **out, size_t *n_out,
 			  struct sc_err *err);
+
+	/*
+	 * Verify every invariant the store promises (no batch over
+	 * allocated, each batch's total equal to its lines, the read model
+	 * equal to the write model, every allocation's event in the outbox,
+	 * schema and file integrity), listing violations in @out, in @a.
+	 * With @repair, first rebuild the derived data (totals, read model)
+	 * from the source rows in one transaction, counting rows rewritten;
+	 * what cannot be derived (events) is only reported.
+	 */
+	int (*check)(struct uow *self, bool repair, struct arena *a,
+		     struct check_report *out, struct sc_err *err);
+
+	/*
+	 * A consistent copy of the live store at @path (which must not
+	 * exist), taken while it serves.  SC_EEXIST, SC_EIO; SC_EINVAL when
+	 * the store has its own tools (PostgreSQL: pg_dump).
+	 */
+	int (*backup)(struct uow *self, const char *path, struct sc_err *err);
 
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
 	int (*ping)(struct uow *self, struct sc_err *err);
@@ -376,6 +403,20 @@ static inline int uow_token_list(struct uow *u, struct arena *a,
 static inline int uow_ping(struct uow *u, struct sc_err *err)
 {
 	return u->ops->ping(u, err);
+}
+
+/* See uow_ops.check. */
+static inline int uow_check(struct uow *u, bool repair, struct arena *a,
+			    struct check_report *out, struct sc_err *err)
+{
+	return u->ops->check(u, repair, a, out, err);
+}
+
+/* See uow_ops.backup. */
+static inline int uow_backup(struct uow *u, const char *path,
+			     struct sc_err *err)
+{
+	return u->ops->backup(u, path, err);
 }
 
 /* See uow_ops.probe_write. */

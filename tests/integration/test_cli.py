@@ -266,3 +266,68 @@ def test_products_and_product_mirror_the_api(server, db):
         p = run(db, *cli)
         assert p.returncode == 0, p.stderr
         assert json.loads(p.stdout) == server.get(path).json()
+
+
+def test_check_finds_corrupted_derived_data_and_repair_fixes_it(db):
+    for args in (("add-batch", "b1", "S", "10"), ("add-batch", "b2", "T", "5"),
+                 ("allocate", "o1", "S", "3"), ("allocate", "o2", "S", "4"),
+                 ("allocate", "o1", "T", "2")):
+        assert run(db, *args).returncode == 0
+    p = run(db, "check")
+    assert (p.returncode, p.stdout) == (0, "8 checks, 0 problems\n")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA ignore_check_constraints = 1")
+    con.execute("UPDATE batches SET allocated_quantity = 99 "
+                "WHERE reference = 'b1'")        # over, and not its lines
+    con.execute("UPDATE batches SET allocated_quantity = 0 "
+                "WHERE reference = 'b2'")        # a total that lies
+    con.execute("DELETE FROM allocations_view WHERE orderid = 'o2'")
+    con.execute("UPDATE allocations_view SET batchref = 'b9' "
+                "WHERE orderid = 'o1' AND sku = 'T'")
+    con.execute("INSERT INTO allocations_view VALUES ('ghost', 'S', 'b1')")
+    con.execute("DELETE FROM outbox WHERE orderid = 'o1' AND sku = 'S'")
+    con.commit()
+    con.close()
+    p = run(db, "check")
+    assert p.returncode == 1
+    lines = p.stdout.splitlines()
+    assert lines[-1] == "8 checks, 8 problems", lines
+    assert set(lines[:-1]) == {
+        "integrity: CHECK constraint failed in batches",
+        "batch 'b1' is over-allocated: 99 of 10",
+        "batch 'b1' records 99 allocated but its lines sum to 7",
+        "batch 'b2' records 0 allocated but its lines sum to 2",
+        "read model: order 'o2' sku 'S' shows nothing, the line is in 'b1'",
+        "read model: order 'o1' sku 'T' shows 'b9', the line is in 'b2'",
+        "read model: order 'ghost' sku 'S' shows 'b1' but has no such line",
+        "outbox: no Allocated event for order 'o1' sku 'S' in 'b1'",
+    }
+    p = run(db, "check", "--repair")
+    assert p.returncode == 1  # the lost event cannot be rebuilt
+    assert p.stdout.splitlines() == [
+        "repaired: 6 rows of derived data rebuilt",  # 2 totals, 2+2 view
+        "outbox: no Allocated event for order 'o1' sku 'S' in 'b1'",
+        "8 checks, 1 problems"]
+    p = run(db, "allocations", "o1")
+    assert p.stdout == ('[{"sku":"S","batchref":"b1"},'
+                        '{"sku":"T","batchref":"b2"}]\n')
+    p = run(db, "allocate", "o3", "S", "3")  # totals are right again
+    assert (p.returncode, p.stdout) == (0, "b1\n")
+    p = run(db, "allocate", "o4", "S", "1")
+    assert p.returncode == 1  # 3 + 4 + 3 = 10: b1 is full
+
+
+def test_backup_copies_a_live_database(db, tmp_path, server):
+    server.post("/add_batch", json={"ref": "b1", "sku": "S", "qty": 10})
+    server.post("/allocate", json={"orderid": "o1", "sku": "S", "qty": 4})
+    copy = str(tmp_path / "copy.db")
+    p = run(db, "backup", copy)  # while the server runs
+    assert (p.returncode, p.stdout) == (0, copy + "\n")
+    assert snapshot(copy) == snapshot(db)
+    p = run(copy, "check")
+    assert p.returncode == 0
+    p = run(db, "backup", copy)
+    assert p.returncode == 1 and "exists; not overwriting" in p.stderr
+    p = run(db, "backup", copy, env={"DATABASE_URL": "memory:"})
+    assert p.returncode == 2 and "nothing to back up" in p.stderr
+    assert not os.path.exists(copy + ".part")

@@ -199,6 +199,23 @@ static int f_token_list(struct uow *u, struct arena *a,
 		  : f->inner->ops->token_list(f->inner, a, out, n_out, err);
 }
 
+static int f_check(struct uow *u, bool repair, struct arena *a,
+		   struct check_report *out, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->check(f->inner, repair, a, out, err);
+}
+
+static int f_backup(struct uow *u, const char *path, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->backup(f->inner, path, err);
+}
+
 static int f_probe_write(struct uow *u, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
@@ -251,6 +268,8 @@ static const struct uow_ops faulty_ops = {
 	.token_revoke = f_token_revoke,
 	.token_list = f_token_list,
 	.ping = f_ping,
+	.check = f_check,
+	.backup = f_backup,
 	.probe_write = f_probe_write,
 	.outbox_stats = f_outbox_stats,
 	.free = f_free,

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1032,6 +1033,75 @@ static int memory_ping(struct uow *u, struct sc_err *err)
 	return SC_OK;
 }
 
+/* Add problem @line to @out (copied into @a); -1 on OOM. */
+static int problem(struct arena *a, struct check_report *out, size_t *cap,
+		   const char *line)
+{
+	if (arena_reserve(a, (void **)&out->problems, cap, out->n_problems + 1,
+			  sizeof(char *)))
+		return -1;
+	out->problems[out->n_problems] = arena_strdup(a, line);
+	return out->problems[out->n_problems++] ? 0 : -1;
+}
+
+/*
+ * The memory store keeps no read model (it derives it per read) and no
+ * separate totals table, so its invariants are the batches': totals equal
+ * to their lines, never over the purchase.  Nothing to repair.
+ */
+static int memory_check(struct uow *u, bool repair, struct arena *a,
+			struct check_report *out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	size_t cap = 0;
+	int oom_seen = 0;
+
+	(void)repair;
+	memset(out, 0, sizeof(*out));
+	out->n_checked = 2;
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !oom_seen && i < s->n_products; i++) {
+		const struct stored_product *sp = s->products[i];
+
+		for (size_t k = 0; !oom_seen && k < sp->n_batches; k++) {
+			const struct stored_batch *b = &sp->batches[k];
+			char line[SC_ID_MAX + 128];
+			int64_t sum = 0;
+
+			for (size_t l = 0; l < b->n_lines; l++)
+				sum += b->lines[l].qty;
+			if (b->allocated > b->purchased) {
+				(void)snprintf(line, sizeof(line),
+					       "batch '%s' is over-allocated: "
+					       "%lld of %lld",
+					       b->ref, (long long)b->allocated,
+					       (long long)b->purchased);
+				oom_seen |= problem(a, out, &cap, line);
+			}
+			if (sum != b->allocated) {
+				(void)snprintf(line, sizeof(line),
+					       "batch '%s' records %lld "
+					       "allocated but its lines sum to "
+					       "%lld",
+					       b->ref, (long long)b->allocated,
+					       (long long)sum);
+				oom_seen |= problem(a, out, &cap, line);
+			}
+		}
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	return oom_seen ? oom(err) : SC_OK;
+}
+
+static int memory_backup(struct uow *u, const char *path, struct sc_err *err)
+{
+	(void)u;
+	(void)path;
+	return err_set(err, SC_EINVAL,
+		       "a memory: store lives only as long as its process; "
+		       "there is nothing to back up");
+}
+
 static int memory_probe_write(struct uow *u, struct sc_err *err)
 {
 	(void)u;
@@ -1087,6 +1157,8 @@ static const struct uow_ops memory_uow_ops = {
 	.token_revoke = memory_token_revoke,
 	.token_list = memory_token_list,
 	.ping = memory_ping,
+	.check = memory_check,
+	.backup = memory_backup,
 	.probe_write = memory_probe_write,
 	.outbox_stats = memory_outbox_stats,
 	.free = memory_free,

@@ -580,6 +580,180 @@ static int sqlite_ping(struct uow *u, struct sc_err *err)
 	return rc == SQLITE_ROW ? SC_OK : fail(s, rc, "ping", err);
 }
 
+/*
+ * The invariants, as queries whose every row is one violation, already
+ * worded.  Run rarely (scents check), so prepared each time.
+ */
+static const char *const check_sql[] = {
+	"SELECT 'integrity: ' || quick_check FROM pragma_quick_check"
+	" WHERE quick_check != 'ok'",
+	"SELECT printf('schema version %d, this program expects %d',"
+	" user_version, " TEXT_OF(
+		SQLITE_SCHEMA_VERSION) ")"
+				       " FROM pragma_user_version WHERE "
+				       "user_version != " TEXT_OF(
+					       SQLITE_SCHEMA_VERSION),
+	"SELECT printf('foreign key: a row of %s points to no %s', \"table\","
+	" parent) FROM pragma_foreign_key_check",
+	"SELECT printf('batch ''%s'' is over-allocated: %d of %d', reference,"
+	" allocated_quantity, purchased_quantity) FROM batches"
+	" WHERE allocated_quantity > purchased_quantity",
+	"SELECT printf('batch ''%s'' records %d allocated but its lines sum"
+	" to %d', b.reference, b.allocated_quantity, COALESCE(SUM(a.qty), 0))"
+	" FROM batches b LEFT JOIN allocations a ON a.batch_id = b.id"
+	" GROUP BY b.id HAVING b.allocated_quantity != COALESCE(SUM(a.qty), 0)",
+	"SELECT printf('read model: order ''%s'' sku ''%s'' shows %s, the"
+	" line is in ''%s''', a.orderid, a.sku, COALESCE('''' || v.batchref"
+	" || '''', 'nothing'), b.reference) FROM allocations a"
+	" JOIN batches b ON b.id = a.batch_id LEFT JOIN allocations_view v"
+	" ON v.orderid = a.orderid AND v.sku = a.sku"
+	" WHERE v.batchref IS NOT b.reference",
+	"SELECT printf('read model: order ''%s'' sku ''%s'' shows ''%s'' but"
+	" has no such line', v.orderid, v.sku, v.batchref)"
+	" FROM allocations_view v LEFT JOIN allocations a"
+	" ON a.orderid = v.orderid AND a.sku = v.sku WHERE a.id IS NULL",
+	"SELECT printf('outbox: no Allocated event for order ''%s'' sku ''%s''"
+	" in ''%s''', a.orderid, a.sku, b.reference) FROM allocations a"
+	" JOIN batches b ON b.id = a.batch_id LEFT JOIN (SELECT DISTINCT"
+	" orderid, sku, batchref FROM outbox WHERE kind = 'Allocated') o"
+	" ON o.orderid = a.orderid AND o.sku = a.sku AND o.batchref ="
+	" b.reference WHERE o.orderid IS NULL",
+};
+
+/*
+ * Rebuild what is derived from the source rows (allocations): batch
+ * totals (bumping each changed product's version, so a writer holding an
+ * old copy fails its check instead of writing the old total back) and
+ * the read model.  Totals that would exceed the purchase are left for
+ * the report: over-allocation is not something a rebuild can fix.
+ */
+static const char *const repair_sql[] = {
+	"UPDATE products SET version_number = version_number + 1 WHERE id IN"
+	" (SELECT product_id FROM batches b WHERE allocated_quantity !="
+	" (SELECT COALESCE(SUM(qty), 0) FROM allocations WHERE batch_id ="
+	" b.id))",
+	"UPDATE batches SET allocated_quantity = (SELECT COALESCE(SUM(qty), 0)"
+	" FROM allocations WHERE batch_id = batches.id) WHERE"
+	" allocated_quantity != (SELECT COALESCE(SUM(qty), 0) FROM allocations"
+	" WHERE batch_id = batches.id) AND (SELECT COALESCE(SUM(qty), 0) FROM"
+	" allocations WHERE batch_id = batches.id) <= purchased_quantity",
+	"DELETE FROM allocations_view WHERE NOT EXISTS (SELECT 1 FROM"
+	" allocations a JOIN batches b ON b.id = a.batch_id WHERE a.orderid ="
+	" allocations_view.orderid AND a.sku = allocations_view.sku AND"
+	" b.reference = allocations_view.batchref)",
+	"INSERT OR REPLACE INTO allocations_view (orderid, sku, batchref)"
+	" SELECT a.orderid, a.sku, b.reference FROM allocations a JOIN batches"
+	" b ON b.id = a.batch_id WHERE NOT EXISTS (SELECT 1 FROM"
+	" allocations_view v WHERE v.orderid = a.orderid AND v.sku = a.sku"
+	" AND v.batchref = b.reference)",
+};
+
+/* Run the repairs in one transaction; *@n gets the rows rewritten. */
+static int repair(struct sqlite_uow *s, size_t *n, struct sc_err *err)
+{
+	int rc = sqlite_begin(&s->base, err);
+
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(repair_sql); i++) {
+		if (sqlite3_exec(s->db, repair_sql[i], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			rc = fail(s, SQLITE_ERROR, "repair", err);
+			break;
+		}
+		if (i) /* version bumps are not repairs in themselves */
+			*n += (size_t)sqlite3_changes(s->db);
+	}
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	sqlite_rollback(&s->base); /* a no-op after the commit */
+	return rc;
+}
+
+/* Append every row (column 0) of @sql to @out's problems, in @a. */
+static int collect(struct sqlite_uow *s, const char *sql, struct arena *a,
+		   struct check_report *out, size_t *cap, struct sc_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, SQLITE_ERROR, "check", err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = NULL;
+
+		if (arena_reserve(a, (void **)&out->problems, cap,
+				  out->n_problems + 1, sizeof(char *)) ||
+		    col_text(a, st, 0, &line)) {
+			(void)sqlite3_finalize(st);
+			return err_set(err, SC_ENOMEM, "out of memory");
+		}
+		out->problems[out->n_problems++] = line;
+	}
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "check", err);
+}
+
+static int sqlite_check(struct uow *u, bool repairing, struct arena *a,
+			struct check_report *out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	size_t cap = 0;
+	int rc = SC_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (repairing)
+		rc = repair(s, &out->n_repaired, err);
+	/* one read transaction: every check sees the same state */
+	if (!rc)
+		rc = exec_simple(s, ST_BEGIN_READ, err);
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(check_sql); i++) {
+		rc = collect(s, check_sql[i], a, out, &cap, err);
+		out->n_checked++;
+	}
+	if (!sqlite3_get_autocommit(s->db))
+		(void)exec_simple(s, ST_ROLLBACK, NULL);
+	return rc;
+}
+
+/*
+ * SQLite's online backup: one read transaction copies every page, so the
+ * copy is consistent while writers go on (WAL).  Written beside @path,
+ * then renamed: a crash never leaves half a backup under the name.
+ */
+static int sqlite_backup(struct uow *u, const char *path, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	char tmp[4200];
+	sqlite3 *dest = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	if (!access(path, F_OK))
+		return err_set(err, SC_EEXIST, "'%s' exists; not overwriting",
+			       path);
+	(void)snprintf(tmp, sizeof(tmp), "%s.part", path);
+	(void)unlink(tmp);
+	rc = sqlite3_open_v2(tmp, &dest,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	b = rc == SQLITE_OK ? sqlite3_backup_init(dest, "main", s->db, "main")
+			    : NULL;
+	if (b) {
+		rc = sqlite3_backup_step(b, -1);
+		(void)sqlite3_backup_finish(b);
+	}
+	if (!b || rc != SQLITE_DONE)
+		rc = err_set(err, SC_EIO, "backup to '%s': %s", path,
+			     dest ? sqlite3_errmsg(dest) : "out of memory");
+	else
+		rc = SC_OK;
+	(void)sqlite3_close(dest);
+	if (!rc && rename(tmp, path))
+		rc = err_set(err, SC_EIO, "backup: cannot rename to '%s': %s",
+			     path, strerror(errno));
+	if (rc)
+		(void)unlink(tmp);
+	return rc;
+}
+
 static int sqlite_probe_write(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -1214,6 +1388,8 @@ static const struct uow_ops sqlite_uow_ops = {
 	.token_revoke = sqlite_token_revoke,
 	.token_list = sqlite_token_list,
 	.ping = sqlite_ping,
+	.check = sqlite_check,
+	.backup = sqlite_backup,
 	.probe_write = sqlite_probe_write,
 	.outbox_stats = sqlite_outbox_stats,
 	.free = sqlite_free,
