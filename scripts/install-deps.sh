@@ -10,7 +10,8 @@ PKGS=(
 	build-essential cmake pkg-config clang-format clang-tidy clang
 	libcmocka-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
 	libhiredis-dev libcurl4-openssl-dev libsodium-dev libhttp-parser-dev
-	python3 python3-pytest python3-requests python3-redis
+	python3 python3-pytest python3-requests python3-redis python3-jsonschema
+	python3-prometheus-client
 	redis-server python3-aiosmtpd wrk openssl
 )
 

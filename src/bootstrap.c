@@ -33,6 +33,7 @@ struct app {
 	struct outbox_signal *signal;	 /* wakes the relay; may be NULL */
 	uint64_t seed;			 /* next worker's jitter seed */
 	struct delivery_status delivery; /* shared by the relays */
+	struct bus_metrics bus_metrics;	 /* shared by the buses */
 	bool curl_ready;		 /* curl_global_init done */
 };
 
@@ -159,9 +160,11 @@ int bootstrap_worker_init(struct app *app, struct worker *w, struct sc_err *err)
 		return rc;
 	d.uow = w->uow;
 	d.signal = app->signal;
+	d.metrics = &app->bus_metrics;
 	bus_init(&w->bus, &d, app->seed++);
 	arena_init(&w->scratch);
 	w->delivery = &app->delivery;
+	w->bus_metrics = &app->bus_metrics;
 	w->publisher_kind = app->publisher->ops->name;
 	w->notifier_kind = app->notifier->ops->name;
 	return SC_OK;

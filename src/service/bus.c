@@ -94,6 +94,8 @@ static int handle_command(struct bus *b, const struct msg *m,
 	for (unsigned attempt = 0; attempt < b->max_attempts; attempt++) {
 		if (attempt) {
 			b->n_retries++;
+			if (b->deps.metrics)
+				atomic_fetch_add(&b->deps.metrics->retries, 1);
 			err_clear(err);
 			backoff(b, attempt);
 		}
@@ -101,6 +103,8 @@ static int handle_command(struct bus *b, const struct msg *m,
 		if (rc != SC_ECONFLICT)
 			break;
 	}
+	if (rc == SC_ECONFLICT && b->deps.metrics)
+		atomic_fetch_add(&b->deps.metrics->conflicts, 1);
 	if (rc)
 		log_msg(rc == SC_EIO || rc == SC_ENOMEM || rc == SC_ECONFLICT
 				? LOG_ERROR

@@ -17,6 +17,7 @@
 #ifndef SCENTS_SERVICE_HANDLERS_H
 #define SCENTS_SERVICE_HANDLERS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,8 +38,18 @@ struct outbox_signal {
 };
 
 /* Everything a handler may use; built once, in bootstrap. */
+/*
+ * Counters shared by every bus of a process, read by GET /metrics from
+ * other threads: atomics.  Zero-initialised.
+ */
+struct bus_metrics {
+	atomic_ullong retries;	 /* conflicting commands tried again */
+	atomic_ullong conflicts; /* commands still conflicting at the end */
+};
+
 struct deps {
 	struct uow *uow;	      /* the store */
+	struct bus_metrics *metrics;  /* may be NULL */
 	struct outbox_signal *signal; /* wakes the relay; may be NULL */
 	struct arena *arena;	      /* the current message's arena */
 };

@@ -60,10 +60,16 @@ static int deliver(struct relay *r, const struct outbox_item *it,
 	int rc = publish ? publish_allocated_event(r, it, err)
 			 : send_out_of_stock_notification(r, it, err);
 
-	if (r->status)
-		atomic_store(publish ? &r->status->publisher
-				     : &r->status->notifier,
+	if (r->status) {
+		struct delivery_status *st = r->status;
+
+		atomic_store(publish ? &st->publisher : &st->notifier,
 			     rc ? DELIVERY_FAILING : DELIVERY_OK);
+		atomic_fetch_add(
+			publish ? (rc ? &st->publish_failures : &st->published)
+				: (rc ? &st->notify_failures : &st->notified),
+			1);
+	}
 	return rc;
 }
 

@@ -94,6 +94,14 @@ struct sku_history {
 	size_t n;		    /* may be 0 */
 };
 
+/* The store's own counters, for GET /metrics (zeros where none apply). */
+struct store_stats {
+	uint64_t commits;    /* write transactions committed */
+	uint64_t syncs;	     /* fsyncs that made them durable (group commit) */
+	double sync_seconds; /* time spent in those fsyncs */
+	int64_t size_bytes;  /* on disk, journal included; -1: unknown */
+};
+
 /* What `scents check` found: one line per violation, in an arena. */
 struct check_report {
 	const char **problems; /* n_problems lines, e.g. "batch 'b1': ..." */
@@ -247,6 +255,10 @@ struct uow_ops {
 	 * the store has its own tools (PostgreSQL: pg_dump).
 	 */
 	int (*backup)(struct uow *self, const char *path, struct sc_err *err);
+
+	/* Counters since the store was opened in this process. */
+	int (*stats)(struct uow *self, struct store_stats *out,
+		     struct sc_err *err);
 
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
 	int (*ping)(struct uow *self, struct sc_err *err);
@@ -403,6 +415,13 @@ static inline int uow_token_list(struct uow *u, struct arena *a,
 static inline int uow_ping(struct uow *u, struct sc_err *err)
 {
 	return u->ops->ping(u, err);
+}
+
+/* See uow_ops.stats. */
+static inline int uow_stats(struct uow *u, struct store_stats *out,
+			    struct sc_err *err)
+{
+	return u->ops->stats(u, out, err);
 }
 
 /* See uow_ops.check. */

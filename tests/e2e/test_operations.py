@@ -63,3 +63,51 @@ def test_json_logs_and_the_start_line(db):
     assert access["status"] == "200" and access["request_id"] == "j1"
     assert all(o["ts"] and o["level"] for o in objs)
     assert "hunter2" not in open(db + ".jsonlog").read()
+
+
+def metrics(server):
+    from prometheus_client.parser import text_string_to_metric_families
+    r = server.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    out = {}
+    for fam in text_string_to_metric_families(r.text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def sample(m, name, **labels):
+    return m.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def test_metrics_move_as_requests_are_made(server):
+    before = metrics(server)
+    server.post("/add_batch", json={"ref": "b1", "sku": "S", "qty": 2})
+    for i in range(3):
+        server.post("/allocate", json={"orderid": f"o{i}", "sku": "S",
+                                       "qty": 1})
+    server.get("/nope")
+    after = metrics(server)
+    assert sample(after, "scents_http_requests_total", route="/allocate",
+                  status="202") - sample(before, "scents_http_requests_total",
+                                         route="/allocate", status="202") == 2
+    assert sample(after, "scents_http_requests_total", route="/allocate",
+                  status="409") == 1  # the third: out of stock
+    assert sample(after, "scents_http_requests_total", route="other",
+                  status="404") == 1
+    assert sample(after, "scents_http_request_duration_seconds_count",
+                  route="/allocate") == 3
+    assert sample(after, "scents_http_request_duration_seconds_bucket",
+                  route="/allocate", le="+Inf") == 3
+    assert sample(after, "scents_store_commits_total") >= 4
+    assert 1 <= sample(after, "scents_store_syncs_total") <= \
+        sample(after, "scents_store_commits_total")
+    assert sample(after, "scents_database_size_bytes") > 0
+    assert ("scents_outbox_pending", ()) in after
+    assert ("scents_bus_retries_total", ()) in after
+    # the relay delivers to the log here: counted as deliveries
+    from conftest import wait_for
+    wait_for(lambda: sample(metrics(server), "scents_deliveries_total",
+                            channel="line_allocated") >= 2,
+             what="deliveries counted")

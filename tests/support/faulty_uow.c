@@ -199,6 +199,14 @@ static int f_token_list(struct uow *u, struct arena *a,
 		  : f->inner->ops->token_list(f->inner, a, out, n_out, err);
 }
 
+static int f_stats(struct uow *u, struct store_stats *out, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	return rc ? rc : f->inner->ops->stats(f->inner, out, err);
+}
+
 static int f_check(struct uow *u, bool repair, struct arena *a,
 		   struct check_report *out, struct sc_err *err)
 {
@@ -268,6 +276,7 @@ static const struct uow_ops faulty_ops = {
 	.token_revoke = f_token_revoke,
 	.token_list = f_token_list,
 	.ping = f_ping,
+	.stats = f_stats,
 	.check = f_check,
 	.backup = f_backup,
 	.probe_write = f_probe_write,

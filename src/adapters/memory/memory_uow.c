@@ -1102,6 +1102,16 @@ static int memory_backup(struct uow *u, const char *path, struct sc_err *err)
 		       "there is nothing to back up");
 }
 
+static int memory_stats(struct uow *u, struct store_stats *out,
+			struct sc_err *err)
+{
+	(void)u;
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	out->size_bytes = -1; /* nothing on disk */
+	return SC_OK;
+}
+
 static int memory_probe_write(struct uow *u, struct sc_err *err)
 {
 	(void)u;
@@ -1157,6 +1167,7 @@ static const struct uow_ops memory_uow_ops = {
 	.token_revoke = memory_token_revoke,
 	.token_list = memory_token_list,
 	.ping = memory_ping,
+	.stats = memory_stats,
 	.check = memory_check,
 	.backup = memory_backup,
 	.probe_write = memory_probe_write,

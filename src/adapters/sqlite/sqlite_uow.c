@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/arena.h"
@@ -256,6 +257,7 @@ struct sqlite_db {
 	int wal_fd;		    /* the -wal file, for fdatasync(); or -1 */
 	atomic_bool was_full;	    /* a write failed for want of space */
 	uint64_t n_syncs;	    /* fdatasync() calls made */
+	uint64_t sync_ns;	    /* time spent in them */
 };
 
 struct sqlite_uow {
@@ -754,6 +756,26 @@ static int sqlite_backup(struct uow *u, const char *path, struct sc_err *err)
 	return rc;
 }
 
+static int sqlite_stats(struct uow *u, struct store_stats *out,
+			struct sc_err *err)
+{
+	struct sqlite_db *db = to_sqlite_uow(u)->shared;
+	char wal[4200];
+	struct stat st;
+
+	(void)err;
+	(void)pthread_mutex_lock(&db->sync_lock);
+	out->commits = db->committed;
+	out->syncs = db->n_syncs;
+	out->sync_seconds = (double)db->sync_ns / 1e9;
+	(void)pthread_mutex_unlock(&db->sync_lock);
+	out->size_bytes = stat(db->path, &st) ? -1 : (int64_t)st.st_size;
+	(void)snprintf(wal, sizeof(wal), "%s-wal", db->path);
+	if (out->size_bytes >= 0 && !stat(wal, &st))
+		out->size_bytes += (int64_t)st.st_size;
+	return SC_OK;
+}
+
 static int sqlite_probe_write(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -912,6 +934,14 @@ static int save_product(struct sqlite_uow *s, const struct product *p,
 	return rc;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Make sure @db->wal_fd is open on the current -wal file. */
 static int open_wal(struct sqlite_db *db, struct sc_err *err)
 {
@@ -947,7 +977,7 @@ static int wait_durable(struct sqlite_db *db, uint64_t ticket,
 
 	(void)pthread_mutex_lock(&db->sync_lock);
 	while (!rc && db->durable < ticket) {
-		uint64_t target;
+		uint64_t target, t0;
 
 		if (db->syncing) {
 			(void)pthread_cond_wait(&db->synced, &db->sync_lock);
@@ -957,13 +987,16 @@ static int wait_durable(struct sqlite_db *db, uint64_t ticket,
 		target = db->committed;
 		(void)pthread_mutex_unlock(&db->sync_lock);
 		rc = open_wal(db, err);
+		t0 = mono_ns();
 		if (!rc && fdatasync(db->wal_fd))
 			rc = err_set(err, SC_EIO, "fdatasync of the WAL: %s",
 				     strerror(errno));
+		t0 = mono_ns() - t0;
 		(void)pthread_mutex_lock(&db->sync_lock);
 		db->syncing = false;
 		if (!rc) {
 			db->n_syncs++;
+			db->sync_ns += t0;
 			if (target > db->durable)
 				db->durable = target;
 		}
@@ -1388,6 +1421,7 @@ static const struct uow_ops sqlite_uow_ops = {
 	.token_revoke = sqlite_token_revoke,
 	.token_list = sqlite_token_list,
 	.ping = sqlite_ping,
+	.stats = sqlite_stats,
 	.check = sqlite_check,
 	.backup = sqlite_backup,
 	.probe_write = sqlite_probe_write,

@@ -3,8 +3,10 @@
  */
 #include "entrypoints/http/routes.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,8 +24,10 @@
 #include "domain/sourcing.h"
 #include "domain/token.h"
 #include "entrypoints/auth/auth.h"
+#include "entrypoints/http/http_metrics.h"
 #include "entrypoints/sourcing/sourcing_io.h"
 #include "entrypoints/views/views_json.h"
+#include "service/relay.h"
 #include "service/uow.h"
 
 /* Largest page of GET /products. */
@@ -742,6 +746,111 @@ static void get_openapi(struct worker *w, const struct http_req *req,
 	memcpy(out->body, openapi_json, openapi_json_len + 1);
 }
 
+/* A counter or gauge family with one unlabelled sample. */
+static void family(struct text *t, const char *name, const char *type,
+		   const char *help, double value)
+{
+	text_printf(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
+		    name, type, name, value);
+}
+
+/* What the store, the buses and the relays count. */
+static int render_store(struct worker *w, struct text *t, struct sc_err *err)
+{
+	int64_t pending = 0, oldest = 0, now = (int64_t)time(NULL);
+	struct store_stats st;
+	int rc = uow_stats(w->uow, &st, err);
+
+	if (!rc)
+		rc = uow_outbox_stats(w->uow, &pending, &oldest, err);
+	if (rc)
+		return rc;
+	family(t, "scents_store_commits_total", "counter",
+	       "Write transactions committed with group commit.",
+	       (double)st.commits);
+	family(t, "scents_store_syncs_total", "counter",
+	       "fsyncs that made them durable; commits/syncs is the group "
+	       "commit batch size.",
+	       (double)st.syncs);
+	family(t, "scents_store_sync_seconds_total", "counter",
+	       "Time spent in those fsyncs.", st.sync_seconds);
+	if (st.size_bytes >= 0)
+		family(t, "scents_database_size_bytes", "gauge",
+		       "Database file and journal on disk.",
+		       (double)st.size_bytes);
+	family(t, "scents_outbox_pending", "gauge",
+	       "Events committed and not yet delivered.", (double)pending);
+	family(t, "scents_outbox_oldest_age_seconds", "gauge",
+	       "Age of the oldest undelivered event (0: none).",
+	       oldest && now > oldest ? (double)(now - oldest) : 0);
+	return SC_OK;
+}
+
+static void render_bus_and_delivery(struct worker *w, struct text *t)
+{
+	const struct delivery_status *d = w->delivery;
+
+	if (w->bus_metrics) {
+		family(t, "scents_bus_retries_total", "counter",
+		       "Commands retried after losing a version race.",
+		       (double)atomic_load(&w->bus_metrics->retries));
+		family(t, "scents_bus_conflicts_total", "counter",
+		       "Commands still losing after every retry (503).",
+		       (double)atomic_load(&w->bus_metrics->conflicts));
+	}
+	if (!d)
+		return;
+	text_printf(
+		t,
+		"# HELP scents_deliveries_total Events delivered by channel.\n"
+		"# TYPE scents_deliveries_total counter\n"
+		"scents_deliveries_total{channel=\"line_allocated\"} %llu\n"
+		"scents_deliveries_total{channel=\"email\"} %llu\n"
+		"# HELP scents_delivery_failures_total Failed delivery "
+		"attempts by channel (retried).\n"
+		"# TYPE scents_delivery_failures_total counter\n"
+		"scents_delivery_failures_total{channel=\"line_allocated\"} "
+		"%llu\n"
+		"scents_delivery_failures_total{channel=\"email\"} %llu\n",
+		(unsigned long long)atomic_load(&d->published),
+		(unsigned long long)atomic_load(&d->notified),
+		(unsigned long long)atomic_load(&d->publish_failures),
+		(unsigned long long)atomic_load(&d->notify_failures));
+}
+
+/*
+ * GET /metrics, in Prometheus's text format.  It needs the read scope
+ * once tokens exist: request volumes per route are business figures.
+ */
+static void get_metrics(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	const char *labels[HTTP_METRICS_OTHER];
+	struct text t = {0};
+	struct sc_err err;
+	size_t n = routes_count();
+
+	for (size_t i = 0; i < n && i < HTTP_METRICS_OTHER; i++)
+		labels[i] = routes_label(i);
+	if (req->metrics)
+		http_metrics_render(req->metrics, labels, n, &t);
+	render_bus_and_delivery(w, &t);
+	err_clear(&err);
+	if (render_store(w, &t, &err)) {
+		mem_free(t.s);
+		reply_err(out, &err);
+		return;
+	}
+	if (t.oom || !t.s) {
+		mem_free(t.s);
+		reply_msg(out, 503, "out of memory");
+		return;
+	}
+	out->status = 200;
+	out->body = t.s;
+	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 typedef void route_fn(struct worker *w, const struct http_req *req,
 		      struct http_reply *out);
 
@@ -758,31 +867,51 @@ static const struct route {
 	route_fn *fn;	     /* handler */
 	unsigned scope;	     /* enum token_scope needed; NONE: public */
 	enum body_kind body; /* what Content-Type it takes */
+	const char *label;   /* name in metrics and the API description */
 } routes[] = {
-	{"POST", "/add_batch", post_add_batch, TOKEN_SCOPE_STOCK, BODY_JSON},
-	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
+	{"POST", "/add_batch", post_add_batch, TOKEN_SCOPE_STOCK, BODY_JSON,
+	 "/add_batch"},
+	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON,
+	 "/allocate"},
 	{"POST", "/change_batch_quantity", post_change_batch_quantity,
-	 TOKEN_SCOPE_STOCK, BODY_JSON},
-	{"GET", "/allocations/", get_allocations, TOKEN_SCOPE_READ, BODY_NONE},
-	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
-	{"GET", "/products/", get_product, TOKEN_SCOPE_READ, BODY_NONE},
-	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
-	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE},
+	 TOKEN_SCOPE_STOCK, BODY_JSON, "/change_batch_quantity"},
+	{"GET", "/allocations/", get_allocations, TOKEN_SCOPE_READ, BODY_NONE,
+	 "/allocations/{orderid}"},
+	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE,
+	 "/products"},
+	{"GET", "/products/", get_product, TOKEN_SCOPE_READ, BODY_NONE,
+	 "/products/{sku}"},
+	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE,
+	 "/healthz"},
+	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE, "/readyz"},
 	{"POST", "/sourcing/research", post_research, TOKEN_SCOPE_ADMIN,
-	 BODY_JSON_OR_CSV},
+	 BODY_JSON_OR_CSV, "/sourcing/research"},
 	{"GET", "/sourcing/decisions", get_decisions, TOKEN_SCOPE_READ,
-	 BODY_NONE},
+	 BODY_NONE, "/sourcing/decisions"},
 	{"GET", "/sourcing/decisions/", get_sku_decisions, TOKEN_SCOPE_READ,
-	 BODY_NONE},
-	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON},
-	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE},
-	{"DELETE", "/tokens/", delete_token, TOKEN_SCOPE_ADMIN, BODY_NONE},
-	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
+	 BODY_NONE, "/sourcing/decisions/{sku}"},
+	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON,
+	 "/tokens"},
+	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE, "/tokens"},
+	{"DELETE", "/tokens/", delete_token, TOKEN_SCOPE_ADMIN, BODY_NONE,
+	 "/tokens/{name}"},
+	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE,
+	 "/openapi.json"},
+	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE,
+	 "/metrics"},
 };
+
+static_assert(ARRAY_SIZE(routes) < HTTP_METRICS_OTHER,
+	      "every route has its own metrics slot");
 
 size_t routes_count(void)
 {
 	return ARRAY_SIZE(routes);
+}
+
+const char *routes_label(size_t i)
+{
+	return routes[i].label;
 }
 
 void routes_get(size_t i, const char **method, const char **path)
@@ -871,6 +1000,8 @@ void routes_dispatch(struct worker *w, const struct http_req *req,
 
 	out->allow[0] = '\0';
 	out->www_authenticate = NULL;
+	out->route = -1;
+	out->content_type = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		if (!matches(&routes[i], req->path))
 			continue;
@@ -880,6 +1011,7 @@ void routes_dispatch(struct worker *w, const struct http_req *req,
 			       out->allow[0] ? ", " : "", routes[i].method);
 		if (!strcmp(req->method, routes[i].method)) {
 			out->allow[0] = '\0'; /* Allow is for 405 only */
+			out->route = (int)i;
 			if (check_auth(found, req, out) ||
 			    check_body(found, req, out))
 				return;

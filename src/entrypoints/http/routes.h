@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct auth;
+struct http_metrics;
 struct worker;
 
 /* Largest request body accepted; larger gets 413. */
@@ -28,8 +29,9 @@ struct http_req {
 	const char *content_type; /* Content-Type header, or NULL */
 	const char *authorization; /* Authorization header, or NULL */
 	struct auth *auth;	   /* token checker; NULL: no checks (tests) */
-	char *who;		   /* OUT: token name for the log, or "" */
-	size_t who_size;	   /* bytes at who; 0 when who is NULL */
+	const struct http_metrics *metrics; /* for GET /metrics; may be NULL */
+	char *who;	 /* OUT: token name for the log, or "" */
+	size_t who_size; /* bytes at who; 0 when who is NULL */
 };
 
 struct http_reply {
@@ -37,6 +39,8 @@ struct http_reply {
 	char *body;	 /* JSON; free with mem_free(); never NULL after
 			    routes_dispatch() unless out of memory */
 	char allow[32];	 /* Allow header value for 405, else "" */
+	int route;	 /* index of the route that answered, or -1 */
+	const char *content_type;     /* NULL: application/json */
 	const char *www_authenticate; /* WWW-Authenticate for 401/403 */
 };
 
@@ -49,6 +53,9 @@ size_t routes_count(void);
 
 /* Route @i: its method, and its path ("/x/" = "/x/{one segment}"). */
 void routes_get(size_t i, const char **method, const char **path);
+
+/* Route @i's name in metrics: its path as the API description writes it. */
+const char *routes_label(size_t i);
 
 /* Handle @req with @w's bus and store; fill @out. */
 void routes_dispatch(struct worker *w, const struct http_req *req,

@@ -39,6 +39,7 @@
 #include "common/url.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/http/guard.h"
+#include "entrypoints/http/http_metrics.h"
 #include "entrypoints/http/routes.h"
 #include "service/uow.h"
 
@@ -99,6 +100,7 @@ struct server {
 	_Atomic uint64_t drain_until_ms; /* when stopping: give up then */
 	pthread_t watchdog;		 /* runs guard_tick() */
 	uint32_t id_prefix;		 /* random, for request ids */
+	struct http_metrics metrics;	 /* answers and latencies */
 	atomic_uint next_id;		 /* request ids made so far */
 	bool watchdog_started;		 /* watchdog must be joined */
 };
@@ -385,15 +387,17 @@ static int queue_response(struct conn *c, const struct http_reply *rep,
 
 	hlen = snprintf(head, sizeof(head),
 			"HTTP/1.1 %u %s\r\n"
-			"Content-Type: application/json\r\n"
+			"Content-Type: %s\r\n"
 			"Content-Length: %zu\r\n"
 			"Cache-Control: no-store\r\n"
 			"X-Content-Type-Options: nosniff\r\n"
 			"X-Request-Id: %s\r\n"
 			"%s%s%s%s%s%s%s\r\n",
-			status, reason(status), blen, c->request_id,
-			rep->allow[0] ? "Allow: " : "", rep->allow,
-			rep->allow[0] ? "\r\n" : "",
+			status, reason(status),
+			rep->body && rep->content_type ? rep->content_type
+						       : "application/json",
+			blen, c->request_id, rep->allow[0] ? "Allow: " : "",
+			rep->allow, rep->allow[0] ? "\r\n" : "",
 			rep->www_authenticate ? "WWW-Authenticate: " : "",
 			rep->www_authenticate ? rep->www_authenticate : "",
 			rep->www_authenticate ? "\r\n" : "",
@@ -525,6 +529,8 @@ static void refuse_now(struct conn *c)
 				   ? header(&c->req, "X-Request-Id", NULL)
 				   : NULL);
 	log_request(c, "", rep.status);
+	http_metrics_record(&c->loop->srv->metrics, -1, rep.status,
+			    now_us() - c->req.start_us);
 	log_set_request_id(NULL);
 	if (queue_response(c, &rep, true) || flush(c)) {
 		conn_free(c);
@@ -593,6 +599,7 @@ static int serve_request(struct conn *c)
 	req.content_type = header(r, "Content-Type", NULL);
 	req.authorization = header(r, "Authorization", NULL);
 	req.auth = s->auth;
+	req.metrics = &s->metrics;
 	req.who = who;
 	req.who_size = sizeof(who);
 	routes_dispatch(&c->loop->w, &req, &rep);
@@ -601,6 +608,8 @@ static int serve_request(struct conn *c)
 	mem_free(qcopy);
 	keep = http_should_keep_alive(&c->parser) && !atomic_load(&s->stopping);
 	log_request(c, who, rep.body ? rep.status : 503);
+	http_metrics_record(&s->metrics, rep.route, rep.body ? rep.status : 503,
+			    now_us() - r->start_us);
 	rc = queue_response(c, &rep, !keep);
 	mem_free(rep.body);
 	log_set_request_id(NULL);
