@@ -12,7 +12,7 @@ PKGS=(
 	libhiredis-dev libcurl4-openssl-dev libsodium-dev libhttp-parser-dev
 	python3 python3-pytest python3-requests python3-redis python3-jsonschema
 	python3-prometheus-client
-	redis-server python3-aiosmtpd wrk openssl
+	redis-server python3-aiosmtpd wrk openssl scdoc lintian
 )
 
 missing=()

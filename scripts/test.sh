@@ -17,8 +17,14 @@ echo "== hardening of the release binary"
 rel="$root/build-release"
 cmake -S "$root" -B "$rel" -DCMAKE_BUILD_TYPE=Release \
 	-DSC_WERROR="${SC_WERROR:-OFF}" >/dev/null
-cmake --build "$rel" -j "$(nproc)" --target scents >/dev/null
+cmake --build "$rel" -j "$(nproc)" >/dev/null
 bash "$root/tests/lint/hardening.sh" "$rel/scents"
+
+echo "== Debian package (CPack), checked by lintian"
+rm -f "$rel"/scents_*.deb
+(cd "$rel" && cpack >/dev/null)
+lintian --fail-on error,warning --tag-display-limit 0 "$rel"/scents_*.deb
+echo "lintian: $(basename "$rel"/scents_*.deb): no errors, no warnings"
 
 echo "== fuzz (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:-20}s per target)"
 bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
@@ -36,6 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 export SCENTS_BIN="$build/scents"
+export SCENTS_RELEASE_BUILD="$rel"
 export SCENTS_TMP="$tmp"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -196,6 +196,9 @@ int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
 		rc = check_email("FROM_EMAIL", c->from_email, err);
 	if (!rc)
 		rc = load_misc(c, get, ctx, err);
+	if (!rc)
+		rc = set_str(c->notify_socket, "NOTIFY_SOCKET",
+			     get_or(get, ctx, "NOTIFY_SOCKET", ""), err);
 	return rc;
 }
 

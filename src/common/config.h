@@ -15,6 +15,7 @@
  *   FROM_EMAIL          sender                       allocations@example.com
  *   LOG_LEVEL           debug|info|warn|error        info
  *   LOG_FORMAT          text|json                    text
+ *   NOTIFY_SOCKET       set by systemd (Type=notify)  unset
  *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
  *   SQLITE_GROUP_COMMIT on|off (FULL: share fsyncs)  on
  */
@@ -40,6 +41,7 @@ struct config {
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
 	int sqlite_group_commit;	   /* 1: commits share fsyncs */
 	int open_existing; /* 1: the store must exist (reads never create) */
+	char notify_socket[CONFIG_STR_MAX]; /* systemd's NOTIFY_SOCKET, or "" */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

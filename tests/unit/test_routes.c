@@ -161,7 +161,8 @@ static unsigned call_as(struct fixture *f, struct auth *a, const char *token,
 			       .auth = a};
 	struct http_reply rep = {0};
 
-	(void)snprintf(header, sizeof(header), "Bearer %s", token);
+	if (token)
+		(void)snprintf(header, sizeof(header), "Bearer %s", token);
 	req.authorization = token ? header : NULL;
 	routes_dispatch(&f->w, &req, &rep);
 	*challenge = rep.www_authenticate;

@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1133,6 +1134,31 @@ static void stop_all(struct server *s)
 		(void)close(s->listen_fd);
 }
 
+/*
+ * Tell systemd (Type=notify) how we are: one datagram of "KEY=VALUE" to
+ * $NOTIFY_SOCKET, a path or, with a leading '@', an abstract socket.
+ * The protocol is that small, so no libsystemd.  Best effort.
+ */
+static void notify_systemd(const struct config *cfg, const char *state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = strlen(cfg->notify_socket);
+	int fd;
+
+	if (!n || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, cfg->notify_socket, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		     (const struct sockaddr *)&sa,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	(void)close(fd);
+}
+
 static void log_listening(const struct server *s, unsigned port)
 {
 	const struct config *cfg = s->cfg;
@@ -1174,8 +1200,10 @@ int server_run(struct app *app, const struct config *cfg, struct sc_err *err)
 		rc = start_loops(&s, err);
 	if (!rc) {
 		log_listening(&s, port);
+		notify_systemd(cfg, "READY=1");
 		(void)sigwait(&stop, &sig);
 		log_msg(LOG_INFO, "event=stopping signal=%d", sig);
+		notify_systemd(cfg, "STOPPING=1");
 	}
 	stop_all(&s);
 	if (!rc)
