@@ -25,18 +25,10 @@ static json_t *spec_paths(void)
 	return spec;
 }
 
-/*
- * Does route path @route ("/x" exact, "/x/" one more segment) serve
- * document path @doc ("/x", "/x/{name}")?
- */
+/* Routes are written as the document writes its paths: equal strings. */
 static int serves(const char *route, const char *doc)
 {
-	size_t n = strlen(route);
-
-	if (route[n - 1] != '/')
-		return !strcmp(route, doc);
-	return !strncmp(route, doc, n) && doc[n] == '{' &&
-	       doc[strlen(doc) - 1] == '}' && !strchr(doc + n, '/');
+	return !strcmp(route, doc);
 }
 
 static void every_route_is_documented(void **state)

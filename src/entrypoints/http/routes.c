@@ -830,8 +830,11 @@ static void get_metrics(struct worker *w, const struct http_req *req,
 	struct sc_err err;
 	size_t n = routes_count();
 
-	for (size_t i = 0; i < n && i < HTTP_METRICS_OTHER; i++)
-		labels[i] = routes_label(i);
+	for (size_t i = 0; i < n && i < HTTP_METRICS_OTHER; i++) {
+		const char *method;
+
+		routes_get(i, &method, &labels[i]);
+	}
 	if (req->metrics)
 		http_metrics_render(req->metrics, labels, n, &t);
 	render_bus_and_delivery(w, &t);
@@ -867,38 +870,29 @@ static const struct route {
 	route_fn *fn;	     /* handler */
 	unsigned scope;	     /* enum token_scope needed; NONE: public */
 	enum body_kind body; /* what Content-Type it takes */
-	const char *label;   /* name in metrics and the API description */
 } routes[] = {
-	{"POST", "/add_batch", post_add_batch, TOKEN_SCOPE_STOCK, BODY_JSON,
-	 "/add_batch"},
-	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON,
-	 "/allocate"},
+	{"POST", "/add_batch", post_add_batch, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
 	{"POST", "/change_batch_quantity", post_change_batch_quantity,
-	 TOKEN_SCOPE_STOCK, BODY_JSON, "/change_batch_quantity"},
-	{"GET", "/allocations/", get_allocations, TOKEN_SCOPE_READ, BODY_NONE,
-	 "/allocations/{orderid}"},
-	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE,
-	 "/products"},
-	{"GET", "/products/", get_product, TOKEN_SCOPE_READ, BODY_NONE,
-	 "/products/{sku}"},
-	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE,
-	 "/healthz"},
-	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE, "/readyz"},
+	 TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/allocations/{orderid}", get_allocations, TOKEN_SCOPE_READ,
+	 BODY_NONE},
+	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/products/{sku}", get_product, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"POST", "/sourcing/research", post_research, TOKEN_SCOPE_ADMIN,
-	 BODY_JSON_OR_CSV, "/sourcing/research"},
+	 BODY_JSON_OR_CSV},
 	{"GET", "/sourcing/decisions", get_decisions, TOKEN_SCOPE_READ,
-	 BODY_NONE, "/sourcing/decisions"},
-	{"GET", "/sourcing/decisions/", get_sku_decisions, TOKEN_SCOPE_READ,
-	 BODY_NONE, "/sourcing/decisions/{sku}"},
-	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON,
-	 "/tokens"},
-	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE, "/tokens"},
-	{"DELETE", "/tokens/", delete_token, TOKEN_SCOPE_ADMIN, BODY_NONE,
-	 "/tokens/{name}"},
-	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE,
-	 "/openapi.json"},
-	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE,
-	 "/metrics"},
+	 BODY_NONE},
+	{"GET", "/sourcing/decisions/{sku}", get_sku_decisions,
+	 TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON},
+	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE},
+	{"DELETE", "/tokens/{name}", delete_token, TOKEN_SCOPE_ADMIN,
+	 BODY_NONE},
+	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},
 };
 
 static_assert(ARRAY_SIZE(routes) < HTTP_METRICS_OTHER,
@@ -909,25 +903,21 @@ size_t routes_count(void)
 	return ARRAY_SIZE(routes);
 }
 
-const char *routes_label(size_t i)
-{
-	return routes[i].label;
-}
-
 void routes_get(size_t i, const char **method, const char **path)
 {
 	*method = routes[i].method;
 	*path = routes[i].path;
 }
 
+/* Does @path match @r's template ("/x", or "/x/{name}": one segment)? */
 static bool matches(const struct route *r, const char *path)
 {
-	size_t n = strlen(r->path);
+	const char *brace = strchr(r->path, '{');
+	size_t n = brace ? (size_t)(brace - r->path) : 0;
 
-	if (r->path[n - 1] == '/')
-		return !strncmp(path, r->path, n) && path[n] &&
-		       !strchr(path + n, '/');
-	return !strcmp(path, r->path);
+	if (!brace)
+		return !strcmp(path, r->path);
+	return !strncmp(path, r->path, n) && path[n] && !strchr(path + n, '/');
 }
 
 /* True when Content-Type @ct is @mime, parameters (charset...) aside. */

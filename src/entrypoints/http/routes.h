@@ -51,11 +51,11 @@ extern const size_t openapi_json_len;
 /* Routes served, for the test that holds them to the description. */
 size_t routes_count(void);
 
-/* Route @i: its method, and its path ("/x/" = "/x/{one segment}"). */
+/*
+ * Route @i: its method, and its path as the API description writes it
+ * ("/x", or "/x/{name}" for one more segment); also its name in metrics.
+ */
 void routes_get(size_t i, const char **method, const char **path);
-
-/* Route @i's name in metrics: its path as the API description writes it. */
-const char *routes_label(size_t i);
 
 /* Handle @req with @w's bus and store; fill @out. */
 void routes_dispatch(struct worker *w, const struct http_req *req,
