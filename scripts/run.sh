@@ -22,5 +22,11 @@ Try, from another terminal:
   curl -s $url/products
   curl -s $url/products/SEA-BREEZE
   curl -s $url/healthz
+  curl -s $url/readyz                        # can it write now? outbox, Redis, SMTP
+  curl -s $url/metrics | head                # Prometheus text format
+  curl -s $url/openapi.json | head -c 300    # this API, described
+No token exists, so this loopback server is open to all. To require them:
+  DATABASE_URL=${DATABASE_URL:-sqlite:var/scents.db} $bin token create --name me --scope admin
+  curl -s $url/products -H "Authorization: Bearer <the printed token>"
 MSG
 exec "$bin" serve
