@@ -110,7 +110,8 @@ struct loop {
 	struct server *srv; /* shared state */
 	int epfd;	    /* its epoll instance */
 	int wake_fd;	    /* eventfd: stop now */
-	struct worker w;    /* its store connection and bus */
+	struct worker own;  /* its store connection and bus */
+	struct worker *w;   /* &own, or a test's worker (server_feed) */
 	bool w_ready;	    /* w was initialised */
 	struct conn head;   /* sentinel of its connections */
 	size_t n_conns;	    /* connections it holds */
@@ -603,7 +604,7 @@ static int serve_request(struct conn *c)
 	req.metrics = &s->metrics;
 	req.who = who;
 	req.who_size = sizeof(who);
-	routes_dispatch(&c->loop->w, &req, &rep);
+	routes_dispatch(c->loop->w, &req, &rep);
 	if (query)
 		*query = '?';
 	mem_free(qcopy);
@@ -1067,7 +1068,8 @@ static int loop_init(struct server *s, struct loop *l, struct sc_err *err)
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev))
 		return err_set(err, SC_EIO, "cannot set up epoll: %s",
 			       strerror(errno));
-	rc = bootstrap_worker_init(s->app, &l->w, err);
+	rc = bootstrap_worker_init(s->app, &l->own, err);
+	l->w = &l->own;
 	l->w_ready = !rc;
 	return rc;
 }
@@ -1075,7 +1077,7 @@ static int loop_init(struct server *s, struct loop *l, struct sc_err *err)
 static void loop_release(struct loop *l)
 {
 	if (l->w_ready)
-		bootstrap_worker_release(&l->w);
+		bootstrap_worker_release(&l->own);
 	if (l->epfd >= 0)
 		(void)close(l->epfd);
 	if (l->wake_fd >= 0)
@@ -1209,4 +1211,59 @@ int server_run(struct app *app, const struct config *cfg, struct sc_err *err)
 	if (!rc)
 		log_msg(LOG_INFO, "event=stopped");
 	return rc;
+}
+
+/* ---- for the fuzz target -------------------------------------------- */
+
+/*
+ * Feed @data, in pieces of at most @chunk bytes, to one connection on
+ * socket @fd as if read from it, answering on @w; answers go to @fd.
+ * What runs is exactly what a loop runs (process(), flush(), lingering),
+ * without epoll.  Returns when @data is used up or the connection ends.
+ */
+void server_feed(struct worker *w, int fd, const char *data, size_t len,
+		 size_t chunk)
+{
+	static const struct guard_limits lim = {16, 16, 10000, 10000};
+	struct server s;
+	struct loop l;
+	struct conn *c = mem_calloc(1, sizeof(*c));
+	struct sc_err err;
+
+	memset(&s, 0, sizeof(s));
+	memset(&l, 0, sizeof(l));
+	err_clear(&err);
+	if (!c || guard_new(&lim, shut, NULL, &s.guard, &err)) {
+		mem_free(c);
+		(void)close(fd);
+		return;
+	}
+	s.listen_fd = -1;
+	l.srv = &s;
+	l.epfd = -1; /* epoll_ctl fails harmlessly: no events wanted */
+	l.w = w;
+	l.head.next = l.head.prev = &l.head;
+	c->loop = &l;
+	c->fd = fd;
+	(void)snprintf(c->client, sizeof(c->client), "fuzz");
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	c->next = c->prev = &l.head;
+	l.head.next = l.head.prev = c;
+	l.n_conns = 1;
+	while (l.n_conns && len && !c->lingering && !c->writing) {
+		size_t n = len < chunk ? len : chunk;
+
+		if (n > sizeof(c->in) - c->in_len)
+			n = sizeof(c->in) - c->in_len;
+		memcpy(c->in + c->in_len, data, n);
+		c->in_len += n;
+		data += n;
+		len -= n;
+		if (process(c))
+			conn_free(c);
+	}
+	if (l.n_conns)
+		conn_free(c);
+	guard_free(s.guard);
 }

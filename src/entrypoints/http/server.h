@@ -25,6 +25,8 @@
 #ifndef SCENTS_ENTRYPOINTS_HTTP_SERVER_H
 #define SCENTS_ENTRYPOINTS_HTTP_SERVER_H
 
+#include <stddef.h>
+
 struct app;
 struct config;
 struct sc_err;
@@ -45,5 +47,15 @@ struct sc_err;
  * on a public address, store).
  */
 int server_run(struct app *app, const struct config *cfg, struct sc_err *err);
+
+struct worker;
+
+/*
+ * For tests/fuzz/fuzz_http.c: feed @data (@len bytes, @chunk at a time)
+ * to one connection on socket @fd, served by @w, exactly as a loop
+ * would; answers are written to @fd, which is closed at the end.
+ */
+void server_feed(struct worker *w, int fd, const char *data, size_t len,
+		 size_t chunk);
 
 #endif
