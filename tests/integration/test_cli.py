@@ -328,6 +328,8 @@ def test_backup_copies_a_live_database(db, tmp_path, server):
     assert p.returncode == 0
     p = run(db, "backup", copy)
     assert p.returncode == 1 and "exists; not overwriting" in p.stderr
+    p = run(db, "backup", str(tmp_path / "no" / "dir" / "x.db"))
+    assert p.returncode == 1 and "backup to" in error_line(p)
     p = run(db, "backup", copy, env={"DATABASE_URL": "memory:"})
     assert p.returncode == 2 and "nothing to back up" in p.stderr
     assert not os.path.exists(copy + ".part")

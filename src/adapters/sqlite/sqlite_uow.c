@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/util.h"
@@ -257,7 +258,7 @@ struct sqlite_db {
 	int wal_fd;		    /* the -wal file, for fdatasync(); or -1 */
 	atomic_bool was_full;	    /* a write failed for want of space */
 	uint64_t n_syncs;	    /* fdatasync() calls made */
-	uint64_t sync_ns;	    /* time spent in them */
+	uint64_t sync_us;	    /* time spent in them */
 };
 
 struct sqlite_uow {
@@ -767,7 +768,7 @@ static int sqlite_stats(struct uow *u, struct store_stats *out,
 	(void)pthread_mutex_lock(&db->sync_lock);
 	out->commits = db->committed;
 	out->syncs = db->n_syncs;
-	out->sync_seconds = (double)db->sync_ns / 1e9;
+	out->sync_seconds = (double)db->sync_us / 1e6;
 	(void)pthread_mutex_unlock(&db->sync_lock);
 	out->size_bytes = stat(db->path, &st) ? -1 : (int64_t)st.st_size;
 	(void)snprintf(wal, sizeof(wal), "%s-wal", db->path);
@@ -934,14 +935,6 @@ static int save_product(struct sqlite_uow *s, const struct product *p,
 	return rc;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Make sure @db->wal_fd is open on the current -wal file. */
 static int open_wal(struct sqlite_db *db, struct sc_err *err)
 {
@@ -987,16 +980,16 @@ static int wait_durable(struct sqlite_db *db, uint64_t ticket,
 		target = db->committed;
 		(void)pthread_mutex_unlock(&db->sync_lock);
 		rc = open_wal(db, err);
-		t0 = mono_ns();
+		t0 = clock_mono_us();
 		if (!rc && fdatasync(db->wal_fd))
 			rc = err_set(err, SC_EIO, "fdatasync of the WAL: %s",
 				     strerror(errno));
-		t0 = mono_ns() - t0;
+		t0 = clock_mono_us() - t0;
 		(void)pthread_mutex_lock(&db->sync_lock);
 		db->syncing = false;
 		if (!rc) {
 			db->n_syncs++;
-			db->sync_ns += t0;
+			db->sync_us += t0;
 			if (target > db->durable)
 				db->durable = target;
 		}

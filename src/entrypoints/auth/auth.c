@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -36,10 +37,7 @@ struct auth {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_mono_us() / 1000u;
 }
 
 int auth_global_init(struct sc_err *err)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -121,10 +122,7 @@ struct loop {
 
 static uint64_t now_us(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return clock_mono_us();
 }
 
 static uint64_t now_ms(void)
