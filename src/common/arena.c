@@ -29,10 +29,17 @@ static size_t align_up(size_t n)
 	return (n + al - 1) & ~(al - 1);
 }
 
+#ifdef SC_DEBUG_ARENA
+#define EACH_BY_DEFAULT true
+#else
+#define EACH_BY_DEFAULT false
+#endif
+
 void arena_init(struct arena *a)
 {
 	a->head = NULL;
 	a->n_bytes = 0;
+	a->each = EACH_BY_DEFAULT;
 }
 
 void arena_release(struct arena *a)
@@ -45,7 +52,8 @@ void arena_release(struct arena *a)
 		mem_free(c);
 		c = next;
 	}
-	arena_init(a);
+	a->head = NULL; /* empty, and still in the mode it was in */
+	a->n_bytes = 0;
 }
 
 void arena_reset(struct arena *a)
@@ -60,13 +68,13 @@ void arena_reset(struct arena *a)
 		mem_free(c);
 		c = next;
 	}
-#ifdef SC_DEBUG_ARENA
-	mem_free(c);
-	a->head = NULL;
-#else
-	c->used = 0;
-	a->head = c;
-#endif
+	if (a->each) {
+		mem_free(c);
+		a->head = NULL;
+	} else {
+		c->used = 0;
+		a->head = c;
+	}
 	a->n_bytes = 0;
 }
 
@@ -85,8 +93,8 @@ static struct arena_chunk *chunk_new(size_t size, struct arena_chunk *next)
 	return c;
 }
 
-#ifdef SC_DEBUG_ARENA
-void *arena_alloc(struct arena *a, size_t size)
+/* One block per allocation (a->each). */
+static void *alloc_each(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = chunk_new(size ? size : 1, a->head);
 
@@ -98,7 +106,7 @@ void *arena_alloc(struct arena *a, size_t size)
 	a->n_bytes += size;
 	return c->data;
 }
-#else
+
 void *arena_alloc(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
@@ -107,6 +115,8 @@ void *arena_alloc(struct arena *a, size_t size)
 
 	if (size > SIZE_MAX / 2)
 		return NULL;
+	if (a->each)
+		return alloc_each(a, size);
 	need = align_up(size ? size : 1);
 	if (!c || c->size - c->used < need) {
 		size_t next = c ? c->size * 2 : ARENA_FIRST_CHUNK;
@@ -125,7 +135,6 @@ void *arena_alloc(struct arena *a, size_t size)
 	a->n_bytes += size;
 	return p;
 }
-#endif
 
 void *arena_calloc(struct arena *a, size_t n, size_t size)
 {

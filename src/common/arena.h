@@ -12,6 +12,7 @@
 #ifndef SCENTS_COMMON_ARENA_H
 #define SCENTS_COMMON_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena_chunk;
@@ -19,6 +20,10 @@ struct arena_chunk;
 struct arena {
 	struct arena_chunk *head; /* newest chunk first; NULL when empty */
 	size_t n_bytes;		  /* bytes handed out since the last reset */
+	bool each;		  /* one heap block per allocation, so that
+				     ASan checks each and a fault loop can
+				     fail each (tests set it; SC_DEBUG_ARENA
+				     makes it the default) */
 };
 
 /* Make @a empty; allocates nothing. */

@@ -90,7 +90,10 @@ static int handle_command(struct bus *b, const struct msg *m,
 	const struct handler_entry *h = &b->table[m->type];
 	int rc = SC_OK;
 
-	assert(h->n_fns == 1);
+	/* a table without this command is a bug: refuse, do not crash */
+	if (h->n_fns != 1 || !h->fns[0])
+		return err_set(err, SC_EINVAL, "no handler for command %s",
+			       msg_name(m->type));
 	for (unsigned attempt = 0; attempt < b->max_attempts; attempt++) {
 		if (attempt) {
 			b->n_retries++;

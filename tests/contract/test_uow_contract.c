@@ -6,6 +6,7 @@
  * Covers the seed's test_repository, test_uow and test_views.
  */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -931,6 +932,45 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			concurrent_updates_to_version_are_not_allowed, setup,  \
 			teardown)
 
+/*
+ * SQLite allocates through common/mem.c: a fault armed there reaches
+ * sqlite3_malloc, and a store operation that only SQLite allocates in
+ * fails cleanly with SC_ENOMEM at each of its allocations.
+ */
+static void sqlite_allocates_through_the_project_allocator(void **state)
+{
+	struct fx *x = *state;
+	int64_t pending, oldest;
+	long points;
+	void *p;
+
+	fault_mem_arm(FAULT_MEM_COUNT);
+	p = sqlite3_malloc(100);
+	assert_int_equal(fault_mem_seen(), 1);
+	sqlite3_free(p);
+	fault_mem_arm(0);
+	assert_null(sqlite3_malloc(100));
+	assert_true(fault_mem_fired());
+	fault_mem_disarm();
+	add_batch(x, "b1", "S", 10, 0);
+	for (long n = 0;; n++) { /* a fresh connection allocates inside */
+		struct uow *u;
+		int rc;
+
+		assert_int_equal(x->f->open(x->store, &u), 0);
+		fault_mem_arm(n);
+		rc = uow_outbox_stats(u, &pending, &oldest, &x->err);
+		points = fault_mem_seen();
+		fault_mem_disarm();
+		uow_free(u);
+		err_clear(&x->err);
+		if (!rc)
+			break;
+		assert_int_equal(rc, SC_ENOMEM);
+	}
+	assert_true(points > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest memory_tests[] = {CASES(setup_memory)};
@@ -940,6 +980,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			concurrent_commits_share_fsyncs_and_all_last,
 			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			sqlite_allocates_through_the_project_allocator,
+			setup_sqlite, teardown),
 	};
 	int failed = 0;
 

@@ -51,7 +51,9 @@ static void check(const char *out, size_t n)
 		if (!cl)
 			abort();
 		len = strtoul(cl + 16, NULL, 10);
-		if ((size_t)(end - head_end - 4) < len || head_end[4] != '{')
+		/* a JSON object, or an array (GET /tokens) */
+		if ((size_t)(end - head_end - 4) < len ||
+		    (head_end[4] != '{' && head_end[4] != '['))
 			abort();
 		if (find(p, (size_t)(head_end - p), "Connection: close") &&
 		    head_end + 4 + len != end)

@@ -88,9 +88,11 @@ void fake_publisher_init(struct fake_publisher *p)
 
 static long countdown = -1;
 static bool fired;
+static long seen; /* allocations asked for since fault_mem_arm() */
 
 static void *fault_alloc(size_t size)
 {
+	seen++;
 	if (countdown == 0) {
 		fired = true;
 		countdown = -1;
@@ -103,6 +105,7 @@ static void *fault_alloc(size_t size)
 
 static void *fault_realloc(void *ptr, size_t size)
 {
+	seen++;
 	if (countdown == 0) {
 		fired = true;
 		countdown = -1;
@@ -123,12 +126,18 @@ void fault_mem_arm(long n)
 {
 	countdown = n;
 	fired = false;
+	seen = 0;
 	mem_set_hooks(&fault_hooks);
 }
 
 bool fault_mem_fired(void)
 {
 	return fired;
+}
+
+long fault_mem_seen(void)
+{
+	return seen;
 }
 
 void fault_mem_disarm(void)

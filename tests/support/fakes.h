@@ -6,6 +6,7 @@
 #ifndef SCENTS_TESTS_SUPPORT_FAKES_H
 #define SCENTS_TESTS_SUPPORT_FAKES_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,6 +46,13 @@ void fault_mem_arm(long n);
 bool fault_mem_fired(void);
 /* Remove the fault hooks. */
 void fault_mem_disarm(void);
+/*
+ * Allocations asked for since fault_mem_arm(): arm with FAULT_MEM_COUNT
+ * (never fails) to count a run's failure points first, so a fault loop
+ * can prove it failed each one.
+ */
+long fault_mem_seen(void);
+#define FAULT_MEM_COUNT LONG_MAX
 
 struct memory_store;
 struct uow;

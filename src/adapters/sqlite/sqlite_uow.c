@@ -1564,13 +1564,89 @@ void sqlite_db_stats(struct sqlite_db *db, uint64_t *commits, uint64_t *syncs)
 	(void)pthread_mutex_unlock(&db->sync_lock);
 }
 
+/*
+ * SQLite's allocations go through common/mem.c like ours (conventions
+ * B4), so out-of-memory loops reach inside SQLite too.  SQLite asks for
+ * each block's size (xSize): it is kept in a 16-byte header, which keeps
+ * the alignment malloc gives.
+ */
+#define SQ_HEAD 16
+
+static void *sq_malloc(int n)
+{
+	unsigned char *b = n > 0 ? mem_alloc((size_t)n + SQ_HEAD) : NULL;
+
+	if (!b)
+		return NULL;
+	memcpy(b, &n, sizeof(n));
+	return b + SQ_HEAD;
+}
+
+static void sq_free(void *p)
+{
+	if (p)
+		mem_free((unsigned char *)p - SQ_HEAD);
+}
+
+static void *sq_realloc(void *p, int n)
+{
+	unsigned char *b;
+
+	if (!p)
+		return sq_malloc(n);
+	if (n <= 0)
+		return NULL; /* SQLite never asks: it frees instead */
+	b = mem_realloc((unsigned char *)p - SQ_HEAD, (size_t)n + SQ_HEAD);
+	if (!b)
+		return NULL;
+	memcpy(b, &n, sizeof(n));
+	return b + SQ_HEAD;
+}
+
+static int sq_size(void *p)
+{
+	int n = 0;
+
+	if (p)
+		memcpy(&n, (unsigned char *)p - SQ_HEAD, sizeof(n));
+	return n;
+}
+
+static int sq_roundup(int n)
+{
+	return (n + 7) & ~7;
+}
+
+static int sq_init(void *ctx)
+{
+	(void)ctx;
+	return SQLITE_OK;
+}
+
+static void sq_shutdown(void *ctx)
+{
+	(void)ctx;
+}
+
+static void use_project_allocator(void)
+{
+	static const sqlite3_mem_methods methods = {
+		sq_malloc,  sq_free, sq_realloc,  sq_size,
+		sq_roundup, sq_init, sq_shutdown, NULL};
+
+	/* before SQLite initialises; SQLITE_MISUSE after, and harmless */
+	(void)sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+}
+
 int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 		   struct sqlite_db **out, struct sc_err *err)
 {
+	static pthread_once_t allocator_once = PTHREAD_ONCE_INIT;
 	struct sqlite_db *db;
 	struct sqlite_uow *probe = NULL;
 	int rc;
 
+	(void)pthread_once(&allocator_once, use_project_allocator);
 	if (opt->must_exist && access(path, F_OK))
 		return err_set(err, SC_ENOTFOUND,
 			       "no database at '%s' (nothing stored yet?)",
