@@ -108,8 +108,12 @@ static int make_transports(struct app *app, struct sc_err *err)
 	}
 	if (rc)
 		return rc;
-	if (c->redis_url[0])
-		return redis_publisher_new(c->redis_url, &app->publisher, err);
+	if (c->redis_url[0]) {
+		rc = redis_publisher_new(c->redis_url, &app->publisher, err);
+		if (!rc && c->redis_streams)
+			redis_publisher_use_streams(app->publisher);
+		return rc;
+	}
 	return log_publisher_new(&app->publisher, err);
 }
 

@@ -124,6 +124,11 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "LOG_LEVEL must be debug, info, warn or error");
 	c->log_level = level;
+	v = get_or(get, ctx, "REDIS_MODE", "pubsub");
+	if (strcmp(v, "pubsub") != 0 && strcmp(v, "streams") != 0)
+		return err_set(err, SC_EINVAL,
+			       "REDIS_MODE must be pubsub or streams");
+	c->redis_streams = !strcmp(v, "streams");
 	v = get_or(get, ctx, "LOG_FORMAT", "text");
 	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
 		return err_set(err, SC_EINVAL,

@@ -9,6 +9,7 @@
  *   HTTP_HOST/HTTP_PORT listen address               127.0.0.1 / 5005
  *   HTTP_THREADS        server threads (1..64)        4
  *   REDIS_URL           redis://host:port            unset (no messages)
+ *   REDIS_MODE          pubsub|streams               pubsub
  *   SMTP_URL            smtp[s]://[u:p@]host:port    unset (mail to log)
  *   SMTP_CA_FILE        CA bundle for SMTP TLS       unset (system CAs)
  *   STOCK_EMAIL         OutOfStock recipient         stock@scents.example
@@ -32,6 +33,7 @@ struct config {
 	int http_port;			   /* 0..65535; 0 = ephemeral */
 	int http_threads;		   /* server threads, 1..64 */
 	char redis_url[CONFIG_STR_MAX];	   /* "" = no external messages */
+	int redis_streams; /* 1: Redis Streams and a consumer group */
 	char smtp_url[CONFIG_STR_MAX];	   /* "" = notifications to log */
 	char smtp_ca_file[CONFIG_STR_MAX]; /* "" = the system's CAs */
 	char stock_email[CONFIG_STR_MAX];  /* OutOfStock recipient */

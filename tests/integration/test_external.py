@@ -243,3 +243,49 @@ def test_a_hung_smtp_server_does_not_slow_allocation(make_server):
         assert outbox_pending(s.db) == 3  # queued, not lost
     finally:
         hung.close()
+
+
+def consumer_handled(server):
+    import re
+    m = re.search(r"consumer=stopped handled=(\d+)", server.text())
+    return int(m.group(1))
+
+
+def test_streams_publish_and_apply_each_message_once_across_servers(
+        make_server, redis_server, tmp_path):
+    """REDIS_MODE=streams: line_allocated is an XADDed stream, and
+    change_batch_quantity entries are shared by a consumer group - each
+    applied by one of two servers, none twice, and those sent while every
+    server was away are applied when one comes back."""
+    env = {"REDIS_URL": redis_server.url, "REDIS_MODE": "streams"}
+    a = make_server(env)
+    b = make_server(dict(env, DATABASE_URL="sqlite:" + str(tmp_path / "b.db")))
+    for s in (a, b):
+        wait_for(lambda s=s: "consumer=subscribed stream=" in s.text(),
+                 what="group joined")
+        for i in range(20):
+            s.post("/add_batch", json={"ref": f"b{i}", "sku": "S",
+                                       "qty": 1000})
+    a.post("/allocate", json={"orderid": "o1", "sku": "S", "qty": 2})
+    r = redis_server.client()
+    entries = wait_for(lambda: r.xrange("line_allocated"), what="XADD")
+    data = json.loads(entries[0][1]["data"])
+    assert data["orderid"] == "o1" and data["batchref"] == "b0"
+    assert entries[0][1]["id"] == str(data["id"])
+    for i in range(20):
+        r.xadd("change_batch_quantity",
+               {"data": json.dumps({"batchref": f"b{i}", "qty": 500 + i})})
+    r.xadd("change_batch_quantity", {"data": "not json"})  # refused, acked
+    wait_for(lambda: r.xpending("change_batch_quantity", "scents")
+             ["pending"] == 0 and r.xinfo_groups("change_batch_quantity")
+             [0]["entries-read"] == 21, what="all entries settled")
+    a.stop()
+    b.stop()
+    assert consumer_handled(a) + consumer_handled(b) == 20  # each once
+    for i in range(3):  # nobody listening: kept in the stream
+        r.xadd("change_batch_quantity",
+               {"data": json.dumps({"batchref": f"b{i}", "qty": 7})})
+    a2 = make_server(env)
+    wait_for(lambda: [x["purchased"] for x in
+                      a2.get("/products/S").json()["batches"][:3]] == [7] * 3,
+             what="entries sent while away applied after the restart")

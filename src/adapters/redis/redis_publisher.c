@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct redis_publisher {
 	struct publisher base;	    /* must stay first */
 	struct redis_target target; /* where, as whom */
 	redisContext *ctx;	    /* NULL until connected, and after errors */
+	bool streams;		    /* XADD, not PUBLISH */
 };
 
 static const struct publisher_ops redis_publisher_ops;
@@ -154,8 +156,15 @@ static int redis_publish(struct publisher *p, const char *channel, int64_t id,
 	if (!r->ctx)
 		rc = connect_now(r, err);
 	if (!rc) {
-		reply = redisCommand(r->ctx, "PUBLISH %s %b", channel, body,
-				     strlen(body));
+		if (r->streams)
+			reply = redisCommand(r->ctx,
+					     "XADD %s MAXLEN ~ %d * id %lld "
+					     "data %b",
+					     channel, REDIS_STREAM_MAXLEN,
+					     (long long)id, body, strlen(body));
+		else
+			reply = redisCommand(r->ctx, "PUBLISH %s %b", channel,
+					     body, strlen(body));
 		if (!reply || reply->type == REDIS_REPLY_ERROR) {
 			rc = err_set(err, SC_EIO, "redis publish: %s",
 				     reply ? reply->str : r->ctx->errstr);
@@ -166,6 +175,11 @@ static int redis_publish(struct publisher *p, const char *channel, int64_t id,
 	}
 	mem_free(body); /* jansson allocates through mem.c (main) */
 	return rc;
+}
+
+void redis_publisher_use_streams(struct publisher *p)
+{
+	to_redis(p)->streams = true;
 }
 
 static void redis_publisher_free(struct publisher *p)

@@ -44,8 +44,18 @@ int redis_target_parse(const char *url, struct redis_target *out /* OUT */,
 int redis_connect(const struct redis_target *t, redisContext **out /* OUT */,
 		  struct sc_err *err);
 
+/* Entries kept per stream in streams mode (XADD MAXLEN ~). */
+#define REDIS_STREAM_MAXLEN 100000
+
 /* A publisher for @url; does not connect yet.  SC_EINVAL, SC_ENOMEM. */
 int redis_publisher_new(const char *url, struct publisher **out /* OUT */,
 			struct sc_err *err);
+
+/*
+ * Publish with XADD to a stream named as the channel, capped near
+ * REDIS_STREAM_MAXLEN entries, instead of PUBLISH: a consumer that is
+ * away misses nothing.  Each entry has fields "id" and "data" (the JSON).
+ */
+void redis_publisher_use_streams(struct publisher *p);
 
 #endif

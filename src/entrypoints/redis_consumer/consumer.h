@@ -26,6 +26,8 @@
 struct consumer {
 	struct worker w;	    /* own connection and bus */
 	struct redis_target target; /* Redis server and credentials */
+	bool streams;		    /* REDIS_MODE=streams: a consumer group */
+	char name[64];		    /* this consumer in the group */
 	atomic_bool stop;	    /* set by consumer_stop() */
 	pthread_t tid;		    /* the thread */
 	unsigned long n_ok;	    /* messages handled */
