@@ -460,3 +460,27 @@ def test_expect_100_continue_is_answered_before_the_body(server):
         assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         s.sendall(body)
         assert s.recv(1000).startswith(b"HTTP/1.1 201 ")
+
+
+def test_a_client_that_never_reads_is_dropped_and_blocks_nobody(server):
+    """A response the client does not read within SERVER_WRITE_MS (10 s)
+    is dropped with its connection; the loop serves others meanwhile."""
+    doc = server.get("/openapi.json").content
+    host, port = server.url.replace("http://", "").rsplit(":", 1)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((host, int(port)))
+    s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 100)
+    t0 = time.time()
+    for _ in range(20):  # every loop still answers
+        assert server.get("/healthz").status_code == 200
+    time.sleep(max(0, 11 - (time.time() - t0)))
+    got = 0
+    s.settimeout(5)
+    try:
+        while chunk := s.recv(1 << 16):
+            got += len(chunk)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    assert got < 100 * len(doc)  # cut off long before the end
