@@ -13,10 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "adapters/memory/memory_uow.h"
-#include "bootstrap.h"
 #include "common/mem.h"
 #include "entrypoints/http/server.h"
+#include "fuzz_worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,29 +63,15 @@ static void check(const char *out, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct memory_store *store;
-	static struct worker w;
+	struct worker *w = fuzz_worker();
 	static char out[1 << 20];
 	int sv[2];
 	size_t n = 0;
 	ssize_t r;
 
-	if (!store) {
-		struct deps d = {0};
-		struct sc_err err;
-
-		json_set_alloc_funcs(mem_alloc, mem_free);
-		err_clear(&err);
-		if (memory_store_new(&store, &err) ||
-		    memory_uow_new(store, &w.uow, &err))
-			abort();
-		d.uow = w.uow;
-		bus_init(&w.bus, &d, 1);
-		arena_init(&w.scratch);
-	}
 	if (size < 1 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
 		return 0;
-	server_feed(&w, sv[0], (const char *)data + 1, size - 1,
+	server_feed(w, sv[0], (const char *)data + 1, size - 1,
 		    1 + (size_t)data[0] % 64); /* closes sv[0] */
 	while (n < sizeof(out) &&
 	       (r = read(sv[1], out + n, sizeof(out) - n)) > 0)

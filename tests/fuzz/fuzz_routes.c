@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/memory/memory_uow.h"
-#include "bootstrap.h"
 #include "common/mem.h"
 #include "entrypoints/http/routes.h"
+#include "fuzz_worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,25 +23,11 @@ static const char *const paths[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct memory_store *store;
-	static struct worker w;
+	struct worker *w = fuzz_worker();
 	struct http_req req = {0};
 	struct http_reply rep = {0};
 	json_t *body;
 
-	if (!store) {
-		struct deps d = {0};
-		struct sc_err err;
-
-		json_set_alloc_funcs(mem_alloc, mem_free);
-		err_clear(&err);
-		if (memory_store_new(&store, &err) ||
-		    memory_uow_new(store, &w.uow, &err))
-			abort();
-		d.uow = w.uow;
-		bus_init(&w.bus, &d, 1);
-		arena_init(&w.scratch);
-	}
 	if (size < 1)
 		return 0;
 	req.method = "POST";
@@ -50,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.content_type = data[0] & 4 ? "text/csv" : "application/json";
 	req.body = (const char *)data + 1;
 	req.len = size - 1;
-	routes_dispatch(&w, &req, &rep);
+	routes_dispatch(w, &req, &rep);
 	switch (rep.status) {
 	case 200:
 	case 201:
