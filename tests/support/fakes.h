@@ -52,6 +52,13 @@ void fault_mem_disarm(void);
  * can prove it failed each one.
  */
 long fault_mem_seen(void);
+
+/*
+ * End a run armed with fault_mem_arm(@n): abort unless the fault fired
+ * (@n FAULT_MEM_COUNT: never meant to), disarm, and return how many
+ * allocations the run asked for.
+ */
+long fault_mem_end(long n);
 #define FAULT_MEM_COUNT LONG_MAX
 
 struct memory_store;
