@@ -106,6 +106,8 @@ def test_metrics_move_as_requests_are_made(server):
     assert sample(after, "scents_database_size_bytes") > 0
     assert ("scents_outbox_pending", ()) in after
     assert ("scents_bus_retries_total", ()) in after
+    assert sample(after, "scents_http_connections_open") >= 1
+    assert ("scents_http_connections_evicted_total", ()) in after
     # the relay delivers to the log here: counted as deliveries
     from conftest import wait_for
     wait_for(lambda: sample(metrics(server), "scents_deliveries_total",

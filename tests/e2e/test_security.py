@@ -274,9 +274,14 @@ def test_trickling_sockets_do_not_starve_a_normal_client(server):
             s.close()
     times.sort()
     p99 = times[int(len(times) * 0.99) - 1]
-    print(f"trickling: {ok}/200 ok, p99 {p99 * 1000:.1f} ms")
+    m = re.search(r"^scents_http_connections_evicted_total (\S+)$",
+                  server.get("/metrics").text, re.M)
+    evicted = float(m.group(1))
+    print(f"trickling: {ok}/200 ok, p99 {p99 * 1000:.1f} ms, "
+          f"{evicted:.0f} idlers evicted")
     assert ok >= 198  # >= 99%
     assert p99 < 0.1
+    assert evicted >= 1000 - 256  # the address's limit made room
 
 
 def test_a_second_server_on_the_same_port_fails_clearly(make_server, db):

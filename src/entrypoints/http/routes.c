@@ -24,6 +24,7 @@
 #include "domain/sourcing.h"
 #include "domain/token.h"
 #include "entrypoints/auth/auth.h"
+#include "entrypoints/http/guard.h"
 #include "entrypoints/http/http_metrics.h"
 #include "entrypoints/sourcing/sourcing_io.h"
 #include "entrypoints/views/views_json.h"
@@ -754,6 +755,26 @@ static void family(struct text *t, const char *name, const char *type,
 		    name, type, name, value);
 }
 
+/* What the connection guard did: slow clients cut, idlers evicted. */
+static void render_connections(struct guard *g, struct text *t)
+{
+	struct guard_stats st;
+
+	guard_get_stats(g, &st);
+	family(t, "scents_http_connections_open", "gauge",
+	       "Client connections open.", (double)st.open);
+	family(t, "scents_http_connections_evicted_total", "counter",
+	       "Idle connections closed to make room for a newcomer.",
+	       (double)st.evicted);
+	family(t, "scents_http_connections_refused_total", "counter",
+	       "Newcomers closed: the server or their address was full of "
+	       "busy connections.",
+	       (double)st.refused);
+	family(t, "scents_http_connections_timed_out_total", "counter",
+	       "Connections cut for a request head or body not sent in time.",
+	       (double)st.timed_out);
+}
+
 /* What the store, the buses and the relays count. */
 static int render_store(struct worker *w, struct text *t, struct sc_err *err)
 {
@@ -837,6 +858,8 @@ static void get_metrics(struct worker *w, const struct http_req *req,
 	}
 	if (req->metrics)
 		http_metrics_render(req->metrics, labels, n, &t);
+	if (req->guard)
+		render_connections(req->guard, &t);
 	render_bus_and_delivery(w, &t);
 	err_clear(&err);
 	if (render_store(w, &t, &err)) {

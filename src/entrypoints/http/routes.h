@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct auth;
+struct guard;
 struct http_metrics;
 struct worker;
 
@@ -30,8 +31,9 @@ struct http_req {
 	const char *authorization; /* Authorization header, or NULL */
 	struct auth *auth;	   /* token checker; NULL: no checks (tests) */
 	const struct http_metrics *metrics; /* for GET /metrics; may be NULL */
-	char *who;	 /* OUT: token name for the log, or "" */
-	size_t who_size; /* bytes at who; 0 when who is NULL */
+	struct guard *guard; /* connection counters for /metrics; may be NULL */
+	char *who;	     /* OUT: token name for the log, or "" */
+	size_t who_size;     /* bytes at who; 0 when who is NULL */
 };
 
 struct http_reply {

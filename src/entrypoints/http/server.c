@@ -600,6 +600,7 @@ static int serve_request(struct conn *c)
 	req.authorization = header(r, "Authorization", NULL);
 	req.auth = s->auth;
 	req.metrics = &s->metrics;
+	req.guard = s->guard;
 	req.who = who;
 	req.who_size = sizeof(who);
 	routes_dispatch(c->loop->w, &req, &rep);
