@@ -201,7 +201,6 @@ int batch_allocate(struct batch *b, const struct order_line *l,
 	if (rc)
 		return rc;
 	b->allocated += l->qty;
-	b->dirty = true;
 	return SC_OK;
 }
 
@@ -222,7 +221,14 @@ int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
 		return oom(err);
 	p->version = version;
 	p->loaded_version = version;
-	p->is_new = is_new;
+	if (is_new) {
+		p->changes = arena_calloc(a, 1, sizeof(*p->changes));
+		if (!p->changes)
+			return oom(err);
+		p->cap_changes = 1;
+		p->n_changes = 1;
+		p->changes[0].kind = CHANGE_PRODUCT_ADDED;
+	}
 	*out = p;
 	return SC_OK;
 }
@@ -235,8 +241,8 @@ struct batch *product_find_batch(struct product *p, const char *ref)
 	return NULL;
 }
 
-/* Make room for one more batch, event and journal entry. */
-static int reserve_one(struct product *p, bool batch, bool event, bool change,
+/* Make room for one more batch and event, and @change more changes. */
+static int reserve_one(struct product *p, bool batch, bool event, size_t change,
 		       struct sc_err *err)
 {
 	struct arena *a = p->arena;
@@ -248,9 +254,22 @@ static int reserve_one(struct product *p, bool batch, bool event, bool change,
 				   p->n_events + 1, sizeof(*p->events)))
 		return oom(err);
 	if (change && arena_reserve(a, (void **)&p->changes, &p->cap_changes,
-				    p->n_changes + 1, sizeof(*p->changes)))
+				    p->n_changes + change, sizeof(*p->changes)))
 		return oom(err);
 	return SC_OK;
+}
+
+/* Append a change; room was reserved.  @l only for CHANGE_LINE_*. */
+static void record_change(struct product *p, enum change_kind kind,
+			  size_t batch, const struct order_line *l)
+{
+	struct change *c = &p->changes[p->n_changes++];
+
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->batch = batch;
+	if (l)
+		c->line = *l;
 }
 
 int product_restore_batch(struct product *p, const struct batch_spec *spec,
@@ -258,7 +277,7 @@ int product_restore_batch(struct product *p, const struct batch_spec *spec,
 			  struct sc_err *err)
 {
 	struct batch *b;
-	int rc = reserve_one(p, true, false, false, err);
+	int rc = reserve_one(p, true, false, 0, err);
 
 	if (rc)
 		return rc;
@@ -294,7 +313,7 @@ int product_add_batch(struct product *p, const struct batch_spec *spec,
 	if (product_find_batch(p, spec->ref))
 		return err_set(err, SC_EEXIST, "batch '%s' already exists",
 			       spec->ref);
-	rc = reserve_one(p, true, false, false, err);
+	rc = reserve_one(p, true, false, 1, err);
 	if (rc)
 		return rc;
 	b = &p->batches[p->n_batches];
@@ -303,8 +322,7 @@ int product_add_batch(struct product *p, const struct batch_spec *spec,
 		return rc;
 	b->purchased = spec->qty;
 	b->lines_complete = true;
-	b->is_new = true;
-	b->dirty = true;
+	record_change(p, CHANGE_BATCH_ADDED, p->n_batches, NULL);
 	p->n_batches++;
 	p->version++;
 	return SC_OK;
@@ -334,28 +352,19 @@ find_allocation(const struct product *p, const char *orderid, size_t *batch_out)
 	return NULL;
 }
 
-static void record_change(struct product *p, enum line_change_kind kind,
-			  size_t batch, const struct order_line *l)
-{
-	struct line_change *c = &p->changes[p->n_changes++];
-
-	c->kind = kind;
-	c->batch = batch;
-	c->line = *l;
-}
-
 static int allocate_to(struct product *p, size_t i, const struct order_line *l,
 		       const char **out, struct sc_err *err)
 {
 	struct batch *b = &p->batches[i];
 	struct msg *ev;
-	int rc = reserve_one(p, false, true, true, err);
+	int rc = reserve_one(p, false, true, 2, err);
 
 	if (!rc)
 		rc = batch_allocate(b, l, err);
 	if (rc)
 		return rc;
-	record_change(p, LINE_ADDED, i, &b->lines[b->n_lines - 1]);
+	record_change(p, CHANGE_LINE_ADDED, i, &b->lines[b->n_lines - 1]);
+	record_change(p, CHANGE_BATCH_TOTALS, i, NULL);
 	ev = &p->events[p->n_events++];
 	ev->type = MSG_ALLOCATED;
 	ev->u.allocated.orderid = b->lines[b->n_lines - 1].orderid;
@@ -397,7 +406,7 @@ int product_allocate(struct product *p, const struct order_line *l,
 			best = i;
 	if (best != SIZE_MAX)
 		return allocate_to(p, best, l, out, err);
-	rc = reserve_one(p, false, true, false, err);
+	rc = reserve_one(p, false, true, 0, err);
 	if (rc)
 		return rc;
 	ev = &p->events[p->n_events++];
@@ -415,7 +424,7 @@ static void deallocate_newest(struct product *p, size_t i)
 	struct msg *ev = &p->events[p->n_events++];
 
 	b->allocated -= l->qty;
-	record_change(p, LINE_REMOVED, i, l);
+	record_change(p, CHANGE_LINE_REMOVED, i, l);
 	ev->type = MSG_DEALLOCATED;
 	ev->u.deallocated.orderid = l->orderid;
 	ev->u.deallocated.sku = p->sku;
@@ -447,12 +456,12 @@ int product_change_batch_quantity(struct product *p, const char *ref,
 	if (arena_reserve(p->arena, (void **)&p->events, &p->cap_events,
 			  p->n_events + n_out, sizeof(*p->events)) ||
 	    arena_reserve(p->arena, (void **)&p->changes, &p->cap_changes,
-			  p->n_changes + n_out, sizeof(*p->changes)))
+			  p->n_changes + n_out + 1, sizeof(*p->changes)))
 		return oom(err);
 	b->purchased = qty;
-	b->dirty = true;
 	while (n_out--)
 		deallocate_newest(p, i);
+	record_change(p, CHANGE_BATCH_TOTALS, i, NULL);
 	p->version++;
 	return SC_OK;
 }

@@ -70,37 +70,42 @@ struct batch {
 	size_t n_lines;		  /* entries used in lines */
 	size_t cap_lines;	  /* entries allocated in lines */
 	bool lines_complete;	  /* lines holds every allocation */
-	bool is_new;		  /* created since the product was loaded */
-	bool dirty;		  /* purchased or allocated changed */
 };
 
-/* A change to the allocations, kept for the repository to persist. */
-enum line_change_kind {
-	LINE_ADDED,  /* line allocated to batches[batch] */
-	LINE_REMOVED /* line deallocated from batches[batch] */
+/*
+ * The typed change list: what a product's changes are made of, in the
+ * order they happened, for the one generic save (service/uow.c) to turn
+ * into repository calls.  Stores read nothing else to learn what changed.
+ */
+enum change_kind {
+	CHANGE_PRODUCT_ADDED, /* the product is new: insert it */
+	CHANGE_BATCH_ADDED,   /* batches[batch] is new: insert it */
+	CHANGE_BATCH_TOTALS, /* batches[batch]'s purchased or allocated moved */
+	CHANGE_LINE_ADDED,   /* line allocated to batches[batch] */
+	CHANGE_LINE_REMOVED  /* line deallocated from batches[batch] */
 };
 
-struct line_change {
-	enum line_change_kind kind; /* what happened */
-	size_t batch;		    /* index into product.batches */
-	struct order_line line;	    /* which line */
+struct change {
+	enum change_kind kind;	/* what happened */
+	size_t batch;		/* index into product.batches; unused for
+				   CHANGE_PRODUCT_ADDED */
+	struct order_line line; /* CHANGE_LINE_* only */
 };
 
 struct product {
-	struct arena *arena;	     /* storage of everything below */
-	const char *sku;	     /* identity */
-	int64_t version;	     /* bumped by every change */
-	int64_t loaded_version;	     /* version when loaded; for the save */
-	bool is_new;		     /* not yet in the store */
-	struct batch *batches;	     /* in creation order */
-	size_t n_batches;	     /* entries used in batches */
-	size_t cap_batches;	     /* entries allocated in batches */
-	struct msg *events;	     /* recorded, not yet collected */
-	size_t n_events;	     /* entries used in events */
-	size_t cap_events;	     /* entries allocated in events */
-	struct line_change *changes; /* journal, oldest first */
-	size_t n_changes;	     /* entries used in changes */
-	size_t cap_changes;	     /* entries allocated in changes */
+	struct arena *arena;	/* storage of everything below */
+	const char *sku;	/* identity */
+	int64_t version;	/* bumped by every change */
+	int64_t loaded_version; /* version when loaded; for the save */
+	struct batch *batches;	/* in creation order */
+	size_t n_batches;	/* entries used in batches */
+	size_t cap_batches;	/* entries allocated in batches */
+	struct msg *events;	/* recorded, not yet collected */
+	size_t n_events;	/* entries used in events */
+	size_t cap_events;	/* entries allocated in events */
+	struct change *changes; /* the change list, oldest first */
+	size_t n_changes;	/* entries used in changes */
+	size_t cap_changes;	/* entries allocated in changes */
 };
 
 /*
@@ -133,8 +138,9 @@ int batch_allocate(struct batch *b, const struct order_line *l,
 		   struct sc_err *err);
 
 /*
- * A new, empty product in @a.  @sku is copied.  Returns SC_OK, SC_EINVAL
- * or SC_ENOMEM; *@out is set only on success.
+ * A new, empty product in @a.  @sku is copied.  @is_new: not yet in the
+ * store (records CHANGE_PRODUCT_ADDED); false for a repository's load.
+ * Returns SC_OK, SC_EINVAL or SC_ENOMEM; *@out is set only on success.
  */
 int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
 		struct product **out /* OUT */, struct sc_err *err);

@@ -82,7 +82,4 @@ extern const struct handler_entry handler_table[MSG__COUNT];
 /* Handlers run before commit, in the raising transaction; NULL = none. */
 extern handler_fn *const in_tx_handler_table[MSG__COUNT];
 
-/* Channel that Allocated events are published on. */
-#define CHANNEL_LINE_ALLOCATED "line_allocated"
-
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "domain/events.h"
 #include "domain/messages.h"
 #include "domain/model.h"
 #include "service/handlers.h"
@@ -31,24 +32,23 @@ void relay_release(struct relay *r)
 	arena_release(&r->arena);
 }
 
-/* Allocated: tell other systems on line_allocated. */
-static int publish_allocated_event(struct relay *r,
-				   const struct outbox_item *it,
-				   struct sc_err *err)
+/* ROUTE_PUBLISH (Allocated): tell other systems on the kind's channel. */
+static int publish_event(struct relay *r, const struct event_kind *k,
+			 const struct outbox_item *it, struct sc_err *err)
 {
-	return publisher_publish(r->publisher, CHANNEL_LINE_ALLOCATED, it->id,
-				 &it->ev, err);
+	return publisher_publish(r->publisher, k->channel, it->id, &it->ev,
+				 err);
 }
 
-/* OutOfStock: tell the stock team. */
-static int send_out_of_stock_notification(struct relay *r,
-					  const struct outbox_item *it,
-					  struct sc_err *err)
+/* ROUTE_NOTIFY_STOCK (OutOfStock): tell the stock team. */
+static int notify_stock_team(struct relay *r, const struct outbox_item *it,
+			     struct sc_err *err)
 {
+	struct event_fields f;
 	char body[SC_ID_MAX + 32];
 
-	(void)snprintf(body, sizeof(body), "Out of stock for %s",
-		       it->ev.u.out_of_stock.sku);
+	event_flatten(&it->ev, &f);
+	(void)snprintf(body, sizeof(body), "Out of stock for %s", f.sku);
 	return notifier_send(r->notifier, r->stock_email, body, err);
 }
 
@@ -56,9 +56,10 @@ static int send_out_of_stock_notification(struct relay *r,
 static int deliver(struct relay *r, const struct outbox_item *it,
 		   struct sc_err *err)
 {
-	bool publish = it->ev.type == MSG_ALLOCATED;
-	int rc = publish ? publish_allocated_event(r, it, err)
-			 : send_out_of_stock_notification(r, it, err);
+	const struct event_kind *k = event_kind_of(it->ev.type);
+	bool publish = k->route == ROUTE_PUBLISH;
+	int rc = publish ? publish_event(r, k, it, err)
+			 : notify_stock_team(r, it, err);
 
 	if (r->status) {
 		struct delivery_status *st = r->status;
@@ -89,8 +90,8 @@ int relay_run_once(struct relay *r, size_t *n_sent, struct sc_err *err)
 	int rc;
 
 	arena_reset(&r->arena);
-	rc = uow_outbox_pending(r->uow, RELAY_BATCH, &r->arena, &items, &n,
-				err);
+	/* claimed: another server on the same store skips these */
+	rc = uow_outbox_claim(r->uow, RELAY_BATCH, &r->arena, &items, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct sc_err e;
 		char esc[SC_ERR_MSG_MAX * 4];

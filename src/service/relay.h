@@ -2,12 +2,16 @@
  * service/relay.h - delivers the outbox: events committed with the change
  * that raised them, sent after the commit, marked sent only after success.
  *
- * Allocated -> publisher, channel line_allocated (with the outbox id);
- * OutOfStock -> notifier, to the stock team, "Out of stock for <SKU>".
- * Delivery is at-least-once: a crash between sending and marking sends
- * again, with the same id.  A failed delivery stays pending (attempts+1);
- * after a failure, the rest of that channel waits for the next round, so
- * events of one channel leave in commit order.
+ * Where each kind goes is domain/events.h's table: Allocated -> publisher,
+ * channel line_allocated (with the outbox id); OutOfStock -> notifier, to
+ * the stock team, "Out of stock for <SKU>".  Each round claims its events
+ * with a lease (OUTBOX_LEASE_S), so relays of several servers on one store
+ * never deliver the same event at the same time.  Delivery is
+ * at-least-once: a crash between sending and marking sends again, with the
+ * same id, once the lease expires.  A failed delivery stays pending
+ * (attempts+1, lease released); after a failure, the rest of that kind
+ * waits for the next round, so one relay sends a kind in commit order
+ * (across servers, order holds per server only).
  *
  * The relay runs off the request path: a thread of `scents serve` (woken
  * by the bus after each commit that queued something, and polling),

@@ -1,13 +1,17 @@
 /*
- * service/uow.c - the wrappers of the unit-of-work port: seen-tracking and
- * the identity map, common to every adapter.
+ * service/uow.c - what every store shares: the identity map, the one
+ * generic save that turns a product's change list into repository calls,
+ * the outbox's event encoding, and the rules for calls inside an open
+ * transaction (service/uow.h).
  */
 #include "service/uow.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/arena.h"
+#include "domain/events.h"
 #include "domain/model.h"
 
 static struct product *find_seen(struct uow *u, const char *sku)
@@ -39,7 +43,8 @@ int uow_begin(struct uow *u, struct arena *a, struct sc_err *err)
 	u->seen = NULL;
 	u->n_seen = 0;
 	u->cap_seen = 0;
-	rc = u->ops->begin(u, err);
+	u->wrote_record = false;
+	rc = u->tx->begin(u, err);
 	if (!rc)
 		u->active = true;
 	return rc;
@@ -57,7 +62,7 @@ int repo_get(struct uow *u, const char *sku, const struct load_hint *hint,
 		*out = p;
 		return SC_OK;
 	}
-	rc = u->ops->get(u, sku, hint, &p, err);
+	rc = u->products->get(u, sku, hint, &p, err);
 	if (!rc)
 		rc = track(u, p, err);
 	if (!rc)
@@ -74,7 +79,7 @@ int repo_sku_of_batch(struct uow *u, const char *ref, const char **out,
 			*out = u->seen[i]->sku;
 			return SC_OK;
 		}
-	return u->ops->sku_of_batch(u, ref, out, err);
+	return u->products->sku_of_batch(u, ref, out, err);
 }
 
 int repo_get_by_batchref(struct uow *u, const char *ref, struct product **out,
@@ -95,12 +100,77 @@ int repo_add(struct uow *u, struct product *p, struct sc_err *err)
 	return track(u, p, err);
 }
 
-int uow_commit(struct uow *u, struct sc_err *err)
+/*
+ * The product row first: inserting a new one, or moving the version on
+ * only if it is still the one loaded, is the optimistic check, and it
+ * comes before any other write so that a loser writes nothing else.
+ */
+static int save_version(struct uow *u, const struct product *p,
+			struct sc_err *err)
 {
+	if (p->n_changes && p->changes[0].kind == CHANGE_PRODUCT_ADDED)
+		return u->products->add_product(u, p->sku, p->version, err);
+	return u->products->bump_version(u, p->sku, p->loaded_version,
+					 p->version, err);
+}
+
+/*
+ * Replay @p's change list.  Lines go in list order (a line removed and
+ * added again in one transaction must be deleted first); a batch's totals
+ * are written once, after its lines, with their final values, and not at
+ * all for a batch inserted here (the insert carried them).
+ */
+static int save_product(struct uow *u, const struct product *p,
+			struct sc_err *err)
+{
+	const struct product_repo_ops *r = u->products;
+	/* per batch: 1 added here, 2 its totals moved */
+	unsigned char *mark = arena_calloc(u->arena, p->n_batches + 1, 1);
 	int rc;
 
+	if (!mark)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	rc = save_version(u, p, err);
+	for (size_t i = 0; !rc && i < p->n_changes; i++) {
+		const struct change *c = &p->changes[i];
+		const struct batch *b = &p->batches[c->batch];
+
+		switch (c->kind) {
+		case CHANGE_PRODUCT_ADDED:
+			break; /* save_version() did it */
+		case CHANGE_BATCH_ADDED:
+			mark[c->batch] = 1;
+			rc = r->add_batch(u, p->sku, b, err);
+			break;
+		case CHANGE_BATCH_TOTALS:
+			if (!mark[c->batch])
+				mark[c->batch] = 2;
+			break;
+		case CHANGE_LINE_ADDED:
+			rc = r->add_line(u, b->ref, &c->line, err);
+			break;
+		case CHANGE_LINE_REMOVED:
+			rc = r->remove_line(u, &c->line, err);
+			break;
+		}
+	}
+	for (size_t i = 0; !rc && i < p->n_batches; i++)
+		if (mark[i] == 2)
+			rc = r->set_batch_totals(u, &p->batches[i], err);
+	return rc;
+}
+
+int uow_commit(struct uow *u, struct sc_err *err)
+{
+	int rc = SC_OK;
+
 	assert(u->active);
-	rc = u->ops->commit(u, err);
+	for (size_t i = 0; !rc && i < u->n_seen; i++)
+		if (u->seen[i]->version != u->seen[i]->loaded_version ||
+		    u->seen[i]->n_changes)
+			rc = save_product(u, u->seen[i], err);
+	if (!rc)
+		rc = u->tx->commit(u, err);
 	if (!rc)
 		u->active = false;
 	return rc;
@@ -110,7 +180,128 @@ void uow_rollback(struct uow *u)
 {
 	if (!u->active)
 		return;
-	u->ops->rollback(u);
+	u->tx->rollback(u);
 	u->active = false;
 	u->n_seen = 0;
+}
+
+int uow_query_allowed(struct uow *u, struct sc_err *err)
+{
+	if (u->active && u->wrote_record)
+		return err_set(err, SC_EINVAL,
+			       "a query after a record was written in the "
+			       "same transaction (read it after commit)");
+	return SC_OK;
+}
+
+int uow_outside_tx(struct uow *u, const char *what, struct sc_err *err)
+{
+	if (u->active)
+		return err_set(err, SC_EINVAL,
+			       "%s commits on its own: not inside an open "
+			       "transaction",
+			       what);
+	return SC_OK;
+}
+
+int uow_research_add(struct uow *u, const struct research_round *r,
+		     int64_t *id_out, struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->research_add(u, r, id_out, err);
+}
+
+int uow_token_add(struct uow *u, const struct token_record *t,
+		  struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->token_add(u, t, err);
+}
+
+int uow_token_revoke(struct uow *u, const char *name, int64_t at,
+		     struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->token_revoke(u, name, at, err);
+}
+
+int uow_outbox_add(struct uow *u, const struct msg *ev, struct sc_err *err)
+{
+	const struct event_kind *k = event_kind_of(ev->type);
+	struct outbox_row row = {0};
+
+	assert(u->active);
+	if (!k)
+		return err_set(err, SC_EINVAL, "%s does not leave the process",
+			       msg_name(ev->type));
+	row.kind = k->name;
+	event_flatten(ev, &row.ev);
+	return u->outbox->add(u, &row, err);
+}
+
+/* Rows into events by the table, in place of @rows' storage in @a. */
+static int rows_to_items(const struct outbox_row *rows, size_t n,
+			 struct arena *a, struct outbox_item **out,
+			 struct sc_err *err)
+{
+	struct outbox_item *items =
+		n ? arena_calloc(a, n, sizeof(*items)) : NULL;
+
+	if (n && !items)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct event_kind *k = event_kind_named(rows[i].kind);
+
+		items[i].id = rows[i].id;
+		items[i].attempts = rows[i].attempts;
+		if (!k || event_unflatten(k, &rows[i].ev, &items[i].ev))
+			return err_set(err, SC_EIO,
+				       "outbox row %lld: unknown or damaged "
+				       "event '%s'",
+				       (long long)rows[i].id,
+				       rows[i].kind ? rows[i].kind : "");
+	}
+	*out = items;
+	return SC_OK;
+}
+
+int uow_outbox_claim(struct uow *u, size_t limit, struct arena *a,
+		     struct outbox_item **out, size_t *n_out,
+		     struct sc_err *err)
+{
+	struct outbox_rows rows = {0};
+	int rc = uow_outside_tx(u, "outbox claim", err);
+
+	if (!rc)
+		rc = u->outbox->claim(u, limit, OUTBOX_LEASE_S, a, &rows, err);
+	if (!rc)
+		rc = rows_to_items(rows.items, rows.n, a, out, err);
+	*n_out = rc ? 0 : rows.n;
+	return rc;
+}
+
+int uow_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+		       struct outbox_item **out, size_t *n_out,
+		       struct sc_err *err)
+{
+	struct outbox_rows rows = {0};
+	int rc = uow_query_allowed(u, err);
+
+	if (!rc)
+		rc = u->outbox->pending(u, limit, a, &rows, err);
+	if (!rc)
+		rc = rows_to_items(rows.items, rows.n, a, out, err);
+	*n_out = rc ? 0 : rows.n;
+	return rc;
+}
+
+int uow_outbox_mark(struct uow *u, const int64_t *ids, size_t n, bool sent,
+		    struct sc_err *err)
+{
+	int rc = uow_outside_tx(u, "outbox mark", err);
+
+	return rc ? rc : u->outbox->mark(u, ids, n, sent, err);
 }

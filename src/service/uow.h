@@ -1,23 +1,40 @@
 /*
- * service/uow.h - the unit-of-work port and its product repository.
+ * service/uow.h - the storage port: a unit of work and what it holds.
  *
- * A unit of work is one transaction over the product store.  Handlers
- * begin it, load products through the repository, change them through the
- * domain, and commit; anything else ends in uow_rollback(), which is a
- * no-op after a commit (the book's __exit__).  Rollback is the default:
- * work not committed is discarded.
+ * A unit of work is one transaction over the store.  Handlers begin it,
+ * load products through the repository, change them through the domain,
+ * and commit; anything else ends in uow_rollback(), which is a no-op after
+ * a commit (the book's __exit__).  Work not committed is discarded.
+ *
+ * The port is five tables an adapter fills (docs/decisions/0011):
+ *   uow_tx_ops       the transaction core: begin, commit, rollback;
+ *   product_repo_ops the product repository: loads, and the primitive
+ *                    writes the one generic save (uow_commit) issues;
+ *   outbox_ops       events leaving the process: add, claim with a lease,
+ *                    mark, and reads for inspection;
+ *   query_ops        read views (products, allocations, research, tokens);
+ *   record_ops       other rows written in a transaction (research, tokens);
+ * plus admin_ops for operators (ping, probe, stats, check, backup).
  *
  * The repository is an identity map within a unit of work: a product
  * loaded twice is the same object, so every change lands in one place.
- * Commit persists every product loaded or added ("seen"), each with an
- * optimistic check: the stored version must still equal the version the
- * product was loaded with, else SC_ECONFLICT (retryable).  Adapters keep
- * the read model (allocations by order) in the same transaction as the
- * write model, so the two never disagree.
+ * uow_commit() walks each seen product's typed change list (domain/model.h)
+ * and turns it into repository calls, starting with the optimistic check:
+ * the stored version must still equal the version the product was loaded
+ * with, else SC_ECONFLICT (retryable).  Adapters keep the read model
+ * (allocations by order) in the same transaction as the write model.
  *
- * Adapters implement the ops tables and embed struct uow first.  Callers
- * use only the inline wrappers below, which carry the seen-tracking.
- * A unit of work is used by one thread at a time; open one per thread.
+ * Inside an open transaction (one semantics for every adapter, enforced by
+ * the wrappers in service/uow.c and proved by the contract suite):
+ *   - queries run and see committed data; they never see this
+ *     transaction's product changes (those are written by uow_commit) and
+ *     are refused (SC_EINVAL) once the transaction wrote a record, since
+ *     stores differ in whether a record is visible before commit;
+ *   - outbox claim and mark, and admin calls that write (probe, check,
+ *     backup), are refused with SC_EINVAL: they commit on their own.
+ *
+ * Callers use only the functions and inline wrappers below.  A unit of
+ * work is used by one thread at a time; open one per thread.
  */
 #ifndef SCENTS_SERVICE_UOW_H
 #define SCENTS_SERVICE_UOW_H
@@ -27,11 +44,14 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "domain/events.h"
 #include "domain/messages.h"
 #include "domain/sourcing.h"
 #include "domain/token.h"
 
 struct arena;
+struct batch;
+struct order_line;
 struct product;
 struct uow;
 
@@ -60,7 +80,21 @@ struct product_summary {
 struct outbox_item {
 	int64_t id;	   /* outbox row id; increasing */
 	unsigned attempts; /* failed deliveries so far */
-	struct msg ev;	   /* Allocated or OutOfStock; strings in arena */
+	struct msg ev;	   /* an event of domain/events.h; strings in arena */
+};
+
+/* An outbox row as an adapter stores it: the kind's name and its fields. */
+struct outbox_row {
+	int64_t id;		/* set by the store */
+	unsigned attempts;	/* failed deliveries so far */
+	const char *kind;	/* event_kind.name */
+	struct event_fields ev; /* the flat fields */
+};
+
+/* Outbox rows read or claimed, in an arena. */
+struct outbox_rows {
+	struct outbox_row *items; /* n entries, oldest first */
+	size_t n;		  /* may be 0 */
 };
 
 /* A round of market research with the decisions taken on it. */
@@ -116,14 +150,38 @@ struct allocation_row {
 	const char *batchref; /* batch holding the line */
 };
 
-struct uow_ops {
-	const char *name; /* "memory", "sqlite", ...; for logs */
+/* How long a claimed outbox row stays with its claimer (seconds). */
+#define OUTBOX_LEASE_S 30
+
+/* The transaction core. */
+struct uow_tx_ops {
+	const char *name; /* "memory", "sqlite", "postgresql"; for logs */
 
 	/* Start a write transaction. */
 	int (*begin)(struct uow *self, struct sc_err *err);
 
 	/*
-	 * Load product @sku into self->arena with what @hint asks for.
+	 * Make what the repository calls wrote durable, or nothing of it.
+	 * SC_ECONFLICT (a concurrent writer won: retry), SC_EIO, SC_ENOMEM.
+	 */
+	int (*commit)(struct uow *self, struct sc_err *err);
+
+	/* Discard the transaction.  Never fails. */
+	void (*rollback)(struct uow *self);
+
+	/* Release the adapter; rolls back an open transaction. */
+	void (*free)(struct uow *self);
+};
+
+/*
+ * The product repository.  Loads go into self->arena.  The writes are the
+ * primitives uow_commit() issues, in change-list order, inside the open
+ * transaction; an adapter may apply them at once (SQL) or stage them for
+ * its commit (memory), but either way all or none become visible.
+ */
+struct product_repo_ops {
+	/*
+	 * Load product @sku with what @hint asks for.
 	 * SC_ENOTFOUND (message "unknown sku '...'") when there is none.
 	 */
 	int (*get)(struct uow *self, const char *sku,
@@ -134,108 +192,149 @@ struct uow_ops {
 	int (*sku_of_batch)(struct uow *self, const char *ref, const char **out,
 			    struct sc_err *err);
 
-	/*
-	 * Persist every product in self->seen whose version changed, with
-	 * the optimistic check, then make the transaction durable.  On any
-	 * error nothing is persisted.  SC_ECONFLICT, SC_EIO, SC_ENOMEM.
-	 */
-	int (*commit)(struct uow *self, struct sc_err *err);
-
-	/* Discard the transaction.  Never fails. */
-	void (*rollback)(struct uow *self);
+	/* Insert product @sku at @version; SC_ECONFLICT when it exists. */
+	int (*add_product)(struct uow *self, const char *sku, int64_t version,
+			   struct sc_err *err);
 
 	/*
-	 * Read model: the allocations of @orderid, into @a, ordered by sku.
-	 * Its own consistent read; needs no begin.  *@n_out may be 0.
+	 * Move product @sku from version @from to @to; SC_ECONFLICT when
+	 * its stored version is not @from (the optimistic check).
 	 */
+	int (*bump_version)(struct uow *self, const char *sku, int64_t from,
+			    int64_t to, struct sc_err *err);
+
+	/* Insert batch @b of product @sku with its current totals. */
+	int (*add_batch)(struct uow *self, const char *sku,
+			 const struct batch *b, struct sc_err *err);
+
+	/* Store @b's purchased and allocated quantities. */
+	int (*set_batch_totals)(struct uow *self, const struct batch *b,
+				struct sc_err *err);
+
+	/* Record line @l in batch @batchref, and in the read model. */
+	int (*add_line)(struct uow *self, const char *batchref,
+			const struct order_line *l, struct sc_err *err);
+
+	/* Remove line @l (orderid, sku) and its read-model row. */
+	int (*remove_line)(struct uow *self, const struct order_line *l,
+			   struct sc_err *err);
+};
+
+/* Events leaving the process (the transactional outbox). */
+struct outbox_ops {
+	/*
+	 * Queue @r (kind and fields; id and attempts ignored) inside the
+	 * open transaction: it commits or rolls back with the change that
+	 * raised it.
+	 */
+	int (*add)(struct uow *self, const struct outbox_row *r,
+		   struct sc_err *err);
+
+	/*
+	 * In one transaction of its own: take up to @limit undelivered rows
+	 * that no one holds (no lease, or an expired one), oldest first,
+	 * and lease them to this caller for @lease_s seconds, so that N
+	 * servers on one store deliver each event by one server at a time.
+	 * Strings into @a.  A lease that expires (its holder died) makes the
+	 * row claimable again: delivery is at least once.
+	 */
+	int (*claim)(struct uow *self, size_t limit, int lease_s,
+		     struct arena *a, struct outbox_rows *out,
+		     struct sc_err *err);
+
+	/*
+	 * In one transaction of its own: mark @n rows delivered (@sent), or
+	 * count a failed attempt on each and release its lease (!@sent).
+	 */
+	int (*mark)(struct uow *self, const int64_t *ids, size_t n, bool sent,
+		    struct sc_err *err);
+
+	/*
+	 * Up to @limit undelivered rows, oldest first, claimed or not, into
+	 * @a; for inspection (tests, check), never for delivery.
+	 */
+	int (*pending)(struct uow *self, size_t limit, struct arena *a,
+		       struct outbox_rows *out, struct sc_err *err);
+
+	/*
+	 * Undelivered events: how many, and the creation time (unix seconds)
+	 * of the oldest, 0 when none.
+	 */
+	int (*stats)(struct uow *self, int64_t *n_out, int64_t *oldest_out,
+		     struct sc_err *err);
+};
+
+/* Read views.  Each is its own consistent read when no transaction is open. */
+struct query_ops {
+	/* Read model: the allocations of @orderid, into @a, by sku. */
 	int (*allocations)(struct uow *self, const char *orderid,
 			   struct arena *a, struct allocation_row **out,
 			   size_t *n_out, struct sc_err *err);
 
 	/*
-	 * Queue event @ev (Allocated or OutOfStock) in the outbox, inside the
-	 * open transaction: it commits or rolls back with the change that
-	 * raised it.
-	 */
-	int (*outbox_add)(struct uow *self, const struct msg *ev,
-			  struct sc_err *err);
-
-	/*
-	 * Up to @limit undelivered events, oldest first, into @a.  Its own
-	 * consistent read; needs no begin.
-	 */
-	int (*outbox_pending)(struct uow *self, size_t limit, struct arena *a,
-			      struct outbox_item **out, size_t *n_out,
-			      struct sc_err *err);
-
-	/*
-	 * In one transaction of its own: mark @n events delivered (@sent) or
-	 * count one more failed attempt on each (!@sent).
-	 */
-	int (*outbox_mark)(struct uow *self, const int64_t *ids, size_t n,
-			   bool sent, struct sc_err *err);
-
-	/*
-	 * Record round @r (rows and decisions) inside the open transaction;
-	 * *@id_out is its id.
-	 */
-	int (*research_add)(struct uow *self, const struct research_round *r,
-			    int64_t *id_out, struct sc_err *err);
-
-	/*
-	 * Round @id (0: the newest), in @a.  SC_ENOTFOUND when there is
-	 * none.  Its own consistent read.
-	 */
-	int (*research_round)(struct uow *self, int64_t id, struct arena *a,
-			      struct research_round **out, struct sc_err *err);
-
-	/*
-	 * Up to @limit decisions about @sku, newest round first, in @a.
-	 * Works inside a transaction or on its own.  *@n_out may be 0.
-	 */
-	int (*research_history)(struct uow *self, const char *sku, size_t limit,
-				struct arena *a, struct sku_history *out,
-				struct sc_err *err);
-
-	/*
 	 * Product @sku with its batches and totals (no lines), in @a, for
-	 * display.  Its own consistent read; needs no begin and takes no
-	 * write lock.  SC_ENOTFOUND when unknown.
+	 * display; takes no write lock.  SC_ENOTFOUND when unknown.
 	 */
 	int (*read_product)(struct uow *self, const char *sku, struct arena *a,
 			    struct product **out, struct sc_err *err);
 
-	/*
-	 * Up to @limit products with sku > @after ("" = from the start),
-	 * in sku order, in @a.  Its own consistent read.
-	 */
+	/* Up to @limit products with sku > @after ("" = from the start). */
 	int (*list_products)(struct uow *self, const char *after, size_t limit,
 			     struct arena *a, struct product_list *out,
 			     struct sc_err *err);
 
+	/* Round @id (0: the newest), in @a.  SC_ENOTFOUND when none. */
+	int (*research_round)(struct uow *self, int64_t id, struct arena *a,
+			      struct research_round **out, struct sc_err *err);
+
+	/* Up to @limit decisions about @sku, newest round first, in @a. */
+	int (*research_history)(struct uow *self, const char *sku, size_t limit,
+				struct arena *a, struct sku_history *out,
+				struct sc_err *err);
+
+	/* Every token, revoked ones included, by name, into @a. */
+	int (*token_list)(struct uow *self, struct arena *a,
+			  struct token_record **out, size_t *n_out,
+			  struct sc_err *err);
+};
+
+/* Other rows written inside the open transaction. */
+struct record_ops {
+	/* Record round @r (rows and decisions); *@id_out is its id. */
+	int (*research_add)(struct uow *self, const struct research_round *r,
+			    int64_t *id_out, struct sc_err *err);
+
 	/*
-	 * Record token @t inside the open transaction.  SC_EEXIST when a
-	 * token of that name exists (active or revoked: names are never
-	 * reused, so logs stay unambiguous).
+	 * Record token @t.  SC_EEXIST when a token of that name exists
+	 * (active or revoked: names are never reused, so logs stay
+	 * unambiguous).
 	 */
 	int (*token_add)(struct uow *self, const struct token_record *t,
 			 struct sc_err *err);
 
 	/*
-	 * Mark token @name revoked at @at inside the open transaction; a
-	 * revoked one keeps its first revocation time.  SC_ENOTFOUND when
-	 * there is no such token.
+	 * Mark token @name revoked at @at; a revoked one keeps its first
+	 * revocation time.  SC_ENOTFOUND when there is no such token.
 	 */
 	int (*token_revoke)(struct uow *self, const char *name, int64_t at,
 			    struct sc_err *err);
+};
+
+/* For operators. */
+struct admin_ops {
+	/* Cheap check that the store answers.  SC_EIO when it does not. */
+	int (*ping)(struct uow *self, struct sc_err *err);
 
 	/*
-	 * Every token, revoked ones included, by name, into @a.  Its own
-	 * consistent read; needs no begin.  *@n_out may be 0.
+	 * Prove the store can be written now: a write transaction that
+	 * changes nothing and is rolled back.  SC_EIO (read-only, moved or
+	 * full files, server down).
 	 */
-	int (*token_list)(struct uow *self, struct arena *a,
-			  struct token_record **out, size_t *n_out,
-			  struct sc_err *err);
+	int (*probe_write)(struct uow *self, struct sc_err *err);
+
+	/* Counters since the store was opened in this process. */
+	int (*stats)(struct uow *self, struct store_stats *out,
+		     struct sc_err *err);
 
 	/*
 	 * Verify every invariant the store promises (no batch over
@@ -255,39 +354,21 @@ struct uow_ops {
 	 * the store has its own tools (PostgreSQL: pg_dump).
 	 */
 	int (*backup)(struct uow *self, const char *path, struct sc_err *err);
-
-	/* Counters since the store was opened in this process. */
-	int (*stats)(struct uow *self, struct store_stats *out,
-		     struct sc_err *err);
-
-	/* Cheap check that the store answers.  SC_EIO when it does not. */
-	int (*ping)(struct uow *self, struct sc_err *err);
-
-	/*
-	 * Prove the store can be written now: a write transaction that
-	 * changes nothing and is rolled back.  Takes the write lock like
-	 * any writer.  SC_EIO (read-only, moved or full files, server down).
-	 */
-	int (*probe_write)(struct uow *self, struct sc_err *err);
-
-	/*
-	 * Undelivered events: how many, and the creation time (unix seconds)
-	 * of the oldest, 0 when none.  Its own consistent read.
-	 */
-	int (*outbox_stats)(struct uow *self, int64_t *n_out,
-			    int64_t *oldest_out, struct sc_err *err);
-
-	/* Release the adapter; rolls back an open transaction. */
-	void (*free)(struct uow *self);
 };
 
 struct uow {
-	const struct uow_ops *ops; /* first member; set by the adapter */
-	struct arena *arena;	   /* storage for loads; set by uow_begin */
-	struct product **seen;	   /* loaded or added in this transaction */
-	size_t n_seen;		   /* entries used in seen */
-	size_t cap_seen;	   /* entries allocated in seen */
-	bool active;		   /* between begin and commit/rollback */
+	const struct uow_tx_ops *tx;		 /* set by the adapter */
+	const struct product_repo_ops *products; /* set by the adapter */
+	const struct outbox_ops *outbox;	 /* set by the adapter */
+	const struct query_ops *queries;	 /* set by the adapter */
+	const struct record_ops *records;	 /* set by the adapter */
+	const struct admin_ops *admin;		 /* set by the adapter */
+	struct arena *arena;   /* storage for loads; set by uow_begin */
+	struct product **seen; /* loaded or added in this transaction */
+	size_t n_seen;	       /* entries used in seen */
+	size_t cap_seen;       /* entries allocated in seen */
+	bool active;	       /* between begin and commit/rollback */
+	bool wrote_record;     /* a record op ran in this transaction */
 };
 
 /* Begin; loads go into @a.  SC_EIO when the store cannot start one. */
@@ -311,151 +392,159 @@ int repo_sku_of_batch(struct uow *u, const char *ref,
 /* Track a new product (from product_new) so that commit saves it. */
 int repo_add(struct uow *u, struct product *p, struct sc_err *err);
 
-/* Persist and end.  SC_ECONFLICT when a product changed meanwhile. */
+/*
+ * The one generic save: each seen product's change list becomes
+ * repository calls (version check first), then the adapter commits.
+ * SC_ECONFLICT when a product changed meanwhile.  Ends the transaction
+ * only on success; call uow_rollback() after either way.
+ */
 int uow_commit(struct uow *u, struct sc_err *err);
 
 /* End without persisting; a no-op when nothing is open. */
 void uow_rollback(struct uow *u);
 
-/* Read model; see uow_ops.allocations. */
+/* Queue outgoing event @ev in the open transaction (domain/events.h). */
+int uow_outbox_add(struct uow *u, const struct msg *ev, struct sc_err *err);
+
+/*
+ * Claim up to @limit events for delivery (outbox_ops.claim, with
+ * OUTBOX_LEASE_S), as events in @a.  A row whose kind this build does not
+ * know is an SC_EIO naming it.  Refused inside a transaction.
+ */
+int uow_outbox_claim(struct uow *u, size_t limit, struct arena *a,
+		     struct outbox_item **out, size_t *n_out,
+		     struct sc_err *err);
+
+/* Undelivered events for inspection (outbox_ops.pending), as events. */
+int uow_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+		       struct outbox_item **out, size_t *n_out,
+		       struct sc_err *err);
+
+/* See outbox_ops.mark.  Refused inside a transaction. */
+int uow_outbox_mark(struct uow *u, const int64_t *ids, size_t n, bool sent,
+		    struct sc_err *err);
+
+/* SC_EINVAL when a query may not run now (see the rules at the top). */
+int uow_query_allowed(struct uow *u, struct sc_err *err);
+
+/* SC_EINVAL inside a transaction: for calls that commit on their own. */
+int uow_outside_tx(struct uow *u, const char *what, struct sc_err *err);
+
+#define UOW_QUERY(u, err, call)                                                \
+	(uow_query_allowed((u), (err)) ? SC_EINVAL : (u)->queries->call)
+
+/* See query_ops.allocations. */
 static inline int uow_allocations(struct uow *u, const char *orderid,
 				  struct arena *a, struct allocation_row **out,
 				  size_t *n_out, struct sc_err *err)
 {
-	return u->ops->allocations(u, orderid, a, out, n_out, err);
+	return UOW_QUERY(u, err, allocations(u, orderid, a, out, n_out, err));
 }
 
-/* See uow_ops.outbox_add; needs an open unit of work. */
-static inline int uow_outbox_add(struct uow *u, const struct msg *ev,
-				 struct sc_err *err)
-{
-	return u->ops->outbox_add(u, ev, err);
-}
-
-/* See uow_ops.outbox_pending. */
-static inline int uow_outbox_pending(struct uow *u, size_t limit,
-				     struct arena *a, struct outbox_item **out,
-				     size_t *n_out, struct sc_err *err)
-{
-	return u->ops->outbox_pending(u, limit, a, out, n_out, err);
-}
-
-/* See uow_ops.outbox_mark. */
-static inline int uow_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
-				  bool sent, struct sc_err *err)
-{
-	return u->ops->outbox_mark(u, ids, n, sent, err);
-}
-
-/* See uow_ops.research_add; needs an open unit of work. */
-static inline int uow_research_add(struct uow *u,
-				   const struct research_round *r,
-				   int64_t *id_out, struct sc_err *err)
-{
-	return u->ops->research_add(u, r, id_out, err);
-}
-
-/* See uow_ops.research_round; @id 0 is the newest round. */
+/* See query_ops.research_round; @id 0 is the newest round. */
 static inline int uow_research_round(struct uow *u, int64_t id, struct arena *a,
 				     struct research_round **out,
 				     struct sc_err *err)
 {
-	return u->ops->research_round(u, id, a, out, err);
+	return UOW_QUERY(u, err, research_round(u, id, a, out, err));
 }
 
-/* See uow_ops.research_history. */
+/* See query_ops.research_history. */
 static inline int uow_research_history(struct uow *u, const char *sku,
 				       size_t limit, struct arena *a,
 				       struct sku_history *out,
 				       struct sc_err *err)
 {
-	return u->ops->research_history(u, sku, limit, a, out, err);
+	return UOW_QUERY(u, err, research_history(u, sku, limit, a, out, err));
 }
 
-/* See uow_ops.read_product. */
+/* See query_ops.read_product. */
 static inline int uow_read_product(struct uow *u, const char *sku,
 				   struct arena *a, struct product **out,
 				   struct sc_err *err)
 {
-	return u->ops->read_product(u, sku, a, out, err);
+	return UOW_QUERY(u, err, read_product(u, sku, a, out, err));
 }
 
-/* See uow_ops.list_products. */
+/* See query_ops.list_products. */
 static inline int uow_list_products(struct uow *u, const char *after,
 				    size_t limit, struct arena *a,
 				    struct product_list *out,
 				    struct sc_err *err)
 {
-	return u->ops->list_products(u, after, limit, a, out, err);
+	return UOW_QUERY(u, err, list_products(u, after, limit, a, out, err));
 }
 
-/* See uow_ops.token_add; needs an open unit of work. */
-static inline int uow_token_add(struct uow *u, const struct token_record *t,
-				struct sc_err *err)
-{
-	return u->ops->token_add(u, t, err);
-}
-
-/* See uow_ops.token_revoke; needs an open unit of work. */
-static inline int uow_token_revoke(struct uow *u, const char *name, int64_t at,
-				   struct sc_err *err)
-{
-	return u->ops->token_revoke(u, name, at, err);
-}
-
-/* See uow_ops.token_list. */
+/* See query_ops.token_list. */
 static inline int uow_token_list(struct uow *u, struct arena *a,
 				 struct token_record **out, size_t *n_out,
 				 struct sc_err *err)
 {
-	return u->ops->token_list(u, a, out, n_out, err);
+	return UOW_QUERY(u, err, token_list(u, a, out, n_out, err));
 }
 
-/* See uow_ops.ping. */
+/* See record_ops.research_add; needs an open unit of work. */
+int uow_research_add(struct uow *u, const struct research_round *r,
+		     int64_t *id_out, struct sc_err *err);
+
+/* See record_ops.token_add; needs an open unit of work. */
+int uow_token_add(struct uow *u, const struct token_record *t,
+		  struct sc_err *err);
+
+/* See record_ops.token_revoke; needs an open unit of work. */
+int uow_token_revoke(struct uow *u, const char *name, int64_t at,
+		     struct sc_err *err);
+
+/* See admin_ops.ping. */
 static inline int uow_ping(struct uow *u, struct sc_err *err)
 {
-	return u->ops->ping(u, err);
+	return u->admin->ping(u, err);
 }
 
-/* See uow_ops.stats. */
+/* See admin_ops.stats. */
 static inline int uow_stats(struct uow *u, struct store_stats *out,
 			    struct sc_err *err)
 {
-	return u->ops->stats(u, out, err);
+	return u->admin->stats(u, out, err);
 }
 
-/* See uow_ops.check. */
+/* See admin_ops.check.  Refused inside a transaction. */
 static inline int uow_check(struct uow *u, bool repair, struct arena *a,
 			    struct check_report *out, struct sc_err *err)
 {
-	return u->ops->check(u, repair, a, out, err);
+	return uow_outside_tx(u, "check", err)
+		       ? SC_EINVAL
+		       : u->admin->check(u, repair, a, out, err);
 }
 
-/* See uow_ops.backup. */
+/* See admin_ops.backup.  Refused inside a transaction. */
 static inline int uow_backup(struct uow *u, const char *path,
 			     struct sc_err *err)
 {
-	return u->ops->backup(u, path, err);
+	return uow_outside_tx(u, "backup", err)
+		       ? SC_EINVAL
+		       : u->admin->backup(u, path, err);
 }
 
-/* See uow_ops.probe_write. */
+/* See admin_ops.probe_write.  Refused inside a transaction. */
 static inline int uow_probe_write(struct uow *u, struct sc_err *err)
 {
-	return u->ops->probe_write(u, err);
+	return uow_outside_tx(u, "probe", err) ? SC_EINVAL
+					       : u->admin->probe_write(u, err);
 }
 
-/* See uow_ops.outbox_stats. */
+/* See outbox_ops.stats. */
 static inline int uow_outbox_stats(struct uow *u, int64_t *n_out,
 				   int64_t *oldest_out, struct sc_err *err)
 {
-	return u->ops->outbox_stats(u, n_out, oldest_out, err);
+	return u->outbox->stats(u, n_out, oldest_out, err);
 }
 
 /* Release @u (NULL is a no-op). */
 static inline void uow_free(struct uow *u)
 {
 	if (u)
-		u->ops->free(u);
+		u->tx->free(u);
 }
 
 #endif

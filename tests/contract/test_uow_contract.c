@@ -261,7 +261,7 @@ static void stores_and_loads_products(void **state)
 	p = load(x, "LAMP", NULL);
 	assert_non_null(p);
 	assert_int_equal(p->version, 2);
-	assert_false(p->is_new);
+	assert_int_equal(p->n_changes, 0); /* loaded: nothing to save */
 	assert_int_equal(p->n_batches, 2);
 	assert_string_equal(p->batches[0].ref, "b-ship");
 	assert_true(p->batches[0].has_eta);
@@ -549,6 +549,143 @@ static void outbox_commits_and_rolls_back_with_the_change(void **state)
 		uow_outbox_pending(x->uow, 10, &x->arena, &items, &n, &x->err),
 		SC_OK);
 	assert_int_equal(n, 0);
+}
+
+/*
+ * One semantics inside an open transaction, the same on every store:
+ * queries answer from committed data (never this transaction's product
+ * changes, which uow_commit writes), are refused once the transaction
+ * wrote a record, and calls that commit on their own are refused.
+ */
+static void calls_inside_an_open_transaction(void **state)
+{
+	struct fx *x = *state;
+	struct product *p, *shown;
+	struct product_list list;
+	struct sku_history hist;
+	struct allocation_row *rows;
+	struct token_record *tokens;
+	struct outbox_item *items;
+	struct check_report rep;
+	const char *ref;
+	int64_t ids[1] = {1};
+	size_t n;
+
+	add_batch(x, "b1", "T", 10, 0);
+	allocate(x, NULL, "o1", "T", 3);
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(repo_get(x->uow, "T", NULL, &p, &x->err), SC_OK);
+	assert_int_equal(product_allocate(p, &(struct order_line){"o2", "T", 5},
+					  &ref, &x->err),
+			 SC_OK);
+	/* reads work, see committed data, and do not deadlock */
+	assert_int_equal(
+		uow_read_product(x->uow, "T", &x->arena, &shown, &x->err),
+		SC_OK);
+	assert_int_equal(shown->batches[0].allocated, 3);
+	assert_int_equal(
+		uow_list_products(x->uow, "", 10, &x->arena, &list, &x->err),
+		SC_OK);
+	assert_int_equal(list.n, 1);
+	assert_int_equal(list.items[0].allocated, 3);
+	assert_int_equal(
+		uow_allocations(x->uow, "o2", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+		uow_research_history(x->uow, "T", 1, &x->arena, &hist, &x->err),
+		SC_OK);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	/* calls that commit on their own are refused, and change nothing */
+	assert_int_equal(
+		uow_outbox_claim(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_EINVAL);
+	assert_int_equal(uow_outbox_mark(x->uow, ids, 1, true, &x->err),
+			 SC_EINVAL);
+	assert_int_equal(uow_probe_write(x->uow, &x->err), SC_EINVAL);
+	assert_int_equal(uow_check(x->uow, false, &x->arena, &rep, &x->err),
+			 SC_EINVAL);
+	assert_int_equal(uow_backup(x->uow, "/nonexistent/b", &x->err),
+			 SC_EINVAL);
+	/* once a record is written, queries wait for the commit */
+	assert_int_equal(
+		uow_token_add(x->uow,
+			      &(struct token_record){.name = "t1",
+						     .scopes = TOKEN_SCOPE_READ,
+						     .hash = {1},
+						     .created_at = 1},
+			      &x->err),
+		SC_OK);
+	assert_int_equal(
+		uow_token_list(x->uow, &x->arena, &tokens, &n, &x->err),
+		SC_EINVAL);
+	assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
+	uow_rollback(x->uow);
+	/* after the commit: the line, and the outbox still unclaimed */
+	assert_int_equal(
+		uow_allocations(x->uow, "o2", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(
+		uow_token_list(x->uow, &x->arena, &tokens, &n, &x->err), SC_OK);
+	assert_int_equal(n, 1);
+	/* (o2's Allocated was never queued: this test bypassed the bus) */
+	assert_int_equal(
+		uow_outbox_claim(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+}
+
+/*
+ * Two connections (as two servers) claim from one outbox: each event goes
+ * to one of them; a failed delivery releases it for anyone, a delivered
+ * one is gone for all.
+ */
+static void outbox_claims_give_each_event_to_one_deliverer(void **state)
+{
+	struct fx *x = *state;
+	struct outbox_item *a_items, *b_items;
+	size_t n_a, n_b;
+	struct uow *other;
+	int64_t id;
+
+	add_batch(x, "b1", "T", 10, 0);
+	allocate(x, NULL, "o1", "T", 1);
+	allocate(x, NULL, "o2", "T", 1);
+	allocate(x, NULL, "o3", "T", 1);
+	assert_int_equal(x->f->open(x->store, &other), 0);
+	assert_int_equal(
+		uow_outbox_claim(x->uow, 2, &x->arena, &a_items, &n_a, &x->err),
+		SC_OK);
+	assert_int_equal(n_a, 2); /* the two oldest, oldest first */
+	assert_true(a_items[0].id < a_items[1].id);
+	assert_string_equal(a_items[0].ev.u.allocated.orderid, "o1");
+	assert_int_equal(
+		uow_outbox_claim(other, 10, &x->arena, &b_items, &n_b, &x->err),
+		SC_OK);
+	assert_int_equal(n_b, 1); /* only what A does not hold */
+	assert_string_equal(b_items[0].ev.u.allocated.orderid, "o3");
+	assert_int_equal(
+		uow_outbox_claim(other, 10, &x->arena, &b_items, &n_b, &x->err),
+		SC_OK);
+	assert_int_equal(n_b, 0); /* B's own lease holds too */
+	/* A delivers its first, fails its second: that one is free again */
+	id = a_items[1].id;
+	assert_int_equal(
+		uow_outbox_mark(x->uow, &a_items[0].id, 1, true, &x->err),
+		SC_OK);
+	assert_int_equal(uow_outbox_mark(x->uow, &id, 1, false, &x->err),
+			 SC_OK);
+	assert_int_equal(
+		uow_outbox_claim(other, 10, &x->arena, &b_items, &n_b, &x->err),
+		SC_OK);
+	assert_int_equal(n_b, 1);
+	assert_int_equal(b_items[0].id, id);
+	assert_int_equal(b_items[0].attempts, 1);
+	uow_free(other);
 }
 
 /* Send CreateToken @name with @scopes and a hash made of @fill bytes. */
@@ -917,6 +1054,11 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			setup, teardown),                                      \
 		cmocka_unit_test_setup_teardown(                               \
 			outbox_commits_and_rolls_back_with_the_change, setup,  \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			calls_inside_an_open_transaction, setup, teardown),    \
+		cmocka_unit_test_setup_teardown(                               \
+			outbox_claims_give_each_event_to_one_deliverer, setup, \
 			teardown),                                             \
 		cmocka_unit_test_setup_teardown(research_rounds_round_trip,    \
 						setup, teardown),              \

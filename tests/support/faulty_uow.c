@@ -1,5 +1,9 @@
 /*
  * tests/support/faulty_uow.c - forwarding with injected faults.
+ *
+ * Every port call but rollback and free is one numbered fault point; the
+ * forwarders are generated so that a new port operation cannot be
+ * forwarded without being counted.
  */
 #include "support/faulty_uow.h"
 
@@ -28,32 +32,109 @@ static int fault(struct faulty_uow *f, struct sc_err *err)
 	return SC_OK;
 }
 
-static int f_begin(struct uow *u, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
+/* f_TABLE_OP(PARAMS): count a fault point, then forward to inner->TABLE->OP. */
+#define FORWARD(table, op, params, ...)                                        \
+	static int f_##table##_##op params                                     \
+	{                                                                      \
+		struct faulty_uow *f = to_faulty(u);                           \
+		int rc = fault(f, err);                                        \
+                                                                               \
+		return rc ? rc : f->inner->table->op(sync(f), __VA_ARGS__);    \
+	}
 
-	return rc ? rc : f->inner->ops->begin(sync(f), err);
-}
+FORWARD(tx, begin, (struct uow * u, struct sc_err *err), err)
+FORWARD(products, get,
+	(struct uow * u, const char *sku, const struct load_hint *h,
+	 struct product **out, struct sc_err *err),
+	sku, h, out, err)
+FORWARD(products, sku_of_batch,
+	(struct uow * u, const char *ref, const char **out, struct sc_err *err),
+	ref, out, err)
+FORWARD(products, add_product,
+	(struct uow * u, const char *sku, int64_t v, struct sc_err *err), sku,
+	v, err)
+FORWARD(products, bump_version,
+	(struct uow * u, const char *sku, int64_t from, int64_t to,
+	 struct sc_err *err),
+	sku, from, to, err)
+FORWARD(products, add_batch,
+	(struct uow * u, const char *sku, const struct batch *b,
+	 struct sc_err *err),
+	sku, b, err)
+FORWARD(products, set_batch_totals,
+	(struct uow * u, const struct batch *b, struct sc_err *err), b, err)
+FORWARD(products, add_line,
+	(struct uow * u, const char *ref, const struct order_line *l,
+	 struct sc_err *err),
+	ref, l, err)
+FORWARD(products, remove_line,
+	(struct uow * u, const struct order_line *l, struct sc_err *err), l,
+	err)
+FORWARD(outbox, add,
+	(struct uow * u, const struct outbox_row *r, struct sc_err *err), r,
+	err)
+FORWARD(outbox, claim,
+	(struct uow * u, size_t limit, int lease_s, struct arena *a,
+	 struct outbox_rows *out, struct sc_err *err),
+	limit, lease_s, a, out, err)
+FORWARD(outbox, mark,
+	(struct uow * u, const int64_t *ids, size_t n, bool sent,
+	 struct sc_err *err),
+	ids, n, sent, err)
+FORWARD(outbox, pending,
+	(struct uow * u, size_t limit, struct arena *a, struct outbox_rows *out,
+	 struct sc_err *err),
+	limit, a, out, err)
+FORWARD(outbox, stats,
+	(struct uow * u, int64_t *n_out, int64_t *oldest_out,
+	 struct sc_err *err),
+	n_out, oldest_out, err)
+FORWARD(queries, allocations,
+	(struct uow * u, const char *orderid, struct arena *a,
+	 struct allocation_row **out, size_t *n, struct sc_err *err),
+	orderid, a, out, n, err)
+FORWARD(queries, read_product,
+	(struct uow * u, const char *sku, struct arena *a, struct product **out,
+	 struct sc_err *err),
+	sku, a, out, err)
+FORWARD(queries, list_products,
+	(struct uow * u, const char *after, size_t limit, struct arena *a,
+	 struct product_list *out, struct sc_err *err),
+	after, limit, a, out, err)
+FORWARD(queries, research_round,
+	(struct uow * u, int64_t id, struct arena *a,
+	 struct research_round **out, struct sc_err *err),
+	id, a, out, err)
+FORWARD(queries, research_history,
+	(struct uow * u, const char *sku, size_t limit, struct arena *a,
+	 struct sku_history *out, struct sc_err *err),
+	sku, limit, a, out, err)
+FORWARD(queries, token_list,
+	(struct uow * u, struct arena *a, struct token_record **out, size_t *n,
+	 struct sc_err *err),
+	a, out, n, err)
+FORWARD(records, research_add,
+	(struct uow * u, const struct research_round *r, int64_t *id,
+	 struct sc_err *err),
+	r, id, err)
+FORWARD(records, token_add,
+	(struct uow * u, const struct token_record *t, struct sc_err *err), t,
+	err)
+FORWARD(records, token_revoke,
+	(struct uow * u, const char *name, int64_t at, struct sc_err *err),
+	name, at, err)
+FORWARD(admin, ping, (struct uow * u, struct sc_err *err), err)
+FORWARD(admin, probe_write, (struct uow * u, struct sc_err *err), err)
+FORWARD(admin, stats,
+	(struct uow * u, struct store_stats *out, struct sc_err *err), out, err)
+FORWARD(admin, check,
+	(struct uow * u, bool repair, struct arena *a, struct check_report *out,
+	 struct sc_err *err),
+	repair, a, out, err)
+FORWARD(admin, backup, (struct uow * u, const char *path, struct sc_err *err),
+	path, err)
 
-static int f_get(struct uow *u, const char *sku, const struct load_hint *h,
-		 struct product **out, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->get(sync(f), sku, h, out, err);
-}
-
-static int f_sku_of_batch(struct uow *u, const char *ref, const char **out,
-			  struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->sku_of_batch(sync(f), ref, out, err);
-}
-
+/* The commit may first let a rival win the race. */
 static int f_commit(struct uow *u, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
@@ -65,229 +146,80 @@ static int f_commit(struct uow *u, struct sc_err *err)
 		f->races--;
 		f->rival(f->rival_ctx);
 	}
-	return f->inner->ops->commit(sync(f), err);
+	return f->inner->tx->commit(sync(f), err);
 }
 
 static void f_rollback(struct uow *u)
 {
 	struct faulty_uow *f = to_faulty(u);
 
-	f->inner->ops->rollback(sync(f));
-}
-
-static int f_allocations(struct uow *u, const char *orderid, struct arena *a,
-			 struct allocation_row **out, size_t *n,
-			 struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->allocations(f->inner, orderid, a, out, n,
-					       err);
-}
-
-static int f_outbox_add(struct uow *u, const struct msg *ev, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->outbox_add(sync(f), ev, err);
-}
-
-static int f_outbox_pending(struct uow *u, size_t limit, struct arena *a,
-			    struct outbox_item **out, size_t *n,
-			    struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->outbox_pending(f->inner, limit, a, out, n,
-						  err);
-}
-
-static int f_outbox_mark(struct uow *u, const int64_t *ids, size_t n, bool sent,
-			 struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->outbox_mark(f->inner, ids, n, sent, err);
-}
-
-static int f_research_add(struct uow *u, const struct research_round *r,
-			  int64_t *id, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->research_add(sync(f), r, id, err);
-}
-
-static int f_research_round(struct uow *u, int64_t id, struct arena *a,
-			    struct research_round **out, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->research_round(f->inner, id, a, out, err);
-}
-
-static int f_research_history(struct uow *u, const char *sku, size_t limit,
-			      struct arena *a, struct sku_history *out,
-			      struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->research_history(sync(f), sku, limit, a, out,
-						    err);
-}
-
-static int f_read_product(struct uow *u, const char *sku, struct arena *a,
-			  struct product **out, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->read_product(f->inner, sku, a, out, err);
-}
-
-static int f_list_products(struct uow *u, const char *after, size_t limit,
-			   struct arena *a, struct product_list *out,
-			   struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->list_products(f->inner, after, limit, a, out,
-						 err);
-}
-
-static int f_token_add(struct uow *u, const struct token_record *t,
-		       struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->token_add(sync(f), t, err);
-}
-
-static int f_token_revoke(struct uow *u, const char *name, int64_t at,
-			  struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->token_revoke(sync(f), name, at, err);
-}
-
-static int f_token_list(struct uow *u, struct arena *a,
-			struct token_record **out, size_t *n_out,
-			struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->token_list(f->inner, a, out, n_out, err);
-}
-
-static int f_stats(struct uow *u, struct store_stats *out, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->stats(f->inner, out, err);
-}
-
-static int f_check(struct uow *u, bool repair, struct arena *a,
-		   struct check_report *out, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->check(f->inner, repair, a, out, err);
-}
-
-static int f_backup(struct uow *u, const char *path, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->backup(f->inner, path, err);
-}
-
-static int f_probe_write(struct uow *u, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->probe_write(f->inner, err);
-}
-
-static int f_outbox_stats(struct uow *u, int64_t *n_out, int64_t *oldest_out,
-			  struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc
-		  : f->inner->ops->outbox_stats(f->inner, n_out, oldest_out,
-						err);
-}
-
-static int f_ping(struct uow *u, struct sc_err *err)
-{
-	struct faulty_uow *f = to_faulty(u);
-	int rc = fault(f, err);
-
-	return rc ? rc : f->inner->ops->ping(f->inner, err);
+	f->inner->tx->rollback(sync(f));
 }
 
 static void f_free(struct uow *u)
 {
-	(void)u;
+	(void)u; /* the inner adapter belongs to the test */
 }
 
-static const struct uow_ops faulty_ops = {
+static const struct uow_tx_ops faulty_tx = {
 	.name = "faulty",
-	.begin = f_begin,
-	.get = f_get,
-	.sku_of_batch = f_sku_of_batch,
+	.begin = f_tx_begin,
 	.commit = f_commit,
 	.rollback = f_rollback,
-	.allocations = f_allocations,
-	.outbox_add = f_outbox_add,
-	.outbox_pending = f_outbox_pending,
-	.outbox_mark = f_outbox_mark,
-	.research_add = f_research_add,
-	.research_round = f_research_round,
-	.research_history = f_research_history,
-	.read_product = f_read_product,
-	.list_products = f_list_products,
-	.token_add = f_token_add,
-	.token_revoke = f_token_revoke,
-	.token_list = f_token_list,
-	.ping = f_ping,
-	.stats = f_stats,
-	.check = f_check,
-	.backup = f_backup,
-	.probe_write = f_probe_write,
-	.outbox_stats = f_outbox_stats,
 	.free = f_free,
+};
+
+static const struct product_repo_ops faulty_products = {
+	.get = f_products_get,
+	.sku_of_batch = f_products_sku_of_batch,
+	.add_product = f_products_add_product,
+	.bump_version = f_products_bump_version,
+	.add_batch = f_products_add_batch,
+	.set_batch_totals = f_products_set_batch_totals,
+	.add_line = f_products_add_line,
+	.remove_line = f_products_remove_line,
+};
+
+static const struct outbox_ops faulty_outbox = {
+	.add = f_outbox_add,
+	.claim = f_outbox_claim,
+	.mark = f_outbox_mark,
+	.pending = f_outbox_pending,
+	.stats = f_outbox_stats,
+};
+
+static const struct query_ops faulty_queries = {
+	.allocations = f_queries_allocations,
+	.read_product = f_queries_read_product,
+	.list_products = f_queries_list_products,
+	.research_round = f_queries_research_round,
+	.research_history = f_queries_research_history,
+	.token_list = f_queries_token_list,
+};
+
+static const struct record_ops faulty_records = {
+	.research_add = f_records_research_add,
+	.token_add = f_records_token_add,
+	.token_revoke = f_records_token_revoke,
+};
+
+static const struct admin_ops faulty_admin = {
+	.ping = f_admin_ping,
+	.probe_write = f_admin_probe_write,
+	.stats = f_admin_stats,
+	.check = f_admin_check,
+	.backup = f_admin_backup,
 };
 
 void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
 {
 	memset(f, 0, sizeof(*f));
-	f->base.ops = &faulty_ops;
+	f->base.tx = &faulty_tx;
+	f->base.products = &faulty_products;
+	f->base.outbox = &faulty_outbox;
+	f->base.queries = &faulty_queries;
+	f->base.records = &faulty_records;
+	f->base.admin = &faulty_admin;
 	f->inner = inner;
 	f->fail_call = -1;
 }

@@ -346,14 +346,28 @@ static void stale_product_cannot_be_committed(void **state)
 }
 
 /* Rival writer: another unit of work adds stock behind the bus's back. */
+/*
+ * A rival writer on its own connection (the relay's unit of work), as a
+ * second server would be: it commits while ours is in its transaction.
+ */
 static void rival_adds_a_batch(void *ctx)
 {
 	static int n;
 	struct test_app *app = ctx;
+	struct deps d = {.uow = app->relay_uow};
+	struct msg m = {.type = MSG_CREATE_BATCH};
+	struct sc_err err;
+	struct bus rival;
 	char ref[32];
 
 	(void)snprintf(ref, sizeof(ref), "rival-%d", n++);
-	assert_int_equal(app_add_batch(app, ref, "T", 1, "2027-01-01"), SC_OK);
+	m.u.create_batch.ref = ref;
+	m.u.create_batch.sku = "T";
+	m.u.create_batch.qty = 1;
+	bus_init(&rival, &d, 3);
+	err_clear(&err);
+	assert_int_equal(bus_handle(&rival, &m, NULL, &err), SC_OK);
+	bus_release(&rival);
 }
 
 static struct bus *wrapped_bus(struct test_app *app, struct faulty_uow *f,
@@ -579,6 +593,12 @@ static void relay_store_failures_keep_delivery_at_least_once(void **st)
 	assert_int_equal(app->publisher.n_calls, 1);
 	err_clear(&err);
 	f.fail_call = -1;
+	/* still leased to the round that could not mark it: nobody sends it */
+	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_OK);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(app->publisher.n_calls, 1);
+	/* the lease runs out, as if that server had died: sent again */
+	memory_store_advance_clock(app->store, OUTBOX_LEASE_S);
 	assert_int_equal(relay_run_once(&r, &n_sent, &err), SC_OK);
 	assert_int_equal(n_sent, 1);
 	assert_int_equal(app->publisher.n_calls, 2);

@@ -17,6 +17,15 @@ struct fixture {
 	struct product *p;
 };
 
+/* @p's change list is exactly @kinds (@n entries). */
+static void assert_changes(const struct product *p,
+			   const enum change_kind *kinds, size_t n)
+{
+	assert_int_equal(p->n_changes, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(p->changes[i].kind, kinds[i]);
+}
+
 static int setup(void **state)
 {
 	static struct fixture f;
@@ -152,7 +161,12 @@ static void records_out_of_stock_event_if_cannot_allocate(void **state)
 	assert_int_equal(ev->type, MSG_OUT_OF_STOCK);
 	assert_string_equal(ev->u.out_of_stock.sku, "RETRO-CLOCK");
 	assert_int_equal(f->p->version, version);
-	assert_int_equal(f->p->n_changes, 1);
+	/* the out-of-stock attempt changed nothing: the list is as before */
+	assert_changes(
+		f->p,
+		(enum change_kind[]){CHANGE_PRODUCT_ADDED, CHANGE_BATCH_ADDED,
+				     CHANGE_LINE_ADDED, CHANGE_BATCH_TOTALS},
+		4);
 }
 
 static void increments_version_number(void **state)
@@ -269,8 +283,19 @@ static void shrinking_deallocates_newest_lines_first(void **state)
 	assert_int_equal(f->p->events[4].type, MSG_DEALLOCATED);
 	assert_string_equal(f->p->events[4].u.deallocated.orderid, "middle");
 	assert_int_equal(f->p->events[4].u.deallocated.qty, 3);
-	assert_int_equal(f->p->n_changes, 5);
-	assert_int_equal(f->p->changes[4].kind, LINE_REMOVED);
+	/* the typed change list, in the order things happened */
+	assert_changes(
+		f->p,
+		(enum change_kind[]){CHANGE_PRODUCT_ADDED, CHANGE_BATCH_ADDED,
+				     CHANGE_LINE_ADDED, CHANGE_BATCH_TOTALS,
+				     CHANGE_LINE_ADDED, CHANGE_BATCH_TOTALS,
+				     CHANGE_LINE_ADDED, CHANGE_BATCH_TOTALS,
+				     CHANGE_LINE_REMOVED, CHANGE_LINE_REMOVED,
+				     CHANGE_BATCH_TOTALS},
+		11);
+	assert_string_equal(f->p->changes[8].line.orderid, "newest");
+	assert_string_equal(f->p->changes[9].line.orderid, "middle");
+	assert_int_equal(f->p->changes[10].batch, 0);
 }
 
 static void changing_an_unknown_batch_is_not_found(void **state)

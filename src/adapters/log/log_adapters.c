@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "adapters/event_json.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "domain/messages.h"
@@ -50,21 +51,16 @@ int log_notifier_new(struct notifier **out, struct sc_err *err)
 static int log_publish(struct publisher *self, const char *channel, int64_t id,
 		       const struct msg *ev, struct sc_err *err)
 {
-	char o[256], s[256], r[256];
+	char *body = event_json(id, ev);
+	char esc[2048];
 
 	(void)self;
-	(void)err;
-	if (ev->type != MSG_ALLOCATED) {
-		log_msg(LOG_INFO, "publish=log channel=%s id=%lld event=%s",
-			channel, (long long)id, msg_name(ev->type));
-		return SC_OK;
-	}
-	log_msg(LOG_INFO,
-		"publish=log channel=%s id=%lld orderid=\"%s\" sku=\"%s\" "
-		"qty=%lld batchref=\"%s\"",
-		channel, (long long)id, ESC(ev->u.allocated.orderid, o),
-		ESC(ev->u.allocated.sku, s), (long long)ev->u.allocated.qty,
-		ESC(ev->u.allocated.batchref, r));
+	if (!body)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	/* the message as Redis would carry it: one encoder for both */
+	log_msg(LOG_INFO, "publish=log channel=%s id=%lld event=%s body=\"%s\"",
+		channel, (long long)id, msg_name(ev->type), ESC(body, esc));
+	mem_free(body);
 	return SC_OK;
 }
 

@@ -2,9 +2,11 @@
  * adapters/memory/memory_uow.c - unit of work over deep copies in memory.
  *
  * The store is a mutex-protected array of products.  Loads copy a product
- * out with every line (so hints are always satisfied); commits build all
- * new copies first and swap them in under the lock only when every version
- * check passes, so a failed commit changes nothing.
+ * out with every line (so hints are always satisfied).  The repository's
+ * writes are staged on private copies of the products they touch, each
+ * with the version the store must still hold; the commit swaps them in
+ * under the lock only when every such check passes, so a failed commit
+ * changes nothing.
  */
 #include "adapters/memory/memory_uow.h"
 
@@ -49,15 +51,17 @@ struct stored_product {
 
 /* An outbox entry; strings owned. */
 struct stored_event {
-	int64_t id;	    /* 1, 2, ... in commit order */
-	unsigned attempts;  /* failed deliveries */
-	bool sent;	    /* delivered */
-	enum msg_type type; /* Allocated or OutOfStock */
-	char *orderid;	    /* Allocated only */
-	char *sku;	    /* both */
-	char *batchref;	    /* Allocated only */
-	int64_t qty;	    /* Allocated only */
-	int64_t created_at; /* unix seconds, at commit */
+	int64_t id;	     /* 1, 2, ... in commit order */
+	unsigned attempts;   /* failed deliveries */
+	bool sent;	     /* delivered */
+	char *kind;	     /* event_kind.name */
+	char *orderid;	     /* NULL when the kind has none */
+	char *sku;	     /* every kind */
+	char *batchref;	     /* NULL when the kind has none */
+	bool has_qty;	     /* qty present */
+	int64_t qty;	     /* units */
+	int64_t created_at;  /* unix seconds, at commit */
+	int64_t lease_until; /* claimed until (unix seconds); 0: not */
 };
 
 struct event_vec {
@@ -87,6 +91,7 @@ struct memory_store {
 	int64_t next_event_id;		  /* id of the last one */
 	struct token_record *tokens;	  /* names owned; by creation */
 	size_t n_tokens;		  /* entries used */
+	int64_t clock_skew;		  /* seconds added to the wall clock */
 };
 
 /* A token change made in a transaction, applied by its commit. */
@@ -96,9 +101,18 @@ struct token_op {
 	struct token_record rec; /* name owned */
 };
 
+/* A product the transaction wrote: a private copy and what to check. */
+struct staged {
+	struct stored_product *copy; /* owned until the commit swaps it in */
+	bool created;		     /* the store must not have the sku */
+	int64_t expect;		     /* else: the version it must still hold */
+};
+
 struct memory_uow {
 	struct uow base;	    /* must stay first */
 	struct memory_store *store; /* borrowed */
+	struct staged *staged;	    /* products written, in order */
+	size_t n_staged;	    /* entries used */
 	struct event_vec queued;    /* added in this transaction */
 	struct stored_round *round; /* research added in this transaction */
 	struct token_op token;	    /* token change in this transaction */
@@ -129,6 +143,7 @@ static void round_free(struct stored_round *r)
 
 static void event_free(struct stored_event *e)
 {
+	mem_free(e->kind);
 	mem_free(e->orderid);
 	mem_free(e->sku);
 	mem_free(e->batchref);
@@ -159,11 +174,11 @@ static int events_reserve(struct event_vec *v, size_t more)
 	return 0;
 }
 
-static const struct uow_ops memory_uow_ops;
+static const struct uow_tx_ops memory_tx_ops;
 
 static struct memory_uow *to_memory_uow(struct uow *u)
 {
-	assert(u->ops == &memory_uow_ops);
+	assert(u->tx == &memory_tx_ops);
 	return container_of(u, struct memory_uow, base);
 }
 
@@ -221,6 +236,13 @@ void memory_store_free(struct memory_store *s)
 	mem_free(s);
 }
 
+void memory_store_advance_clock(struct memory_store *s, int64_t seconds)
+{
+	(void)pthread_mutex_lock(&s->lock);
+	s->clock_skew += seconds;
+	(void)pthread_mutex_unlock(&s->lock);
+}
+
 /* Index of @sku in the store, or -1.  Caller holds the lock. */
 static ptrdiff_t find(struct memory_store *s, const char *sku)
 {
@@ -230,56 +252,45 @@ static ptrdiff_t find(struct memory_store *s, const char *sku)
 	return -1;
 }
 
-static int copy_batch_in(struct stored_batch *sb, const struct batch *b)
+/* A deep copy of @sp, or NULL when memory runs out. */
+static struct stored_product *stored_clone(const struct stored_product *sp)
 {
-	sb->ref = mem_strdup(b->ref);
-	if (!sb->ref)
-		return -1;
-	sb->purchased = b->purchased;
-	sb->allocated = b->allocated;
-	sb->has_eta = b->has_eta;
-	sb->eta = b->eta;
-	sb->supplier = b->supplier;
-	if (!b->n_lines)
-		return 0;
-	sb->lines = mem_calloc(b->n_lines, sizeof(*sb->lines));
-	if (!sb->lines)
-		return -1;
-	for (size_t k = 0; k < b->n_lines; k++) {
-		sb->lines[k].orderid = mem_strdup(b->lines[k].orderid);
-		if (!sb->lines[k].orderid)
-			return -1;
-		sb->lines[k].qty = b->lines[k].qty;
-		sb->n_lines = k + 1;
-	}
-	return 0;
-}
+	struct stored_product *c = mem_calloc(1, sizeof(*c));
 
-/* A heap copy of @p for the store, or NULL when memory runs out. */
-static struct stored_product *copy_in(const struct product *p)
-{
-	struct stored_product *sp = mem_calloc(1, sizeof(*sp));
-
-	if (!sp)
+	if (!c)
 		return NULL;
-	sp->sku = mem_strdup(p->sku);
-	if (!sp->sku)
+	c->version = sp->version;
+	if (!(c->sku = mem_strdup(sp->sku)))
 		goto out_free;
-	sp->version = p->version;
-	if (p->n_batches) {
-		sp->batches = mem_calloc(p->n_batches, sizeof(*sp->batches));
-		if (!sp->batches)
+	if (sp->n_batches &&
+	    !(c->batches = mem_calloc(sp->n_batches, sizeof(*c->batches))))
+		goto out_free;
+	for (size_t i = 0; i < sp->n_batches; i++) {
+		const struct stored_batch *from = &sp->batches[i];
+		struct stored_batch *to = &c->batches[i];
+
+		c->n_batches = i + 1;
+		*to = *from;
+		to->lines = NULL;
+		to->n_lines = 0;
+		if (!(to->ref = mem_strdup(from->ref)))
 			goto out_free;
-	}
-	for (size_t i = 0; i < p->n_batches; i++) {
-		sp->n_batches = i + 1;
-		assert(p->batches[i].lines_complete);
-		if (copy_batch_in(&sp->batches[i], &p->batches[i]))
+		if (from->n_lines &&
+		    !(to->lines =
+			      mem_calloc(from->n_lines, sizeof(*to->lines))))
 			goto out_free;
+		for (size_t k = 0; k < from->n_lines; k++) {
+			to->lines[k].qty = from->lines[k].qty;
+			to->lines[k].orderid =
+				mem_strdup(from->lines[k].orderid);
+			if (!to->lines[k].orderid)
+				goto out_free;
+			to->n_lines = k + 1;
+		}
 	}
-	return sp;
+	return c;
 out_free:
-	stored_free(sp);
+	stored_free(c);
 	return NULL;
 }
 
@@ -359,61 +370,216 @@ static int memory_sku_of_batch(struct uow *u, const char *ref, const char **out,
 	return rc;
 }
 
-/* Every version still as loaded?  Caller holds the lock. */
-static int check_versions(struct memory_store *s, struct uow *u,
-			  struct sc_err *err)
+/* The staged copy of @sku, or NULL. */
+static struct staged *staged_of(struct memory_uow *m, const char *sku)
 {
-	for (size_t i = 0; i < u->n_seen; i++) {
-		const struct product *p = u->seen[i];
-		ptrdiff_t at = find(s, p->sku);
+	for (size_t i = 0; i < m->n_staged; i++)
+		if (!strcmp(m->staged[i].copy->sku, sku))
+			return &m->staged[i];
+	return NULL;
+}
 
-		if (p->version == p->loaded_version)
-			continue;
-		if (p->is_new ? at >= 0
-			      : at < 0 || s->products[at]->version !=
-						  p->loaded_version)
-			return err_set(err, SC_ECONFLICT,
-				       "product '%s' changed concurrently",
-				       p->sku);
-	}
+/* Room for one more staged product. */
+static int stage_reserve(struct memory_uow *m, struct sc_err *err)
+{
+	void *p =
+		mem_realloc(m->staged, (m->n_staged + 1) * sizeof(*m->staged));
+
+	if (!p)
+		return oom(err);
+	m->staged = p;
 	return SC_OK;
 }
 
-/* Copies of the changed products, in seen order (NULL: unchanged). */
-static int build_copies(struct uow *u, struct stored_product **copies,
+static int memory_add_product(struct uow *u, const char *sku, int64_t version,
+			      struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct stored_product *c;
+
+	if (staged_of(m, sku))
+		return err_set(err, SC_ECONFLICT, "product '%s' exists", sku);
+	if (stage_reserve(m, err))
+		return SC_ENOMEM;
+	c = mem_calloc(1, sizeof(*c));
+	if (!c || !(c->sku = mem_strdup(sku))) {
+		mem_free(c);
+		return oom(err);
+	}
+	c->version = version;
+	m->staged[m->n_staged++] = (struct staged){c, true, 0};
+	return SC_OK;
+}
+
+static int memory_bump_version(struct uow *u, const char *sku, int64_t from,
+			       int64_t to, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct memory_store *s = m->store;
+	struct stored_product *c = NULL;
+	struct staged *st = staged_of(m, sku);
+	bool as_loaded;
+	ptrdiff_t at;
+
+	if (st) {
+		st->copy->version = to;
+		return SC_OK;
+	}
+	if (stage_reserve(m, err))
+		return SC_ENOMEM;
+	(void)pthread_mutex_lock(&s->lock);
+	at = find(s, sku);
+	as_loaded = at >= 0 && s->products[at]->version == from;
+	if (as_loaded)
+		c = stored_clone(s->products[at]);
+	(void)pthread_mutex_unlock(&s->lock);
+	/* checked again by the commit, which is what makes it hold */
+	if (!as_loaded)
+		return err_set(err, SC_ECONFLICT,
+			       "product '%s' changed concurrently", sku);
+	if (!c)
+		return oom(err);
+	c->version = to;
+	m->staged[m->n_staged++] = (struct staged){c, false, from};
+	return SC_OK;
+}
+
+/* The staged batch @ref of @sku's copy, or NULL. */
+static struct stored_batch *staged_batch(struct memory_uow *m, const char *sku,
+					 const char *ref)
+{
+	struct staged *st = staged_of(m, sku);
+
+	for (size_t i = 0; st && i < st->copy->n_batches; i++)
+		if (!strcmp(st->copy->batches[i].ref, ref))
+			return &st->copy->batches[i];
+	return NULL;
+}
+
+/* The generic save writes the product row first; anything else is a bug. */
+static int not_staged(const char *sku, struct sc_err *err)
+{
+	return err_set(err, SC_EIO, "memory: write to '%s' before its version",
+		       sku);
+}
+
+static int memory_add_batch(struct uow *u, const char *sku,
+			    const struct batch *b, struct sc_err *err)
+{
+	struct staged *st = staged_of(to_memory_uow(u), sku);
+	struct stored_product *c;
+	struct stored_batch *sb;
+	void *p;
+
+	if (!st)
+		return not_staged(sku, err);
+	c = st->copy;
+	p = mem_realloc(c->batches, (c->n_batches + 1) * sizeof(*c->batches));
+	if (!p)
+		return oom(err);
+	c->batches = p;
+	sb = &c->batches[c->n_batches];
+	memset(sb, 0, sizeof(*sb));
+	if (!(sb->ref = mem_strdup(b->ref)))
+		return oom(err);
+	sb->purchased = b->purchased;
+	sb->allocated = b->allocated;
+	sb->has_eta = b->has_eta;
+	sb->eta = b->eta;
+	sb->supplier = b->supplier;
+	c->n_batches++;
+	return SC_OK;
+}
+
+static int memory_set_batch_totals(struct uow *u, const struct batch *b,
+				   struct sc_err *err)
+{
+	struct stored_batch *sb =
+		staged_batch(to_memory_uow(u), b->sku, b->ref);
+
+	if (!sb)
+		return not_staged(b->sku, err);
+	sb->purchased = b->purchased;
+	sb->allocated = b->allocated;
+	return SC_OK;
+}
+
+static int memory_add_line(struct uow *u, const char *batchref,
+			   const struct order_line *l, struct sc_err *err)
+{
+	struct stored_batch *sb =
+		staged_batch(to_memory_uow(u), l->sku, batchref);
+	void *p;
+
+	if (!sb)
+		return not_staged(l->sku, err);
+	p = mem_realloc(sb->lines, (sb->n_lines + 1) * sizeof(*sb->lines));
+	if (!p)
+		return oom(err);
+	sb->lines = p;
+	if (!(sb->lines[sb->n_lines].orderid = mem_strdup(l->orderid)))
+		return oom(err);
+	sb->lines[sb->n_lines++].qty = l->qty;
+	return SC_OK;
+}
+
+static int memory_remove_line(struct uow *u, const struct order_line *l,
+			      struct sc_err *err)
+{
+	struct staged *st = staged_of(to_memory_uow(u), l->sku);
+
+	if (!st)
+		return not_staged(l->sku, err);
+	for (size_t i = 0; i < st->copy->n_batches; i++) {
+		struct stored_batch *sb = &st->copy->batches[i];
+
+		for (size_t k = 0; k < sb->n_lines; k++) {
+			if (strcmp(sb->lines[k].orderid, l->orderid) != 0)
+				continue;
+			mem_free(sb->lines[k].orderid);
+			memmove(&sb->lines[k], &sb->lines[k + 1],
+				(sb->n_lines - k - 1) * sizeof(*sb->lines));
+			sb->n_lines--;
+			return SC_OK;
+		}
+	}
+	return SC_OK; /* nothing stored: the delete of SQL, a no-op */
+}
+
+/* Does the store still hold what each staged copy expects?  Locked. */
+static int check_staged(struct memory_store *s, const struct memory_uow *m,
 			struct sc_err *err)
 {
-	for (size_t i = 0; i < u->n_seen; i++) {
-		const struct product *p = u->seen[i];
+	for (size_t i = 0; i < m->n_staged; i++) {
+		const struct staged *st = &m->staged[i];
+		ptrdiff_t at = find(s, st->copy->sku);
 
-		copies[i] = NULL;
-		if (p->version == p->loaded_version)
-			continue;
-		copies[i] = copy_in(p);
-		if (!copies[i])
-			return oom(err);
+		if (st->created
+			    ? at >= 0
+			    : at < 0 || s->products[at]->version != st->expect)
+			return err_set(err, SC_ECONFLICT,
+				       "product '%s' changed concurrently",
+				       st->copy->sku);
 	}
 	return SC_OK;
 }
 
-/* Put @copies in place; caller holds the lock and checked capacity. */
-static void swap_in(struct memory_store *s, struct stored_product **copies,
-		    size_t n)
+/* Put the staged copies in place; caller holds the lock, room reserved. */
+static void swap_in(struct memory_store *s, struct memory_uow *m)
 {
-	for (size_t i = 0; i < n; i++) {
-		ptrdiff_t at;
+	for (size_t i = 0; i < m->n_staged; i++) {
+		struct stored_product *c = m->staged[i].copy;
+		ptrdiff_t at = find(s, c->sku);
 
-		if (!copies[i])
-			continue;
-		at = find(s, copies[i]->sku);
 		if (at < 0) {
-			s->products[s->n_products++] = copies[i];
+			s->products[s->n_products++] = c;
 		} else {
 			stored_free(s->products[at]);
-			s->products[at] = copies[i];
+			s->products[at] = c;
 		}
-		copies[i] = NULL;
+		m->staged[i].copy = NULL;
 	}
+	m->n_staged = 0;
 }
 
 static int reserve_products(struct memory_store *s, size_t more,
@@ -438,7 +604,7 @@ static int reserve_products(struct memory_store *s, size_t more,
 /* Move @q's events into the outbox; capacity was reserved. */
 static void publish_queued(struct memory_store *s, struct event_vec *q)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL) + s->clock_skew;
 
 	for (size_t i = 0; i < q->n; i++) {
 		q->items[i].id = ++s->next_event_id;
@@ -524,39 +690,28 @@ static void memory_rollback(struct uow *u);
 
 static int memory_commit(struct uow *u, struct sc_err *err)
 {
-	struct memory_store *s = to_memory_uow(u)->store;
-	struct stored_product **copies = NULL;
-	int rc = SC_OK;
+	struct memory_uow *m = to_memory_uow(u);
+	struct memory_store *s = m->store;
+	int rc;
 
-	if (u->n_seen) {
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer array */
-		copies = mem_calloc(u->n_seen, sizeof(*copies));
-		if (!copies)
-			return oom(err);
-		rc = build_copies(u, copies, err);
-	}
 	(void)pthread_mutex_lock(&s->lock);
+	rc = check_staged(s, m, err);
 	if (!rc)
-		rc = check_versions(s, u, err);
-	if (!rc)
-		rc = reserve_products(s, u->n_seen, err);
-	if (!rc && events_reserve(&s->outbox, to_memory_uow(u)->queued.n))
+		rc = reserve_products(s, m->n_staged, err);
+	if (!rc && events_reserve(&s->outbox, m->queued.n))
 		rc = oom(err);
 	if (!rc)
-		rc = reserve_round(s, to_memory_uow(u)->round, err);
+		rc = reserve_round(s, m->round, err);
 	if (!rc)
-		rc = reserve_token(s, &to_memory_uow(u)->token, err);
+		rc = reserve_token(s, &m->token, err);
 	if (!rc) {
-		swap_in(s, copies, u->n_seen);
-		publish_queued(s, &to_memory_uow(u)->queued);
-		publish_round(s, to_memory_uow(u));
-		publish_token(s, &to_memory_uow(u)->token);
+		swap_in(s, m);
+		publish_queued(s, &m->queued);
+		publish_round(s, m);
+		publish_token(s, &m->token);
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	memory_rollback(u); /* frees what was not published */
-	for (size_t i = 0; copies && i < u->n_seen; i++)
-		stored_free(copies[i]);
-	mem_free(copies);
 	return rc;
 }
 
@@ -564,6 +719,11 @@ static void memory_rollback(struct uow *u)
 {
 	struct memory_uow *m = to_memory_uow(u);
 
+	for (size_t i = 0; i < m->n_staged; i++)
+		stored_free(m->staged[i].copy);
+	mem_free(m->staged);
+	m->staged = NULL;
+	m->n_staged = 0;
 	events_clear(&m->queued);
 	free_owned(m->token.rec.name);
 	memset(&m->token, 0, sizeof(m->token));
@@ -714,30 +874,29 @@ static int memory_research_history(struct uow *u, const char *sku, size_t limit,
 	return rc;
 }
 
-static int memory_outbox_add(struct uow *u, const struct msg *ev,
+/* A heap copy of @v, NULL staying NULL; false when memory runs out. */
+static bool dup_opt(const char *v, char **out)
+{
+	*out = v ? mem_strdup(v) : NULL;
+	return !v || *out;
+}
+
+static int memory_outbox_add(struct uow *u, const struct outbox_row *r,
 			     struct sc_err *err)
 {
 	struct event_vec *q = &to_memory_uow(u)->queued;
 	struct stored_event *e;
-	bool ok;
 
-	assert(ev->type == MSG_ALLOCATED || ev->type == MSG_OUT_OF_STOCK);
 	if (events_reserve(q, 1))
 		return oom(err);
 	e = &q->items[q->n];
 	memset(e, 0, sizeof(*e));
-	e->type = ev->type;
-	if (ev->type == MSG_ALLOCATED) {
-		e->orderid = mem_strdup(ev->u.allocated.orderid);
-		e->sku = mem_strdup(ev->u.allocated.sku);
-		e->batchref = mem_strdup(ev->u.allocated.batchref);
-		e->qty = ev->u.allocated.qty;
-		ok = e->orderid && e->sku && e->batchref;
-	} else {
-		e->sku = mem_strdup(ev->u.out_of_stock.sku);
-		ok = e->sku != NULL;
-	}
-	if (!ok) {
+	e->has_qty = r->ev.has_qty;
+	e->qty = r->ev.qty;
+	if (!dup_opt(r->kind, &e->kind) ||
+	    !dup_opt(r->ev.orderid, &e->orderid) ||
+	    !dup_opt(r->ev.sku, &e->sku) ||
+	    !dup_opt(r->ev.batchref, &e->batchref)) {
 		event_free(e);
 		return oom(err);
 	}
@@ -745,52 +904,76 @@ static int memory_outbox_add(struct uow *u, const struct msg *ev,
 	return SC_OK;
 }
 
-/* @e as an outbox item in @a; -1 when memory runs out. */
-static int event_out(const struct stored_event *e, struct arena *a,
-		     struct outbox_item *it)
+/* A copy of @v in @a, NULL staying NULL; false when memory runs out. */
+static bool arena_opt(struct arena *a, const char *v, const char **out)
 {
-	memset(it, 0, sizeof(*it));
-	it->id = e->id;
-	it->attempts = e->attempts;
-	it->ev.type = e->type;
-	if (e->type == MSG_OUT_OF_STOCK) {
-		it->ev.u.out_of_stock.sku = arena_strdup(a, e->sku);
-		return it->ev.u.out_of_stock.sku ? 0 : -1;
-	}
-	it->ev.u.allocated.orderid = arena_strdup(a, e->orderid);
-	it->ev.u.allocated.sku = arena_strdup(a, e->sku);
-	it->ev.u.allocated.batchref = arena_strdup(a, e->batchref);
-	it->ev.u.allocated.qty = e->qty;
-	return it->ev.u.allocated.orderid && it->ev.u.allocated.sku &&
-			       it->ev.u.allocated.batchref
+	*out = v ? arena_strdup(a, v) : NULL;
+	return !v || *out;
+}
+
+/* @e as an outbox row in @a; -1 when memory runs out. */
+static int event_out(const struct stored_event *e, struct arena *a,
+		     struct outbox_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = e->id;
+	r->attempts = e->attempts;
+	r->ev.has_qty = e->has_qty;
+	r->ev.qty = e->qty;
+	return arena_opt(a, e->kind, &r->kind) &&
+			       arena_opt(a, e->orderid, &r->ev.orderid) &&
+			       arena_opt(a, e->sku, &r->ev.sku) &&
+			       arena_opt(a, e->batchref, &r->ev.batchref)
 		       ? 0
 		       : -1;
 }
 
-static int memory_outbox_pending(struct uow *u, size_t limit, struct arena *a,
-				 struct outbox_item **out, size_t *n_out,
-				 struct sc_err *err)
+/*
+ * Up to @limit undelivered events into @a, oldest first; with @lease_s > 0
+ * only unleased ones, which are then leased (claim), else all (pending).
+ */
+static int take(struct uow *u, size_t limit, int lease_s, struct arena *a,
+		struct outbox_rows *out, struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
-	struct outbox_item *items = NULL;
+	struct outbox_row *items = NULL;
+	int64_t now = (int64_t)time(NULL) + s->clock_skew;
 	size_t n = 0, cap = 0;
 	int rc = SC_OK;
 
 	(void)pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; !rc && i < s->outbox.n && n < limit; i++) {
-		if (s->outbox.items[i].sent)
+		struct stored_event *e = &s->outbox.items[i];
+
+		if (e->sent || (lease_s > 0 && e->lease_until > now))
 			continue;
 		if (arena_reserve(a, (void **)&items, &cap, n + 1,
 				  sizeof(*items)) ||
-		    event_out(&s->outbox.items[i], a, &items[n++]))
+		    event_out(e, a, &items[n++]))
 			rc = oom(err);
+		else if (lease_s > 0)
+			e->lease_until = now + lease_s;
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	if (!rc) {
-		*out = items;
-		*n_out = n;
+		out->items = items;
+		out->n = n;
 	}
 	return rc;
+}
+
+static int memory_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+				 struct outbox_rows *out, struct sc_err *err)
+{
+	return take(u, limit, 0, a, out, err);
+}
+
+static int memory_outbox_claim(struct uow *u, size_t limit, int lease_s,
+			       struct arena *a, struct outbox_rows *out,
+			       struct sc_err *err)
+{
+	assert(lease_s > 0);
+	return take(u, limit, lease_s, a, out, err);
 }
 
 /* The event with @id, by binary search (ids increase with position). */
@@ -827,6 +1010,7 @@ static int memory_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
 			e->sent = true;
 		else
 			e->attempts++;
+		e->lease_until = 0;
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	return SC_OK;
@@ -1147,32 +1331,54 @@ static void memory_free(struct uow *u)
 	mem_free(to_memory_uow(u));
 }
 
-static const struct uow_ops memory_uow_ops = {
+static const struct uow_tx_ops memory_tx_ops = {
 	.name = "memory",
 	.begin = memory_begin,
-	.get = memory_get,
-	.sku_of_batch = memory_sku_of_batch,
 	.commit = memory_commit,
 	.rollback = memory_rollback,
+	.free = memory_free,
+};
+
+static const struct product_repo_ops memory_product_ops = {
+	.get = memory_get,
+	.sku_of_batch = memory_sku_of_batch,
+	.add_product = memory_add_product,
+	.bump_version = memory_bump_version,
+	.add_batch = memory_add_batch,
+	.set_batch_totals = memory_set_batch_totals,
+	.add_line = memory_add_line,
+	.remove_line = memory_remove_line,
+};
+
+static const struct outbox_ops memory_outbox_ops = {
+	.add = memory_outbox_add,
+	.claim = memory_outbox_claim,
+	.mark = memory_outbox_mark,
+	.pending = memory_outbox_pending,
+	.stats = memory_outbox_stats,
+};
+
+static const struct query_ops memory_query_ops = {
 	.allocations = memory_allocations,
-	.outbox_add = memory_outbox_add,
-	.outbox_pending = memory_outbox_pending,
-	.outbox_mark = memory_outbox_mark,
-	.research_add = memory_research_add,
-	.research_round = memory_research_round,
-	.research_history = memory_research_history,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,
+	.research_round = memory_research_round,
+	.research_history = memory_research_history,
+	.token_list = memory_token_list,
+};
+
+static const struct record_ops memory_record_ops = {
+	.research_add = memory_research_add,
 	.token_add = memory_token_add,
 	.token_revoke = memory_token_revoke,
-	.token_list = memory_token_list,
+};
+
+static const struct admin_ops memory_admin_ops = {
 	.ping = memory_ping,
+	.probe_write = memory_probe_write,
 	.stats = memory_stats,
 	.check = memory_check,
 	.backup = memory_backup,
-	.probe_write = memory_probe_write,
-	.outbox_stats = memory_outbox_stats,
-	.free = memory_free,
 };
 
 int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
@@ -1181,7 +1387,12 @@ int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
 
 	if (!m)
 		return oom(err);
-	m->base.ops = &memory_uow_ops;
+	m->base.tx = &memory_tx_ops;
+	m->base.products = &memory_product_ops;
+	m->base.outbox = &memory_outbox_ops;
+	m->base.queries = &memory_query_ops;
+	m->base.records = &memory_record_ops;
+	m->base.admin = &memory_admin_ops;
 	m->store = s;
 	*out = &m->base;
 	return SC_OK;

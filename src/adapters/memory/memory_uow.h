@@ -11,6 +11,8 @@
 #ifndef SCENTS_ADAPTERS_MEMORY_MEMORY_UOW_H
 #define SCENTS_ADAPTERS_MEMORY_MEMORY_UOW_H
 
+#include <stdint.h>
+
 struct memory_store;
 struct sc_err;
 struct uow;
@@ -20,6 +22,12 @@ int memory_store_new(struct memory_store **out /* OUT */, struct sc_err *err);
 
 /* Free @s and everything in it; its units of work must be freed first. */
 void memory_store_free(struct memory_store *s);
+
+/*
+ * Move @s's clock (outbox creation times and leases) @seconds ahead of the
+ * wall clock: tests use it to let a lease expire without waiting.
+ */
+void memory_store_advance_clock(struct memory_store *s, int64_t seconds);
 
 /* A unit of work on @s (borrowed; must outlive it).  SC_ENOMEM. */
 int memory_uow_new(struct memory_store *s, struct uow **out /* OUT */,

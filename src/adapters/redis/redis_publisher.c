@@ -5,12 +5,12 @@
 
 #include <assert.h>
 #include <hiredis/hiredis.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/event_json.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/util.h"
@@ -123,32 +123,12 @@ static int connect_now(struct redis_publisher *r, struct sc_err *err)
 	return redis_connect(&r->target, &r->ctx, err);
 }
 
-/* The JSON payload of @ev (caller frees with mem_free), or NULL. */
-static char *payload(int64_t id, const struct msg *ev)
-{
-	json_t *j;
-	char *s;
-
-	if (ev->type == MSG_ALLOCATED)
-		j = json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id,
-			      "orderid", ev->u.allocated.orderid, "sku",
-			      ev->u.allocated.sku, "qty",
-			      (json_int_t)ev->u.allocated.qty, "batchref",
-			      ev->u.allocated.batchref);
-	else
-		j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "sku",
-			      ev->u.out_of_stock.sku);
-	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	return s;
-}
-
 static int redis_publish(struct publisher *p, const char *channel, int64_t id,
 			 const struct msg *ev, struct sc_err *err)
 {
 	struct redis_publisher *r = to_redis(p);
 	redisReply *reply;
-	char *body = payload(id, ev);
+	char *body = event_json(id, ev);
 	int rc = SC_OK;
 
 	if (!body)

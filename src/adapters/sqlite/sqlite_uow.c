@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -108,6 +109,28 @@ static const char *const migrations[] = {
 	" hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
 	" created_at INTEGER NOT NULL,"
 	" revoked_at INTEGER);",
+	/*
+	 * 5: outbox rows are claimed with a lease (one deliverer at a time
+	 * across processes); any kind of domain/events.h may be stored, so
+	 * the kind CHECK goes (SQLite rebuilds a table to drop one).
+	 */
+	"CREATE TABLE outbox_v5 ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" orderid TEXT,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER,"
+	" batchref TEXT,"
+	" created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" sent_at INTEGER,"
+	" lease_until INTEGER);"
+	"INSERT INTO outbox_v5 (id, kind, orderid, sku, qty, batchref,"
+	" created_at, attempts, sent_at) SELECT id, kind, orderid, sku, qty,"
+	" batchref, created_at, attempts, sent_at FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v5 RENAME TO outbox;"
+	"CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -138,6 +161,7 @@ enum stmt {
 	ST_OUTBOX_PENDING,
 	ST_OUTBOX_SENT,
 	ST_OUTBOX_FAILED,
+	ST_OUTBOX_CLAIM,
 	ST_ROUND_ADD,
 	ST_ROUND_ROW_ADD,
 	ST_ROUND_BY_ID,
@@ -212,10 +236,18 @@ static const char *const stmt_sql[] = {
 	[ST_OUTBOX_PENDING] = "SELECT id, attempts, kind, orderid, sku, qty,"
 			      " batchref FROM outbox WHERE sent_at IS NULL"
 			      " ORDER BY id LIMIT ?1",
-	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = unixepoch()"
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = unixepoch(),"
+			   " lease_until = NULL"
 			   " WHERE id = ?1 AND sent_at IS NULL",
-	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1"
-			     " WHERE id = ?1",
+	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1,"
+			     " lease_until = NULL WHERE id = ?1",
+	[ST_OUTBOX_CLAIM] = "UPDATE outbox SET lease_until = unixepoch() + ?2"
+			    " WHERE id IN (SELECT id FROM outbox"
+			    " WHERE sent_at IS NULL AND (lease_until IS NULL"
+			    " OR lease_until <= unixepoch())"
+			    " ORDER BY id LIMIT ?1)"
+			    " RETURNING id, attempts, kind, orderid, sku, qty,"
+			    " batchref",
 	[ST_ROUND_ADD] = "INSERT INTO research_rounds (day, threshold_bp)"
 			 " VALUES (?1, ?2)",
 	[ST_ROUND_ROW_ADD] = "INSERT INTO research_rows VALUES (?1, ?2, ?3, ?4,"
@@ -269,11 +301,11 @@ struct sqlite_uow {
 	bool locked;			/* holds shared->write_lock */
 };
 
-static const struct uow_ops sqlite_uow_ops;
+static const struct uow_tx_ops sqlite_tx_ops;
 
 static struct sqlite_uow *to_sqlite_uow(struct uow *u)
 {
-	assert(u->ops == &sqlite_uow_ops);
+	assert(u->tx == &sqlite_tx_ops);
 	return container_of(u, struct sqlite_uow, base);
 }
 
@@ -323,6 +355,20 @@ static int exec_simple(struct sqlite_uow *s, enum stmt which,
 		       struct sc_err *err)
 {
 	return exec(s, stmt(s, which), stmt_sql[which], err);
+}
+
+/* Column @col as NULL or text in @a; -1 only when memory runs out. */
+static int col_text_opt(struct arena *a, sqlite3_stmt *st, int col,
+			const char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	*out = NULL;
+	if (!t)
+		return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : -1;
+	*out = arena_strndup(a, (const char *)t,
+			     (size_t)sqlite3_column_bytes(st, col));
+	return *out ? 0 : -1;
 }
 
 static int col_text(struct arena *a, sqlite3_stmt *st, int col,
@@ -404,6 +450,22 @@ static void sqlite_rollback(struct uow *u)
 	if (s->db && s->stmts[ST_ROLLBACK] && !sqlite3_get_autocommit(s->db))
 		(void)exec_simple(s, ST_ROLLBACK, NULL);
 	unlock(s);
+}
+
+/*
+ * A read of its own when no transaction is open; inside one, the read
+ * runs in it (service/uow.h).  *@own says whether read_end() ends it.
+ */
+static int read_begin(struct sqlite_uow *s, bool *own, struct sc_err *err)
+{
+	*own = sqlite3_get_autocommit(s->db) != 0;
+	return *own ? exec_simple(s, ST_BEGIN_READ, err) : SC_OK;
+}
+
+static void read_end(struct sqlite_uow *s, bool own)
+{
+	if (own && !sqlite3_get_autocommit(s->db))
+		(void)exec_simple(s, ST_ROLLBACK, NULL);
 }
 
 static int load_batches(struct sqlite_uow *s, struct product *p,
@@ -538,12 +600,13 @@ static int sqlite_read_product(struct uow *u, const char *sku, struct arena *a,
 			       struct product **out, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
-	int rc = exec_simple(s, ST_BEGIN_READ, err);
+	bool own;
+	int rc = read_begin(s, &own, err);
 
 	if (rc)
 		return rc;
 	rc = load_product(s, a, sku, NULL, out, err);
-	sqlite_rollback(u); /* read-only: nothing to keep */
+	read_end(s, own); /* read-only: nothing to keep */
 	return rc;
 }
 
@@ -837,102 +900,102 @@ static int sqlite_sku_of_batch(struct uow *u, const char *ref, const char **out,
 	return rc;
 }
 
-/* The product row: insert it, or move its version on if still as read. */
-static int save_product_row(struct sqlite_uow *s, const struct product *p,
-			    struct sc_err *err)
+static int sqlite_add_product(struct uow *u, const char *sku, int64_t version,
+			      struct sc_err *err)
 {
-	sqlite3_stmt *st;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_INSERT_PRODUCT);
+
+	(void)bind_text(st, 1, sku);
+	(void)sqlite3_bind_int64(st, 2, version);
+	/* a UNIQUE violation is SC_ECONFLICT: created concurrently */
+	return exec(s, st, "insert product", err);
+}
+
+static int sqlite_bump_version(struct uow *u, const char *sku, int64_t from,
+			       int64_t to, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_BUMP_PRODUCT);
 	int rc;
 
-	if (p->is_new) {
-		st = stmt(s, ST_INSERT_PRODUCT);
-		(void)bind_text(st, 1, p->sku);
-		(void)sqlite3_bind_int64(st, 2, p->version);
-		rc = exec(s, st, "insert product", err);
-		if (rc == SC_ECONFLICT)
-			return SC_ECONFLICT; /* created concurrently */
-		return rc;
-	}
-	st = stmt(s, ST_BUMP_PRODUCT);
-	(void)sqlite3_bind_int64(st, 1, p->version);
-	(void)bind_text(st, 2, p->sku);
-	(void)sqlite3_bind_int64(st, 3, p->loaded_version);
+	(void)sqlite3_bind_int64(st, 1, to);
+	(void)bind_text(st, 2, sku);
+	(void)sqlite3_bind_int64(st, 3, from);
 	rc = exec(s, st, "update product", err);
 	if (!rc && sqlite3_changes(s->db) != 1)
 		rc = err_set(err, SC_ECONFLICT,
-			     "product '%s' changed concurrently", p->sku);
+			     "product '%s' changed concurrently", sku);
 	return rc;
 }
 
-static int save_batch(struct sqlite_uow *s, const struct product *p,
-		      const struct batch *b, struct sc_err *err)
+static int sqlite_add_batch(struct uow *u, const char *sku,
+			    const struct batch *b, struct sc_err *err)
 {
-	sqlite3_stmt *st;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_INSERT_BATCH);
 
-	if (b->is_new) {
-		st = stmt(s, ST_INSERT_BATCH);
-		(void)bind_text(st, 1, b->ref);
-		(void)sqlite3_bind_int64(st, 2, b->purchased);
-		(void)sqlite3_bind_int64(st, 3, b->allocated);
-		if (b->has_eta)
-			(void)sqlite3_bind_int(st, 4, b->eta);
-		(void)bind_text(st, 5, p->sku);
-		if (b->supplier != SUPPLIER_NONE)
-			(void)bind_text(st, 6, supplier_name(b->supplier));
-		return exec(s, st, "insert batch", err);
-	}
-	if (!b->dirty)
-		return SC_OK;
-	st = stmt(s, ST_UPDATE_BATCH);
+	(void)bind_text(st, 1, b->ref);
+	(void)sqlite3_bind_int64(st, 2, b->purchased);
+	(void)sqlite3_bind_int64(st, 3, b->allocated);
+	if (b->has_eta)
+		(void)sqlite3_bind_int(st, 4, b->eta);
+	(void)bind_text(st, 5, sku);
+	if (b->supplier != SUPPLIER_NONE)
+		(void)bind_text(st, 6, supplier_name(b->supplier));
+	return exec(s, st, "insert batch", err);
+}
+
+static int sqlite_set_batch_totals(struct uow *u, const struct batch *b,
+				   struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_UPDATE_BATCH);
+
 	(void)sqlite3_bind_int64(st, 1, b->purchased);
 	(void)sqlite3_bind_int64(st, 2, b->allocated);
 	(void)bind_text(st, 3, b->ref);
 	return exec(s, st, "update batch", err);
 }
 
-/* Replay one journal entry into allocations and the read model. */
-static int save_change(struct sqlite_uow *s, const struct product *p,
-		       const struct line_change *c, struct sc_err *err)
+/* The allocation row and its read-model row, together. */
+static int sqlite_add_line(struct uow *u, const char *batchref,
+			   const struct order_line *l, struct sc_err *err)
 {
-	const char *ref = p->batches[c->batch].ref;
-	sqlite3_stmt *st;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_INSERT_LINE);
 	int rc;
 
-	if (c->kind == LINE_ADDED) {
-		st = stmt(s, ST_INSERT_LINE);
-		(void)bind_text(st, 1, ref);
-		(void)bind_text(st, 2, c->line.orderid);
-		(void)bind_text(st, 3, p->sku);
-		(void)sqlite3_bind_int64(st, 4, c->line.qty);
-		rc = exec(s, st, "insert allocation", err);
-		if (rc)
-			return rc;
-		st = stmt(s, ST_UPSERT_VIEW);
-		(void)bind_text(st, 3, ref);
-	} else {
-		st = stmt(s, ST_DELETE_LINE);
-		(void)bind_text(st, 1, c->line.orderid);
-		(void)bind_text(st, 2, p->sku);
-		rc = exec(s, st, "delete allocation", err);
-		if (rc)
-			return rc;
-		st = stmt(s, ST_DELETE_VIEW);
-	}
-	(void)bind_text(st, 1, c->line.orderid);
-	(void)bind_text(st, 2, p->sku);
+	(void)bind_text(st, 1, batchref);
+	(void)bind_text(st, 2, l->orderid);
+	(void)bind_text(st, 3, l->sku);
+	(void)sqlite3_bind_int64(st, 4, l->qty);
+	rc = exec(s, st, "insert allocation", err);
+	if (rc)
+		return rc;
+	st = stmt(s, ST_UPSERT_VIEW);
+	(void)bind_text(st, 1, l->orderid);
+	(void)bind_text(st, 2, l->sku);
+	(void)bind_text(st, 3, batchref);
 	return exec(s, st, "update allocations_view", err);
 }
 
-static int save_product(struct sqlite_uow *s, const struct product *p,
-			struct sc_err *err)
+static int sqlite_remove_line(struct uow *u, const struct order_line *l,
+			      struct sc_err *err)
 {
-	int rc = save_product_row(s, p, err);
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DELETE_LINE);
+	int rc;
 
-	for (size_t i = 0; !rc && i < p->n_batches; i++)
-		rc = save_batch(s, p, &p->batches[i], err);
-	for (size_t i = 0; !rc && i < p->n_changes; i++)
-		rc = save_change(s, p, &p->changes[i], err);
-	return rc;
+	(void)bind_text(st, 1, l->orderid);
+	(void)bind_text(st, 2, l->sku);
+	rc = exec(s, st, "delete allocation", err);
+	if (rc)
+		return rc;
+	st = stmt(s, ST_DELETE_VIEW);
+	(void)bind_text(st, 1, l->orderid);
+	(void)bind_text(st, 2, l->sku);
+	return exec(s, st, "update allocations_view", err);
 }
 
 /* Make sure @db->wal_fd is open on the current -wal file. */
@@ -1016,13 +1079,8 @@ static int sqlite_commit(struct uow *u, struct sc_err *err)
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	struct sqlite_db *db = s->shared;
 	uint64_t ticket = 0;
-	int rc = SC_OK;
+	int rc = exec_simple(s, ST_COMMIT, err);
 
-	for (size_t i = 0; !rc && i < u->n_seen; i++)
-		if (u->seen[i]->version != u->seen[i]->loaded_version)
-			rc = save_product(s, u->seen[i], err);
-	if (!rc)
-		rc = exec_simple(s, ST_COMMIT, err);
 	if (rc && sqlite3_errcode(s->db) == SQLITE_FULL)
 		atomic_store(&db->was_full, true);
 	if (rc)
@@ -1065,59 +1123,84 @@ static int sqlite_allocations(struct uow *u, const char *orderid,
 			a, (void **)out, n_out, err);
 }
 
-static int sqlite_outbox_add(struct uow *u, const struct msg *ev,
+static int sqlite_outbox_add(struct uow *u, const struct outbox_row *r,
 			     struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_OUTBOX_ADD);
 
-	assert(ev->type == MSG_ALLOCATED || ev->type == MSG_OUT_OF_STOCK);
-	(void)bind_text(st, 1, msg_name(ev->type));
-	if (ev->type == MSG_ALLOCATED) {
-		(void)bind_text(st, 2, ev->u.allocated.orderid);
-		(void)bind_text(st, 3, ev->u.allocated.sku);
-		(void)sqlite3_bind_int64(st, 4, ev->u.allocated.qty);
-		(void)bind_text(st, 5, ev->u.allocated.batchref);
-	} else {
-		(void)bind_text(st, 3, ev->u.out_of_stock.sku);
-	}
+	(void)bind_text(st, 1, r->kind);
+	(void)bind_text(st, 2, r->ev.orderid);
+	(void)bind_text(st, 3, r->ev.sku);
+	if (r->ev.has_qty)
+		(void)sqlite3_bind_int64(st, 4, r->ev.qty);
+	(void)bind_text(st, 5, r->ev.batchref);
 	return exec(s, st, "insert outbox", err);
 }
 
-/* Row of ST_OUTBOX_PENDING into @it, strings in @a; -1 on OOM. */
+/* A row (id, attempts, kind, orderid, sku, qty, batchref) into @row. */
 static int outbox_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
-	struct outbox_item *it = row;
-	const char *kind = (const char *)sqlite3_column_text(st, 2);
+	struct outbox_row *r = row;
 
-	memset(it, 0, sizeof(*it));
-	it->id = sqlite3_column_int64(st, 0);
-	it->attempts = (unsigned)sqlite3_column_int(st, 1);
-	if (kind && !strcmp(kind, "OutOfStock")) {
-		it->ev.type = MSG_OUT_OF_STOCK;
-		return col_text(a, st, 4, &it->ev.u.out_of_stock.sku);
-	}
-	it->ev.type = MSG_ALLOCATED;
-	it->ev.u.allocated.qty = sqlite3_column_int64(st, 5);
-	return col_text(a, st, 3, &it->ev.u.allocated.orderid) ||
-			       col_text(a, st, 4, &it->ev.u.allocated.sku) ||
-			       col_text(a, st, 6, &it->ev.u.allocated.batchref)
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->attempts = (unsigned)sqlite3_column_int(st, 1);
+	r->ev.has_qty = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	r->ev.qty = sqlite3_column_int64(st, 5);
+	return col_text(a, st, 2, &r->kind) ||
+			       col_text_opt(a, st, 3, &r->ev.orderid) ||
+			       col_text(a, st, 4, &r->ev.sku) ||
+			       col_text_opt(a, st, 6, &r->ev.batchref)
 		       ? -1
 		       : 0;
 }
 
 static int sqlite_outbox_pending(struct uow *u, size_t limit, struct arena *a,
-				 struct outbox_item **out, size_t *n_out,
-				 struct sc_err *err)
+				 struct outbox_rows *out, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_OUTBOX_PENDING);
 
 	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	return read_all(s,
-			&(const struct row_reader){st, sizeof(**out),
+			&(const struct row_reader){st, sizeof(*out->items),
 						   outbox_row, "read outbox"},
-			a, (void **)out, n_out, err);
+			a, (void **)&out->items, &out->n, err);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct outbox_row *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int sqlite_outbox_claim(struct uow *u, size_t limit, int lease_s,
+			       struct arena *a, struct outbox_rows *out,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st;
+	int rc = sqlite_begin(u, err);
+
+	if (!rc) {
+		st = stmt(s, ST_OUTBOX_CLAIM);
+		(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+		(void)sqlite3_bind_int(st, 2, lease_s);
+		rc = read_all(
+			s,
+			&(const struct row_reader){st, sizeof(*out->items),
+						   outbox_row, "claim outbox"},
+			a, (void **)&out->items, &out->n, err);
+	}
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	sqlite_rollback(u); /* after a commit: only releases the lock */
+	/* RETURNING gives no order; delivery goes oldest first */
+	if (!rc && out->n > 1)
+		qsort(out->items, out->n, sizeof(*out->items), by_id);
+	return rc;
 }
 
 static int sqlite_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
@@ -1263,11 +1346,12 @@ static int sqlite_research_round(struct uow *u, int64_t id, struct arena *a,
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	struct research_round *r = arena_calloc(a, 1, sizeof(*r));
 	sqlite3_stmt *st;
+	bool own;
 	int rc;
 
 	if (!r)
 		return err_set(err, SC_ENOMEM, "out of memory");
-	rc = exec_simple(s, ST_BEGIN_READ, err);
+	rc = read_begin(s, &own, err);
 	if (rc)
 		return rc;
 	st = stmt(s, ST_ROUND_BY_ID);
@@ -1288,7 +1372,7 @@ static int sqlite_research_round(struct uow *u, int64_t id, struct arena *a,
 	(void)sqlite3_reset(st);
 	if (!rc)
 		rc = load_round_rows(s, r, a, err);
-	sqlite_rollback(u); /* read-only */
+	read_end(s, own); /* read-only */
 	if (!rc)
 		*out = r;
 	return rc;
@@ -1394,32 +1478,54 @@ static void sqlite_free(struct uow *u)
 	mem_free(s);
 }
 
-static const struct uow_ops sqlite_uow_ops = {
+static const struct uow_tx_ops sqlite_tx_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
-	.get = sqlite_get,
-	.sku_of_batch = sqlite_sku_of_batch,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
+	.free = sqlite_free,
+};
+
+static const struct product_repo_ops sqlite_product_ops = {
+	.get = sqlite_get,
+	.sku_of_batch = sqlite_sku_of_batch,
+	.add_product = sqlite_add_product,
+	.bump_version = sqlite_bump_version,
+	.add_batch = sqlite_add_batch,
+	.set_batch_totals = sqlite_set_batch_totals,
+	.add_line = sqlite_add_line,
+	.remove_line = sqlite_remove_line,
+};
+
+static const struct outbox_ops sqlite_outbox_ops = {
+	.add = sqlite_outbox_add,
+	.claim = sqlite_outbox_claim,
+	.mark = sqlite_outbox_mark,
+	.pending = sqlite_outbox_pending,
+	.stats = sqlite_outbox_stats,
+};
+
+static const struct query_ops sqlite_query_ops = {
 	.allocations = sqlite_allocations,
-	.outbox_add = sqlite_outbox_add,
-	.outbox_pending = sqlite_outbox_pending,
-	.outbox_mark = sqlite_outbox_mark,
-	.research_add = sqlite_research_add,
-	.research_round = sqlite_research_round,
-	.research_history = sqlite_research_history,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,
+	.research_round = sqlite_research_round,
+	.research_history = sqlite_research_history,
+	.token_list = sqlite_token_list,
+};
+
+static const struct record_ops sqlite_record_ops = {
+	.research_add = sqlite_research_add,
 	.token_add = sqlite_token_add,
 	.token_revoke = sqlite_token_revoke,
-	.token_list = sqlite_token_list,
+};
+
+static const struct admin_ops sqlite_admin_ops = {
 	.ping = sqlite_ping,
+	.probe_write = sqlite_probe_write,
 	.stats = sqlite_stats,
 	.check = sqlite_check,
 	.backup = sqlite_backup,
-	.probe_write = sqlite_probe_write,
-	.outbox_stats = sqlite_outbox_stats,
-	.free = sqlite_free,
 };
 
 /* mkdir -p of the directory part of @path. */
@@ -1522,7 +1628,12 @@ static int connect(struct sqlite_db *shared, bool migrate_only,
 
 	if (!s)
 		return err_set(err, SC_ENOMEM, "out of memory");
-	s->base.ops = &sqlite_uow_ops;
+	s->base.tx = &sqlite_tx_ops;
+	s->base.products = &sqlite_product_ops;
+	s->base.outbox = &sqlite_outbox_ops;
+	s->base.queries = &sqlite_query_ops;
+	s->base.records = &sqlite_record_ops;
+	s->base.admin = &sqlite_admin_ops;
 	s->shared = shared;
 	rc = sqlite3_open_v2(shared->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

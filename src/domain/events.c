@@ -1,0 +1,110 @@
+/*
+ * domain/events.c - the table of outgoing events.
+ */
+#include "domain/events.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define NONE	 SIZE_MAX
+#define AT(m, f) offsetof(struct msg, u.m.f)
+#define BIT(f)	 (1u << (f))
+#define ALL_FOUR                                                               \
+	(BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY) | BIT(EF_BATCHREF))
+
+static const struct event_kind kinds[] = {
+	{MSG_ALLOCATED,
+	 "Allocated",
+	 ROUTE_PUBLISH,
+	 "line_allocated",
+	 ALL_FOUR,
+	 {AT(allocated, orderid), AT(allocated, sku), AT(allocated, qty),
+	  AT(allocated, batchref)}},
+	{MSG_OUT_OF_STOCK,
+	 "OutOfStock",
+	 ROUTE_NOTIFY_STOCK,
+	 "out_of_stock",
+	 BIT(EF_SKU),
+	 {NONE, AT(out_of_stock, sku), NONE, NONE}},
+};
+
+const struct event_kind *event_kind_of(enum msg_type type)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].type == type)
+			return &kinds[i];
+	return NULL;
+}
+
+const struct event_kind *event_kind_named(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kinds[i].name, name))
+			return &kinds[i];
+	return NULL;
+}
+
+size_t event_kind_count(void)
+{
+	return sizeof(kinds) / sizeof(kinds[0]);
+}
+
+const struct event_kind *event_kind_at(size_t i)
+{
+	return i < event_kind_count() ? &kinds[i] : NULL;
+}
+
+/* The string field @f of @m as @k places it, or NULL. */
+static const char *str_at(const struct event_kind *k, const struct msg *m,
+			  enum event_field f)
+{
+	const char *s;
+
+	if (!(k->fields & BIT(f)))
+		return NULL;
+	memcpy(&s, (const char *)m + k->offset[f], sizeof(s));
+	return s;
+}
+
+static void put_str(const struct event_kind *k, struct msg *m,
+		    enum event_field f, const char *s)
+{
+	if (k->fields & BIT(f))
+		memcpy((char *)m + k->offset[f], &s, sizeof(s));
+}
+
+void event_flatten(const struct msg *ev, struct event_fields *out)
+{
+	const struct event_kind *k = event_kind_of(ev->type);
+
+	memset(out, 0, sizeof(*out));
+	if (!k)
+		return;
+	out->orderid = str_at(k, ev, EF_ORDERID);
+	out->sku = str_at(k, ev, EF_SKU);
+	out->batchref = str_at(k, ev, EF_BATCHREF);
+	if (k->fields & BIT(EF_QTY)) {
+		out->has_qty = true;
+		memcpy(&out->qty, (const char *)ev + k->offset[EF_QTY],
+		       sizeof(out->qty));
+	}
+}
+
+int event_unflatten(const struct event_kind *k, const struct event_fields *f,
+		    struct msg *out)
+{
+	if (((k->fields & BIT(EF_ORDERID)) && !f->orderid) ||
+	    ((k->fields & BIT(EF_SKU)) && !f->sku) ||
+	    ((k->fields & BIT(EF_BATCHREF)) && !f->batchref) ||
+	    ((k->fields & BIT(EF_QTY)) && !f->has_qty))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->type = k->type;
+	put_str(k, out, EF_ORDERID, f->orderid);
+	put_str(k, out, EF_SKU, f->sku);
+	put_str(k, out, EF_BATCHREF, f->batchref);
+	if (k->fields & BIT(EF_QTY))
+		memcpy((char *)out + k->offset[EF_QTY], &f->qty,
+		       sizeof(f->qty));
+	return 0;
+}
