@@ -10,6 +10,7 @@
 
 #include "adapters/log/log_adapters.h"
 #include "adapters/memory/memory_uow.h"
+#include "adapters/postgres/pg_uow.h"
 #include "adapters/redis/redis_publisher.h"
 #include "adapters/smtp/smtp_notifier.h"
 #include "adapters/sqlite/sqlite_uow.h"
@@ -28,6 +29,7 @@ struct app {
 	struct config cfg;		 /* as loaded and overridden */
 	struct memory_store *memory;	 /* for memory: */
 	struct sqlite_db *sqlite;	 /* for sqlite:, else NULL */
+	struct pg_db *pg;		 /* for postgresql:, else NULL */
 	struct notifier *notifier;	 /* shared by relays */
 	struct publisher *publisher;	 /* shared by relays */
 	struct outbox_signal *signal;	 /* wakes the relay; may be NULL */
@@ -56,6 +58,21 @@ static int open_sqlite(struct app *app, const char *path, struct uow **out,
 	return rc ? rc : sqlite_uow_new(app->sqlite, out, err);
 }
 
+static int open_pg(struct app *app, const char *rest, struct uow **out,
+		   struct sc_err *err)
+{
+	struct pg_options opt = {
+		.locking = app->cfg.pg_optimistic ? PG_LOCK_OPTIMISTIC
+						  : PG_LOCK_ROW,
+	};
+	int rc = SC_OK;
+
+	(void)rest;
+	if (!app->pg)
+		rc = pg_db_open(app->cfg.database_url, &opt, &app->pg, err);
+	return rc ? rc : pg_uow_new(app->pg, out, err);
+}
+
 static int open_memory(struct app *app, const char *rest, struct uow **out,
 		       struct sc_err *err)
 {
@@ -69,6 +86,8 @@ static const struct {
 } stores[] = {
 	{"sqlite:", open_sqlite},
 	{"memory:", open_memory},
+	{"postgresql://", open_pg},
+	{"postgres://", open_pg},
 };
 
 static int open_store(struct app *app, struct uow **out, struct sc_err *err)
@@ -125,6 +144,7 @@ void bootstrap_close(struct app *app)
 	publisher_free(app->publisher);
 	memory_store_free(app->memory);
 	sqlite_db_close(app->sqlite);
+	pg_db_close(app->pg);
 	if (app->curl_ready)
 		curl_global_cleanup();
 	mem_free(app);

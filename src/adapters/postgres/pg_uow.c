@@ -1,0 +1,1617 @@
+/*
+ * adapters/postgres/pg_uow.c - product repository, outbox, queries and
+ * records on one PostgreSQL connection per unit of work.
+ *
+ * Everything goes through statements prepared once per connection
+ * (PQprepare on connect) with text parameters: nothing user-supplied is
+ * ever spliced into SQL.  Errors are mapped by SQLSTATE at one place,
+ * fail(): serialization failures and deadlocks are SC_ECONFLICT, so the
+ * bus retries them; a lost connection is SC_EIO (503 to HTTP clients) and
+ * the next call reconnects.
+ */
+#include "adapters/postgres/pg_uow.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/util.h"
+#include "domain/model.h"
+#include "domain/sourcing.h"
+#include "service/uow.h"
+
+/* Migration N brings scents_schema.version from N-1 to N. */
+static const char *const migrations[] = {
+	/*
+	 * 1: the schema of SQLite's 1..5, in PostgreSQL's types.  Keys sort
+	 * as bytes (COLLATE "C"), as SQLite's do, so paging by sku and
+	 * every listing come out the same on both stores.
+	 */
+	"CREATE TABLE products ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" sku TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	" version_number BIGINT NOT NULL);"
+	"CREATE TABLE batches ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" reference TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	" product_id BIGINT NOT NULL REFERENCES products(id),"
+	" purchased_quantity BIGINT NOT NULL"
+	"  CHECK (purchased_quantity BETWEEN 0 AND 1000000000),"
+	" allocated_quantity BIGINT NOT NULL"
+	"  CHECK (allocated_quantity BETWEEN 0 AND purchased_quantity),"
+	" eta INTEGER,"
+	" supplier TEXT CHECK (supplier IN ('cheap', 'expensive')));"
+	"CREATE INDEX batches_by_product ON batches(product_id, id);"
+	"CREATE TABLE allocations ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" batch_id BIGINT NOT NULL REFERENCES batches(id),"
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty BIGINT NOT NULL CHECK (qty >= 1),"
+	" UNIQUE (orderid, sku));"
+	"CREATE INDEX allocations_by_batch ON allocations(batch_id, id);"
+	/* the read model: its own table, keyed by order (docs/scaling.md) */
+	"CREATE TABLE allocations_view ("
+	" orderid TEXT COLLATE \"C\" NOT NULL,"
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" batchref TEXT NOT NULL,"
+	" PRIMARY KEY (orderid, sku));"
+	"CREATE TABLE outbox ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" orderid TEXT,"
+	" sku TEXT NOT NULL,"
+	" qty BIGINT,"
+	" batchref TEXT,"
+	" created_at BIGINT NOT NULL"
+	"  DEFAULT extract(epoch FROM now())::bigint,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" sent_at BIGINT,"
+	" lease_until BIGINT);"
+	"CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL;"
+	"CREATE TABLE research_rounds ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" day INTEGER NOT NULL,"
+	" threshold_bp INTEGER NOT NULL CHECK (threshold_bp BETWEEN 0 AND"
+	" 10000),"
+	" created_at BIGINT NOT NULL"
+	"  DEFAULT extract(epoch FROM now())::bigint);"
+	"CREATE TABLE research_rows ("
+	" round_id BIGINT NOT NULL REFERENCES research_rounds(id),"
+	" seq INTEGER NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" scent TEXT NOT NULL,"
+	" expensive_bp INTEGER NOT NULL,"
+	" cheap_bp INTEGER NOT NULL,"
+	" expensive_cost_cents BIGINT NOT NULL,"
+	" cheap_cost_cents BIGINT NOT NULL,"
+	" respondents BIGINT NOT NULL,"
+	" supplier TEXT NOT NULL CHECK (supplier IN ('cheap', 'expensive')),"
+	" unit_cost_cents BIGINT NOT NULL,"
+	" saving_cents BIGINT NOT NULL,"
+	" ci_low_pct DOUBLE PRECISION,"
+	" ci_high_pct DOUBLE PRECISION,"
+	" significant BOOLEAN NOT NULL,"
+	" PRIMARY KEY (sku, round_id),"
+	" UNIQUE (round_id, seq));"
+	"CREATE TABLE api_tokens ("
+	" name TEXT COLLATE \"C\" PRIMARY KEY,"
+	" scopes INTEGER NOT NULL CHECK (scopes BETWEEN 1 AND 15),"
+	" hash BYTEA NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	" created_at BIGINT NOT NULL,"
+	" revoked_at BIGINT);",
+};
+
+static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
+	      "one migration per schema version");
+
+/* Any constant would do: it only has to be the same in every server. */
+#define MIGRATION_LOCK_KEY "7300111"
+
+#define NOW_S "extract(epoch FROM now())::bigint"
+
+/* The decimal text of a numeric macro, for SQL written at compile time. */
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x)  TEXT_OF_(x)
+
+/* Columns of a research row as research_row_of() reads them. */
+#define RESEARCH_COLS                                                          \
+	"round_id, sku, scent, expensive_bp, cheap_bp, expensive_cost_cents,"  \
+	" cheap_cost_cents, respondents, supplier, unit_cost_cents,"           \
+	" saving_cents, ci_low_pct, ci_high_pct, significant"
+
+enum stmt {
+	ST_PRODUCT,
+	ST_PRODUCT_LOCK,
+	ST_BATCHES,
+	ST_ORDER_LINES,
+	ST_BATCH_LINES,
+	ST_SKU_OF_BATCH,
+	ST_INSERT_PRODUCT,
+	ST_BUMP_PRODUCT,
+	ST_INSERT_BATCH,
+	ST_UPDATE_BATCH,
+	ST_INSERT_LINE,
+	ST_DELETE_LINE,
+	ST_UPSERT_VIEW,
+	ST_DELETE_VIEW,
+	ST_VIEW,
+	ST_LIST,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_PENDING,
+	ST_OUTBOX_CLAIM,
+	ST_OUTBOX_SENT,
+	ST_OUTBOX_FAILED,
+	ST_OUTBOX_STATS,
+	ST_ROUND_ADD,
+	ST_ROUND_ROW_ADD,
+	ST_ROUND_BY_ID,
+	ST_ROUND_ROWS,
+	ST_SKU_HISTORY,
+	ST_TOKEN_ADD,
+	ST_TOKEN_REVOKE,
+	ST_TOKEN_LIST,
+	ST_PROBE_WRITE,
+	ST_SIZE,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[] = {
+	[ST_PRODUCT] = "SELECT id, version_number FROM products WHERE sku = $1",
+	[ST_PRODUCT_LOCK] = "SELECT id, version_number FROM products"
+			    " WHERE sku = $1 FOR UPDATE",
+	[ST_BATCHES] = "SELECT reference, purchased_quantity,"
+		       " allocated_quantity, eta, supplier FROM batches"
+		       " WHERE product_id = $1 ORDER BY id",
+	[ST_ORDER_LINES] = "SELECT b.reference, a.qty FROM allocations a"
+			   " JOIN batches b ON b.id = a.batch_id"
+			   " WHERE a.orderid = $1 AND a.sku = $2",
+	[ST_BATCH_LINES] = "SELECT a.orderid, a.qty FROM allocations a"
+			   " JOIN batches b ON b.id = a.batch_id"
+			   " WHERE b.reference = $1 ORDER BY a.id",
+	[ST_SKU_OF_BATCH] = "SELECT p.sku FROM batches b"
+			    " JOIN products p ON p.id = b.product_id"
+			    " WHERE b.reference = $1",
+	[ST_INSERT_PRODUCT] = "INSERT INTO products (sku, version_number)"
+			      " VALUES ($1, $2)",
+	[ST_BUMP_PRODUCT] = "UPDATE products SET version_number = $1"
+			    " WHERE sku = $2 AND version_number = $3",
+	[ST_INSERT_BATCH] = "INSERT INTO batches (reference, product_id,"
+			    " purchased_quantity, allocated_quantity, eta,"
+			    " supplier) SELECT $1, id, $2, $3, $4, $6"
+			    " FROM products WHERE sku = $5",
+	[ST_UPDATE_BATCH] = "UPDATE batches SET purchased_quantity = $1,"
+			    " allocated_quantity = $2 WHERE reference = $3",
+	[ST_INSERT_LINE] = "INSERT INTO allocations (batch_id, orderid, sku,"
+			   " qty) SELECT id, $2, $3, $4 FROM batches"
+			   " WHERE reference = $1",
+	[ST_DELETE_LINE] = "DELETE FROM allocations"
+			   " WHERE orderid = $1 AND sku = $2",
+	[ST_UPSERT_VIEW] = "INSERT INTO allocations_view (orderid, sku,"
+			   " batchref) VALUES ($1, $2, $3)"
+			   " ON CONFLICT (orderid, sku)"
+			   " DO UPDATE SET batchref = excluded.batchref",
+	[ST_DELETE_VIEW] = "DELETE FROM allocations_view"
+			   " WHERE orderid = $1 AND sku = $2",
+	[ST_VIEW] = "SELECT sku, batchref FROM allocations_view"
+		    " WHERE orderid = $1 ORDER BY sku",
+	[ST_LIST] = "SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
+		    " COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id)"
+		    " FROM products p LEFT JOIN batches b ON b.product_id ="
+		    " p.id WHERE p.sku > $1 GROUP BY p.sku"
+		    " ORDER BY p.sku LIMIT $2",
+	[ST_OUTBOX_ADD] =
+		"INSERT INTO outbox (kind, orderid, sku, qty, batchref)"
+		" VALUES ($1, $2, $3, $4, $5)",
+	[ST_OUTBOX_PENDING] = "SELECT id, attempts, kind, orderid, sku, qty,"
+			      " batchref FROM outbox WHERE sent_at IS NULL"
+			      " ORDER BY id LIMIT $1",
+	/*
+	 * SKIP LOCKED: a claimer never waits for another one; rows being
+	 * claimed elsewhere are simply not this claimer's (decision 0011).
+	 */
+	[ST_OUTBOX_CLAIM] = "UPDATE outbox SET lease_until = " NOW_S " + $2"
+			    " WHERE id IN (SELECT id FROM outbox"
+			    " WHERE sent_at IS NULL AND (lease_until IS NULL"
+			    " OR lease_until <= " NOW_S ")"
+			    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+			    " RETURNING id, attempts, kind, orderid, sku, qty,"
+			    " batchref",
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = " NOW_S ","
+			   " lease_until = NULL WHERE id = ANY($1::bigint[])"
+			   " AND sent_at IS NULL",
+	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1,"
+			     " lease_until = NULL"
+			     " WHERE id = ANY($1::bigint[])",
+	[ST_OUTBOX_STATS] = "SELECT COUNT(*), COALESCE(MIN(created_at), 0)"
+			    " FROM outbox WHERE sent_at IS NULL",
+	[ST_ROUND_ADD] = "INSERT INTO research_rounds (day, threshold_bp)"
+			 " VALUES ($1, $2) RETURNING id",
+	[ST_ROUND_ROW_ADD] = "INSERT INTO research_rows VALUES ($1, $2, $3,"
+			     " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+			     " $14, $15)",
+	[ST_ROUND_BY_ID] = "SELECT id, day, threshold_bp FROM research_rounds"
+			   " WHERE $1 = 0 OR id = $1 ORDER BY id DESC LIMIT 1",
+	[ST_ROUND_ROWS] = "SELECT " RESEARCH_COLS " FROM research_rows"
+			  " WHERE round_id = $1 ORDER BY seq",
+	[ST_SKU_HISTORY] = "SELECT " RESEARCH_COLS ", r.day, r.threshold_bp"
+			   " FROM research_rows JOIN research_rounds r"
+			   " ON r.id = round_id WHERE sku = $1"
+			   " ORDER BY round_id DESC LIMIT $2",
+	[ST_TOKEN_ADD] = "INSERT INTO api_tokens (name, scopes, hash,"
+			 " created_at) VALUES ($1, $2, $3, $4)",
+	[ST_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at ="
+			    " COALESCE(revoked_at, $2) WHERE name = $1",
+	[ST_TOKEN_LIST] = "SELECT name, scopes, hash, created_at,"
+			  " COALESCE(revoked_at, 0) FROM api_tokens"
+			  " ORDER BY name",
+	/* a real write of the row it already holds; rolled back */
+	[ST_PROBE_WRITE] = "UPDATE scents_schema SET version = version",
+	[ST_SIZE] = "SELECT pg_database_size(current_database())",
+};
+
+static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
+
+struct pg_db {
+	char *url;		      /* owned; holds the password */
+	struct pg_options opt;	      /* as opened */
+	atomic_uint_fast64_t commits; /* write transactions committed */
+};
+
+struct pg_uow {
+	struct uow base;      /* must stay first */
+	struct pg_db *shared; /* borrowed */
+	PGconn *conn;	      /* NULL until connected, and after a loss */
+	bool in_tx;	      /* between BEGIN and COMMIT/ROLLBACK */
+};
+
+/* Text parameters of one statement, with room to format numbers. */
+struct params {
+	const char *v[16]; /* the values; NULL is SQL NULL */
+	char num[16][24];  /* storage of formatted numbers */
+	int n;		   /* values used */
+};
+
+static void p_str(struct params *p, const char *s)
+{
+	p->v[p->n++] = s;
+}
+
+static void p_int(struct params *p, int64_t x)
+{
+	(void)snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, x);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+static void p_dbl(struct params *p, double x)
+{
+	(void)snprintf(p->num[p->n], sizeof(p->num[0]), "%.17g", x);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+static const struct uow_tx_ops pg_tx_ops;
+
+static struct pg_uow *to_pg(struct uow *u)
+{
+	assert(u->tx == &pg_tx_ops);
+	return container_of(u, struct pg_uow, base);
+}
+
+static void disconnect(struct pg_uow *s)
+{
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->in_tx = false;
+}
+
+/*
+ * Map a failed result (or a NULL one: the connection broke) to our codes,
+ * by SQLSTATE.  The server's text goes into the message for the log; the
+ * HTTP layer shows clients only a generic 503 for SC_EIO.
+ */
+static int fail(struct pg_uow *s, PGresult *res, const char *what,
+		struct sc_err *err)
+{
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *text = res ? PQresultErrorMessage(res)
+			       : (s->conn ? PQerrorMessage(s->conn) : "");
+	char msg[160];
+	size_t n;
+
+	(void)snprintf(msg, sizeof(msg), "%s", text ? text : "");
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK || !state ||
+	    !strncmp(state, "08", 2) || !strncmp(state, "57P", 3)) {
+		/* connection exception or server shutdown: start afresh */
+		disconnect(s);
+		return err_set(err, SC_EIO,
+			       "postgresql %s: connection lost: %s", what, msg);
+	}
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
+		return err_set(err, SC_ECONFLICT, "%s: %s", what, msg);
+	if (!strcmp(state, "23505")) /* unique: created concurrently */
+		return err_set(err, SC_ECONFLICT, "%s: %s", what, msg);
+	return err_set(err, SC_EIO, "postgresql %s: %s (%s)", what, msg, state);
+}
+
+/*
+ * libpq prints the server's NOTICEs on stderr by default ("relation
+ * already exists, skipping" at every start): they are not ours to show.
+ */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Connect; with @prepare, prepare every statement.  SC_EIO: away. */
+static int connect_as(struct pg_uow *s, bool prepare, struct sc_err *err)
+{
+	char timeout[16];
+	const char *keys[] = {"dbname", "connect_timeout", "application_name",
+			      NULL};
+	const char *vals[] = {s->shared->url, timeout, "scents", NULL};
+	PGresult *res;
+
+	(void)snprintf(timeout, sizeof(timeout), "%d",
+		       s->shared->opt.connect_timeout_s
+			       ? s->shared->opt.connect_timeout_s
+			       : 5);
+	disconnect(s);
+	/* expand_dbname: the URL in "dbname" gives every other setting */
+	s->conn = PQconnectdbParams(keys, vals, 1);
+	if (!s->conn)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		int rc = fail(s, NULL, "connect", err);
+
+		return rc;
+	}
+	(void)PQsetNoticeProcessor(s->conn, quiet, NULL);
+	for (size_t i = 0; prepare && i < ST__COUNT; i++) {
+		char name[8];
+
+		(void)snprintf(name, sizeof(name), "s%zu", i);
+		res = PQprepare(s->conn, name, stmt_sql[i], 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			int rc = fail(s, res, "prepare", err);
+
+			PQclear(res);
+			disconnect(s);
+			return rc;
+		}
+		PQclear(res);
+	}
+	return SC_OK;
+}
+
+static int connect_now(struct pg_uow *s, struct sc_err *err)
+{
+	return connect_as(s, true, err);
+}
+
+/* A connection for a call outside a transaction: reconnect if it broke. */
+static int ensure(struct pg_uow *s, struct sc_err *err)
+{
+	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+		return SC_OK;
+	if (s->in_tx)
+		return err_set(err, SC_EIO,
+			       "postgresql: connection lost in a transaction");
+	return connect_now(s, err);
+}
+
+/*
+ * Run prepared statement @which; *@out gets the result (caller clears)
+ * when it is rows or a command.  Else the mapped error.
+ */
+static int run(struct pg_uow *s, enum stmt which, const struct params *p,
+	       const char *what, PGresult **out, struct sc_err *err)
+{
+	char name[8];
+	PGresult *res;
+	ExecStatusType st;
+	int rc = ensure(s, err);
+
+	if (rc)
+		return rc;
+	(void)snprintf(name, sizeof(name), "s%d", (int)which);
+	res = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, NULL,
+			     NULL, 0);
+	st = PQresultStatus(res);
+	if (res && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
+		*out = res;
+		return SC_OK;
+	}
+	rc = fail(s, res, what, err);
+	PQclear(res);
+	return rc;
+}
+
+/* Run @which for its effect; *@changed (may be NULL) gets rows touched. */
+static int run_cmd(struct pg_uow *s, enum stmt which, const struct params *p,
+		   const char *what, long *changed, struct sc_err *err)
+{
+	PGresult *res = NULL;
+	int rc = run(s, which, p, what, &res, err);
+
+	if (!rc && changed)
+		*changed = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/* A plain SQL command (BEGIN, COMMIT, ROLLBACK). */
+static int simple(struct pg_uow *s, const char *sql, struct sc_err *err)
+{
+	PGresult *res = PQexec(s->conn, sql);
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK
+			 ? SC_OK
+			 : fail(s, res, sql, err);
+
+	PQclear(res);
+	return rc;
+}
+
+static int64_t int_at(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* Column @col of @row as a copy in @a, NULL for SQL NULL; -1 on OOM. */
+static int text_at(const PGresult *r, int row, int col, struct arena *a,
+		   const char **out)
+{
+	*out = NULL;
+	if (PQgetisnull(r, row, col))
+		return 0;
+	*out = arena_strndup(a, PQgetvalue(r, row, col),
+			     (size_t)PQgetlength(r, row, col));
+	return *out ? 0 : -1;
+}
+
+static int oom(struct sc_err *err)
+{
+	return err_set(err, SC_ENOMEM, "out of memory");
+}
+
+/* ---- transaction core ------------------------------------------------ */
+
+static int pg_begin(struct uow *u, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	int rc = ensure(s, err);
+
+	if (!rc)
+		rc = simple(s, "BEGIN", err);
+	/*
+	 * A connection that broke while idle (the server restarted) is only
+	 * found out now; nothing is lost by opening a new one and trying
+	 * once more.
+	 */
+	if (rc == SC_EIO && !s->conn) {
+		err_clear(err);
+		rc = connect_now(s, err);
+		if (!rc)
+			rc = simple(s, "BEGIN", err);
+	}
+	s->in_tx = !rc;
+	return rc;
+}
+
+static void pg_rollback(struct uow *u)
+{
+	struct pg_uow *s = to_pg(u);
+
+	if (s->conn && s->in_tx && PQstatus(s->conn) == CONNECTION_OK) {
+		PGresult *res = PQexec(s->conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+	s->in_tx = false;
+}
+
+static int pg_commit(struct uow *u, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	int rc = s->conn ? simple(s, "COMMIT", err)
+			 : err_set(err, SC_EIO, "postgresql: connection lost");
+
+	if (rc) {
+		/* a COMMIT that failed for want of a connection may have
+		   happened: the client's retry is idempotent (an equal line
+		   answers with its batch) */
+		pg_rollback(u);
+		return rc;
+	}
+	s->in_tx = false;
+	atomic_fetch_add(&s->shared->commits, 1);
+	return SC_OK;
+}
+
+static void pg_free(struct uow *u)
+{
+	struct pg_uow *s = to_pg(u);
+
+	pg_rollback(u);
+	disconnect(s);
+	mem_free(s);
+}
+
+/* ---- product repository ---------------------------------------------- */
+
+static int load_batches(struct pg_uow *s, struct product *p, const char *id,
+			struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_str(&q, id);
+	rc = run(s, ST_BATCHES, &q, "load batches", &r, err);
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		enum supplier supplier = SUPPLIER_NONE;
+		bool has_eta = !PQgetisnull(r, i, 3);
+		struct batch *b;
+
+		if (!PQgetisnull(r, i, 4))
+			(void)supplier_parse(PQgetvalue(r, i, 4), &supplier);
+		rc = product_restore_batch(
+			p,
+			&(struct batch_spec){
+				.ref = PQgetvalue(r, i, 0),
+				.qty = int_at(r, i, 1),
+				.has_eta = has_eta,
+				.eta = has_eta ? (int32_t)int_at(r, i, 3) : 0,
+				.supplier = supplier},
+			int_at(r, i, 2), &b, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Restore rows of @which into @p: with @only, (orderid, qty) of that
+ * batch; otherwise (batch ref, qty) of order @orderid.
+ */
+static int load_lines(struct pg_uow *s, struct product *p, enum stmt which,
+		      const struct params *q, struct batch *only,
+		      const char *orderid, struct sc_err *err)
+{
+	PGresult *r = NULL;
+	int rc = run(s, which, q, "load lines", &r, err);
+
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		const char *c0 = PQgetvalue(r, i, 0);
+		struct batch *b = only ? only : product_find_batch(p, c0);
+
+		rc = b ? product_restore_line(p, b, only ? c0 : orderid,
+					      int_at(r, i, 1), err)
+		       : err_set(err, SC_EIO,
+				 "allocation of a batch not loaded");
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int load_hinted(struct pg_uow *s, struct product *p,
+		       const struct load_hint *hint, struct sc_err *err)
+{
+	struct params q = {0};
+	struct batch *b;
+	int rc = SC_OK;
+
+	if (hint && hint->lines_of &&
+	    (b = product_find_batch(p, hint->lines_of))) {
+		p_str(&q, hint->lines_of);
+		rc = load_lines(s, p, ST_BATCH_LINES, &q, b, NULL, err);
+		b->lines_complete = !rc;
+	}
+	if (!rc && hint && hint->orderid) {
+		q.n = 0;
+		p_str(&q, hint->orderid);
+		p_str(&q, p->sku);
+		rc = load_lines(s, p, ST_ORDER_LINES, &q, NULL, hint->orderid,
+				err);
+	}
+	return rc;
+}
+
+static int load_product(struct pg_uow *s, struct arena *a, const char *sku,
+			const struct load_hint *hint, bool lock,
+			struct product **out, struct sc_err *err)
+{
+	struct params q = {0};
+	struct product *p = NULL;
+	PGresult *r = NULL;
+	int rc;
+
+	p_str(&q, sku);
+	rc = run(s, lock ? ST_PRODUCT_LOCK : ST_PRODUCT, &q, "load product", &r,
+		 err);
+	if (!rc && PQntuples(r) == 0)
+		rc = err_set(err, SC_ENOTFOUND, "unknown sku '%s'", sku);
+	if (!rc)
+		rc = product_new(a, sku, int_at(r, 0, 1), false, &p, err);
+	if (!rc)
+		rc = load_batches(s, p, PQgetvalue(r, 0, 0), err);
+	PQclear(r);
+	if (!rc)
+		rc = load_hinted(s, p, hint, err);
+	if (!rc)
+		*out = p;
+	return rc;
+}
+
+static int pg_get(struct uow *u, const char *sku, const struct load_hint *hint,
+		  struct product **out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+
+	return load_product(s, u->arena, sku, hint,
+			    s->shared->opt.locking == PG_LOCK_ROW, out, err);
+}
+
+static int pg_sku_of_batch(struct uow *u, const char *ref, const char **out,
+			   struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_str(&q, ref);
+	rc = run(to_pg(u), ST_SKU_OF_BATCH, &q, "find batch", &r, err);
+	if (!rc && PQntuples(r) == 0)
+		rc = err_set(err, SC_ENOTFOUND, "unknown batch '%s'", ref);
+	else if (!rc && text_at(r, 0, 0, u->arena, out))
+		rc = oom(err);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_add_product(struct uow *u, const char *sku, int64_t version,
+			  struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, sku);
+	p_int(&q, version);
+	/* a unique violation maps to SC_ECONFLICT: created concurrently */
+	return run_cmd(to_pg(u), ST_INSERT_PRODUCT, &q, "insert product", NULL,
+		       err);
+}
+
+static int pg_bump_version(struct uow *u, const char *sku, int64_t from,
+			   int64_t to, struct sc_err *err)
+{
+	struct params q = {0};
+	long changed = 0;
+	int rc;
+
+	p_int(&q, to);
+	p_str(&q, sku);
+	p_int(&q, from);
+	/*
+	 * Under READ COMMITTED this UPDATE waits for a concurrent writer of
+	 * the row, then re-checks the WHERE on its committed version: the
+	 * loser sees 0 rows, never a lost update.
+	 */
+	rc = run_cmd(to_pg(u), ST_BUMP_PRODUCT, &q, "update product", &changed,
+		     err);
+	if (!rc && changed != 1)
+		rc = err_set(err, SC_ECONFLICT,
+			     "product '%s' changed concurrently", sku);
+	return rc;
+}
+
+static int pg_add_batch(struct uow *u, const char *sku, const struct batch *b,
+			struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, b->ref);
+	p_int(&q, b->purchased);
+	p_int(&q, b->allocated);
+	if (b->has_eta)
+		p_int(&q, b->eta);
+	else
+		p_str(&q, NULL);
+	p_str(&q, sku);
+	p_str(&q,
+	      b->supplier != SUPPLIER_NONE ? supplier_name(b->supplier) : NULL);
+	return run_cmd(to_pg(u), ST_INSERT_BATCH, &q, "insert batch", NULL,
+		       err);
+}
+
+static int pg_set_batch_totals(struct uow *u, const struct batch *b,
+			       struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_int(&q, b->purchased);
+	p_int(&q, b->allocated);
+	p_str(&q, b->ref);
+	return run_cmd(to_pg(u), ST_UPDATE_BATCH, &q, "update batch", NULL,
+		       err);
+}
+
+static int pg_add_line(struct uow *u, const char *batchref,
+		       const struct order_line *l, struct sc_err *err)
+{
+	struct params q = {0};
+	int rc;
+
+	p_str(&q, batchref);
+	p_str(&q, l->orderid);
+	p_str(&q, l->sku);
+	p_int(&q, l->qty);
+	rc = run_cmd(to_pg(u), ST_INSERT_LINE, &q, "insert allocation", NULL,
+		     err);
+	q.n = 0;
+	p_str(&q, l->orderid);
+	p_str(&q, l->sku);
+	p_str(&q, batchref);
+	return rc ? rc
+		  : run_cmd(to_pg(u), ST_UPSERT_VIEW, &q,
+			    "update allocations_view", NULL, err);
+}
+
+static int pg_remove_line(struct uow *u, const struct order_line *l,
+			  struct sc_err *err)
+{
+	struct params q = {0};
+	int rc;
+
+	p_str(&q, l->orderid);
+	p_str(&q, l->sku);
+	rc = run_cmd(to_pg(u), ST_DELETE_LINE, &q, "delete allocation", NULL,
+		     err);
+	return rc ? rc
+		  : run_cmd(to_pg(u), ST_DELETE_VIEW, &q,
+			    "update allocations_view", NULL, err);
+}
+
+/* ---- outbox ---------------------------------------------------------- */
+
+static int pg_outbox_add(struct uow *u, const struct outbox_row *r,
+			 struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, r->kind);
+	p_str(&q, r->ev.orderid);
+	p_str(&q, r->ev.sku);
+	if (r->ev.has_qty)
+		p_int(&q, r->ev.qty);
+	else
+		p_str(&q, NULL);
+	p_str(&q, r->ev.batchref);
+	return run_cmd(to_pg(u), ST_OUTBOX_ADD, &q, "insert outbox", NULL, err);
+}
+
+/* Rows (id, attempts, kind, orderid, sku, qty, batchref) into @out. */
+static int outbox_rows_of(const PGresult *r, struct arena *a,
+			  struct outbox_rows *out, struct sc_err *err)
+{
+	int n = PQntuples(r);
+
+	out->n = 0;
+	out->items = n ? arena_calloc(a, (size_t)n, sizeof(*out->items)) : NULL;
+	if (n && !out->items)
+		return oom(err);
+	for (int i = 0; i < n; i++) {
+		struct outbox_row *o = &out->items[i];
+
+		o->id = int_at(r, i, 0);
+		o->attempts = (unsigned)int_at(r, i, 1);
+		o->ev.has_qty = !PQgetisnull(r, i, 5);
+		o->ev.qty = o->ev.has_qty ? int_at(r, i, 5) : 0;
+		if (text_at(r, i, 2, a, &o->kind) ||
+		    text_at(r, i, 3, a, &o->ev.orderid) ||
+		    text_at(r, i, 4, a, &o->ev.sku) ||
+		    text_at(r, i, 6, a, &o->ev.batchref))
+			return oom(err);
+	}
+	out->n = (size_t)n;
+	return SC_OK;
+}
+
+static int pg_outbox_pending(struct uow *u, size_t limit, struct arena *a,
+			     struct outbox_rows *out, struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_int(&q, (int64_t)limit);
+	rc = run(to_pg(u), ST_OUTBOX_PENDING, &q, "read outbox", &r, err);
+	if (!rc)
+		rc = outbox_rows_of(r, a, out, err);
+	PQclear(r);
+	return rc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct outbox_row *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int pg_outbox_claim(struct uow *u, size_t limit, int lease_s,
+			   struct arena *a, struct outbox_rows *out,
+			   struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_int(&q, (int64_t)limit);
+	p_int(&q, lease_s);
+	/* one statement: its own transaction */
+	rc = run(to_pg(u), ST_OUTBOX_CLAIM, &q, "claim outbox", &r, err);
+	if (!rc)
+		rc = outbox_rows_of(r, a, out, err);
+	PQclear(r);
+	/* RETURNING gives no order; delivery goes oldest first */
+	if (!rc && out->n > 1)
+		qsort(out->items, out->n, sizeof(*out->items), by_id);
+	return rc;
+}
+
+static int pg_outbox_mark(struct uow *u, const int64_t *ids, size_t n,
+			  bool sent, struct sc_err *err)
+{
+	struct params q = {0};
+	char *list = mem_alloc(n * 21 + 3);
+	size_t at = 0;
+	int rc;
+
+	if (!list)
+		return oom(err);
+	/* one statement for the whole round: ANY('{1,2,3}'::bigint[]) */
+	list[at++] = '{';
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(list + at, 22, "%s%" PRId64,
+				       i ? "," : "", ids[i]);
+	list[at++] = '}';
+	list[at] = '\0';
+	p_str(&q, list);
+	rc = run_cmd(to_pg(u), sent ? ST_OUTBOX_SENT : ST_OUTBOX_FAILED, &q,
+		     "mark outbox", NULL, err);
+	mem_free(list);
+	return rc;
+}
+
+static int pg_outbox_stats(struct uow *u, int64_t *n_out, int64_t *oldest_out,
+			   struct sc_err *err)
+{
+	PGresult *r = NULL;
+	int rc = run(to_pg(u), ST_OUTBOX_STATS, NULL, "outbox stats", &r, err);
+
+	if (!rc) {
+		*n_out = int_at(r, 0, 0);
+		*oldest_out = int_at(r, 0, 1);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ---- queries --------------------------------------------------------- */
+
+static int pg_allocations(struct uow *u, const char *orderid, struct arena *a,
+			  struct allocation_row **out, size_t *n_out,
+			  struct sc_err *err)
+{
+	struct params q = {0};
+	struct allocation_row *rows = NULL;
+	PGresult *r = NULL;
+	int n = 0, rc;
+
+	p_str(&q, orderid);
+	rc = run(to_pg(u), ST_VIEW, &q, "read allocations_view", &r, err);
+	if (!rc && (n = PQntuples(r)) > 0 &&
+	    !(rows = arena_calloc(a, (size_t)n, sizeof(*rows))))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++)
+		if (text_at(r, i, 0, a, &rows[i].sku) ||
+		    text_at(r, i, 1, a, &rows[i].batchref))
+			rc = oom(err);
+	PQclear(r);
+	if (!rc) {
+		*out = rows;
+		*n_out = (size_t)n;
+	}
+	return rc;
+}
+
+/*
+ * Outside a transaction a read of several statements gets one snapshot
+ * (REPEATABLE READ, read only); inside one it runs in it.
+ */
+static int read_begin(struct pg_uow *s, bool *own, struct sc_err *err)
+{
+	int rc;
+
+	*own = !s->in_tx;
+	if (!*own)
+		return SC_OK;
+	rc = ensure(s, err);
+	if (!rc)
+		rc = simple(s,
+			    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			    err);
+	return rc;
+}
+
+static void read_end(struct pg_uow *s, bool own)
+{
+	if (own && s->conn) {
+		PGresult *res = PQexec(s->conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+}
+
+static int pg_read_product(struct uow *u, const char *sku, struct arena *a,
+			   struct product **out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	bool own;
+	int rc = read_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	rc = load_product(s, a, sku, NULL, false, out, err);
+	read_end(s, own);
+	return rc;
+}
+
+static int pg_list_products(struct uow *u, const char *after, size_t limit,
+			    struct arena *a, struct product_list *out,
+			    struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int n = 0, rc;
+
+	p_str(&q, after);
+	p_int(&q, (int64_t)limit);
+	rc = run(to_pg(u), ST_LIST, &q, "list products", &r, err);
+	out->items = NULL;
+	out->n = 0;
+	if (!rc && (n = PQntuples(r)) > 0 &&
+	    !(out->items = arena_calloc(a, (size_t)n, sizeof(*out->items))))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++) {
+		struct product_summary *p = &out->items[i];
+
+		p->purchased = int_at(r, i, 1);
+		p->allocated = int_at(r, i, 2);
+		p->n_batches = (size_t)int_at(r, i, 3);
+		if (text_at(r, i, 0, a, &p->sku))
+			rc = oom(err);
+	}
+	if (!rc)
+		out->n = (size_t)n;
+	PQclear(r);
+	return rc;
+}
+
+/* Columns @c..@c+13 (RESEARCH_COLS) of row @i into @row and @d. */
+static int research_row_of(const PGresult *r, int i, struct arena *a,
+			   struct research_row *row, struct decision *d)
+{
+	memset(row, 0, sizeof(*row));
+	memset(d, 0, sizeof(*d));
+	if (text_at(r, i, 1, a, &row->sku) || text_at(r, i, 2, a, &row->scent))
+		return -1;
+	row->expensive_bp = (int32_t)int_at(r, i, 3);
+	row->cheap_bp = (int32_t)int_at(r, i, 4);
+	row->expensive_cost_cents = int_at(r, i, 5);
+	row->cheap_cost_cents = int_at(r, i, 6);
+	row->respondents = int_at(r, i, 7);
+	(void)supplier_parse(PQgetvalue(r, i, 8), &d->supplier);
+	d->unit_cost_cents = int_at(r, i, 9);
+	d->saving_cents = int_at(r, i, 10);
+	d->has_interval = !PQgetisnull(r, i, 11);
+	d->ci_low_pct = strtod(PQgetvalue(r, i, 11), NULL);
+	d->ci_high_pct = strtod(PQgetvalue(r, i, 12), NULL);
+	d->significant = PQgetvalue(r, i, 13)[0] == 't';
+	return 0;
+}
+
+static int load_round_rows(struct pg_uow *s, struct research_round *rd,
+			   struct arena *a, struct sc_err *err)
+{
+	struct params q = {0};
+	struct research_row *rows = NULL;
+	PGresult *r = NULL;
+	int n = 0, rc;
+
+	p_int(&q, rd->id);
+	rc = run(s, ST_ROUND_ROWS, &q, "read research", &r, err);
+	if (!rc && (n = PQntuples(r)) > 0) {
+		rows = arena_calloc(a, (size_t)n, sizeof(*rows));
+		rd->decisions =
+			arena_calloc(a, (size_t)n, sizeof(*rd->decisions));
+		if (!rows || !rd->decisions)
+			rc = oom(err);
+	}
+	for (int i = 0; !rc && i < n; i++)
+		if (research_row_of(r, i, a, &rows[i], &rd->decisions[i]))
+			rc = oom(err);
+	PQclear(r);
+	rd->rows = rows;
+	rd->n = rc ? 0 : (size_t)n;
+	return rc;
+}
+
+static int pg_research_round(struct uow *u, int64_t id, struct arena *a,
+			     struct research_round **out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct research_round *rd = arena_calloc(a, 1, sizeof(*rd));
+	struct params q = {0};
+	PGresult *r = NULL;
+	bool own;
+	int rc;
+
+	if (!rd)
+		return oom(err);
+	rc = read_begin(s, &own, err);
+	if (rc)
+		return rc;
+	p_int(&q, id);
+	rc = run(s, ST_ROUND_BY_ID, &q, "read research", &r, err);
+	if (!rc && PQntuples(r) == 0)
+		rc = id ? err_set(err, SC_ENOTFOUND,
+				  "unknown research round %lld", (long long)id)
+			: err_set(err, SC_ENOTFOUND, "no research yet");
+	if (!rc) {
+		rd->id = int_at(r, 0, 0);
+		rd->day = (int32_t)int_at(r, 0, 1);
+		rd->threshold_bp = (int32_t)int_at(r, 0, 2);
+	}
+	PQclear(r);
+	if (!rc)
+		rc = load_round_rows(s, rd, a, err);
+	read_end(s, own);
+	if (!rc)
+		*out = rd;
+	return rc;
+}
+
+static int pg_research_history(struct uow *u, const char *sku, size_t limit,
+			       struct arena *a, struct sku_history *out,
+			       struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int n = 0, rc;
+
+	p_str(&q, sku);
+	p_int(&q, (int64_t)limit);
+	rc = run(to_pg(u), ST_SKU_HISTORY, &q, "read research history", &r,
+		 err);
+	out->items = NULL;
+	out->n = 0;
+	if (!rc && (n = PQntuples(r)) > 0 &&
+	    !(out->items = arena_calloc(a, (size_t)n, sizeof(*out->items))))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++) {
+		struct sku_decision *d = &out->items[i];
+
+		d->round_id = int_at(r, i, 0);
+		d->day = (int32_t)int_at(r, i, 14);
+		d->threshold_bp = (int32_t)int_at(r, i, 15);
+		if (research_row_of(r, i, a, &d->row, &d->decision))
+			rc = oom(err);
+	}
+	if (!rc)
+		out->n = (size_t)n;
+	PQclear(r);
+	return rc;
+}
+
+/* bytea's text output, "\x" and hex digits, into @out (@len bytes). */
+static bool unhex(const char *s, uint8_t *out, size_t len)
+{
+	if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 2 + 2 * len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static int pg_token_list(struct uow *u, struct arena *a,
+			 struct token_record **out, size_t *n_out,
+			 struct sc_err *err)
+{
+	struct token_record *t = NULL;
+	PGresult *r = NULL;
+	int n = 0,
+	    rc = run(to_pg(u), ST_TOKEN_LIST, NULL, "read tokens", &r, err);
+
+	if (!rc && (n = PQntuples(r)) > 0 &&
+	    !(t = arena_calloc(a, (size_t)n, sizeof(*t))))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++) {
+		if (text_at(r, i, 0, a, &t[i].name))
+			rc = oom(err);
+		t[i].scopes = (unsigned)int_at(r, i, 1);
+		if (!unhex(PQgetvalue(r, i, 2), t[i].hash, TOKEN_HASH_LEN))
+			memset(t[i].hash, 0, TOKEN_HASH_LEN); /* matches none */
+		t[i].created_at = int_at(r, i, 3);
+		t[i].revoked_at = int_at(r, i, 4);
+	}
+	PQclear(r);
+	if (!rc) {
+		*out = t;
+		*n_out = (size_t)n;
+	}
+	return rc;
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static int add_research_row(struct pg_uow *s, const struct research_round *r,
+			    int64_t id, size_t i, struct sc_err *err)
+{
+	const struct research_row *row = &r->rows[i];
+	const struct decision *d = &r->decisions[i];
+	struct params q = {0};
+
+	p_int(&q, id);
+	p_int(&q, (int64_t)i);
+	p_str(&q, row->sku);
+	p_str(&q, row->scent);
+	p_int(&q, row->expensive_bp);
+	p_int(&q, row->cheap_bp);
+	p_int(&q, row->expensive_cost_cents);
+	p_int(&q, row->cheap_cost_cents);
+	p_int(&q, row->respondents);
+	p_str(&q, supplier_name(d->supplier));
+	p_int(&q, d->unit_cost_cents);
+	p_int(&q, d->saving_cents);
+	if (d->has_interval) {
+		p_dbl(&q, d->ci_low_pct);
+		p_dbl(&q, d->ci_high_pct);
+	} else {
+		p_str(&q, NULL);
+		p_str(&q, NULL);
+	}
+	p_str(&q, d->significant ? "true" : "false");
+	return run_cmd(s, ST_ROUND_ROW_ADD, &q, "insert research row", NULL,
+		       err);
+}
+
+static int pg_research_add(struct uow *u, const struct research_round *r,
+			   int64_t *id_out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	PGresult *res = NULL;
+	int64_t id = 0;
+	int rc;
+
+	p_int(&q, r->day);
+	p_int(&q, r->threshold_bp);
+	rc = run(s, ST_ROUND_ADD, &q, "insert research round", &res, err);
+	if (!rc)
+		id = int_at(res, 0, 0);
+	PQclear(res);
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = add_research_row(s, r, id, i, err);
+	if (!rc)
+		*id_out = id;
+	return rc;
+}
+
+static int pg_token_add(struct uow *u, const struct token_record *t,
+			struct sc_err *err)
+{
+	char hex[2 + 2 * TOKEN_HASH_LEN + 1] = "\\x";
+	struct params q = {0};
+	int rc;
+
+	for (size_t i = 0; i < TOKEN_HASH_LEN; i++)
+		(void)snprintf(hex + 2 + 2 * i, 3, "%02x", t->hash[i]);
+	p_str(&q, t->name);
+	p_int(&q, t->scopes);
+	p_str(&q, hex);
+	p_int(&q, t->created_at);
+	rc = run_cmd(to_pg(u), ST_TOKEN_ADD, &q, "add token", NULL, err);
+	if (rc == SC_ECONFLICT) /* a unique violation: the name is taken */
+		return err_set(err, SC_EEXIST, "token '%s' exists", t->name);
+	return rc;
+}
+
+static int pg_token_revoke(struct uow *u, const char *name, int64_t at,
+			   struct sc_err *err)
+{
+	struct params q = {0};
+	long changed = 0;
+	int rc;
+
+	p_str(&q, name);
+	p_int(&q, at);
+	rc = run_cmd(to_pg(u), ST_TOKEN_REVOKE, &q, "revoke token", &changed,
+		     err);
+	if (!rc && !changed)
+		rc = err_set(err, SC_ENOTFOUND, "no token named '%s'", name);
+	return rc;
+}
+
+/* ---- admin ----------------------------------------------------------- */
+
+static int pg_ping(struct uow *u, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	PGresult *r;
+	int rc = ensure(s, err);
+
+	if (rc)
+		return rc;
+	r = PQexec(s->conn, "SELECT 1");
+	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? SC_OK
+						  : fail(s, r, "ping", err);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_probe_write(struct uow *u, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	int rc = pg_begin(u, err);
+
+	if (!rc)
+		rc = run_cmd(s, ST_PROBE_WRITE, NULL, "probe", NULL, err);
+	pg_rollback(u);
+	return rc;
+}
+
+static int pg_stats(struct uow *u, struct store_stats *out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	PGresult *r = NULL;
+
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	out->commits = atomic_load(&s->shared->commits);
+	out->size_bytes = -1;
+	/* PostgreSQL makes commits durable itself: no syncs of ours */
+	if (!run(s, ST_SIZE, NULL, "size", &r, NULL))
+		out->size_bytes = int_at(r, 0, 0);
+	PQclear(r);
+	return SC_OK;
+}
+
+/* The invariants, as queries whose every row is one violation. */
+static const char *const check_sql[] = {
+	"SELECT format('schema version %s, this program expects %s', version,"
+	" " TEXT_OF(PG_SCHEMA_VERSION) ") FROM scents_schema WHERE version"
+				       " != " TEXT_OF(PG_SCHEMA_VERSION),
+	"SELECT format('batch ''%s'' is over-allocated: %s of %s', reference,"
+	" allocated_quantity, purchased_quantity) FROM batches"
+	" WHERE allocated_quantity > purchased_quantity",
+	"SELECT format('batch ''%s'' records %s allocated but its lines sum"
+	" to %s', b.reference, b.allocated_quantity, COALESCE(SUM(a.qty), 0))"
+	" FROM batches b LEFT JOIN allocations a ON a.batch_id = b.id"
+	" GROUP BY b.id HAVING b.allocated_quantity != COALESCE(SUM(a.qty), 0)",
+	"SELECT format('read model: order ''%s'' sku ''%s'' shows %s, the"
+	" line is in ''%s''', a.orderid, a.sku, COALESCE('''' || v.batchref"
+	" || '''', 'nothing'), b.reference) FROM allocations a"
+	" JOIN batches b ON b.id = a.batch_id LEFT JOIN allocations_view v"
+	" ON v.orderid = a.orderid AND v.sku = a.sku"
+	" WHERE v.batchref IS DISTINCT FROM b.reference",
+	"SELECT format('read model: order ''%s'' sku ''%s'' shows ''%s'' but"
+	" has no such line', v.orderid, v.sku, v.batchref)"
+	" FROM allocations_view v LEFT JOIN allocations a"
+	" ON a.orderid = v.orderid AND a.sku = v.sku WHERE a.id IS NULL",
+	"SELECT format('outbox: no Allocated event for order ''%s'' sku ''%s''"
+	" in ''%s''', a.orderid, a.sku, b.reference) FROM allocations a"
+	" JOIN batches b ON b.id = a.batch_id WHERE NOT EXISTS (SELECT 1"
+	" FROM outbox o WHERE o.kind = 'Allocated' AND o.orderid = a.orderid"
+	" AND o.sku = a.sku AND o.batchref = b.reference)",
+};
+
+/* What can be rebuilt from the source rows (see sqlite_uow.c). */
+static const char *const repair_sql[] = {
+	"UPDATE products SET version_number = version_number + 1 WHERE id IN"
+	" (SELECT product_id FROM batches b WHERE allocated_quantity !="
+	" (SELECT COALESCE(SUM(qty), 0) FROM allocations WHERE batch_id ="
+	" b.id))",
+	"UPDATE batches SET allocated_quantity = t.total FROM (SELECT b.id,"
+	" COALESCE(SUM(a.qty), 0) AS total FROM batches b LEFT JOIN"
+	" allocations a ON a.batch_id = b.id GROUP BY b.id) t WHERE"
+	" t.id = batches.id AND allocated_quantity != t.total AND t.total <="
+	" purchased_quantity",
+	"DELETE FROM allocations_view v WHERE NOT EXISTS (SELECT 1 FROM"
+	" allocations a JOIN batches b ON b.id = a.batch_id WHERE a.orderid ="
+	" v.orderid AND a.sku = v.sku AND b.reference = v.batchref)",
+	"INSERT INTO allocations_view (orderid, sku, batchref) SELECT"
+	" a.orderid, a.sku, b.reference FROM allocations a JOIN batches b ON"
+	" b.id = a.batch_id ON CONFLICT (orderid, sku) DO UPDATE SET batchref"
+	" = excluded.batchref WHERE allocations_view.batchref !="
+	" excluded.batchref",
+};
+
+/* Run @sql (no parameters, several statements allowed) into *@out. */
+static int exec_sql(struct pg_uow *s, const char *sql, PGresult **out,
+		    struct sc_err *err)
+{
+	PGresult *r = PQexec(s->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc;
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*out = r;
+		return SC_OK;
+	}
+	rc = fail(s, r, "statement", err);
+	PQclear(r);
+	return rc;
+}
+
+static int repair(struct pg_uow *s, size_t *n, struct sc_err *err)
+{
+	int rc = pg_begin(&s->base, err);
+
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(repair_sql); i++) {
+		PGresult *r = NULL;
+
+		rc = exec_sql(s, repair_sql[i], &r, err);
+		if (!rc && i) /* version bumps are not repairs themselves */
+			*n += strtoul(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	if (!rc)
+		rc = pg_commit(&s->base, err);
+	pg_rollback(&s->base);
+	return rc;
+}
+
+static int pg_check(struct uow *u, bool repairing, struct arena *a,
+		    struct check_report *out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	size_t cap = 0;
+	bool own = false;
+	int rc = SC_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (repairing)
+		rc = repair(s, &out->n_repaired, err);
+	if (!rc) /* one snapshot: every check sees the same state */
+		rc = read_begin(s, &own, err);
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(check_sql); i++) {
+		PGresult *r = NULL;
+
+		rc = exec_sql(s, check_sql[i], &r, err);
+		for (int k = 0; !rc && k < PQntuples(r); k++) {
+			if (arena_reserve(a, (void **)&out->problems, &cap,
+					  out->n_problems + 1,
+					  sizeof(char *)) ||
+			    text_at(r, k, 0, a,
+				    &out->problems[out->n_problems]))
+				rc = oom(err);
+			else
+				out->n_problems++;
+		}
+		PQclear(r);
+		out->n_checked++;
+	}
+	read_end(s, own);
+	return rc;
+}
+
+static int pg_backup(struct uow *u, const char *path, struct sc_err *err)
+{
+	(void)u;
+	(void)path;
+	return err_set(err, SC_EINVAL,
+		       "a PostgreSQL store is backed up with its own tools: "
+		       "pg_dump, or base backups with WAL archiving");
+}
+
+/* ---- tables and opening ---------------------------------------------- */
+
+static const struct uow_tx_ops pg_tx_ops = {
+	.name = "postgresql",
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.free = pg_free,
+};
+
+static const struct product_repo_ops pg_product_ops = {
+	.get = pg_get,
+	.sku_of_batch = pg_sku_of_batch,
+	.add_product = pg_add_product,
+	.bump_version = pg_bump_version,
+	.add_batch = pg_add_batch,
+	.set_batch_totals = pg_set_batch_totals,
+	.add_line = pg_add_line,
+	.remove_line = pg_remove_line,
+};
+
+static const struct outbox_ops pg_outbox_ops = {
+	.add = pg_outbox_add,
+	.claim = pg_outbox_claim,
+	.mark = pg_outbox_mark,
+	.pending = pg_outbox_pending,
+	.stats = pg_outbox_stats,
+};
+
+static const struct query_ops pg_query_ops = {
+	.allocations = pg_allocations,
+	.read_product = pg_read_product,
+	.list_products = pg_list_products,
+	.research_round = pg_research_round,
+	.research_history = pg_research_history,
+	.token_list = pg_token_list,
+};
+
+static const struct record_ops pg_record_ops = {
+	.research_add = pg_research_add,
+	.token_add = pg_token_add,
+	.token_revoke = pg_token_revoke,
+};
+
+static const struct admin_ops pg_admin_ops = {
+	.ping = pg_ping,
+	.probe_write = pg_probe_write,
+	.stats = pg_stats,
+	.check = pg_check,
+	.backup = pg_backup,
+};
+
+int pg_uow_new(struct pg_db *db, struct uow **out, struct sc_err *err)
+{
+	struct pg_uow *s = mem_calloc(1, sizeof(*s));
+
+	if (!s)
+		return oom(err);
+	s->base.tx = &pg_tx_ops;
+	s->base.products = &pg_product_ops;
+	s->base.outbox = &pg_outbox_ops;
+	s->base.queries = &pg_query_ops;
+	s->base.records = &pg_record_ops;
+	s->base.admin = &pg_admin_ops;
+	s->shared = db;
+	*out = &s->base;
+	return SC_OK;
+}
+
+/*
+ * Bring the schema to PG_SCHEMA_VERSION in one transaction, under an
+ * advisory lock: servers started together wait for the first, then find
+ * nothing to do.  DDL is transactional here, so a failed migration leaves
+ * the old schema.  A database from a newer program is refused.
+ */
+static int migrate(struct pg_uow *s, struct sc_err *err)
+{
+	PGresult *r = NULL;
+	int version = 0;
+	int rc = pg_begin(&s->base, err);
+
+	if (!rc)
+		rc = exec_sql(s,
+			      "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY
+			      ")",
+			      &r, err);
+	PQclear(r);
+	r = NULL;
+	if (!rc)
+		rc = exec_sql(s,
+			      "CREATE TABLE IF NOT EXISTS scents_schema"
+			      " (version INTEGER NOT NULL);"
+			      "INSERT INTO scents_schema SELECT 0 WHERE NOT"
+			      " EXISTS (SELECT 1 FROM scents_schema)",
+			      &r, err);
+	PQclear(r);
+	r = NULL;
+	if (!rc)
+		rc = exec_sql(s, "SELECT version FROM scents_schema", &r, err);
+	if (!rc)
+		version = (int)int_at(r, 0, 0);
+	PQclear(r);
+	if (!rc && version > PG_SCHEMA_VERSION)
+		rc = err_set(err, SC_EIO,
+			     "the database has schema version %d; this "
+			     "program knows up to %d (upgrade scents)",
+			     version, PG_SCHEMA_VERSION);
+	for (; !rc && version < PG_SCHEMA_VERSION; version++) {
+		char bump[64];
+
+		r = NULL;
+		rc = exec_sql(s, migrations[version], &r, err);
+		PQclear(r);
+		(void)snprintf(bump, sizeof(bump),
+			       "UPDATE scents_schema SET version = %d",
+			       version + 1);
+		r = NULL;
+		if (!rc)
+			rc = exec_sql(s, bump, &r, err);
+		PQclear(r);
+	}
+	if (!rc)
+		rc = pg_commit(&s->base, err);
+	pg_rollback(&s->base);
+	return rc;
+}
+
+int pg_locking_parse(const char *s, enum pg_locking *out, struct sc_err *err)
+{
+	if (!s || !*s || !strcmp(s, "row")) {
+		*out = PG_LOCK_ROW;
+		return SC_OK;
+	}
+	if (!strcmp(s, "optimistic")) {
+		*out = PG_LOCK_OPTIMISTIC;
+		return SC_OK;
+	}
+	return err_set(err, SC_EINVAL,
+		       "PG_LOCKING must be row or optimistic, not '%s'", s);
+}
+
+int pg_db_open(const char *url, const struct pg_options *opt,
+	       struct pg_db **out, struct sc_err *err)
+{
+	struct pg_db *db = mem_calloc(1, sizeof(*db));
+	struct pg_uow *s;
+	struct uow *u = NULL;
+	int rc;
+
+	if (!db)
+		return oom(err);
+	db->url = mem_strdup(url);
+	db->opt = *opt;
+	if (!db->url) {
+		mem_free(db);
+		return oom(err);
+	}
+	rc = pg_uow_new(db, &u, err);
+	if (!rc) {
+		s = to_pg(u);
+		/* statements are prepared after the tables exist */
+		rc = connect_as(s, false, err);
+		if (!rc)
+			rc = migrate(s, err);
+	}
+	uow_free(u);
+	if (rc) {
+		pg_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return SC_OK;
+}
+
+void pg_db_close(struct pg_db *db)
+{
+	if (!db)
+		return;
+	mem_free(db->url);
+	mem_free(db);
+}
