@@ -13,6 +13,7 @@ PKGS=(
 	python3 python3-pytest python3-requests python3-redis python3-jsonschema
 	python3-prometheus-client
 	redis-server python3-aiosmtpd wrk openssl scdoc lintian
+	libpq-dev postgresql
 )
 
 missing=()
@@ -26,5 +27,11 @@ echo "install-deps: installing ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Tests run their own cluster (scripts/pg.sh): keep the package from
+# creating and starting a system one on port 5432.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+	$SUDO mkdir -p /etc/postgresql-common
+	echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/pg.sh start DIR PORT | stop DIR | restart-immediate DIR
+# scripts/pg.sh start DIR PORT | stop DIR | resume DIR | restart-immediate DIR
 #
 # A private PostgreSQL for tests and benchmarks: a cluster made by initdb in
 # DIR/data, listening on 127.0.0.1:PORT only (its socket in DIR too), run as
@@ -53,6 +53,10 @@ stop)
 	kill -INT "$pid" 2>/dev/null || exit 0 # fast shutdown
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
 	kill -KILL "$pid" 2>/dev/null || true
+	;;
+resume)
+	# start again a cluster that `stop` stopped (tests of an outage)
+	run_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start >/dev/null
 	;;
 restart-immediate)
 	# what a crash looks like to clients: no checkpoint, connections cut

@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # scripts/test.sh BUILD_DIR - run every test in CI order (conventions B10):
-# lint, unit and contract tests under ASan/UBSan; the libFuzzer targets for
-# a bounded time; a ThreadSanitizer pass; then the integration and
-# end-to-end tests (ASan/UBSan build) against real
-# processes and servers, each started in a private temp dir on loopback
-# and stopped by PID on exit.
+# a private PostgreSQL first (scripts/pg.sh), then lint, unit and contract
+# tests under ASan/UBSan (the contract suite on memory, SQLite and that
+# PostgreSQL); the libFuzzer targets for a bounded time; a ThreadSanitizer
+# pass; then the integration and end-to-end tests (ASan/UBSan build)
+# against real processes and servers, each started in a private temp dir
+# on loopback and stopped by PID on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-build}" && pwd)
 PY=/usr/bin/python3
 
-echo "== lint, unit, contract (ASan+UBSan)"
+tmp=$(mktemp -d /tmp/scents-test.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	bash "$root/scripts/pg.sh" stop "$tmp/pg" || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== PostgreSQL, private (initdb in $tmp/pg, 127.0.0.1 only)"
+pg_port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SCENTS_PG_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$pg_port")
+export SCENTS_PG_URL SCENTS_PG_DIR="$tmp/pg"
+echo "postgresql on 127.0.0.1:$pg_port"
+
+echo "== lint, unit, contract (ASan+UBSan; memory, sqlite, postgresql)"
 (cd "$build" && ctest -L 'lint|unit|contract' --output-on-failure)
 
 echo "== hardening of the release binary"
@@ -31,15 +48,6 @@ bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
 
 echo "== ThreadSanitizer (threaded C suites, then black-box against a TSan build)"
 bash "$root/scripts/tsan.sh"
-
-tmp=$(mktemp -d /tmp/scents-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 export SCENTS_BIN="$build/scents"
 export SCENTS_RELEASE_BUILD="$rel"

@@ -327,6 +327,42 @@ def smtp_sink(tmp_path):
     s.stop()
 
 
+PG_URL = os.environ.get("SCENTS_PG_URL")  # scripts/test.sh starts one
+PG_DIR = os.environ.get("SCENTS_PG_DIR")
+
+
+def psql(url, sql):
+    """Run @sql through psql on the database at @url; rows as lists."""
+    u = urllib.parse.urlsplit(url)
+    env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(u.password or ""))
+    p = subprocess.run(
+        ["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+         "-h", u.hostname, "-p", str(u.port), "-U", u.username,
+         "-d", u.path.lstrip("/"), "-c", sql],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [line.split("\t") for line in p.stdout.splitlines()]
+
+
+def pg_ctl(action):
+    """scripts/pg.sh ACTION on the test cluster (stop, resume, ...)."""
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "pg.sh"), action,
+                    PG_DIR], check=True, timeout=120)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty database on the test cluster; dropped afterwards."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but SCENTS_PG_URL is not (make test)")
+        pytest.skip("no PostgreSQL: SCENTS_PG_URL is not set (make test)")
+    name = "t_" + os.urandom(6).hex()
+    psql(PG_URL, f"CREATE DATABASE {name}")
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    psql(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def outbox_pending(db):
     con = sqlite3.connect(db)
     try:

@@ -327,19 +327,23 @@ static int fail(struct pg_uow *s, PGresult *res, const char *what,
 		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *text = res ? PQresultErrorMessage(res)
 			       : (s->conn ? PQerrorMessage(s->conn) : "");
-	char msg[160];
+	char msg[SC_ERR_MSG_MAX];
 	size_t n;
 
 	(void)snprintf(msg, sizeof(msg), "%s", text ? text : "");
+	/* libpq's text spans lines; ours is one line (logs, CLI errors) */
+	for (char *c = msg; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
 	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+	while (n && msg[n - 1] == ' ')
 		msg[--n] = '\0';
 	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK || !state ||
 	    !strncmp(state, "08", 2) || !strncmp(state, "57P", 3)) {
 		/* connection exception or server shutdown: start afresh */
 		disconnect(s);
-		return err_set(err, SC_EIO,
-			       "postgresql %s: connection lost: %s", what, msg);
+		return err_set(err, SC_EIO, "postgresql %s: %s", what,
+			       msg[0] ? msg : "connection lost");
 	}
 	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
 		return err_set(err, SC_ECONFLICT, "%s: %s", what, msg);

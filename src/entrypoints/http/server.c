@@ -392,7 +392,7 @@ static int queue_response(struct conn *c, const struct http_reply *rep,
 			"Cache-Control: no-store\r\n"
 			"X-Content-Type-Options: nosniff\r\n"
 			"X-Request-Id: %s\r\n"
-			"%s%s%s%s%s%s%s\r\n",
+			"%s%s%s%s%s%s%s%s\r\n",
 			status, reason(status),
 			rep->body && rep->content_type ? rep->content_type
 						       : "application/json",
@@ -401,6 +401,9 @@ static int queue_response(struct conn *c, const struct http_reply *rep,
 			rep->www_authenticate ? "WWW-Authenticate: " : "",
 			rep->www_authenticate ? rep->www_authenticate : "",
 			rep->www_authenticate ? "\r\n" : "",
+			/* every 503 is worth one retry soon: a store that is
+			   down or busy, lost races, a full disk */
+			status == 503 ? "Retry-After: 1\r\n" : "",
 			close ? "Connection: close\r\n" : "");
 	if (hlen < 0 || (size_t)hlen >= sizeof(head))
 		return -1;
