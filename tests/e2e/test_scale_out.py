@@ -9,6 +9,7 @@ model equal to the write model.  Every 202 is journaled and must be
 readable afterwards; no 5xx but 503, and 503 only around the outages;
 every Allocated event delivered at least once."""
 import collections
+import json
 import random
 import re
 import signal
@@ -85,26 +86,35 @@ class Load:
             elif r.status_code >= 500:
                 self.bad.append((r.status_code, r.text))
 
-    def changer(self):
+    def changer(self, redis_client):
         """Resize the hot warehouse batch up and down: a shrink below its
-        allocation moves the newest lines to the big shipment."""
+        allocation moves the newest lines to the big shipment.  Every
+        other change goes as a message on the change_batch_quantity
+        stream, which the servers share through one consumer group."""
         rnd = random.Random(99)
         http = requests.Session()
+        self.stream_ids = []
         while not self.stop.is_set():
-            try:
-                r = http.post(self.url(rnd.randrange(3)) +
-                              "/change_batch_quantity", timeout=30,
-                              json={"ref": "hot-wh",
-                                    "qty": rnd.randint(200, 600)})
-                self.record(r)
-            except requests.ConnectionError:
-                http = requests.Session()
+            qty = rnd.randint(200, 600)
+            if rnd.random() < 0.5:
+                self.stream_ids.append(redis_client.xadd(
+                    "change_batch_quantity", {"data": json.dumps(
+                        {"batchref": "hot-wh", "qty": qty})}))
+            else:
+                try:
+                    r = http.post(self.url(rnd.randrange(3)) +
+                                  "/change_batch_quantity", timeout=30,
+                                  json={"ref": "hot-wh", "qty": qty})
+                    self.record(r)
+                except requests.ConnectionError:
+                    http = requests.Session()
             time.sleep(0.1)
 
 
 def test_three_servers_one_postgresql_under_load_and_failures(
-        tmp_path, pg_url):
-    env = {"DATABASE_URL": pg_url, "HTTP_THREADS": "4"}
+        tmp_path, pg_url, redis_server):
+    env = {"DATABASE_URL": pg_url, "HTTP_THREADS": "4",
+           "REDIS_URL": redis_server.url, "REDIS_MODE": "streams"}
     servers = [Server(str(tmp_path / f"s{i}.db"), env).start()
                for i in range(3)]
     load = Load(servers)
@@ -134,7 +144,11 @@ def test_three_servers_one_postgresql_under_load_and_failures(
 
     threads = [threading.Thread(target=load.client, args=(n,))
                for n in range(CLIENTS)]
-    threads += [threading.Thread(target=load.changer),
+    for s in servers:
+        wait_for(lambda: "consumer=subscribed stream=" in s.text(),
+                 what="consumer group joined")
+    threads += [threading.Thread(target=load.changer,
+                                 args=(redis_server.client(),)),
                 threading.Thread(target=checker)]
     for t in threads:
         t.start()
@@ -186,18 +200,33 @@ def test_three_servers_one_postgresql_under_load_and_failures(
     wait_for(lambda: psql(pg_url, "SELECT count(*) FROM outbox WHERE"
                           " sent_at IS NULL") == [["0"]],
              timeout=90, step=1, what="outbox drained")
-    published = collections.Counter()
-    for s in servers:
-        with open(s.log_path, "rb") as f:
-            published.update(re.findall(
-                rb"publish=log channel=line_allocated id=(\d+)", f.read()))
-    allocated_ids = {r[0].encode() for r in psql(
+    # published on the line_allocated stream, each entry with its id
+    published = collections.Counter(
+        fields["id"] for _, fields in
+        redis_server.client().xrange("line_allocated", "-", "+"))
+    allocated_ids = {r[0] for r in psql(
         pg_url, "SELECT id FROM outbox WHERE kind = 'Allocated'")}
     missing = allocated_ids - set(published)
     assert not missing, sorted(missing)[:5]
     dupes = sum(1 for i in allocated_ids if published[i] > 1)
     print(f"scale-out: {len(allocated_ids)} Allocated events, all "
           f"delivered; {dupes} delivered twice (at least once)")
+    # each stream message applied by one server of the group
+    def applied():
+        seen = collections.Counter()
+        for s in servers:
+            with open(s.log_path, "rb") as f:
+                seen.update(m.decode() for m in re.findall(
+                    rb"consumer=applied stream=change_batch_quantity "
+                    rb"id=(\S+)", f.read()))
+        return seen
+    wait_for(lambda: set(load.stream_ids) <= set(applied()), timeout=60,
+             step=1, what="every stream message applied")
+    seen = applied()
+    twice = [i for i in load.stream_ids if seen[i] > 1]
+    print(f"scale-out: {len(load.stream_ids)} stream messages, each "
+          f"applied by one server; {len(twice)} applied twice")
+    assert not twice, twice[:5]
     check = run(str(tmp_path / "cli.db"), "check", env={
         "DATABASE_URL": pg_url})
     assert check.returncode == 0 and " 0 problems" in check.stdout, \

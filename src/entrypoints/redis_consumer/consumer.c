@@ -197,6 +197,11 @@ static int handle_entries(struct consumer *c, redisContext *ctx,
 			skip(c, "no data field", "", 0);
 		if (o == OUTCOME_RETRY)
 			continue; /* stays pending; claimed again later */
+		/* one line per entry: operators (and the scale-out test) can
+		   tell which server applied which message */
+		if (o == OUTCOME_APPLIED)
+			log_msg(LOG_INFO, "consumer=applied stream=%s id=%s",
+				CONSUMER_CHANNEL, e->element[0]->str);
 		ack = redisCommand(ctx, "XACK %s %s %s", CONSUMER_CHANNEL,
 				   CONSUMER_GROUP, e->element[0]->str);
 		if (!ack)
