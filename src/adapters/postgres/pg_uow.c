@@ -271,6 +271,7 @@ struct pg_uow {
 	struct pg_db *shared; /* borrowed */
 	PGconn *conn;	      /* NULL until connected, and after a loss */
 	bool in_tx;	      /* between BEGIN and COMMIT/ROLLBACK */
+	bool lock_load;	      /* the next load_product is for a write */
 };
 
 /* Text parameters of one statement, with room to format numbers. */
@@ -297,6 +298,13 @@ static void p_dbl(struct params *p, double x)
 	(void)snprintf(p->num[p->n], sizeof(p->num[0]), "%.17g", x);
 	p->v[p->n] = p->num[p->n];
 	p->n++;
+}
+
+/* A constant return, so the analyzer knows every caller's rc is set. */
+static int oom(struct sc_err *err)
+{
+	(void)err_set(err, SC_ENOMEM, "out of memory");
+	return SC_ENOMEM;
 }
 
 static const struct uow_tx_ops pg_tx_ops;
@@ -488,11 +496,6 @@ static int text_at(const PGresult *r, int row, int col, struct arena *a,
 	return *out ? 0 : -1;
 }
 
-static int oom(struct sc_err *err)
-{
-	return err_set(err, SC_ENOMEM, "out of memory");
-}
-
 /* ---- transaction core ------------------------------------------------ */
 
 static int pg_begin(struct uow *u, struct sc_err *err)
@@ -589,21 +592,26 @@ static int load_batches(struct pg_uow *s, struct product *p, const char *id,
 }
 
 /*
- * Restore rows of @which into @p: with @only, (orderid, qty) of that
- * batch; otherwise (batch ref, qty) of order @orderid.
+ * Restore stored lines into @p: with @only, every line of that batch
+ * (@key is its ref); otherwise the lines of order @key in this product.
  */
-static int load_lines(struct pg_uow *s, struct product *p, enum stmt which,
-		      const struct params *q, struct batch *only,
-		      const char *orderid, struct sc_err *err)
+static int load_lines(struct pg_uow *s, struct product *p, struct batch *only,
+		      const char *key, struct sc_err *err)
 {
+	struct params q = {0};
 	PGresult *r = NULL;
-	int rc = run(s, which, q, "load lines", &r, err);
+	int rc;
 
+	p_str(&q, key);
+	if (!only)
+		p_str(&q, p->sku);
+	rc = run(s, only ? ST_BATCH_LINES : ST_ORDER_LINES, &q, "load lines",
+		 &r, err);
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		const char *c0 = PQgetvalue(r, i, 0);
 		struct batch *b = only ? only : product_find_batch(p, c0);
 
-		rc = b ? product_restore_line(p, b, only ? c0 : orderid,
+		rc = b ? product_restore_line(p, b, only ? c0 : key,
 					      int_at(r, i, 1), err)
 		       : err_set(err, SC_EIO,
 				 "allocation of a batch not loaded");
@@ -615,35 +623,35 @@ static int load_lines(struct pg_uow *s, struct product *p, enum stmt which,
 static int load_hinted(struct pg_uow *s, struct product *p,
 		       const struct load_hint *hint, struct sc_err *err)
 {
-	struct params q = {0};
 	struct batch *b;
 	int rc = SC_OK;
 
 	if (hint && hint->lines_of &&
 	    (b = product_find_batch(p, hint->lines_of))) {
-		p_str(&q, hint->lines_of);
-		rc = load_lines(s, p, ST_BATCH_LINES, &q, b, NULL, err);
+		rc = load_lines(s, p, b, hint->lines_of, err);
 		b->lines_complete = !rc;
 	}
-	if (!rc && hint && hint->orderid) {
-		q.n = 0;
-		p_str(&q, hint->orderid);
-		p_str(&q, p->sku);
-		rc = load_lines(s, p, ST_ORDER_LINES, &q, NULL, hint->orderid,
-				err);
-	}
+	if (!rc && hint && hint->orderid)
+		rc = load_lines(s, p, NULL, hint->orderid, err);
 	return rc;
 }
 
+/*
+ * Product @sku into @a.  A load for a write (s->lock_load, set by pg_get
+ * with PG_LOCK_ROW) takes the product row's lock first, so the batches
+ * read after it are the ones the version check will compare against.
+ */
 static int load_product(struct pg_uow *s, struct arena *a, const char *sku,
-			const struct load_hint *hint, bool lock,
-			struct product **out, struct sc_err *err)
+			const struct load_hint *hint, struct product **out,
+			struct sc_err *err)
 {
+	bool lock = s->lock_load;
 	struct params q = {0};
 	struct product *p = NULL;
 	PGresult *r = NULL;
 	int rc;
 
+	s->lock_load = false;
 	p_str(&q, sku);
 	rc = run(s, lock ? ST_PRODUCT_LOCK : ST_PRODUCT, &q, "load product", &r,
 		 err);
@@ -666,8 +674,8 @@ static int pg_get(struct uow *u, const char *sku, const struct load_hint *hint,
 {
 	struct pg_uow *s = to_pg(u);
 
-	return load_product(s, u->arena, sku, hint,
-			    s->shared->opt.locking == PG_LOCK_ROW, out, err);
+	s->lock_load = s->shared->opt.locking == PG_LOCK_ROW;
+	return load_product(s, u->arena, sku, hint, out, err);
 }
 
 static int pg_sku_of_batch(struct uow *u, const char *ref, const char **out,
@@ -980,7 +988,7 @@ static int pg_read_product(struct uow *u, const char *sku, struct arena *a,
 
 	if (rc)
 		return rc;
-	rc = load_product(s, a, sku, NULL, false, out, err);
+	rc = load_product(s, a, sku, NULL, out, err);
 	read_end(s, own);
 	return rc;
 }
@@ -1137,12 +1145,15 @@ static bool unhex(const char *s, uint8_t *out, size_t len)
 {
 	if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 2 + 2 * len)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned v;
+	for (size_t i = 0; i < 2 * len; i++) {
+		char c = s[2 + i];
+		int v = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : -1;
 
-		if (sscanf(s + 2 + 2 * i, "%2x", &v) != 1)
+		if (v < 0)
 			return false;
-		out[i] = (uint8_t)v;
+		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
 	}
 	return true;
 }
