@@ -13,7 +13,7 @@ PKGS=(
 	python3 python3-pytest python3-requests python3-redis python3-jsonschema
 	python3-prometheus-client
 	redis-server python3-aiosmtpd wrk openssl scdoc lintian
-	libpq-dev postgresql
+	libpq-dev postgresql nginx-light
 )
 
 missing=()
@@ -33,5 +33,14 @@ if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/
 	$SUDO mkdir -p /etc/postgresql-common
 	echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
 fi
+# Servers (redis, postgresql, nginx) are started by the tests themselves,
+# on private ports: keep their packages from starting system services.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod +x /usr/sbin/policy-rc.d
+	guard=/usr/sbin/policy-rc.d
+fi
+trap '[ -z "$guard" ] || $SUDO rm -f "$guard"' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

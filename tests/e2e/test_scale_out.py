@@ -10,6 +10,7 @@ readable afterwards; no 5xx but 503, and 503 only around the outages;
 every Allocated event delivered at least once."""
 import collections
 import json
+import os
 import random
 import re
 import signal
@@ -234,3 +235,70 @@ def test_three_servers_one_postgresql_under_load_and_failures(
     for s in servers:
         assert s.stop() == 0, s.text()[-2000:]
         assert not SANITIZER.search(s.text()), s.text()[-4000:]
+
+
+def test_nginx_config_in_the_repo_spreads_and_routes_around(tmp_path,
+                                                            pg_url):
+    """dist/nginx/scents.conf, as shipped (ports substituted), in front of
+    three servers on one PostgreSQL."""
+    import shutil
+    import subprocess
+    from conftest import ROOT, free_port
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    env = {"DATABASE_URL": pg_url}
+    servers = [Server(str(tmp_path / f"n{i}.db"), env).start()
+               for i in range(3)]
+    with open(os.path.join(ROOT, "dist", "nginx", "scents.conf")) as f:
+        conf = f.read()
+    for i, s in enumerate(servers):
+        conf = conf.replace(f"127.0.0.1:{5005 + i}",
+                            s.url.replace("http://", ""))
+    port = free_port()
+    conf = conf.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    (tmp_path / "scents.conf").write_text(conf)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\nhttp {\n"
+        f"  access_log {tmp_path}/access.log;\n"
+        f"  client_body_temp_path {tmp_path}/body;\n"
+        f"  proxy_temp_path {tmp_path}/proxy;\n"
+        f"  include {tmp_path}/scents.conf;\n}}\n")
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c",
+                             str(tmp_path / "nginx.conf"), "-g",
+                             "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        front = f"http://127.0.0.1:{port}"
+        def up():
+            try:
+                return requests.get(front + "/healthz",
+                                    timeout=5).status_code == 200
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                return False
+        wait_for(up, what="nginx up")
+        assert requests.post(front + "/add_batch", timeout=10, json={
+            "ref": "b1", "sku": "S", "qty": 1000}).status_code == 201
+        with requests.Session() as http:
+            for i in range(60):
+                r = http.post(front + "/allocate", timeout=10, json={
+                    "orderid": f"o{i}", "sku": "S", "qty": 1})
+                assert r.status_code == 202, r.text
+                rid = r.headers["X-Request-Id"]
+                assert re.fullmatch(r"[0-9a-f]{32}", rid), rid
+        # every server took a share (least_conn over keep-alive)
+        for s in servers:
+            assert s.text().count('method=POST path="/allocate"') >= 1, \
+                s.text()[-500:]
+        # nginx's request id is the one scents logs and answers with
+        assert any(f"request_id={rid}" in s.text() for s in servers)
+        # one server dies: reads still answer, through the others
+        servers[0].proc.send_signal(signal.SIGKILL)
+        servers[0].proc.wait()
+        for i in range(30):
+            r = requests.get(front + f"/allocations/o{i}", timeout=10)
+            assert r.status_code == 200, r.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for s in servers[1:]:
+            assert s.stop() == 0
