@@ -16,6 +16,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	[ ! -d "$tmp/pg" ] || bash "$here/../scripts/pg.sh" stop "$tmp/pg" || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -114,6 +115,81 @@ serve "$db" FULL
 wrk_run "GET allocations, $ORDERS orders, 64 conns" "$SERVE_URL" get.lua 64 "$SERVE_PID"
 wrk_run "90% GET / 10% allocate, 64 conns, FULL" "$SERVE_URL" mix.lua 64 "$SERVE_PID"
 stop_serve
+
+# 5. PostgreSQL (docs/scaling.md): 1, 2 and 3 servers on one database.
+# One wrk per server, the 64 connections split between them, figures
+# summed (req/s, non-2xx) or worst (p99); p50 is the servers' mean.
+if [ "${BENCH_PG:-on}" = on ]; then
+	pgport=$(free_port)
+	PGURL=$(bash "$here/../scripts/pg.sh" start "$tmp/pg" "$pgport")
+	for i in $(seq 0 99); do
+		DATABASE_URL=$PGURL "$build/scents" add-batch "b$i" "SKU-$i" 1000000000 2>/dev/null
+	done
+	DATABASE_URL=$PGURL "$build/scents" add-batch hot HOT 1000000000 2>/dev/null
+	# serve_pg N LOCKING -> PG_URLS, PG_PIDS
+	serve_pg() {
+		PG_URLS=(); PG_PIDS=()
+		for _ in $(seq "$1"); do
+			local port
+			port=$(free_port)
+			DATABASE_URL=$PGURL PG_LOCKING=$2 HTTP_PORT=$port \
+				HTTP_THREADS=$THREADS LOG_LEVEL=warn "$build/scents" serve \
+				2>>"$tmp/serve.log" &
+			PG_PIDS+=($!); pids+=($!)
+			PG_URLS+=("http://127.0.0.1:$port")
+		done
+		for u in "${PG_URLS[@]}"; do
+			for _ in $(seq 100); do
+				curl -fs "$u/healthz" >/dev/null 2>&1 && break
+				sleep 0.1
+			done
+		done
+	}
+	stop_pg() { kill "${PG_PIDS[@]}"; wait "${PG_PIDS[@]}" 2>/dev/null || true; }
+	# wrk_multi NAME SCRIPT CONNS: one wrk per server in PG_URLS
+	wrk_multi() {
+		local name=$1 script=$2 conns=$3 n=${#PG_URLS[@]} k=0 w=()
+		local per=$(( conns / n ))
+		for u in "${PG_URLS[@]}"; do
+			wrk -t1 -c"$per" -d"${WARM}s" -s "$here/$script" "$u" >/dev/null 2>&1 &
+			w+=($!)
+		done
+		wait "${w[@]}" 2>/dev/null || true
+		w=()
+		for u in "${PG_URLS[@]}"; do
+			wrk -t1 -c"$per" -d"${DUR}s" -s "$here/$script" "$u" \
+				>"$tmp/multi.$k" 2>&1 &
+			w+=($!)
+			k=$((k + 1))
+		done
+		wait "${w[@]}" 2>/dev/null || true
+		sed -i -n '/^RESULT/p' "$tmp"/multi.*
+		local agg
+		agg=$(cat "$tmp"/multi.* | awk '{
+			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			rps += v["rps"]; bad += v["non2xx"]; p50 += v["p50_us"]; n++
+			if (v["p99_us"] > p99) p99 = v["p99_us"]
+		} END { printf "%d %d %d %d", rps, p50 / n, p99, bad }')
+		rm -f "$tmp"/multi.*
+		read -r rps p50 p99 bad <<<"$agg"
+		rows+=("$name|$rps|$p50|$p99|$bad|-")
+		echo "  $name: $rps req/s, p50 ${p50} us, p99 ${p99} us, non-2xx $bad" >&2
+	}
+	for n in 1 2 3; do
+		serve_pg "$n" row
+		wrk_multi "pg allocate 100 skus, 64 conns, $n server(s)" allocate.lua 64
+		stop_pg
+	done
+	export HOT_SKU=HOT
+	for n in 1 3; do
+		for lock in row optimistic; do
+			serve_pg "$n" "$lock"
+			wrk_multi "pg allocate 1 hot sku, $n server(s), $lock" allocate.lua 64
+			stop_pg
+		done
+	done
+	unset HOT_SKU
+fi
 
 printf '\n%-42s %9s %9s %9s %8s %8s %9s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "ceiling"
 for r in "${rows[@]}"; do

@@ -6,8 +6,11 @@ bin="${1:-build-release}/scents"
 host=${HTTP_HOST:-127.0.0.1}
 port=${HTTP_PORT:-5005}
 url="http://$host:$port"
+store=${DATABASE_URL:-sqlite:var/scents.db}
+# never print a password: postgresql://user:***@host/db
+shown=$(sed -E 's#^([a-z]+://[^:/@]*):[^@/]*@#\1:***@#' <<<"$store")
 cat <<MSG
-scents: serving $url (store: ${DATABASE_URL:-sqlite:var/scents.db}); Ctrl-C stops.
+scents: serving $url (store: $shown); Ctrl-C stops.
 Try, from another terminal:
   curl -s -X POST $url/add_batch -H 'Content-Type: application/json' \\
        -d '{"ref":"batch-001","sku":"SEA-BREEZE","qty":100,"eta":null}'
@@ -26,7 +29,7 @@ Try, from another terminal:
   curl -s $url/metrics | head                # Prometheus text format
   curl -s $url/openapi.json | head -c 300    # this API, described
 No token exists, so this loopback server is open to all. To require them:
-  DATABASE_URL=${DATABASE_URL:-sqlite:var/scents.db} $bin token create --name me --scope admin
+  DATABASE_URL=$shown $bin token create --name me --scope admin
   curl -s $url/products -H "Authorization: Bearer <the printed token>"
 MSG
 exec "$bin" serve

@@ -7,6 +7,7 @@
  */
 #include "support/faulty_uow.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static struct faulty_uow *to_faulty(struct uow *u)
@@ -32,6 +33,17 @@ static int fault(struct faulty_uow *f, struct sc_err *err)
 	return SC_OK;
 }
 
+/* Note that the open transaction wrote a row of @sku. */
+static void touch(struct faulty_uow *f, const char *sku)
+{
+	for (size_t i = 0; i < f->n_touched; i++)
+		if (!strcmp(f->touched[i], sku))
+			return;
+	if (f->n_touched < sizeof(f->touched) / sizeof(f->touched[0]))
+		(void)snprintf(f->touched[f->n_touched++],
+			       sizeof(f->touched[0]), "%s", sku);
+}
+
 /* f_TABLE_OP(PARAMS): count a fault point, then forward to inner->TABLE->OP. */
 #define FORWARD(table, op, params, ...)                                        \
 	static int f_##table##_##op params                                     \
@@ -42,7 +54,26 @@ static int fault(struct faulty_uow *f, struct sc_err *err)
 		return rc ? rc : f->inner->table->op(sync(f), __VA_ARGS__);    \
 	}
 
-FORWARD(tx, begin, (struct uow * u, struct sc_err *err), err)
+/* As FORWARD, noting the sku expression @sku as written first. */
+#define FORWARD_WRITE(table, op, sku, params, ...)                             \
+	static int f_##table##_##op params                                     \
+	{                                                                      \
+		struct faulty_uow *f = to_faulty(u);                           \
+		int rc = fault(f, err);                                        \
+                                                                               \
+		if (!rc)                                                       \
+			touch(f, sku);                                         \
+		return rc ? rc : f->inner->table->op(sync(f), __VA_ARGS__);    \
+	}
+
+static int f_tx_begin(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+	int rc = fault(f, err);
+
+	f->n_touched = 0;
+	return rc ? rc : f->inner->tx->begin(sync(f), err);
+}
 FORWARD(products, get,
 	(struct uow * u, const char *sku, const struct load_hint *h,
 	 struct product **out, struct sc_err *err),
@@ -50,29 +81,30 @@ FORWARD(products, get,
 FORWARD(products, sku_of_batch,
 	(struct uow * u, const char *ref, const char **out, struct sc_err *err),
 	ref, out, err)
-FORWARD(products, add_product,
-	(struct uow * u, const char *sku, int64_t v, struct sc_err *err), sku,
-	v, err)
-FORWARD(products, bump_version,
-	(struct uow * u, const char *sku, int64_t from, int64_t to,
-	 struct sc_err *err),
-	sku, from, to, err)
-FORWARD(products, add_batch,
-	(struct uow * u, const char *sku, const struct batch *b,
-	 struct sc_err *err),
-	sku, b, err)
-FORWARD(products, set_batch_totals,
-	(struct uow * u, const struct batch *b, struct sc_err *err), b, err)
-FORWARD(products, add_line,
-	(struct uow * u, const char *ref, const struct order_line *l,
-	 struct sc_err *err),
-	ref, l, err)
-FORWARD(products, remove_line,
-	(struct uow * u, const struct order_line *l, struct sc_err *err), l,
-	err)
-FORWARD(outbox, add,
-	(struct uow * u, const struct outbox_row *r, struct sc_err *err), r,
-	err)
+FORWARD_WRITE(products, add_product, sku,
+	      (struct uow * u, const char *sku, int64_t v, struct sc_err *err),
+	      sku, v, err)
+FORWARD_WRITE(products, bump_version, sku,
+	      (struct uow * u, const char *sku, int64_t from, int64_t to,
+	       struct sc_err *err),
+	      sku, from, to, err)
+FORWARD_WRITE(products, add_batch, sku,
+	      (struct uow * u, const char *sku, const struct batch *b,
+	       struct sc_err *err),
+	      sku, b, err)
+FORWARD_WRITE(products, set_batch_totals, b->sku,
+	      (struct uow * u, const struct batch *b, struct sc_err *err), b,
+	      err)
+FORWARD_WRITE(products, add_line, l->sku,
+	      (struct uow * u, const char *ref, const struct order_line *l,
+	       struct sc_err *err),
+	      ref, l, err)
+FORWARD_WRITE(products, remove_line, l->sku,
+	      (struct uow * u, const struct order_line *l, struct sc_err *err),
+	      l, err)
+FORWARD_WRITE(outbox, add, r->ev.sku,
+	      (struct uow * u, const struct outbox_row *r, struct sc_err *err),
+	      r, err)
 FORWARD(outbox, claim,
 	(struct uow * u, size_t limit, int lease_s, struct arena *a,
 	 struct outbox_rows *out, struct sc_err *err),
@@ -146,7 +178,10 @@ static int f_commit(struct uow *u, struct sc_err *err)
 		f->races--;
 		f->rival(f->rival_ctx);
 	}
-	return f->inner->tx->commit(sync(f), err);
+	rc = f->inner->tx->commit(sync(f), err);
+	if (!rc && f->n_touched > f->max_touched)
+		f->max_touched = f->n_touched;
+	return rc;
 }
 
 static void f_rollback(struct uow *u)

@@ -17,6 +17,14 @@ struct faulty_uow {
 	int races;		  /* commits that still lose a race */
 	void (*rival)(void *ctx); /* commits a competing change */
 	void *rival_ctx;	  /* its argument */
+	/*
+	 * The skus the current transaction wrote (product rows, batches,
+	 * lines, outbox rows), and the most any committed transaction wrote:
+	 * docs/scaling.md's "every write touches one sku", measured.
+	 */
+	char touched[8][256]; /* distinct skus of the open transaction */
+	size_t n_touched;     /* entries used */
+	size_t max_touched;   /* over every commit so far */
 };
 
 /* Wrap @inner; no faults armed. */

@@ -791,6 +791,55 @@ static void allocate_survives_every_allocation_failure(void **state)
  * store; an event's entry must name real functions.  A new type added to
  * enum msg_type without its handlers fails here.
  */
+/* One command through @b; asserts it succeeded. */
+static void send_ok(struct bus *b, struct msg m)
+{
+	struct sc_err err;
+
+	err_clear(&err);
+	assert_int_equal(bus_handle(b, &m, NULL, &err), SC_OK);
+}
+
+/*
+ * docs/scaling.md's claim, measured: every write transaction of every
+ * product command writes rows of one sku only (products, batches, lines,
+ * read model, outbox), so the store can be distributed by sku.  Includes
+ * a shrink that deallocates and reallocates in one transaction.
+ */
+static void every_write_transaction_touches_one_sku(void **state)
+{
+	struct test_app *app = *state;
+	struct faulty_uow f;
+	struct bus b;
+	struct msg m = {.type = MSG_CREATE_BATCH};
+
+	wrapped_bus(app, &f, &b);
+	m.u.create_batch =
+		(struct cmd_create_batch){.ref = "w1", .sku = "T", .qty = 10};
+	send_ok(&b, m);
+	m.u.create_batch = (struct cmd_create_batch){
+		.ref = "s1", .sku = "T", .qty = 50, .has_eta = true, .eta = 1};
+	send_ok(&b, m);
+	m.u.create_batch =
+		(struct cmd_create_batch){.ref = "u1", .sku = "U", .qty = 5};
+	send_ok(&b, m);
+	for (int i = 0; i < 4; i++) {
+		char id[16];
+
+		(void)snprintf(id, sizeof(id), "o%d", i);
+		m = (struct msg){.type = MSG_ALLOCATE,
+				 .u.allocate = {id, i % 2 ? "U" : "T", 2}};
+		send_ok(&b, m);
+	}
+	/* shrink w1 below its lines: deallocate, reallocate to s1 */
+	m = (struct msg){.type = MSG_CHANGE_BATCH_QUANTITY,
+			 .u.change_batch_quantity = {"w1", 1}};
+	send_ok(&b, m);
+	assert_int_equal(app_load(app, "T")->batches[1].allocated, 4);
+	assert_int_equal(f.max_touched, 1);
+	bus_release(&b);
+}
+
 static void every_message_type_has_its_handlers(void **state)
 {
 	struct test_app *app = *state;
@@ -854,6 +903,7 @@ int main(void)
 		T(bad_research_changes_nothing),
 		T(allocate_survives_every_allocation_failure),
 		T(every_message_type_has_its_handlers),
+		T(every_write_transaction_touches_one_sku),
 #undef T
 	};
 
