@@ -62,8 +62,8 @@ static int open_pg(struct app *app, const char *rest, struct uow **out,
 		   struct sc_err *err)
 {
 	struct pg_options opt = {
-		.locking = app->cfg.pg_optimistic ? PG_LOCK_OPTIMISTIC
-						  : PG_LOCK_ROW,
+		.locking =
+			app->cfg.pg_row_lock ? PG_LOCK_ROW : PG_LOCK_OPTIMISTIC,
 	};
 	int rc = SC_OK;
 

@@ -134,11 +134,11 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "LOG_FORMAT must be text or json");
 	c->log_json = !strcmp(v, "json");
-	v = get_or(get, ctx, "PG_LOCKING", "row");
+	v = get_or(get, ctx, "PG_LOCKING", "optimistic");
 	if (strcmp(v, "row") != 0 && strcmp(v, "optimistic") != 0)
 		return err_set(err, SC_EINVAL,
-			       "PG_LOCKING must be row or optimistic");
-	c->pg_optimistic = !strcmp(v, "optimistic");
+			       "PG_LOCKING must be optimistic or row");
+	c->pg_row_lock = !strcmp(v, "row");
 	v = get_or(get, ctx, "SQLITE_SYNCHRONOUS", "FULL");
 	if (strcmp(v, "FULL") != 0 && strcmp(v, "NORMAL") != 0)
 		return err_set(err, SC_EINVAL,

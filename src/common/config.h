@@ -7,7 +7,7 @@
  *
  *   DATABASE_URL        sqlite:PATH | memory: |      sqlite:var/scents.db
  *                       postgresql://u:p@host:port/db
- *   PG_LOCKING          row|optimistic (PostgreSQL)  row
+ *   PG_LOCKING          optimistic|row (PostgreSQL)  optimistic
  *   HTTP_HOST/HTTP_PORT listen address               127.0.0.1 / 5005
  *   HTTP_THREADS        server threads (1..64)        4
  *   REDIS_URL           redis://host:port            unset (no messages)
@@ -45,7 +45,7 @@ struct config {
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
 	int sqlite_group_commit;	   /* 1: commits share fsyncs */
 	int open_existing; /* 1: the store must exist (reads never create) */
-	int pg_optimistic; /* PG_LOCKING=optimistic: no row lock on load */
+	int pg_row_lock;   /* PG_LOCKING=row: lock the product on every load */
 	char notify_socket[CONFIG_STR_MAX]; /* systemd's NOTIFY_SOCKET, or "" */
 };
 

@@ -130,10 +130,10 @@ static void sql_teardown(void *store)
  * The PostgreSQL "store": the database at $SCENTS_PG_URL (scripts/pg.sh,
  * started by make test), emptied before each case.
  */
-static int pg_setup(void **store)
+static int pg_setup_with(void **store, enum pg_locking locking)
 {
 	const char *url = getenv("SCENTS_PG_URL");
-	struct pg_options opt = {.locking = PG_LOCK_ROW};
+	struct pg_options opt = {.locking = locking};
 	PGconn *c = PQconnectdb(url);
 	PGresult *r;
 	struct sc_err err;
@@ -154,6 +154,16 @@ static int pg_setup(void **store)
 	return 0;
 }
 
+static int pg_setup(void **store)
+{
+	return pg_setup_with(store, PG_LOCK_OPTIMISTIC); /* the default */
+}
+
+static int pg_setup_row(void **store)
+{
+	return pg_setup_with(store, PG_LOCK_ROW);
+}
+
 static int pg_open(void *store, struct uow **out)
 {
 	struct sc_err err;
@@ -171,6 +181,8 @@ static const struct factory memory_factory = {"memory", mem_setup, mem_open,
 					      mem_teardown};
 static const struct factory pg_factory = {"postgresql", pg_setup, pg_open,
 					  pg_teardown};
+static const struct factory pg_row_factory = {
+	"postgresql (row lock)", pg_setup_row, pg_open, pg_teardown};
 static const struct factory sqlite_group_factory = {
 	"sqlite (group commit)", sql_setup_group, sql_open, sql_teardown};
 static const struct factory sqlite_factory = {"sqlite", sql_setup, sql_open,
@@ -222,6 +234,12 @@ static int setup_sqlite_group(void **state)
 static int setup_pg(void **state)
 {
 	*state = fx_new(&pg_factory);
+	return 0;
+}
+
+static int setup_pg_row(void **state)
+{
+	*state = fx_new(&pg_row_factory);
 	return 0;
 }
 
@@ -1176,7 +1194,16 @@ int main(void)
 {
 	const struct CMUnitTest memory_tests[] = {CASES(setup_memory)};
 	const struct CMUnitTest sqlite_tests[] = {CASES(setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {CASES(setup_pg)};
+	const struct CMUnitTest pg_tests[] = {
+		CASES(setup_pg),
+		/* PG_LOCKING=row: every load for a write locks */
+		cmocka_unit_test_setup_teardown(
+			stale_version_is_a_conflict_and_saves_nothing,
+			setup_pg_row, teardown),
+		cmocka_unit_test_setup_teardown(
+			concurrent_updates_to_version_are_not_allowed,
+			setup_pg_row, teardown),
+	};
 	const struct CMUnitTest group_tests[] = {
 		CASES(setup_sqlite_group),
 		cmocka_unit_test_setup_teardown(

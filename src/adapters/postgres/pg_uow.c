@@ -272,6 +272,8 @@ struct pg_uow {
 	PGconn *conn;	      /* NULL until connected, and after a loss */
 	bool in_tx;	      /* between BEGIN and COMMIT/ROLLBACK */
 	bool lock_load;	      /* the next load_product is for a write */
+	bool lost_race;	      /* the last version check failed: the retry
+				 locks (PG_LOCK_OPTIMISTIC, decision 0012) */
 };
 
 /* Text parameters of one statement, with room to format numbers. */
@@ -546,6 +548,7 @@ static int pg_commit(struct uow *u, struct sc_err *err)
 		return rc;
 	}
 	s->in_tx = false;
+	s->lost_race = false;
 	atomic_fetch_add(&s->shared->commits, 1);
 	return SC_OK;
 }
@@ -674,7 +677,9 @@ static int pg_get(struct uow *u, const char *sku, const struct load_hint *hint,
 {
 	struct pg_uow *s = to_pg(u);
 
-	s->lock_load = s->shared->opt.locking == PG_LOCK_ROW;
+	/* optimistic mode races once; a command that lost queues instead,
+	   so a hot sku cannot starve it into a 503 */
+	s->lock_load = s->shared->opt.locking == PG_LOCK_ROW || s->lost_race;
 	return load_product(s, u->arena, sku, hint, out, err);
 }
 
@@ -724,9 +729,11 @@ static int pg_bump_version(struct uow *u, const char *sku, int64_t from,
 	 */
 	rc = run_cmd(to_pg(u), ST_BUMP_PRODUCT, &q, "update product", &changed,
 		     err);
-	if (!rc && changed != 1)
+	if (!rc && changed != 1) {
+		to_pg(u)->lost_race = true;
 		rc = err_set(err, SC_ECONFLICT,
 			     "product '%s' changed concurrently", sku);
+	}
 	return rc;
 }
 
@@ -1574,20 +1581,6 @@ static int migrate(struct pg_uow *s, struct sc_err *err)
 		rc = pg_commit(&s->base, err);
 	pg_rollback(&s->base);
 	return rc;
-}
-
-int pg_locking_parse(const char *s, enum pg_locking *out, struct sc_err *err)
-{
-	if (!s || !*s || !strcmp(s, "row")) {
-		*out = PG_LOCK_ROW;
-		return SC_OK;
-	}
-	if (!strcmp(s, "optimistic")) {
-		*out = PG_LOCK_OPTIMISTIC;
-		return SC_OK;
-	}
-	return err_set(err, SC_EINVAL,
-		       "PG_LOCKING must be row or optimistic, not '%s'", s);
 }
 
 int pg_db_open(const char *url, const struct pg_options *opt,

@@ -22,8 +22,9 @@ struct uow;
 
 /* How a product is loaded for a write (docs/decisions/0012). */
 enum pg_locking {
-	PG_LOCK_ROW = 0,   /* SELECT ... FOR UPDATE: writers of a sku queue */
-	PG_LOCK_OPTIMISTIC /* no lock on load: losers retry on the version */
+	PG_LOCK_ROW,	   /* SELECT ... FOR UPDATE: writers of a sku queue */
+	PG_LOCK_OPTIMISTIC /* no lock on the first load; a command that lost
+			      the version check locks on its retry */
 };
 
 struct pg_options {
@@ -52,8 +53,5 @@ void pg_db_close(struct pg_db *db);
  */
 int pg_uow_new(struct pg_db *db, struct uow **out /* OUT */,
 	       struct sc_err *err);
-
-/* PG_LOCKING=row|optimistic (empty: row) into @out; SC_EINVAL else. */
-int pg_locking_parse(const char *s, enum pg_locking *out, struct sc_err *err);
 
 #endif
