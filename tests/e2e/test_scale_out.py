@@ -17,9 +17,22 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import SANITIZER, Server, pg_ctl, psql, run, wait_for
+
+
+@pytest.fixture
+def started():
+    """Servers a test starts; any still running when it ends (a failed
+    assertion) are killed, so nothing outlives the test."""
+    servers = []
+    yield servers
+    for s in servers:
+        if s.proc and s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
 
 CLIENTS = 32
 SECONDS = 24
@@ -113,11 +126,12 @@ class Load:
 
 
 def test_three_servers_one_postgresql_under_load_and_failures(
-        tmp_path, pg_url, redis_server):
+        tmp_path, pg_url, redis_server, started):
     env = {"DATABASE_URL": pg_url, "HTTP_THREADS": "4",
            "REDIS_URL": redis_server.url, "REDIS_MODE": "streams"}
     servers = [Server(str(tmp_path / f"s{i}.db"), env).start()
                for i in range(3)]
+    started.extend(servers)
     load = Load(servers)
     s0 = servers[0]
     s0.post("/add_batch", json={"ref": "hot-wh", "sku": "HOT", "qty": 400})
@@ -160,6 +174,7 @@ def test_three_servers_one_postgresql_under_load_and_failures(
         servers[1].proc.wait()
         servers[1].log.close()
         servers[1] = Server(servers[1].db, env).start()  # ... and restart
+        started.append(servers[1])
         time.sleep(PG_RESTART_AT - (time.monotonic() - t0))
         t_pg = time.monotonic()
         pg_ctl("restart-immediate")
@@ -238,7 +253,7 @@ def test_three_servers_one_postgresql_under_load_and_failures(
 
 
 def test_nginx_config_in_the_repo_spreads_and_routes_around(tmp_path,
-                                                            pg_url):
+                                                            pg_url, started):
     """dist/nginx/scents.conf, as shipped (ports substituted), in front of
     three servers on one PostgreSQL."""
     import shutil
@@ -248,6 +263,7 @@ def test_nginx_config_in_the_repo_spreads_and_routes_around(tmp_path,
     env = {"DATABASE_URL": pg_url}
     servers = [Server(str(tmp_path / f"n{i}.db"), env).start()
                for i in range(3)]
+    started.extend(servers)
     with open(os.path.join(ROOT, "dist", "nginx", "scents.conf")) as f:
         conf = f.read()
     for i, s in enumerate(servers):
