@@ -29,7 +29,7 @@ Try, from another terminal:
   curl -s $url/metrics | head                # Prometheus text format
   curl -s $url/openapi.json | head -c 300    # this API, described
 No token exists, so this loopback server is open to all. To require them:
-  DATABASE_URL=$shown $bin token create --name me --scope admin
+  $bin token create --name me --scope admin   # with the same DATABASE_URL
   curl -s $url/products -H "Authorization: Bearer <the printed token>"
 MSG
 exec "$bin" serve

@@ -381,16 +381,32 @@ static int serve_with_consumer(struct app *app, const struct config *cfg,
 	return rc;
 }
 
+/* The store's own settings, as the start-up line shows them. */
+static void store_settings(const struct config *cfg, char *out, size_t size)
+{
+	if (!strncmp(cfg->database_url, "sqlite:", 7))
+		(void)snprintf(out, size,
+			       "sqlite_synchronous=%s sqlite_group_commit=%s",
+			       cfg->sqlite_synchronous_full ? "FULL" : "NORMAL",
+			       cfg->sqlite_group_commit ? "on" : "off");
+	else if (strncmp(cfg->database_url, "memory:", 7) != 0)
+		(void)snprintf(out, size, "pg_locking=%s",
+			       cfg->pg_row_lock ? "row" : "optimistic");
+	else
+		(void)snprintf(out, size, "store=memory");
+}
+
 /* The start-up line: version and settings, every URL without password. */
 static void log_start(const struct config *cfg)
 {
 	char db[CONFIG_STR_MAX], redis[CONFIG_STR_MAX], smtp[CONFIG_STR_MAX];
+	char store[96];
 
+	store_settings(cfg, store, sizeof(store));
 	log_msg(LOG_INFO,
 		"event=start version=%s database_url=%s http_host=%s "
 		"http_port=%d http_threads=%d redis_url=%s smtp_url=%s "
-		"stock_email=%s from_email=%s sqlite_synchronous=%s "
-		"sqlite_group_commit=%s",
+		"stock_email=%s from_email=%s %s",
 		SCENTS_VERSION, url_redact(cfg->database_url, db, sizeof(db)),
 		cfg->http_host, cfg->http_port, cfg->http_threads,
 		cfg->redis_url[0]
@@ -398,9 +414,7 @@ static void log_start(const struct config *cfg)
 			: "-",
 		cfg->smtp_url[0] ? url_redact(cfg->smtp_url, smtp, sizeof(smtp))
 				 : "-",
-		cfg->stock_email, cfg->from_email,
-		cfg->sqlite_synchronous_full ? "FULL" : "NORMAL",
-		cfg->sqlite_group_commit ? "on" : "off");
+		cfg->stock_email, cfg->from_email, store);
 }
 
 static int cmd_serve(const struct config *cfg, const struct cli_opts *o,

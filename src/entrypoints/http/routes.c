@@ -787,7 +787,7 @@ static int render_store(struct worker *w, struct text *t, struct sc_err *err)
 	if (rc)
 		return rc;
 	family(t, "scents_store_commits_total", "counter",
-	       "Write transactions committed with group commit.",
+	       "Write transactions committed by this process.",
 	       (double)st.commits);
 	family(t, "scents_store_syncs_total", "counter",
 	       "fsyncs that made them durable; commits/syncs is the group "
