@@ -4,6 +4,7 @@
 #include "bootstrap.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "service/notifier.h"
 #include "service/publisher.h"
 #include "service/uow.h"
+#include "service/writer.h"
 
 struct app {
 	struct config cfg;		 /* as loaded and overridden */
@@ -37,6 +39,9 @@ struct app {
 	struct delivery_status delivery; /* shared by the relays */
 	struct bus_metrics bus_metrics;	 /* shared by the buses */
 	bool curl_ready;		 /* curl_global_init done */
+	pthread_mutex_t writer_lock;	 /* guards the lazy start below */
+	struct writer writer;		 /* SQLITE_BATCH: one per process */
+	struct uow *writer_uow;		 /* its own connection, or NULL */
 };
 
 typedef int store_open_fn(struct app *app, const char *rest, struct uow **out,
@@ -140,6 +145,11 @@ void bootstrap_close(struct app *app)
 {
 	if (!app)
 		return;
+	if (app->writer_uow) {
+		writer_stop(&app->writer);
+		uow_free(app->writer_uow);
+	}
+	(void)pthread_mutex_destroy(&app->writer_lock);
 	notifier_free(app->notifier);
 	publisher_free(app->publisher);
 	memory_store_free(app->memory);
@@ -161,6 +171,7 @@ int bootstrap_open(const struct config *cfg, struct app **out,
 		return err_set(err, SC_ENOMEM, "out of memory");
 	app->cfg = *cfg;
 	app->seed = (uint64_t)time(NULL) * 2654435761u + 1;
+	(void)pthread_mutex_init(&app->writer_lock, NULL);
 	rc = memory_store_new(&app->memory, err);
 	if (!rc)
 		rc = make_transports(app, err);
@@ -175,17 +186,58 @@ int bootstrap_open(const struct config *cfg, struct app **out,
 	return SC_OK;
 }
 
+/*
+ * The batched writer, started with the first worker that sends commands
+ * (docs/decisions/0013); NULL when the store cannot batch or
+ * SQLITE_BATCH=off.  Its connection is its own.
+ */
+static int writer_for(struct app *app, struct uow *probe, struct writer **out,
+		      struct sc_err *err)
+{
+	struct deps d = {0};
+	int rc = SC_OK;
+
+	*out = NULL;
+	if (!app->cfg.sqlite_batch || !uow_can_batch(probe))
+		return SC_OK;
+	(void)pthread_mutex_lock(&app->writer_lock);
+	if (!app->writer_uow) {
+		rc = open_store(app, &app->writer_uow, err);
+		d.uow = app->writer_uow;
+		d.signal = app->signal;
+		d.metrics = &app->bus_metrics;
+		if (!rc)
+			rc = writer_start(&app->writer, &d, app->seed++, err);
+		if (rc) {
+			uow_free(app->writer_uow);
+			app->writer_uow = NULL;
+		}
+	}
+	(void)pthread_mutex_unlock(&app->writer_lock);
+	if (!rc)
+		*out = &app->writer;
+	return rc;
+}
+
 int bootstrap_worker_init(struct app *app, struct worker *w, struct sc_err *err)
 {
+	struct writer *writer = NULL;
 	struct deps d = {0};
 	int rc = open_store(app, &w->uow, err);
 
-	if (rc)
+	if (!rc)
+		rc = writer_for(app, w->uow, &writer, err);
+	if (rc) {
+		uow_free(w->uow);
+		w->uow = NULL;
 		return rc;
+	}
 	d.uow = w->uow;
 	d.signal = app->signal;
 	d.metrics = &app->bus_metrics;
 	bus_init(&w->bus, &d, app->seed++);
+	w->bus.writer = writer;
+	w->writer = writer;
 	arena_init(&w->scratch);
 	w->delivery = &app->delivery;
 	w->bus_metrics = &app->bus_metrics;
@@ -205,6 +257,9 @@ void bootstrap_worker_release(struct worker *w)
 void bootstrap_set_signal(struct app *app, struct outbox_signal *signal)
 {
 	app->signal = signal;
+	(void)pthread_mutex_lock(&app->writer_lock);
+	app->writer.bus.deps.signal = signal; /* before any command runs */
+	(void)pthread_mutex_unlock(&app->writer_lock);
 }
 
 int bootstrap_relay_init(struct app *app, struct relay_worker *rw,

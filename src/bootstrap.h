@@ -20,14 +20,17 @@ struct sc_err;
 struct uow;
 
 /* What one thread needs to handle messages. */
+struct writer;
+
 struct worker {
 	struct uow *uow;      /* this thread's connection */
 	struct bus bus;	      /* dispatches through uow */
 	struct arena scratch; /* for reads outside the bus; reset by user */
 	const struct delivery_status *delivery; /* the relays' last outcomes */
 	const struct bus_metrics *bus_metrics;	/* every bus's counters */
-	const char *publisher_kind; /* "redis" or "log", for /readyz */
-	const char *notifier_kind;  /* "smtp" or "log", for /readyz */
+	const char *publisher_kind;  /* "redis" or "log", for /readyz */
+	const char *notifier_kind;   /* "smtp" or "log", for /readyz */
+	const struct writer *writer; /* the batched writer, or NULL */
 };
 
 /*

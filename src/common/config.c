@@ -149,6 +149,11 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_GROUP_COMMIT must be on or off");
 	c->sqlite_group_commit = !strcmp(v, "on");
+	v = get_or(get, ctx, "SQLITE_BATCH", "on");
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+		return err_set(err, SC_EINVAL,
+			       "SQLITE_BATCH must be on or off");
+	c->sqlite_batch = !strcmp(v, "on");
 	v = get_or(get, ctx, "HTTP_THREADS", "4");
 	c->http_threads = (int)strtol(v, NULL, 10);
 	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 2 ||

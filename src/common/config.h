@@ -21,6 +21,7 @@
  *   NOTIFY_SOCKET       set by systemd (Type=notify)  unset
  *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
  *   SQLITE_GROUP_COMMIT on|off (FULL: share fsyncs)  on
+ *   SQLITE_BATCH        on|off (one batched writer)  on
  */
 #ifndef SCENTS_COMMON_CONFIG_H
 #define SCENTS_COMMON_CONFIG_H
@@ -44,6 +45,7 @@ struct config {
 	int log_json;			   /* 1: one JSON object per line */
 	int sqlite_synchronous_full;	   /* 1 FULL (durable), 0 NORMAL */
 	int sqlite_group_commit;	   /* 1: commits share fsyncs */
+	int sqlite_batch;  /* 1: commands run in batches by one writer */
 	int open_existing; /* 1: the store must exist (reads never create) */
 	int pg_row_lock;   /* PG_LOCKING=row: lock the product on every load */
 	char notify_socket[CONFIG_STR_MAX]; /* systemd's NOTIFY_SOCKET, or "" */

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "service/uow.h"
+#include "service/writer.h"
 
 /* The pending messages of one bus_handle() call, in the bus arena. */
 struct queue {
@@ -158,6 +159,8 @@ int bus_handle(struct bus *b, const struct msg *cmd, struct bus_result *res,
 	int rc;
 
 	assert(msg_is_command(cmd));
+	if (b->writer) /* it runs this same function on its own bus */
+		return writer_submit(b->writer, cmd, res, err);
 	if (res)
 		memset(res, 0, sizeof(*res));
 	rc = handle_command(b, cmd, res, err);

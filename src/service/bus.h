@@ -27,6 +27,8 @@
 /* Default attempts of a command that keeps losing races. */
 #define BUS_MAX_ATTEMPTS 12
 
+struct writer;
+
 struct bus {
 	const struct handler_entry *table; /* dispatch; handler_table */
 	struct deps deps;      /* what handlers use; deps.arena = &arena */
@@ -35,6 +37,8 @@ struct bus {
 	unsigned backoff_us;   /* first backoff; doubles per retry */
 	uint64_t rng;	       /* xorshift state for the jitter */
 	uint64_t n_retries;    /* conflicts retried so far (for tests) */
+	struct writer *writer; /* set: commands go to this batched writer
+				  (service/writer.h) instead of running here */
 };
 
 /*

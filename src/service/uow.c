@@ -44,7 +44,7 @@ int uow_begin(struct uow *u, struct arena *a, struct sc_err *err)
 	u->n_seen = 0;
 	u->cap_seen = 0;
 	u->wrote_record = false;
-	rc = u->tx->begin(u, err);
+	rc = u->in_batch ? u->tx->savepoint(u, err) : u->tx->begin(u, err);
 	if (!rc)
 		u->active = true;
 	return rc;
@@ -170,17 +170,51 @@ int uow_commit(struct uow *u, struct sc_err *err)
 		    u->seen[i]->n_changes)
 			rc = save_product(u, u->seen[i], err);
 	if (!rc)
-		rc = u->tx->commit(u, err);
+		rc = u->in_batch ? u->tx->release(u, err)
+				 : u->tx->commit(u, err);
 	if (!rc)
 		u->active = false;
 	return rc;
+}
+
+int uow_batch_begin(struct uow *u, struct sc_err *err)
+{
+	int rc;
+
+	assert(uow_can_batch(u) && !u->active && !u->in_batch);
+	rc = u->tx->batch_begin(u, err);
+	u->in_batch = !rc;
+	return rc;
+}
+
+int uow_batch_commit(struct uow *u, struct sc_err *err)
+{
+	assert(u->in_batch && !u->active);
+	u->in_batch = false;
+	return u->tx->batch_commit(u, err);
+}
+
+void uow_batch_rollback(struct uow *u)
+{
+	uow_rollback(u);
+	if (u->in_batch)
+		u->tx->batch_rollback(u);
+	u->in_batch = false;
+}
+
+bool uow_batch_alive(struct uow *u)
+{
+	return u->in_batch && u->tx->batch_alive(u);
 }
 
 void uow_rollback(struct uow *u)
 {
 	if (!u->active)
 		return;
-	u->tx->rollback(u);
+	if (u->in_batch)
+		u->tx->rollback_to(u);
+	else
+		u->tx->rollback(u);
 	u->active = false;
 	u->n_seen = 0;
 }

@@ -171,6 +171,23 @@ struct uow_tx_ops {
 
 	/* Release the adapter; rolls back an open transaction. */
 	void (*free)(struct uow *self);
+
+	/*
+	 * Batches (service/writer.h), optional: NULL in every field when
+	 * the store has none.  batch_begin opens one write transaction for
+	 * many commands; inside it each command's begin, commit and rollback
+	 * become savepoint, release and rollback_to; batch_commit makes the
+	 * whole batch durable at once (SC_EIO: none of it is), and
+	 * batch_alive says whether the store kept the transaction open
+	 * after a command failed (SQLite ends it on a full disk).
+	 */
+	int (*batch_begin)(struct uow *self, struct sc_err *err);
+	int (*savepoint)(struct uow *self, struct sc_err *err);
+	int (*release)(struct uow *self, struct sc_err *err);
+	void (*rollback_to)(struct uow *self);
+	bool (*batch_alive)(struct uow *self);
+	int (*batch_commit)(struct uow *self, struct sc_err *err);
+	void (*batch_rollback)(struct uow *self);
 };
 
 /*
@@ -369,7 +386,30 @@ struct uow {
 	size_t cap_seen;       /* entries allocated in seen */
 	bool active;	       /* between begin and commit/rollback */
 	bool wrote_record;     /* a record op ran in this transaction */
+	bool in_batch;	       /* between uow_batch_begin and its end */
 };
+
+/* True when @u's store can run batches (tx->batch_begin). */
+static inline bool uow_can_batch(const struct uow *u)
+{
+	return u->tx->batch_begin != NULL;
+}
+
+/*
+ * Open a batch: one write transaction in which each command's unit of
+ * work is a savepoint.  End it with uow_batch_commit (durable, all of
+ * it) or uow_batch_rollback.  SC_EIO when the store cannot start one.
+ */
+int uow_batch_begin(struct uow *u, struct sc_err *err);
+
+/* Make every command released into the batch durable.  SC_EIO: none. */
+int uow_batch_commit(struct uow *u, struct sc_err *err);
+
+/* Discard the whole batch. */
+void uow_batch_rollback(struct uow *u);
+
+/* False when a failure made the store end the batch's transaction. */
+bool uow_batch_alive(struct uow *u);
 
 /* Begin; loads go into @a.  SC_EIO when the store cannot start one. */
 int uow_begin(struct uow *u, struct arena *a, struct sc_err *err);

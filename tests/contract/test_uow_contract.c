@@ -1182,6 +1182,46 @@ static void sqlite_allocates_through_the_project_allocator(void **state)
 	assert_true(points > 0);
 }
 
+/*
+ * Batches (stores that have them): many commands in one transaction,
+ * each in a savepoint.  A failing command undoes only its own writes and
+ * keeps its own error; the others commit together; a batch rolled back
+ * leaves nothing.
+ */
+static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
+{
+	struct fx *x = *st;
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct allocation_row *rows;
+	struct sc_err err;
+	size_t n;
+
+	if (!uow_can_batch(x->uow))
+		skip();
+	add_batch(x, "b1", "T", 10, 0);
+	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 4}; /* other qty */
+	err_clear(&err);
+	assert_int_equal(bus_handle(&x->bus, &m, NULL, &err), SC_EEXIST);
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 5};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_true(uow_batch_alive(x->uow));
+	assert_int_equal(uow_batch_commit(x->uow, &x->err), SC_OK);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
+	/* a batch rolled back: nothing of it stays */
+	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
+	m.u.allocate = (struct cmd_allocate){"o3", "T", 1};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	uow_batch_rollback(x->uow);
+	assert_int_equal(
+		uow_allocations(x->uow, "o3", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
+}
+
 /* In CI the PostgreSQL group must run: a skipped adapter is a failure. */
 static int fail_msg_pg(void)
 {
@@ -1211,6 +1251,12 @@ int main(void)
 			setup_sqlite_group, teardown),
 		cmocka_unit_test_setup_teardown(
 			sqlite_allocates_through_the_project_allocator,
+			setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_batch_commits_many_and_a_failure_undoes_only_itself,
+			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_batch_commits_many_and_a_failure_undoes_only_itself,
 			setup_sqlite, teardown),
 	};
 	int failed = 0;

@@ -162,6 +162,9 @@ enum stmt {
 	ST_OUTBOX_SENT,
 	ST_OUTBOX_FAILED,
 	ST_OUTBOX_CLAIM,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_ROUND_ADD,
 	ST_ROUND_ROW_ADD,
 	ST_ROUND_BY_ID,
@@ -241,6 +244,9 @@ static const char *const stmt_sql[] = {
 			   " WHERE id = ?1 AND sent_at IS NULL",
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1,"
 			     " lease_until = NULL WHERE id = ?1",
+	[ST_SAVEPOINT] = "SAVEPOINT command",
+	[ST_RELEASE] = "RELEASE command",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO command",
 	[ST_OUTBOX_CLAIM] = "UPDATE outbox SET lease_until = unixepoch() + ?2"
 			    " WHERE id IN (SELECT id FROM outbox"
 			    " WHERE sent_at IS NULL AND (lease_until IS NULL"
@@ -429,11 +435,32 @@ static void unlock(struct sqlite_uow *s)
 	}
 }
 
+/*
+ * A database file deleted or renamed under us still takes writes through
+ * the open descriptor, and loses them at the next start: refuse to write
+ * (one stat per transaction, or per batch with the batched writer).
+ */
+static int check_not_moved(struct sqlite_uow *s, struct sc_err *err)
+{
+	int moved = 0;
+
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
+				 &moved) == SQLITE_OK &&
+	    moved)
+		return err_set(err, SC_EIO,
+			       "sqlite: the database file '%s' was moved or "
+			       "deleted",
+			       s->shared->path);
+	return SC_OK;
+}
+
 static int sqlite_begin(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
-	int rc;
+	int rc = check_not_moved(s, err);
 
+	if (rc)
+		return rc;
 	(void)pthread_mutex_lock(&s->shared->write_lock);
 	s->locked = true;
 	rc = exec_simple(s, ST_BEGIN, err);
@@ -842,21 +869,8 @@ static int sqlite_stats(struct uow *u, struct store_stats *out,
 static int sqlite_probe_write(struct uow *u, struct sc_err *err)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
-	int moved = 0, rc;
+	int rc = sqlite_begin(u, err); /* refuses a moved file */
 
-	/*
-	 * A database file deleted or renamed under us still takes writes
-	 * through the open descriptor, and loses them at the next start:
-	 * that is not writable.
-	 */
-	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
-				 &moved) == SQLITE_OK &&
-	    moved)
-		return err_set(err, SC_EIO,
-			       "sqlite: the database file '%s' was moved or "
-			       "deleted",
-			       s->shared->path);
-	rc = sqlite_begin(u, err);
 	if (!rc)
 		rc = exec_simple(s, ST_PROBE_WRITE, err);
 	sqlite_rollback(u);
@@ -1474,12 +1488,49 @@ static void sqlite_free(struct uow *u)
 	mem_free(s);
 }
 
+/*
+ * A command inside a batch (service/writer.c) is a savepoint of the
+ * batch's transaction: its failure undoes only its own writes.
+ */
+static int sqlite_savepoint(struct uow *u, struct sc_err *err)
+{
+	return exec_simple(to_sqlite_uow(u), ST_SAVEPOINT, err);
+}
+
+static int sqlite_release(struct uow *u, struct sc_err *err)
+{
+	return exec_simple(to_sqlite_uow(u), ST_RELEASE, err);
+}
+
+static void sqlite_rollback_to(struct uow *u)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	/* a full disk may have ended the whole transaction already */
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	(void)exec_simple(s, ST_ROLLBACK_TO, NULL);
+	(void)exec_simple(s, ST_RELEASE, NULL);
+}
+
+static bool sqlite_batch_alive(struct uow *u)
+{
+	return !sqlite3_get_autocommit(to_sqlite_uow(u)->db);
+}
+
 static const struct uow_tx_ops sqlite_tx_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.free = sqlite_free,
+	.batch_begin = sqlite_begin,
+	.savepoint = sqlite_savepoint,
+	.release = sqlite_release,
+	.rollback_to = sqlite_rollback_to,
+	.batch_alive = sqlite_batch_alive,
+	.batch_commit = sqlite_commit,
+	.batch_rollback = sqlite_rollback,
 };
 
 static const struct product_repo_ops sqlite_product_ops = {

@@ -30,6 +30,7 @@
 #include "entrypoints/views/views_json.h"
 #include "service/relay.h"
 #include "service/uow.h"
+#include "service/writer.h"
 
 /* Largest page of GET /products. */
 #define PRODUCTS_PAGE_MAX 1000
@@ -818,6 +819,14 @@ static void render_bus_and_delivery(struct worker *w, struct text *t)
 		family(t, "scents_bus_conflicts_total", "counter",
 		       "Commands still losing after every retry (503).",
 		       (double)atomic_load(&w->bus_metrics->conflicts));
+	}
+	if (w->writer) { /* commands / batches = the average batch */
+		family(t, "scents_writer_batches_total", "counter",
+		       "Transactions of the batched writer.",
+		       (double)atomic_load(&w->writer->batches));
+		family(t, "scents_writer_commands_total", "counter",
+		       "Commands run in those transactions.",
+		       (double)atomic_load(&w->writer->commands));
 	}
 	if (!d)
 		return;
