@@ -29,8 +29,10 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 rows=()
 wrk_run() {
 	local name=$1 url=$2 script=$3 conns=$4 pid=${5:-} out
-	wrk -t2 -c"$conns" -d"${WARM}s" -s "$here/$script" "$url" >/dev/null 2>&1 || true
-	out=$(wrk -t2 -c"$conns" -d"${DUR}s" -s "$here/$script" "$url" 2>&1 | grep '^RESULT' || true)
+	local t=2
+	[ "$conns" -ge 2 ] || t=1
+	wrk -t$t -c"$conns" -d"${WARM}s" -s "$here/$script" "$url" >/dev/null 2>&1 || true
+	out=$(wrk -t$t -c"$conns" -d"${DUR}s" -s "$here/$script" "$url" 2>&1 | grep '^RESULT' || true)
 	[ -n "$out" ] || { echo "bench: wrk failed for $name" >&2; exit 1; }
 	local rps p50 p99 bad
 	rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$out")
@@ -48,8 +50,8 @@ serve() {
 	local port
 	port=$(free_port)
 	DATABASE_URL="sqlite:$1" SQLITE_SYNCHRONOUS=$2 HTTP_PORT=$port \
-		SQLITE_GROUP_COMMIT=${3:-on} \
-		HTTP_THREADS=$THREADS LOG_LEVEL=warn "$build/scents" serve \
+		SQLITE_GROUP_COMMIT=${3:-on} SQLITE_BATCH=${BATCH:-off} \
+		HTTP_THREADS=${LOOPS:-$THREADS} LOG_LEVEL=warn "$build/scents" serve \
 		2>>"$tmp/serve.log" &
 	SERVE_PID=$!
 	pids+=("$SERVE_PID")
@@ -103,6 +105,32 @@ stop_serve
 db="$tmp/normal.db"; seed_skus "$db"
 serve "$db" NORMAL
 wrk_run "allocate 100 skus, 64 conns, NORMAL" "$SERVE_URL" allocate.lua 64 "$SERVE_PID"
+stop_serve
+
+# 3b. the batched writer (decisions/0013): 16 event loops, each blocking
+# on its command while the writer batches; the average batch size is
+# commands/batches from /metrics over the run
+batch_row() { # NAME SCRIPT CONNS
+	local b0 c0 b1 c1
+	b0=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_batches_total/ {print $2}')
+	c0=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_commands_total/ {print $2}')
+	wrk_run "$1" "$SERVE_URL" "$2" "$3" "$SERVE_PID"
+	b1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_batches_total/ {print $2}')
+	c1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_commands_total/ {print $2}')
+	echo "    average batch: $(awk -v b=$((b1 - b0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.2f", b ? c / b : 0 }') commands (warm-up included)" >&2
+}
+db="$tmp/single.db"; seed_skus "$db"
+serve "$db" FULL
+wrk_run "allocate 100 skus, 1 conn, FULL" "$SERVE_URL" allocate.lua 1 "$SERVE_PID"
+stop_serve
+db="$tmp/batch.db"; seed_skus "$db"
+BATCH=on LOOPS=16 serve "$db" FULL
+for c in 1 16 64 256; do
+	batch_row "batched, $c conns, FULL, 16 loops" allocate.lua "$c"
+done
+export HOT_SKU=HOT
+batch_row "batched, hot sku, 64 conns, FULL, 16 loops" allocate.lua 64
+unset HOT_SKU
 stop_serve
 
 # 4. reads with 1 000 000 orders stored

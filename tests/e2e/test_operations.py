@@ -113,3 +113,55 @@ def test_metrics_move_as_requests_are_made(server):
     wait_for(lambda: sample(metrics(server), "scents_deliveries_total",
                             channel="line_allocated") >= 2,
              what="deliveries counted")
+
+
+def test_the_batched_writer_runs_concurrent_commands_in_shared_transactions(
+        db):
+    """SQLITE_BATCH=on (decisions/0013): 32 clients allocate at once through
+    16 event loops; every 202 is stored, commands shared transactions, a
+    failing command in a batch got its own error, and the store's checks
+    pass."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import BIN
+    s = Server(db, {"SQLITE_BATCH": "on", "HTTP_THREADS": "16"}).start()
+    try:
+        assert s.post("/add_batch", json={"ref": "b1", "sku": "S",
+                                          "qty": 500}).status_code == 201
+
+        def client(n):
+            http = requests.Session()
+            out = []
+            for i in range(15):
+                r = http.post(s.url + "/allocate", timeout=30, json={
+                    "orderid": f"c{n}-{i}", "sku": "S", "qty": 1})
+                out.append((f"c{n}-{i}", r.status_code))
+            # the same order with another qty: refused alone, in a batch
+            r = http.post(s.url + "/allocate", timeout=30, json={
+                "orderid": f"c{n}-0", "sku": "S", "qty": 2})
+            out.append(("conflict", r.status_code))
+            return out
+
+        with ThreadPoolExecutor(32) as ex:
+            results = [x for part in ex.map(client, range(32)) for x in part]
+        acked = [o for o, st in results if o != "conflict" and st == 202]
+        assert len(acked) == 32 * 15
+        assert [st for o, st in results if o == "conflict"] == [409] * 32
+        for orderid in acked[::7]:
+            assert s.get(f"/allocations/{orderid}").json() == [
+                {"sku": "S", "batchref": "b1"}]
+        assert s.get("/products/S").json()["batches"][0]["allocated"] == \
+            32 * 15
+        m = dict(re.findall(r"^(scents_writer_\w+) (\d+)",
+                            s.get("/metrics").text, re.M))
+        batches = int(m["scents_writer_batches_total"])
+        commands = int(m["scents_writer_commands_total"])
+        assert commands == 1 + 32 * 16  # add_batch, allocations, conflicts
+        assert batches < commands, m     # some commands shared a commit
+    finally:
+        assert s.stop() == 0
+    check = subprocess.run([BIN, "check"], capture_output=True, text=True,
+                           env={"DATABASE_URL": "sqlite:" + db})
+    assert check.returncode == 0 and " 0 problems" in check.stdout, \
+        check.stdout + check.stderr

@@ -162,6 +162,7 @@ static void config_has_documented_defaults(void **state)
 	assert_int_equal(c.sqlite_synchronous_full, 1);
 	assert_int_equal(c.sqlite_group_commit, 1);
 	assert_int_equal(c.pg_row_lock, 0); /* optimistic, lock on retry */
+	assert_int_equal(c.sqlite_batch, 0); /* decisions/0013 */
 }
 
 static void config_rejects_bad_values_with_the_variable_named(void **state)
@@ -199,6 +200,7 @@ static void config_rejects_bad_values_with_the_variable_named(void **state)
 		{"SQLITE_GROUP_COMMIT", "yes", NULL},
 		{"FROM_EMAIL", "two@at@signs", NULL},
 		{"PG_LOCKING", "pessimistic", NULL},
+		{"SQLITE_BATCH", "yes", NULL},
 	};
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
 		const char *kv[] = {more[i][0], more[i][1], NULL};
