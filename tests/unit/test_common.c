@@ -161,7 +161,7 @@ static void config_has_documented_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_int_equal(c.sqlite_synchronous_full, 1);
 	assert_int_equal(c.sqlite_group_commit, 1);
-	assert_int_equal(c.pg_row_lock, 0); /* optimistic, lock on retry */
+	assert_int_equal(c.pg_row_lock, 0);  /* optimistic, lock on retry */
 	assert_int_equal(c.sqlite_batch, 0); /* decisions/0013 */
 }
 
