@@ -28,9 +28,9 @@ struct worker {
 	struct arena scratch; /* for reads outside the bus; reset by user */
 	const struct delivery_status *delivery; /* the relays' last outcomes */
 	const struct bus_metrics *bus_metrics;	/* every bus's counters */
-	const char *publisher_kind;  /* "redis" or "log", for /readyz */
-	const char *notifier_kind;   /* "smtp" or "log", for /readyz */
-	const struct writer *writer; /* the batched writer, or NULL */
+	const char *publisher_kind; /* "redis" or "log", for /readyz */
+	const char *notifier_kind;  /* "smtp" or "log", for /readyz */
+	struct writer *writer;	    /* the batched writer, or NULL */
 };
 
 /*

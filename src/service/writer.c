@@ -7,15 +7,6 @@
 
 #include "service/uow.h"
 
-/* A command waiting for its batch; lives on the submitter's stack. */
-struct writer_item {
-	const struct msg *m;	  /* borrowed until done */
-	struct bus_result *res;	  /* may be NULL */
-	struct sc_err *err;	  /* the command's own error */
-	int rc;			  /* its result */
-	bool done;		  /* the batch it was in ended */
-	struct writer_item *next; /* queue link */
-};
 
 /*
  * The batch failed as a whole (@rc, @why): none of it is durable, so no
@@ -88,8 +79,15 @@ static void *run(void *arg)
 		run_batch(w, batch, n);
 		(void)pthread_mutex_lock(&w->lock);
 		for (size_t i = 0; i < n; i++)
-			batch[i]->done = true;
+			if (!batch[i]->on_done)
+				batch[i]->done = true;
 		(void)pthread_cond_broadcast(&w->done);
+		(void)pthread_mutex_unlock(&w->lock);
+		/* outside our lock: the callee takes its own */
+		for (size_t i = 0; i < n; i++)
+			if (batch[i]->on_done)
+				batch[i]->on_done(batch[i]);
+		(void)pthread_mutex_lock(&w->lock);
 	}
 	(void)pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -126,6 +124,20 @@ int writer_submit(struct writer *w, const struct msg *m, struct bus_result *res,
 		(void)pthread_cond_wait(&w->done, &w->lock);
 	(void)pthread_mutex_unlock(&w->lock);
 	return it.rc;
+}
+
+void writer_submit_async(struct writer *w, struct writer_item *it)
+{
+	it->next = NULL;
+	it->done = false;
+	(void)pthread_mutex_lock(&w->lock);
+	if (w->tail)
+		w->tail->next = it;
+	else
+		w->head = it;
+	w->tail = it;
+	(void)pthread_cond_signal(&w->work);
+	(void)pthread_mutex_unlock(&w->lock);
 }
 
 void writer_stop(struct writer *w)

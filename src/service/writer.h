@@ -30,7 +30,22 @@
 /* Most commands in one transaction. */
 #define WRITER_MAX_BATCH 256
 
-struct writer_item;
+/*
+ * A command waiting for its batch.  writer_submit() keeps one on its
+ * stack; writer_submit_async() takes one the caller owns until @on_done.
+ */
+struct writer_item {
+	const struct msg *m;	  /* borrowed until done */
+	struct bus_result *res;	  /* may be NULL */
+	struct sc_err *err;	  /* the command's own error */
+	int rc;			  /* its result */
+	bool done;		  /* the batch it was in ended */
+	struct writer_item *next; /* queue link */
+	/* async: called on the writer's thread once the batch ended; the
+	   item is the callee's again from then on */
+	void (*on_done)(struct writer_item *it);
+	void *ctx; /* for on_done */
+};
 
 struct writer {
 	pthread_mutex_t lock;	       /* guards the queue and stop */
@@ -58,6 +73,13 @@ int writer_start(struct writer *w, const struct deps *d, uint64_t seed,
  */
 int writer_submit(struct writer *w, const struct msg *m, struct bus_result *res,
 		  struct sc_err *err);
+
+/*
+ * Queue @it (with @it->on_done set) and return at once; @it->on_done runs
+ * on the writer's thread when its batch is durable or failed, with
+ * @it->rc set.  Lets an event loop serve other connections meanwhile.
+ */
+void writer_submit_async(struct writer *w, struct writer_item *it);
 
 /* Run what is queued, then stop the thread.  Submitters must be gone. */
 void writer_stop(struct writer *w);

@@ -240,88 +240,163 @@ static int send(struct worker *w, const struct msg *m, struct bus_result *res,
 	return bus_handle(&w->bus, m, res, err);
 }
 
-static void post_add_batch(struct worker *w, const struct http_req *req,
-			   struct http_reply *out)
+/*
+ * The command routes come in two halves, so that a server with a batched
+ * writer can park the connection between them (routes.h): prepare parses
+ * and validates the body into @cmd (or answers in @out and returns 0);
+ * finish turns the command's outcome into the answer.
+ */
+static int prepare_add_batch(const struct http_req *req,
+			     struct http_command *cmd, struct http_reply *out)
 {
-	struct msg m = {.type = MSG_CREATE_BATCH};
-	struct cmd_create_batch *c = &m.u.create_batch;
 	static const char *const known[] = {"ref", "sku",      "qty",
 					    "eta", "supplier", NULL};
-	struct sc_err err;
+	struct cmd_create_batch *c = &cmd->m.u.create_batch;
 	long long qty;
 	json_t *o = parse_object(req, out);
 
+	cmd->m.type = MSG_CREATE_BATCH;
 	if (!o)
-		return;
-	if (!check_keys(o, known, out) && !get_ident(o, "ref", &c->ref, out) &&
-	    !get_ident(o, "sku", &c->sku, out) &&
-	    !get_qty(o, "qty", 0, &qty, out) && !get_eta(o, c, out) &&
-	    !get_supplier(o, c, out)) {
-		c->qty = qty;
-		if (send(w, &m, NULL, &err))
-			reply_err(out, &err);
-		else
-			reply_msg(out, 201, "OK");
-	}
-	json_decref(o);
+		return 0;
+	cmd->owner = o;
+	if (check_keys(o, known, out) || get_ident(o, "ref", &c->ref, out) ||
+	    get_ident(o, "sku", &c->sku, out) ||
+	    get_qty(o, "qty", 0, &qty, out) || get_eta(o, c, out) ||
+	    get_supplier(o, c, out))
+		return 0;
+	c->qty = qty;
+	return 1;
+}
+
+static void finish_add_batch(struct http_command *cmd, int rc,
+			     struct http_reply *out)
+{
+	if (rc)
+		reply_err(out, &cmd->err);
+	else
+		reply_msg(out, 201, "OK");
+}
+
+static int prepare_allocate(const struct http_req *req,
+			    struct http_command *cmd, struct http_reply *out)
+{
+	static const char *const known[] = {"orderid", "sku", "qty", NULL};
+	struct cmd_allocate *c = &cmd->m.u.allocate;
+	long long qty;
+	json_t *o = parse_object(req, out);
+
+	cmd->m.type = MSG_ALLOCATE;
+	if (!o)
+		return 0;
+	cmd->owner = o;
+	if (check_keys(o, known, out) ||
+	    get_ident(o, "orderid", &c->orderid, out) ||
+	    get_ident(o, "sku", &c->sku, out) ||
+	    get_qty(o, "qty", 1, &qty, out))
+		return 0;
+	c->qty = qty;
+	return 1;
+}
+
+static void finish_allocate(struct http_command *cmd, int rc,
+			    struct http_reply *out)
+{
+	const char *sku = cmd->m.u.allocate.sku;
+
+	if (rc == SC_ENOTFOUND)
+		reply_msg(out, 400, "Invalid sku %s", sku);
+	else if (rc)
+		reply_err(out, &cmd->err);
+	else if (!cmd->res.allocated)
+		reply_msg(out, 409, "out of stock for sku '%s'", sku);
+	else
+		reply_json(out, 202,
+			   json_pack("{s:s}", "batchref", cmd->res.batchref));
+}
+
+static int prepare_change_batch_quantity(const struct http_req *req,
+					 struct http_command *cmd,
+					 struct http_reply *out)
+{
+	static const char *const known[] = {"ref", "qty", NULL};
+	struct cmd_change_batch_quantity *c = &cmd->m.u.change_batch_quantity;
+	long long qty;
+	json_t *o = parse_object(req, out);
+
+	cmd->m.type = MSG_CHANGE_BATCH_QUANTITY;
+	if (!o)
+		return 0;
+	cmd->owner = o;
+	if (check_keys(o, known, out) || get_ident(o, "ref", &c->ref, out) ||
+	    get_qty(o, "qty", 0, &qty, out))
+		return 0;
+	c->qty = qty;
+	return 1;
+}
+
+static void finish_change_batch_quantity(struct http_command *cmd, int rc,
+					 struct http_reply *out)
+{
+	if (rc)
+		reply_err(out, &cmd->err);
+	else
+		reply_msg(out, 200, "OK");
+}
+
+/* The two halves of each command route, by route handler. */
+static const struct command_route {
+	int (*prepare)(const struct http_req *req, struct http_command *cmd,
+		       struct http_reply *out);
+	void (*finish)(struct http_command *cmd, int rc,
+		       struct http_reply *out);
+} command_routes[] = {
+	{prepare_add_batch, finish_add_batch},
+	{prepare_allocate, finish_allocate},
+	{prepare_change_batch_quantity, finish_change_batch_quantity},
+};
+
+/* Run a command route in place: prepare, send through the bus, finish. */
+static void run_command(struct worker *w, const struct http_req *req,
+			struct http_reply *out, size_t which)
+{
+	const struct command_route *cr = &command_routes[which];
+	struct http_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (cr->prepare(req, &cmd, out))
+		cr->finish(&cmd, send(w, &cmd.m, &cmd.res, &cmd.err), out);
+	routes_command_release(&cmd);
+}
+
+static void post_add_batch(struct worker *w, const struct http_req *req,
+			   struct http_reply *out)
+{
+	run_command(w, req, out, 0);
 }
 
 static void post_allocate(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
-	struct msg m = {.type = MSG_ALLOCATE};
-	struct cmd_allocate *c = &m.u.allocate;
-	static const char *const known[] = {"orderid", "sku", "qty", NULL};
-	struct bus_result res;
-	struct sc_err err;
-	long long qty;
-	json_t *o = parse_object(req, out);
-	int rc;
-
-	if (!o)
-		return;
-	if (check_keys(o, known, out) ||
-	    get_ident(o, "orderid", &c->orderid, out) ||
-	    get_ident(o, "sku", &c->sku, out) ||
-	    get_qty(o, "qty", 1, &qty, out))
-		goto out_decref;
-	c->qty = qty;
-	rc = send(w, &m, &res, &err);
-	if (rc == SC_ENOTFOUND)
-		reply_msg(out, 400, "Invalid sku %s", c->sku);
-	else if (rc)
-		reply_err(out, &err);
-	else if (!res.allocated)
-		reply_msg(out, 409, "out of stock for sku '%s'", c->sku);
-	else
-		reply_json(out, 202,
-			   json_pack("{s:s}", "batchref", res.batchref));
-out_decref:
-	json_decref(o);
+	run_command(w, req, out, 1);
 }
 
 static void post_change_batch_quantity(struct worker *w,
 				       const struct http_req *req,
 				       struct http_reply *out)
 {
-	static const char *const known[] = {"ref", "qty", NULL};
-	struct msg m = {.type = MSG_CHANGE_BATCH_QUANTITY};
-	struct sc_err err;
-	long long qty;
-	json_t *o = parse_object(req, out);
+	run_command(w, req, out, 2);
+}
 
-	if (!o)
-		return;
-	if (!check_keys(o, known, out) &&
-	    !get_ident(o, "ref", &m.u.change_batch_quantity.ref, out) &&
-	    !get_qty(o, "qty", 0, &qty, out)) {
-		m.u.change_batch_quantity.qty = qty;
-		if (send(w, &m, NULL, &err))
-			reply_err(out, &err);
-		else
-			reply_msg(out, 200, "OK");
-	}
-	json_decref(o);
+void routes_command_release(struct http_command *cmd)
+{
+	json_decref(cmd->owner);
+	cmd->owner = NULL;
+}
+
+void routes_command_finish(struct http_command *cmd, int rc,
+			   struct http_reply *out)
+{
+	command_routes[cmd->which].finish(cmd, rc, out);
 }
 
 /* Decode and validate the id in the path after @prefix into @buf. */
@@ -1015,8 +1090,38 @@ static int check_auth(const struct route *r, const struct http_req *req,
 	}
 }
 
+static void routes_dispatch_as(struct worker *w, const struct http_req *req,
+			       struct http_reply *out,
+			       struct http_command *cmd);
+
+/* Which command route @fn is, or -1. */
+static int command_index(route_fn *fn)
+{
+	static route_fn *const fns[] = {post_add_batch, post_allocate,
+					post_change_batch_quantity};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fns); i++)
+		if (fns[i] == fn)
+			return (int)i;
+	return -1;
+}
+
+int routes_dispatch_async(struct worker *w, const struct http_req *req,
+			  struct http_command *cmd, struct http_reply *out)
+{
+	cmd->which = -1;
+	routes_dispatch_as(w, req, out, cmd);
+	return cmd->which >= 0;
+}
+
 void routes_dispatch(struct worker *w, const struct http_req *req,
 		     struct http_reply *out)
+{
+	routes_dispatch_as(w, req, out, NULL);
+}
+
+static void routes_dispatch_as(struct worker *w, const struct http_req *req,
+			       struct http_reply *out, struct http_command *cmd)
 {
 	const struct route *found = NULL;
 
@@ -1037,6 +1142,16 @@ void routes_dispatch(struct worker *w, const struct http_req *req,
 			if (check_auth(found, req, out) ||
 			    check_body(found, req, out))
 				return;
+			if (cmd && command_index(routes[i].fn) >= 0) {
+				int k = command_index(routes[i].fn);
+
+				/* valid: the caller runs it and finishes */
+				if (command_routes[k].prepare(req, cmd, out))
+					cmd->which = k;
+				else
+					routes_command_release(cmd);
+				return;
+			}
 			routes[i].fn(w, req, out);
 			return;
 		}

@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+#include "common/err.h"
+#include "domain/messages.h"
+#include "service/handlers.h"
+
 struct auth;
 struct guard;
 struct http_metrics;
@@ -45,6 +49,35 @@ struct http_reply {
 	const char *content_type;     /* NULL: application/json */
 	const char *www_authenticate; /* WWW-Authenticate for 401/403 */
 };
+
+/*
+ * A command taken out of a request, to run later (a server with a batched
+ * writer parks the connection meanwhile).  The strings of @m live in
+ * @owner until routes_command_release().
+ */
+struct http_command {
+	struct msg m;	       /* the command */
+	void *owner;	       /* the parsed body; holds m's strings */
+	int which;	       /* the command route; -1: none */
+	struct bus_result res; /* filled by the run */
+	struct sc_err err;     /* the run's error */
+};
+
+/*
+ * As routes_dispatch(), except that for a valid command request it fills
+ * @cmd and returns 1 without running it: the caller sends @cmd->m,
+ * then calls routes_command_finish() and routes_command_release().
+ * Returns 0 when @out is already the whole answer.
+ */
+int routes_dispatch_async(struct worker *w, const struct http_req *req,
+			  struct http_command *cmd, struct http_reply *out);
+
+/* The answer to command @cmd that ended with @rc (into @out). */
+void routes_command_finish(struct http_command *cmd, int rc,
+			   struct http_reply *out);
+
+/* Free what @cmd holds; NULL-safe on a zeroed one. */
+void routes_command_release(struct http_command *cmd);
 
 /* The API description (api/openapi.json), NUL-terminated; generated. */
 extern const unsigned char openapi_json[];

@@ -44,6 +44,7 @@
 #include "entrypoints/http/http_metrics.h"
 #include "entrypoints/http/routes.h"
 #include "service/uow.h"
+#include "service/writer.h"
 
 /* Bytes read from a socket at a time. */
 #define READ_CHUNK 16384
@@ -87,6 +88,23 @@ struct conn {
 	uint64_t deadline_ms;	  /* for writing or lingering; 0: none */
 	char request_id[LOG_REQUEST_ID_MAX + 1]; /* of the current request */
 	char client[INET6_ADDRSTRLEN];		 /* peer address, for the log */
+	struct parked *parked; /* its command is in the batched writer */
+	bool hung_up;	       /* the peer went away while parked */
+};
+
+/*
+ * A request whose command is in the batched writer (decisions/0013): the
+ * loop goes on serving other connections; the writer's thread hands it
+ * back through the loop's done list and eventfd once the batch is
+ * durable, and the loop answers it then.
+ */
+struct parked {
+	struct writer_item item;      /* in the writer's queue */
+	struct http_command cmd;      /* the command and its outcome */
+	struct conn *c;		      /* the parked connection */
+	struct parked *next;	      /* the loop's done list */
+	char who[TOKEN_NAME_MAX + 1]; /* the token's name, for the log */
+	int route;		      /* for the metrics */
 };
 
 struct server {
@@ -108,16 +126,20 @@ struct server {
 };
 
 struct loop {
-	struct server *srv; /* shared state */
-	int epfd;	    /* its epoll instance */
-	int wake_fd;	    /* eventfd: stop now */
-	struct worker own;  /* its store connection and bus */
-	struct worker *w;   /* &own, or a test's worker (server_feed) */
-	bool w_ready;	    /* w was initialised */
-	struct conn head;   /* sentinel of its connections */
-	size_t n_conns;	    /* connections it holds */
-	pthread_t tid;	    /* its thread */
-	bool started;	    /* tid must be joined */
+	struct server *srv;	   /* shared state */
+	int epfd;		   /* its epoll instance */
+	int wake_fd;		   /* eventfd: stop now */
+	struct worker own;	   /* its store connection and bus */
+	struct worker *w;	   /* &own, or a test's worker (server_feed) */
+	bool w_ready;		   /* w was initialised */
+	struct conn head;	   /* sentinel of its connections */
+	size_t n_conns;		   /* connections it holds */
+	int done_fd;		   /* eventfd: parked requests are done */
+	pthread_mutex_t done_lock; /* guards done */
+	struct parked *done;	   /* answered by the writer, to send */
+	size_t n_parked;	   /* requests in the writer now */
+	pthread_t tid;		   /* its thread */
+	bool started;		   /* tid must be joined */
 };
 
 static uint64_t now_us(void)
@@ -574,6 +596,109 @@ static void query_args(char *query, struct http_req *req)
 	}
 }
 
+/* Log, count and queue @rep for @c's current request; then read on. */
+static int answer(struct conn *c, struct http_reply *rep, const char *who)
+{
+	struct server *s = c->loop->srv;
+	bool keep;
+	int rc;
+
+	keep = http_should_keep_alive(&c->parser) && !atomic_load(&s->stopping);
+	log_request(c, who, rep->body ? rep->status : 503);
+	http_metrics_record(&s->metrics, rep->route,
+			    rep->body ? rep->status : 503,
+			    now_us() - c->req.start_us);
+	rc = queue_response(c, rep, !keep);
+	mem_free(rep->body);
+	log_set_request_id(NULL);
+	request_reset(c);
+	guard_idle(s->guard, c->gc, now_ms());
+	return rc ? -1 : flush(c);
+}
+
+static int process(struct conn *c);
+
+/* The writer's thread: hand @it's request back to its loop. */
+static void parked_done(struct writer_item *it)
+{
+	struct parked *p = it->ctx;
+	struct loop *l = p->c->loop;
+	uint64_t one = 1;
+
+	(void)pthread_mutex_lock(&l->done_lock);
+	p->next = l->done;
+	l->done = p;
+	(void)pthread_mutex_unlock(&l->done_lock);
+	(void)!write(l->done_fd, &one, sizeof(one));
+}
+
+/*
+ * A valid command request, with the batched writer on: queue it there
+ * and stop reading the connection until it is done (1).  0 when the
+ * request is not a command, or is refused: @rep is then the answer.
+ * -1: out of memory, nothing done (the caller dispatches as usual).
+ */
+static int park(struct conn *c, const struct http_req *req,
+		struct http_reply *rep, const char *who)
+{
+	struct parked *p = mem_calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	if (!routes_dispatch_async(c->loop->w, req, &p->cmd, rep)) {
+		mem_free(p);
+		return 0;
+	}
+	p->c = c;
+	p->route = rep->route;
+	(void)snprintf(p->who, sizeof(p->who), "%s", who);
+	p->item.m = &p->cmd.m;
+	p->item.res = &p->cmd.res;
+	p->item.err = &p->cmd.err;
+	p->item.on_done = parked_done;
+	p->item.ctx = p;
+	err_clear(&p->cmd.err);
+	c->parked = p;
+	c->loop->n_parked++;
+	set_events(c, 0); /* errors and hang-ups are still reported */
+	writer_submit_async(c->loop->w->writer, &p->item);
+	return 1;
+}
+
+/* The loop: answer every parked request the writer finished. */
+static void unpark_all(struct loop *l)
+{
+	struct parked *p;
+	uint64_t v;
+
+	(void)!read(l->done_fd, &v, sizeof(v));
+	(void)pthread_mutex_lock(&l->done_lock);
+	p = l->done;
+	l->done = NULL;
+	(void)pthread_mutex_unlock(&l->done_lock);
+	while (p) {
+		struct parked *next = p->next;
+		struct conn *c = p->c;
+		struct http_reply rep = {0};
+
+		l->n_parked--;
+		c->parked = NULL;
+		rep.route = p->route;
+		if (c->hung_up) {
+			conn_free(c);
+		} else {
+			log_set_request_id(c->request_id);
+			routes_command_finish(&p->cmd, p->item.rc, &rep);
+			set_events(c, EPOLLIN | EPOLLRDHUP);
+			if (answer(c, &rep, p->who) || process(c))
+				conn_free(c);
+		}
+		routes_command_release(&p->cmd);
+		mem_free(p);
+		p = next;
+	}
+}
+
 /* Route a whole request on the loop's worker and queue the answer. */
 static int serve_request(struct conn *c)
 {
@@ -583,8 +708,7 @@ static int serve_request(struct conn *c)
 	struct http_req req = {0};
 	char who[TOKEN_NAME_MAX + 1] = "";
 	char *query, *qcopy;
-	bool keep;
-	int rc;
+	int parked;
 
 	guard_busy(s->guard, c->gc);
 	take_request_id(c, header(r, "X-Request-Id", NULL));
@@ -606,20 +730,20 @@ static int serve_request(struct conn *c)
 	req.guard = s->guard;
 	req.who = who;
 	req.who_size = sizeof(who);
-	routes_dispatch(c->loop->w, &req, &rep);
+	parked = c->loop->w->writer ? park(c, &req, &rep, who) : -1;
+	if (parked < 0)
+		routes_dispatch(c->loop->w, &req, &rep);
+	if (parked > 0) {
+		if (query)
+			*query = '?';
+		mem_free(qcopy);
+		log_set_request_id(NULL);
+		return 0; /* answered when the writer is done */
+	}
 	if (query)
 		*query = '?';
 	mem_free(qcopy);
-	keep = http_should_keep_alive(&c->parser) && !atomic_load(&s->stopping);
-	log_request(c, who, rep.body ? rep.status : 503);
-	http_metrics_record(&s->metrics, rep.route, rep.body ? rep.status : 503,
-			    now_us() - r->start_us);
-	rc = queue_response(c, &rep, !keep);
-	mem_free(rep.body);
-	log_set_request_id(NULL);
-	request_reset(c);
-	guard_idle(s->guard, c->gc, now_ms());
-	return rc ? -1 : flush(c);
+	return answer(c, &rep, who);
 }
 
 /* Map a parser error to a refusal. */
@@ -656,7 +780,7 @@ static void parse_error(struct conn *c)
  */
 static int process(struct conn *c)
 {
-	while (!c->writing && !c->lingering) {
+	while (!c->writing && !c->lingering && !c->parked) {
 		size_t n, avail = c->in_len - c->in_off;
 
 		if (c->out_off < c->out_len)
@@ -854,6 +978,11 @@ static void *loop_run(void *arg)
 
 			if (c == NULL) {
 				accept_all(l);
+			} else if ((void *)c == (void *)&l->done_fd) {
+				unpark_all(l);
+			} else if (c->parked) {
+				/* only errors and hang-ups come now */
+				c->hung_up = true;
 			} else if (c == &l->head) {
 				uint64_t v;
 
@@ -872,8 +1001,10 @@ static void *loop_run(void *arg)
 			(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->listen_fd,
 					NULL);
 			close_idle(l);
-			if (!l->n_conns ||
-			    now >= atomic_load(&s->drain_until_ms))
+			/* a parked request is the writer's: wait for it */
+			if (!l->n_parked &&
+			    (!l->n_conns ||
+			     now >= atomic_load(&s->drain_until_ms)))
 				break;
 		}
 		if (now - last_tick >= TICK_MS) {
@@ -1059,15 +1190,19 @@ static int loop_init(struct server *s, struct loop *l, struct sc_err *err)
 	struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
 				  .data.ptr = NULL};
 	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &l->head};
+	struct epoll_event dev = {.events = EPOLLIN, .data.ptr = &l->done_fd};
 	int rc;
 
 	l->srv = s;
 	l->head.next = l->head.prev = &l->head;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (l->epfd < 0 || l->wake_fd < 0 ||
+	l->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	(void)pthread_mutex_init(&l->done_lock, NULL);
+	if (l->epfd < 0 || l->wake_fd < 0 || l->done_fd < 0 ||
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->listen_fd, &lev) ||
-	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev))
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev) ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->done_fd, &dev))
 		return err_set(err, SC_EIO, "cannot set up epoll: %s",
 			       strerror(errno));
 	rc = bootstrap_worker_init(s->app, &l->own, err);
@@ -1084,6 +1219,9 @@ static void loop_release(struct loop *l)
 		(void)close(l->epfd);
 	if (l->wake_fd >= 0)
 		(void)close(l->wake_fd);
+	if (l->done_fd >= 0)
+		(void)close(l->done_fd);
+	(void)pthread_mutex_destroy(&l->done_lock);
 }
 
 static int start_loops(struct server *s, struct sc_err *err)
@@ -1094,7 +1232,8 @@ static int start_loops(struct server *s, struct sc_err *err)
 	if (!s->loops)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		s->loops[i].epfd = s->loops[i].wake_fd = -1;
+		s->loops[i].epfd = s->loops[i].wake_fd = s->loops[i].done_fd =
+			-1;
 	s->n_loops = n;
 	for (size_t i = 0; i < n; i++) {
 		int rc = loop_init(s, &s->loops[i], err);
