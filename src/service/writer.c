@@ -60,10 +60,11 @@ static void *run(void *arg)
 {
 	struct writer *w = arg;
 	struct writer_item *batch[WRITER_MAX_BATCH];
+	struct writer_item *later[WRITER_MAX_BATCH];
 
 	(void)pthread_mutex_lock(&w->lock);
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, n_later = 0;
 
 		while (!w->head && !w->stop)
 			(void)pthread_cond_wait(&w->work, &w->lock);
@@ -77,6 +78,14 @@ static void *run(void *arg)
 			w->tail = NULL;
 		(void)pthread_mutex_unlock(&w->lock);
 		run_batch(w, batch, n);
+		/*
+		 * Sort out the async items first: once a waiting submitter
+		 * sees done, its item (on its stack) is gone, so no item may
+		 * be read after the broadcast.
+		 */
+		for (size_t i = 0; i < n; i++)
+			if (batch[i]->on_done)
+				later[n_later++] = batch[i];
 		(void)pthread_mutex_lock(&w->lock);
 		for (size_t i = 0; i < n; i++)
 			if (!batch[i]->on_done)
@@ -84,9 +93,8 @@ static void *run(void *arg)
 		(void)pthread_cond_broadcast(&w->done);
 		(void)pthread_mutex_unlock(&w->lock);
 		/* outside our lock: the callee takes its own */
-		for (size_t i = 0; i < n; i++)
-			if (batch[i]->on_done)
-				batch[i]->on_done(batch[i]);
+		for (size_t i = 0; i < n_later; i++)
+			later[i]->on_done(later[i]);
 		(void)pthread_mutex_lock(&w->lock);
 	}
 	(void)pthread_mutex_unlock(&w->lock);
