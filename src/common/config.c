@@ -149,7 +149,7 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_GROUP_COMMIT must be on or off");
 	c->sqlite_group_commit = !strcmp(v, "on");
-	v = get_or(get, ctx, "SQLITE_BATCH", "off");
+	v = get_or(get, ctx, "SQLITE_BATCH", "on");
 	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 		return err_set(err, SC_EINVAL,
 			       "SQLITE_BATCH must be on or off");

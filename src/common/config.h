@@ -21,7 +21,7 @@
  *   NOTIFY_SOCKET       set by systemd (Type=notify)  unset
  *   SQLITE_SYNCHRONOUS  FULL|NORMAL                  FULL
  *   SQLITE_GROUP_COMMIT on|off (FULL: share fsyncs)  on
- *   SQLITE_BATCH        on|off (one batched writer)  off
+ *   SQLITE_BATCH        on|off (one batched writer)  on
  */
 #ifndef SCENTS_COMMON_CONFIG_H
 #define SCENTS_COMMON_CONFIG_H

@@ -162,7 +162,7 @@ static void config_has_documented_defaults(void **state)
 	assert_int_equal(c.sqlite_synchronous_full, 1);
 	assert_int_equal(c.sqlite_group_commit, 1);
 	assert_int_equal(c.pg_row_lock, 0);  /* optimistic, lock on retry */
-	assert_int_equal(c.sqlite_batch, 0); /* decisions/0013 */
+	assert_int_equal(c.sqlite_batch, 1); /* decisions/0013 */
 }
 
 static void config_rejects_bad_values_with_the_variable_named(void **state)
