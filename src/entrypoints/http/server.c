@@ -967,7 +967,7 @@ static void *loop_run(void *arg)
 	struct server *s = l->srv;
 	struct epoll_event evs[64];
 	uint64_t last_tick = now_ms();
-	bool draining = false;
+	bool draining = false, unpark = false;
 
 	for (;;) {
 		int n = epoll_wait(l->epfd, evs, 64, TICK_MS);
@@ -979,10 +979,13 @@ static void *loop_run(void *arg)
 			if (c == NULL) {
 				accept_all(l);
 			} else if ((void *)c == (void *)&l->done_fd) {
-				unpark_all(l);
+				unpark = true; /* after this batch: see below */
 			} else if (c->parked) {
-				/* only errors and hang-ups come now */
+				/* only errors and hang-ups come now; stop them
+				   (level-triggered) until the writer is done */
 				c->hung_up = true;
+				(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd,
+						NULL);
 			} else if (c == &l->head) {
 				uint64_t v;
 
@@ -996,6 +999,14 @@ static void *loop_run(void *arg)
 				on_readable(c);
 			}
 		}
+		/*
+		 * Answering parked requests may free connections; evs[] may
+		 * still name them, so that waits until every event of this
+		 * round was handled.
+		 */
+		if (unpark)
+			unpark_all(l);
+		unpark = false;
 		now = now_ms();
 		if (draining) {
 			(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->listen_fd,
