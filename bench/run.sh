@@ -86,7 +86,8 @@ wrk_run "ceiling GET, 64 conns" "http://127.0.0.1:$cport" get.lua 64
 ceil_get=$(cut -d'|' -f2 <<<"${rows[-1]}")
 kill "${pids[-1]}"
 
-# 2. allocation, durable
+# 2. allocation, durable (rows without "batched" run with SQLITE_BATCH=off:
+# each command its own transaction, as before decisions/0013)
 db="$tmp/alloc.db"; seed_skus "$db"
 serve "$db" FULL
 wrk_run "allocate 100 skus, 16 conns, FULL" "$SERVE_URL" allocate.lua 16 "$SERVE_PID"
@@ -132,7 +133,6 @@ done
 export HOT_SKU=HOT
 batch_row "batched, hot sku, 64 conns, FULL" allocate.lua 64
 unset HOT_SKU
-batch_row "batched, 90% GET / 10% allocate, 64 conns" mix.lua 64
 stop_serve
 
 # 4. reads with 1 000 000 orders stored
@@ -144,6 +144,9 @@ echo "  (stored $ORDERS orders through the bus in $(( $(date +%s) - t0 )) s)" >&
 serve "$db" FULL
 wrk_run "GET allocations, $ORDERS orders, 64 conns" "$SERVE_URL" get.lua 64 "$SERVE_PID"
 wrk_run "90% GET / 10% allocate, 64 conns, FULL" "$SERVE_URL" mix.lua 64 "$SERVE_PID"
+stop_serve
+BATCH=on serve "$db" FULL
+batch_row "batched, 90% GET / 10% allocate, 64 conns" mix.lua 64
 stop_serve
 
 # 5. PostgreSQL (docs/scaling.md): 1, 2 and 3 servers on one database.

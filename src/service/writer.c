@@ -7,7 +7,6 @@
 
 #include "service/uow.h"
 
-
 /*
  * The batch failed as a whole (@rc, @why): none of it is durable, so no
  * command may report success.  Commands that failed on their own keep
