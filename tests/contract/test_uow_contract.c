@@ -22,8 +22,10 @@
 #include "domain/sourcing.h"
 #include "service/bus.h"
 #include "service/uow.h"
+#include "service/writer.h"
 #include "support/cmocka.h"
 #include "support/fakes.h"
+#include "support/faulty_uow.h"
 
 /* How to open units of work on one store, per adapter. */
 struct factory {
@@ -1222,6 +1224,39 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 }
 
+/*
+ * The batched writer when the batch's durable commit fails: no command of
+ * it may report success, and none of it is stored.  Then the writer goes
+ * on with the next batch.
+ */
+static void a_failed_batch_commit_acknowledges_nothing(void **st)
+{
+	struct fx *x = *st;
+	struct faulty_uow f;
+	struct writer w;
+	struct deps d = {0};
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	struct sc_err err;
+
+	add_batch(x, "b1", "T", 10, 0);
+	faulty_uow_init(&f, x->uow);
+	d.uow = &f.base;
+	err_clear(&err);
+	assert_int_equal(writer_start(&w, &d, 5, &err), SC_OK);
+	f.fail_batch_commit = true;
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
+	assert_string_equal(err.msg, "injected batch commit failure");
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 0);
+	err_clear(&err);
+	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
+	assert_string_equal(res.batchref, "b1");
+	writer_stop(&w);
+	assert_int_equal(atomic_load(&w.batches), 2);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 3);
+}
+
 /* In CI the PostgreSQL group must run: a skipped adapter is a failure. */
 static int fail_msg_pg(void)
 {
@@ -1258,6 +1293,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			a_batch_commits_many_and_a_failure_undoes_only_itself,
 			setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_failed_batch_commit_acknowledges_nothing,
+			setup_sqlite_group, teardown),
 	};
 	int failed = 0;
 

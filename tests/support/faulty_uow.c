@@ -191,6 +191,63 @@ static void f_rollback(struct uow *u)
 	f->inner->tx->rollback(sync(f));
 }
 
+/* Batches: forwarded when the inner store has them (see faulty_uow_init). */
+static int f_batch_begin(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	f->n_touched = 0;
+	return f->inner->tx->batch_begin(sync(f), err);
+}
+
+static int f_savepoint(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	return f->inner->tx->savepoint(sync(f), err);
+}
+
+static int f_release(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	return f->inner->tx->release(sync(f), err);
+}
+
+static void f_rollback_to(struct uow *u)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	f->inner->tx->rollback_to(sync(f));
+}
+
+static bool f_batch_alive(struct uow *u)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	return f->inner->tx->batch_alive(sync(f));
+}
+
+/* A failed durable commit: the batch is rolled back, as a full disk would. */
+static int f_batch_commit(struct uow *u, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	if (f->fail_batch_commit) {
+		f->fail_batch_commit = false;
+		f->inner->tx->batch_rollback(sync(f));
+		return err_set(err, SC_EIO, "injected batch commit failure");
+	}
+	return f->inner->tx->batch_commit(sync(f), err);
+}
+
+static void f_batch_rollback(struct uow *u)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	f->inner->tx->batch_rollback(sync(f));
+}
+
 static void f_free(struct uow *u)
 {
 	(void)u; /* the inner adapter belongs to the test */
@@ -202,6 +259,21 @@ static const struct uow_tx_ops faulty_tx = {
 	.commit = f_commit,
 	.rollback = f_rollback,
 	.free = f_free,
+};
+
+static const struct uow_tx_ops faulty_tx_batches = {
+	.name = "faulty",
+	.begin = f_tx_begin,
+	.commit = f_commit,
+	.rollback = f_rollback,
+	.free = f_free,
+	.batch_begin = f_batch_begin,
+	.savepoint = f_savepoint,
+	.release = f_release,
+	.rollback_to = f_rollback_to,
+	.batch_alive = f_batch_alive,
+	.batch_commit = f_batch_commit,
+	.batch_rollback = f_batch_rollback,
 };
 
 static const struct product_repo_ops faulty_products = {
@@ -249,7 +321,7 @@ static const struct admin_ops faulty_admin = {
 void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
 {
 	memset(f, 0, sizeof(*f));
-	f->base.tx = &faulty_tx;
+	f->base.tx = uow_can_batch(inner) ? &faulty_tx_batches : &faulty_tx;
 	f->base.products = &faulty_products;
 	f->base.outbox = &faulty_outbox;
 	f->base.queries = &faulty_queries;

@@ -22,9 +22,10 @@ struct faulty_uow {
 	 * lines, outbox rows), and the most any committed transaction wrote:
 	 * docs/scaling.md's "every write touches one sku", measured.
 	 */
-	char touched[8][256]; /* distinct skus of the open transaction */
-	size_t n_touched;     /* entries used */
-	size_t max_touched;   /* over every commit so far */
+	char touched[8][256];	/* distinct skus of the open transaction */
+	size_t n_touched;	/* entries used */
+	size_t max_touched;	/* over every commit so far */
+	bool fail_batch_commit; /* the next batch_commit fails with SC_EIO */
 };
 
 /* Wrap @inner; no faults armed. */
