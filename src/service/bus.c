@@ -155,12 +155,24 @@ static void collect_or_log(struct bus *b, struct queue *q, enum msg_type after)
 int bus_handle(struct bus *b, const struct msg *cmd, struct bus_result *res,
 	       struct sc_err *err)
 {
+	int rc;
+
+	if (!b->writer)
+		return bus_run(b, cmd, res, err);
+	if (!writer_try_inline(b->writer)) /* it runs bus_run on its bus */
+		return writer_submit(b->writer, cmd, res, err);
+	rc = bus_run(b, cmd, res, err);
+	writer_inline_done(b->writer);
+	return rc;
+}
+
+int bus_run(struct bus *b, const struct msg *cmd, struct bus_result *res,
+	    struct sc_err *err)
+{
 	struct queue q = {0};
 	int rc;
 
 	assert(msg_is_command(cmd));
-	if (b->writer) /* it runs this same function on its own bus */
-		return writer_submit(b->writer, cmd, res, err);
 	if (res)
 		memset(res, 0, sizeof(*res));
 	rc = handle_command(b, cmd, res, err);

@@ -60,4 +60,12 @@ void bus_release(struct bus *b);
 int bus_handle(struct bus *b, const struct msg *cmd, struct bus_result *res,
 	       struct sc_err *err);
 
+/*
+ * bus_handle() on this bus's own unit of work, whatever b->writer says:
+ * what the writer runs for each command of a batch, and what a submitter
+ * runs when the writer lets it go inline (writer_try_inline).
+ */
+int bus_run(struct bus *b, const struct msg *cmd, struct bus_result *res,
+	    struct sc_err *err);
+
 #endif

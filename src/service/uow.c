@@ -187,11 +187,18 @@ int uow_batch_begin(struct uow *u, struct sc_err *err)
 	return rc;
 }
 
-int uow_batch_commit(struct uow *u, struct sc_err *err)
+int uow_batch_commit(struct uow *u, uint64_t *ticket, struct sc_err *err)
 {
 	assert(u->in_batch && !u->active);
 	u->in_batch = false;
-	return u->tx->batch_commit(u, err);
+	*ticket = 0;
+	return u->tx->batch_commit(u, ticket, err);
+}
+
+int uow_wait_durable(struct uow *u, uint64_t ticket, struct sc_err *err)
+{
+	assert(uow_can_batch(u));
+	return ticket ? u->tx->wait_durable(u, ticket, err) : SC_OK;
 }
 
 void uow_batch_rollback(struct uow *u)

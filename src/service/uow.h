@@ -176,17 +176,25 @@ struct uow_tx_ops {
 	 * Batches (service/writer.h), optional: NULL in every field when
 	 * the store has none.  batch_begin opens one write transaction for
 	 * many commands; inside it each command's begin, commit and rollback
-	 * become savepoint, release and rollback_to; batch_commit makes the
-	 * whole batch durable at once (SC_EIO: none of it is), and
+	 * become savepoint, release and rollback_to; batch_commit ends the
+	 * transaction (SC_EIO: none of it was kept) and gives a ticket that
+	 * wait_durable turns into "on disk" (SC_EIO: it may not be), and
 	 * batch_alive says whether the store kept the transaction open
 	 * after a command failed (SQLite ends it on a full disk).
+	 * wait_durable may run on another unit of work of the same store,
+	 * on another thread, while the next batch runs: that is how the
+	 * writer overlaps one batch's fsync with the next batch's work.
+	 * Ticket 0 is durable already.
 	 */
 	int (*batch_begin)(struct uow *self, struct sc_err *err);
 	int (*savepoint)(struct uow *self, struct sc_err *err);
 	int (*release)(struct uow *self, struct sc_err *err);
 	void (*rollback_to)(struct uow *self);
 	bool (*batch_alive)(struct uow *self);
-	int (*batch_commit)(struct uow *self, struct sc_err *err);
+	int (*batch_commit)(struct uow *self, uint64_t *ticket,
+			    struct sc_err *err);
+	int (*wait_durable)(struct uow *self, uint64_t ticket,
+			    struct sc_err *err);
 	void (*batch_rollback)(struct uow *self);
 };
 
@@ -402,8 +410,16 @@ static inline bool uow_can_batch(const struct uow *u)
  */
 int uow_batch_begin(struct uow *u, struct sc_err *err);
 
-/* Make every command released into the batch durable.  SC_EIO: none. */
-int uow_batch_commit(struct uow *u, struct sc_err *err);
+/*
+ * End the batch's transaction, keeping every command released into it;
+ * SC_EIO: none was kept.  Nothing is acknowledged yet: the commands are
+ * durable once uow_wait_durable(any unit of work of this store,
+ * *@ticket) returns SC_OK.
+ */
+int uow_batch_commit(struct uow *u, uint64_t *ticket, struct sc_err *err);
+
+/* Return once commit @ticket (of uow_batch_commit) is on disk; SC_EIO. */
+int uow_wait_durable(struct uow *u, uint64_t ticket, struct sc_err *err);
 
 /* Discard the whole batch. */
 void uow_batch_rollback(struct uow *u);

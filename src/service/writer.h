@@ -6,14 +6,21 @@
  * writer takes every command waiting at that moment (up to
  * WRITER_MAX_BATCH), opens one batch on its own unit of work, runs each
  * command through its own bus inside a savepoint (a command that fails
- * undoes only its own writes and gets its own error), then makes the
- * whole batch durable with one commit, and only then wakes the
- * submitters.  An idle writer adds no wait: a lone command is a batch of
- * one.  Under load the batch grows by itself, with the commands that
- * queued while the previous one was being made durable.
+ * undoes only its own writes and gets its own error), then commits the
+ * whole batch at once.  A second thread, the syncer, makes it durable
+ * (one fsync, on its own unit of work) and only then wakes the
+ * submitters, while the writer already runs the next batch: storage and
+ * CPU work overlap.  Under load the batch grows by itself, with the
+ * commands that queued while the previous one ran.
  *
- * When the batch's commit fails, no command of it is acknowledged: each
- * gets that error (SC_EIO), as it would have without batching.
+ * An idle writer adds no hop: while no command is queued, running or
+ * syncing, one submitter at a time runs its command on its own bus
+ * (writer_try_inline), as it would without batching, so a lone client's
+ * latency is unchanged.
+ *
+ * When the batch's commit or its sync fails, no command of it is
+ * acknowledged: each gets that error (SC_EIO), as it would have without
+ * batching.
  */
 #ifndef SCENTS_SERVICE_WRITER_H
 #define SCENTS_SERVICE_WRITER_H
@@ -29,6 +36,12 @@
 
 /* Most commands in one transaction. */
 #define WRITER_MAX_BATCH 256
+
+/* No inline run until this long after a command was queued. */
+#define WRITER_INLINE_QUIET_US 20000
+
+/* Batches committed and waiting for their sync, at most. */
+#define WRITER_MAX_SYNCING 8
 
 /*
  * A command waiting for its batch.  writer_submit() keeps one on its
@@ -47,25 +60,57 @@ struct writer_item {
 	void *ctx; /* for on_done */
 };
 
+/* A committed batch waiting for its sync (or failed already). */
+struct writer_syncing {
+	struct writer_item *first; /* its items, linked by next */
+	uint64_t ticket;	   /* uow_wait_durable() this */
+	int rc;			   /* the commit failed: every item's error */
+	struct sc_err why;	   /* with rc */
+};
+
 struct writer {
-	pthread_mutex_t lock;	       /* guards the queue and stop */
-	pthread_cond_t work;	       /* the queue is not empty, or stop */
-	pthread_cond_t done;	       /* a batch ended */
-	struct writer_item *head;      /* queued, oldest first */
-	struct writer_item *tail;      /* last queued */
-	bool stop;		       /* finish what is queued, then exit */
+	pthread_mutex_t lock;	  /* guards everything up to stop */
+	pthread_cond_t work;	  /* the queue is not empty, or stop */
+	pthread_cond_t done;	  /* a batch ended */
+	pthread_cond_t synced;	  /* the syncer took or ended a batch */
+	struct writer_item *head; /* queued, oldest first */
+	struct writer_item *tail; /* last queued */
+	struct writer_syncing ring[WRITER_MAX_SYNCING]; /* for the syncer */
+	size_t ring_head, ring_n;			/* its oldest, count */
+	bool stop;			/* finish what is queued, then exit */
+	bool writer_gone;		/* the writer thread has exited */
+	atomic_size_t pending;		/* submitted, not yet handed back */
+	atomic_uint_fast64_t queued_us; /* when the latest was queued */
+	atomic_bool inline_held;	/* a submitter runs its own command */
 	struct bus bus;		       /* runs the commands; deps.uow batches */
+	struct uow *sync_uow;	       /* the syncer's; NULL: no syncer */
 	pthread_t tid;		       /* the writer thread */
+	pthread_t sync_tid;	       /* the syncer thread */
 	atomic_uint_fast64_t batches;  /* batches committed or failed */
 	atomic_uint_fast64_t commands; /* commands run in them */
+	atomic_uint_fast64_t inlined;  /* commands run by their submitter */
 };
 
 /*
  * Start the writer thread on @d (its uow must be one the writer alone
- * uses, and uow_can_batch()).  SC_EIO when the thread cannot start.
+ * uses, and uow_can_batch()) and, with @sync_uow (another unit of work of
+ * the same store, for the syncer alone), the syncer thread.  Without
+ * @sync_uow the writer waits for each batch's sync itself.  SC_EIO when a
+ * thread cannot start.
  */
-int writer_start(struct writer *w, const struct deps *d, uint64_t seed,
-		 struct sc_err *err);
+int writer_start(struct writer *w, const struct deps *d, struct uow *sync_uow,
+		 uint64_t seed, struct sc_err *err);
+
+/*
+ * True when the writer is idle and the caller may run one command on its
+ * own bus (bus_run), as without batching; it must then call
+ * writer_inline_done().  False: submit it.
+ */
+bool writer_try_inline(struct writer *w);
+void writer_inline_done(struct writer *w);
+
+/* writer_try_inline() would say yes now (it may not by the time it runs). */
+bool writer_idle(struct writer *w);
 
 /*
  * Run command @m in the next batch and wait until that batch is durable

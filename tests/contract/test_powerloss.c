@@ -519,9 +519,13 @@ static void workload(struct run *r, size_t batch)
 				a->sku = cmds[k].u.allocate.sku;
 			}
 		}
-		if (batch && !rc)
-			rc = uow_batch_commit(r->uow, &err);
-		else if (batch)
+		if (batch && !rc) {
+			uint64_t ticket;
+
+			rc = uow_batch_commit(r->uow, &ticket, &err);
+			if (!rc)
+				rc = uow_wait_durable(r->uow, ticket, &err);
+		} else if (batch)
 			uow_batch_rollback(r->uow);
 		if (rc) {
 			r->n_acked =

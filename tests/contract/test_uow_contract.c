@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,9 +76,12 @@ static int sql_setup(void **store)
 
 static int sql_setup_group(void **store)
 {
+	/* as served (bootstrap.c), with checkpoints in the background,
+	   small ones so that every case here meets a few */
 	struct sqlite_options opt = {.synchronous_full = true,
 				     .group_commit = true,
-				     .busy_timeout_ms = 10000};
+				     .busy_timeout_ms = 10000,
+				     .checkpoint_frames = 64};
 
 	return sql_setup_with(store, &opt);
 }
@@ -1196,6 +1200,7 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct allocation_row *rows;
 	struct sc_err err;
+	uint64_t ticket;
 	size_t n;
 
 	if (!uow_can_batch(x->uow))
@@ -1210,7 +1215,8 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	m.u.allocate = (struct cmd_allocate){"o2", "T", 5};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	assert_true(uow_batch_alive(x->uow));
-	assert_int_equal(uow_batch_commit(x->uow, &x->err), SC_OK);
+	assert_int_equal(uow_batch_commit(x->uow, &ticket, &x->err), SC_OK);
+	assert_int_equal(uow_wait_durable(x->uow, ticket, &x->err), SC_OK);
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 	/* a batch rolled back: nothing of it stays */
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
@@ -1243,7 +1249,7 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	faulty_uow_init(&f, x->uow);
 	d.uow = &f.base;
 	err_clear(&err);
-	assert_int_equal(writer_start(&w, &d, 5, &err), SC_OK);
+	assert_int_equal(writer_start(&w, &d, NULL, 5, &err), SC_OK);
 	f.fail_batch_commit = true;
 	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
@@ -1255,6 +1261,188 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	writer_stop(&w);
 	assert_int_equal(atomic_load(&w.batches), 2);
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 3);
+}
+
+/*
+ * The batch committed but its sync failed (on the syncer's own unit of
+ * work): no command of it may report success.  The writer goes on, and
+ * the client's retry, an identical allocation, is answered from what the
+ * store kept, without allocating twice.
+ */
+static void a_failed_sync_acknowledges_nothing(void **st)
+{
+	struct fx *x = *st;
+	struct faulty_uow f, g;
+	struct uow *u2;
+	struct writer w;
+	struct deps d = {0};
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	struct sc_err err;
+
+	add_batch(x, "b1", "T", 10, 0);
+	assert_int_equal(x->f->open(x->store, &u2), 0);
+	faulty_uow_init(&f, x->uow);
+	faulty_uow_init(&g, u2);
+	d.uow = &f.base;
+	err_clear(&err);
+	assert_int_equal(writer_start(&w, &d, &g.base, 5, &err), SC_OK);
+	g.fail_wait_durable = true;
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
+	assert_string_equal(err.msg, "injected sync failure");
+	assert_false(g.fail_wait_durable); /* it was injected */
+	err_clear(&err);
+	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
+	assert_string_equal(res.batchref, "b1");
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2};
+	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
+	writer_stop(&w);
+	assert_int_equal(atomic_load(&w.batches), 3);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 5);
+	uow_free(u2);
+}
+
+/* Many submitters at once: the batches and their syncs overlap. */
+struct submitter {
+	struct writer *w;
+	int id, n_ok;
+};
+
+static void *submit_many(void *arg)
+{
+	struct submitter *s = arg;
+
+	for (int i = 0; i < 50; i++) {
+		char orderid[32];
+		struct msg m = {.type = MSG_ALLOCATE};
+		struct bus_result res;
+		struct sc_err err;
+
+		(void)snprintf(orderid, sizeof(orderid), "o-%d-%d", s->id, i);
+		m.u.allocate = (struct cmd_allocate){orderid, "T", 1};
+		err_clear(&err);
+		if (writer_submit(s->w, &m, &res, &err) == SC_OK &&
+		    res.allocated)
+			s->n_ok++;
+	}
+	return NULL;
+}
+
+static void pipelined_batches_acknowledge_only_what_is_stored(void **st)
+{
+	struct fx *x = *st;
+	struct submitter subs[8];
+	pthread_t tids[8];
+	struct uow *u2, *u3;
+	struct writer w;
+	struct deps d = {0};
+	struct sc_err err;
+	struct check_report rep;
+	int acked = 0;
+
+	add_batch(x, "b1", "T", 1000, 0);
+	assert_int_equal(x->f->open(x->store, &u2), 0);
+	assert_int_equal(x->f->open(x->store, &u3), 0);
+	d.uow = u2;
+	err_clear(&err);
+	assert_int_equal(writer_start(&w, &d, u3, 5, &err), SC_OK);
+	for (int i = 0; i < 8; i++) {
+		subs[i] = (struct submitter){&w, i, 0};
+		assert_int_equal(
+			pthread_create(&tids[i], NULL, submit_many, &subs[i]),
+			0);
+	}
+	for (int i = 0; i < 8; i++) {
+		(void)pthread_join(tids[i], NULL);
+		acked += subs[i].n_ok;
+	}
+	writer_stop(&w);
+	assert_int_equal(acked, 400);
+	assert_int_equal(atomic_load(&w.commands), 400);
+	assert_true(atomic_load(&w.batches) < 400); /* some batched */
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 400);
+	assert_int_equal(uow_check(x->uow, false, &x->arena, &rep, &x->err),
+			 SC_OK);
+	assert_int_equal(rep.n_problems, 0);
+	uow_free(u3);
+	uow_free(u2);
+}
+
+/*
+ * An idle writer lets one submitter at a time run its own command
+ * (bus_handle on a bus with a writer); a second one meanwhile queues,
+ * and then commands keep going to the writer for a quiet spell.
+ */
+static void an_idle_writer_lets_one_command_run_inline(void **st)
+{
+	struct fx *x = *st;
+	struct uow *u2;
+	struct writer w;
+	struct deps d = {0};
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res;
+	struct sc_err err;
+
+	add_batch(x, "b1", "T", 10, 0);
+	assert_int_equal(x->f->open(x->store, &u2), 0);
+	d.uow = u2;
+	err_clear(&err);
+	assert_int_equal(writer_start(&w, &d, NULL, 5, &err), SC_OK);
+	assert_true(writer_idle(&w));
+	x->bus.writer = &w;
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
+	assert_string_equal(res.batchref, "b1");
+	assert_int_equal(atomic_load(&w.inlined), 1);
+	assert_int_equal(atomic_load(&w.batches), 0);
+	assert_true(writer_try_inline(&w));
+	assert_false(writer_idle(&w));
+	assert_false(writer_try_inline(&w)); /* one at a time */
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2};
+	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
+	assert_int_equal(atomic_load(&w.batches), 1); /* it queued */
+	writer_inline_done(&w);
+	/* a command queued lately: batches, until a quiet spell passes */
+	assert_false(writer_idle(&w));
+	(void)nanosleep(
+		&(struct timespec){0, 2 * WRITER_INLINE_QUIET_US * 1000}, NULL);
+	assert_true(writer_idle(&w));
+	x->bus.writer = NULL;
+	writer_stop(&w);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 5);
+	uow_free(u2);
+}
+
+/*
+ * Background checkpoints: commits never checkpoint themselves, yet the
+ * checkpointer keeps the WAL short.  Without it, 300 allocations grow the
+ * WAL past 11 MiB (about ten 4 KiB frames each); with it, the WAL starts
+ * over at 8 x 64 frames.
+ */
+static void the_wal_is_checkpointed_in_the_background(void **st)
+{
+	struct fx *x = *st;
+	struct sql_store *store = x->store;
+	char wal[160];
+	struct stat sb;
+
+	add_batch(x, "b1", "T", 1000, 0);
+	for (int i = 0; i < 300; i++) {
+		char orderid[16];
+		struct msg m = {.type = MSG_ALLOCATE};
+
+		(void)snprintf(orderid, sizeof(orderid), "o-%d", i);
+		m.u.allocate = (struct cmd_allocate){orderid, "T", 1};
+		assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	}
+	for (int i = 0; i < 500 && !sqlite_db_checkpoints(store->db); i++)
+		(void)nanosleep(&(struct timespec){0, 10000000}, NULL);
+	assert_true(sqlite_db_checkpoints(store->db) > 0);
+	(void)snprintf(wal, sizeof(wal), "%s/db/scents.db-wal", store->dir);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 8 * 1024 * 1024);
+	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 300);
 }
 
 /* In CI the PostgreSQL group must run: a skipped adapter is a failure. */
@@ -1295,6 +1483,18 @@ int main(void)
 			setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(
 			a_failed_batch_commit_acknowledges_nothing,
+			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_failed_sync_acknowledges_nothing, setup_sqlite_group,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			pipelined_batches_acknowledge_only_what_is_stored,
+			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			an_idle_writer_lets_one_command_run_inline,
+			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			the_wal_is_checkpointed_in_the_background,
 			setup_sqlite_group, teardown),
 	};
 	int failed = 0;

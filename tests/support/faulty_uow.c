@@ -229,7 +229,7 @@ static bool f_batch_alive(struct uow *u)
 }
 
 /* A failed durable commit: the batch is rolled back, as a full disk would. */
-static int f_batch_commit(struct uow *u, struct sc_err *err)
+static int f_batch_commit(struct uow *u, uint64_t *ticket, struct sc_err *err)
 {
 	struct faulty_uow *f = to_faulty(u);
 
@@ -238,7 +238,19 @@ static int f_batch_commit(struct uow *u, struct sc_err *err)
 		f->inner->tx->batch_rollback(sync(f));
 		return err_set(err, SC_EIO, "injected batch commit failure");
 	}
-	return f->inner->tx->batch_commit(sync(f), err);
+	return f->inner->tx->batch_commit(sync(f), ticket, err);
+}
+
+/* A sync that fails: the batch committed, but nothing is acknowledged. */
+static int f_wait_durable(struct uow *u, uint64_t ticket, struct sc_err *err)
+{
+	struct faulty_uow *f = to_faulty(u);
+
+	if (f->fail_wait_durable) {
+		f->fail_wait_durable = false;
+		return err_set(err, SC_EIO, "injected sync failure");
+	}
+	return f->inner->tx->wait_durable(sync(f), ticket, err);
 }
 
 static void f_batch_rollback(struct uow *u)
@@ -273,6 +285,7 @@ static const struct uow_tx_ops faulty_tx_batches = {
 	.rollback_to = f_rollback_to,
 	.batch_alive = f_batch_alive,
 	.batch_commit = f_batch_commit,
+	.wait_durable = f_wait_durable,
 	.batch_rollback = f_batch_rollback,
 };
 

@@ -26,6 +26,7 @@ struct faulty_uow {
 	size_t n_touched;	/* entries used */
 	size_t max_touched;	/* over every commit so far */
 	bool fail_batch_commit; /* the next batch_commit fails with SC_EIO */
+	bool fail_wait_durable; /* the next wait_durable fails with SC_EIO */
 };
 
 /* Wrap @inner; no faults armed. */

@@ -902,6 +902,10 @@ static void render_bus_and_delivery(struct worker *w, struct text *t)
 		family(t, "scents_writer_commands_total", "counter",
 		       "Commands run in those transactions.",
 		       (double)atomic_load(&w->writer->commands));
+		family(t, "scents_writer_inline_total", "counter",
+		       "Commands an idle writer let their request's thread "
+		       "run.",
+		       (double)atomic_load(&w->writer->inlined));
 	}
 	if (!d)
 		return;

@@ -18,6 +18,7 @@
 #include "adapters/redis/redis_publisher.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/thread.h"
 
 #define POLL_MS 200
 
@@ -306,6 +307,7 @@ static void *run(void *arg)
 	struct consumer *c = arg;
 	long backoff = 0;
 
+	thread_name("scents-consumer");
 	while (!atomic_load(&c->stop)) {
 		redisContext *ctx =
 			c->streams ? connect_stream(c) : subscribe(c);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 
 static void notify(struct outbox_signal *self)
 {
@@ -83,6 +84,7 @@ static void *run(void *arg)
 	struct relay_thread *t = arg;
 	long backoff = 0;
 
+	thread_name("scents-relay");
 	for (;;) {
 		bool stop = wait_turn(t, backoff ? backoff : RELAY_POLL_MS,
 				      backoff != 0);
