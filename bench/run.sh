@@ -236,4 +236,7 @@ for r in "${rows[@]}"; do
 		"$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$bad" "$rss" "$ratio"
 done
 echo
+# the batched writer without HTTP: what the store side can do on its own
+mkdir -p "$tmp/wa" && "$build/bench/writer_alone" "$tmp/wa" 64 "$DUR" FULL
+echo
 "$build/bench/allocate_growth" "$tmp"
