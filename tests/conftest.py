@@ -201,13 +201,15 @@ def error_line(p):
 
 
 def snapshot(db):
-    """Every row of every table, to prove an error changed nothing."""
+    """Every row of every table and view (the read model is one), to
+    prove an error changed nothing."""
     if not os.path.exists(db):
         return {}
     con = sqlite3.connect(db)
     try:
         tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1")]
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            " ORDER BY 1")]
         return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall())
                 for t in tables}
     finally:

@@ -236,11 +236,14 @@ struct product_repo_ops {
 	int (*set_batch_totals)(struct uow *self, const struct batch *b,
 				struct sc_err *err);
 
-	/* Record line @l in batch @batchref, and in the read model. */
+	/*
+	 * Record line @l in batch @batchref, and in the read model (which a
+	 * store may derive from the lines: SQLite's is a view of them).
+	 */
 	int (*add_line)(struct uow *self, const char *batchref,
 			const struct order_line *l, struct sc_err *err);
 
-	/* Remove line @l (orderid, sku) and its read-model row. */
+	/* Remove line @l (orderid, sku), from the read model too. */
 	int (*remove_line)(struct uow *self, const struct order_line *l,
 			   struct sc_err *err);
 };

@@ -4,6 +4,8 @@ import sqlite3
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import BIN, error_line, run, snapshot
 
 
@@ -106,7 +108,7 @@ def test_unwritable_database_is_a_runtime_error(tmp_path):
 def test_migrated_database_reopens_and_keeps_its_data(db):
     run(db, "add-batch", "b1", "NIGHTCLUB", "5")
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 6
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
     # reopening migrates nothing again and loses nothing
@@ -166,11 +168,14 @@ def test_existing_empty_database_file_is_migrated(db):
     con.close()
     assert run(db, "add-batch", "b1", "S", "5").returncode == 0
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 6
     names = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"products", "batches", "allocations", "allocations_view",
-            "outbox", "unrelated"} <= names
+    assert {"products", "batches", "allocations", "outbox",
+            "unrelated"} <= names
+    # the read model is a view of the lines (schema 6, decisions/0014)
+    assert con.execute("SELECT type FROM sqlite_master WHERE name ="
+                       " 'allocations_view'").fetchone() == ("view",)
     con.close()
 
 
@@ -187,7 +192,7 @@ def test_version_1_database_is_upgraded_keeping_its_data(db):
     con.close()
     assert run(db, "allocate", "o1", "OLD", "3").stdout == "old-b\n"
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 6
     assert con.execute("SELECT kind, orderid FROM outbox").fetchall() == [
         ("Allocated", "o1")]
     con.close()
@@ -291,31 +296,43 @@ def test_check_finds_corrupted_derived_data_and_repair_fixes_it(db):
                 "WHERE reference = 'b1'")        # over, and not its lines
     con.execute("UPDATE batches SET allocated_quantity = 0 "
                 "WHERE reference = 'b2'")        # a total that lies
-    con.execute("DELETE FROM allocations_view WHERE orderid = 'o2'")
-    con.execute("UPDATE allocations_view SET batchref = 'b9' "
-                "WHERE orderid = 'o1' AND sku = 'T'")
-    con.execute("INSERT INTO allocations_view VALUES ('ghost', 'S', 'b1')")
     con.execute("DELETE FROM outbox WHERE orderid = 'o1' AND sku = 'S'")
+    # the read model is a view of the lines: it cannot be written...
+    with pytest.raises(sqlite3.OperationalError):
+        con.execute("DELETE FROM allocations_view WHERE orderid = 'o2'")
+    # ...but a definition changed by hand is caught
+    con.execute("DROP VIEW allocations_view")
+    con.execute("CREATE VIEW allocations_view (orderid, sku, batchref) AS"
+                " SELECT orderid, sku, 'b9' FROM allocations"
+                " WHERE orderid != 'o2' UNION ALL SELECT 'ghost', 'S', 'b1'")
     con.commit()
     con.close()
     p = run(db, "check")
     assert p.returncode == 1
     lines = p.stdout.splitlines()
-    assert lines[-1] == "8 checks, 8 problems", lines
+    assert lines[-1] == "8 checks, 9 problems", lines
     assert set(lines[:-1]) == {
         "integrity: CHECK constraint failed in batches",
         "batch 'b1' is over-allocated: 99 of 10",
         "batch 'b1' records 99 allocated but its lines sum to 7",
         "batch 'b2' records 0 allocated but its lines sum to 2",
         "read model: order 'o2' sku 'S' shows nothing, the line is in 'b1'",
+        "read model: order 'o1' sku 'S' shows 'b9', the line is in 'b1'",
         "read model: order 'o1' sku 'T' shows 'b9', the line is in 'b2'",
         "read model: order 'ghost' sku 'S' shows 'b1' but has no such line",
         "outbox: no Allocated event for order 'o1' sku 'S' in 'b1'",
     }
+    con = sqlite3.connect(db)  # what a repair cannot guess: the view
+    con.execute("DROP VIEW allocations_view")
+    con.execute("CREATE VIEW allocations_view (orderid, sku, batchref) AS"
+                " SELECT a.orderid, a.sku, b.reference FROM allocations a"
+                " JOIN batches b ON b.id = a.batch_id")
+    con.commit()
+    con.close()
     p = run(db, "check", "--repair")
     assert p.returncode == 1  # the lost event cannot be rebuilt
     assert p.stdout.splitlines() == [
-        "repaired: 6 rows of derived data rebuilt",  # 2 totals, 2+2 view
+        "repaired: 2 rows of derived data rebuilt",  # the 2 totals
         "outbox: no Allocated event for order 'o1' sku 'S' in 'b1'",
         "8 checks, 1 problems"]
     p = run(db, "allocations", "o1")
