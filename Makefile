@@ -8,7 +8,7 @@ RELEASE_DIR ?= build-release
 WERROR      ?= OFF
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build release test run bench format clean
+.PHONY: all deps build release test run bench soak format clean
 
 all: build
 
@@ -33,6 +33,10 @@ run: release
 
 bench: release
 	@bash bench/run.sh $(RELEASE_DIR)
+
+# memory and WAL over SOAK_MINUTES (10) of durable allocation
+soak: release
+	@bash bench/soak.sh $(RELEASE_DIR)
 
 format:
 	@find src tests bench -name '*.[ch]' | xargs clang-format -i

@@ -119,7 +119,10 @@ batch_row() { # NAME SCRIPT CONNS
 	wrk_run "$1" "$SERVE_URL" "$2" "$3" "$SERVE_PID"
 	b1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_batches_total/ {print $2}')
 	c1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_commands_total/ {print $2}')
-	echo "    average batch: $(awk -v b=$((b1 - b0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.2f", b ? c / b : 0 }') commands (warm-up included)" >&2
+	local avg
+	avg=$(awk -v b=$((b1 - b0)) -v c=$((c1 - c0)) 'BEGIN { if (b) printf "%.1f", c / b; else print "inline" }')
+	echo "    average batch: $avg commands (warm-up included)" >&2
+	rows[-1]="${rows[-1]}|$avg"
 }
 db="$tmp/single.db"; seed_skus "$db"
 serve "$db" FULL
@@ -224,16 +227,17 @@ if [ "${BENCH_PG:-on}" = on ]; then
 	unset HOT_SKU
 fi
 
-printf '\n%-42s %9s %9s %9s %8s %8s %9s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "ceiling"
+printf '\n%-42s %9s %9s %9s %8s %8s %9s %7s\n' scenario "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "ceiling" "batch"
 for r in "${rows[@]}"; do
-	IFS='|' read -r name rps p50 p99 bad rss <<<"$r"
+	IFS='|' read -r name rps p50 p99 bad rss batch <<<"$r"
 	ceil=$ceil_post
 	[[ $name == *GET* && $name != *10%* ]] && ceil=$ceil_get
 	[[ $name == *10%* ]] && ceil=$ceil_get
 	ratio=$(awk -v a="$rps" -v b="$ceil" 'BEGIN { printf "%.1f%%", 100 * a / b }')
-	printf '%-42s %9s %9.2f %9.2f %8s %8s %9s\n' "$name" "$rps" \
+	printf '%-42s %9s %9.2f %9.2f %8s %8s %9s %7s\n' "$name" "$rps" \
 		"$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
-		"$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$bad" "$rss" "$ratio"
+		"$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$bad" "$rss" "$ratio" \
+		"${batch:--}"
 done
 echo
 # the batched writer without HTTP: what the store side can do on its own
