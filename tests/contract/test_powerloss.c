@@ -492,9 +492,14 @@ static size_t workload_commands(struct msg *out, char (*ids)[32])
  * the bus runs them without the writer).  Stops at the first failure (the
  * power is off by then).  An allocation counts as acknowledged only once
  * the transaction that holds it is committed, as the writer answers.
+ * With @checkpoints, after each batch a round of the background
+ * checkpointer runs (PASSIVE), and after every second one its RESTART
+ * too, so the cut also falls inside checkpoints and on a WAL that
+ * started over.
  */
-static void workload(struct run *r, size_t batch)
+static void workload(struct run *r, size_t batch, bool checkpoints)
 {
+	size_t n_batches = 0;
 	static char ids[36][32];
 	struct msg cmds[48];
 	size_t n = workload_commands(cmds, ids);
@@ -532,15 +537,26 @@ static void workload(struct run *r, size_t batch)
 				first; /* that transaction is not durable */
 			return;
 		}
+		if (checkpoints)
+			sqlite_db_checkpoint(r->db, ++n_batches % 2 == 0);
 		i = end;
 	}
 }
 
-static void open_run(struct run *r, const char *path, bool group)
+/*
+ * @checkpoints: checkpoints as served (bootstrap.c), off the committing
+ * connection, but run by workload() on this thread (the threshold is
+ * never reached, so the checkpointer thread never wakes): a crash point
+ * is then the same event on every run.
+ */
+static void open_run(struct run *r, const char *path, bool group,
+		     bool checkpoints)
 {
 	struct sqlite_options opt = {.synchronous_full = true,
 				     .group_commit = group,
-				     .busy_timeout_ms = 1000};
+				     .busy_timeout_ms = 1000,
+				     .checkpoint_frames =
+					     checkpoints ? 1000000000 : 0};
 	struct deps d = {0};
 	struct sc_err err;
 
@@ -567,7 +583,7 @@ static void verify(const char *path, const struct run *before)
 	struct check_report rep;
 	struct sc_err err;
 
-	open_run(&r, path, true);
+	open_run(&r, path, true, false);
 	arena_init(&a);
 	err_clear(&err);
 	assert_int_equal(uow_check(r.uow, false, &a, &rep, &err), SC_OK);
@@ -594,20 +610,20 @@ static void verify(const char *path, const struct run *before)
 
 /* Crash at event @at (< 0: never) of a fresh store; verify; events seen. */
 static long one_case(const char *dir, long at, bool group, enum crash_mode mode,
-		     size_t batch, unsigned *seed)
+		     size_t batch, bool checkpoints, unsigned *seed)
 {
 	char path[600];
 	struct run r;
 	long events;
 
-	(void)snprintf(path, sizeof(path), "%s/case-%ld-%d-%d-%zu/scents.db",
-		       dir, at, group, mode, batch);
+	(void)snprintf(path, sizeof(path), "%s/case-%ld-%d-%d-%zu-%d/scents.db",
+		       dir, at, group, mode, batch, checkpoints);
 	crash.countdown = -1; /* create the schema with the power on */
-	open_run(&r, path, group);
+	open_run(&r, path, group, checkpoints);
 	crash.events = 0;
 	crash.dead = crash.fired = 0;
 	crash.countdown = at;
-	workload(&r, batch);
+	workload(&r, batch, checkpoints);
 	events = crash.events;
 	close_run(&r);
 	if (at >= 0)
@@ -635,32 +651,41 @@ static void discard(void *ctx, enum log_level level, const char *line)
 }
 
 /*
- * Three ways of committing: one command per transaction with group commit
- * (SQLITE_BATCH=off), the same with SQLite's own sync at each commit, and
- * batches of 8 commands (the batched writer's transactions).
+ * Four ways of committing: one command per transaction with group commit
+ * (SQLITE_BATCH=off), the same with SQLite's own sync at each commit,
+ * batches of 8 commands (the batched writer's transactions), and batches
+ * of 4 with the background checkpointer's rounds between them.
  */
 static void every_acknowledged_allocation_survives_power_loss(void **state)
 {
 	static const struct {
 		bool group;
 		size_t batch;
-	} ways[] = {{true, 0}, {false, 0}, {true, 8}};
+		bool checkpoints;
+	} ways[] = {{true, 0, false},
+		    {false, 0, false},
+		    {true, 8, false},
+		    {true, 4, true}};
 	unsigned seed = 12345;
 	long cases = 0;
 
 	(void)state;
 	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
 		long n = one_case(dir, -1, ways[w].group, LOSE, ways[w].batch,
-				  &seed);
+				  ways[w].checkpoints, &seed);
 		/* spread the crash points over every event of the run */
 		long step = n / 40 ? n / 40 : 1;
 
 		assert_true(n > 40);
 		for (long at = 1; at <= n; at += step) {
 			(void)one_case(dir, at, ways[w].group, LOSE,
-				       ways[w].batch, &seed);
-			(void)one_case(dir, at + step / 2, ways[w].group, TEAR,
-				       ways[w].batch, &seed);
+				       ways[w].batch, ways[w].checkpoints,
+				       &seed);
+			/* never past the run's last event: it must fire */
+			(void)one_case(dir,
+				       at + step / 2 < n ? at + step / 2 : n,
+				       ways[w].group, TEAR, ways[w].batch,
+				       ways[w].checkpoints, &seed);
 			cases += 2;
 		}
 	}
@@ -688,7 +713,7 @@ int main(void)
 	/* open once first: the store installs its allocator before SQLite
 	   initialises, which registering a VFS would do */
 	(void)snprintf(path, sizeof(path), "%s/warm/scents.db", dir);
-	open_run(&warm, path, true);
+	open_run(&warm, path, true, false);
 	close_run(&warm);
 	crash.real = sqlite3_vfs_find(NULL);
 	crash_vfs.szOsFile = (int)sizeof(struct cfile) + crash.real->szOsFile;

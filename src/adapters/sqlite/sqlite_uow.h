@@ -75,6 +75,14 @@ void sqlite_db_stats(struct sqlite_db *db, uint64_t *commits, uint64_t *syncs);
 /* Background checkpoints that ran (each may have copied nothing). */
 uint64_t sqlite_db_checkpoints(struct sqlite_db *db);
 
+/*
+ * One round of the background checkpointer on the caller's thread, and
+ * with @restart its RESTART step whatever the WAL's length: for the
+ * power-loss test, which must cut the power inside checkpoints
+ * deterministically.  No-op without background checkpoints.
+ */
+void sqlite_db_checkpoint(struct sqlite_db *db, bool restart);
+
 /* A unit of work with its own connection to @db.  SC_EIO, SC_ENOMEM. */
 int sqlite_uow_new(struct sqlite_db *db, struct uow **out /* OUT */,
 		   struct sc_err *err);
