@@ -169,3 +169,77 @@ def test_the_batched_writer_runs_concurrent_commands_in_shared_transactions(
                            env={"DATABASE_URL": "sqlite:" + db})
     assert check.returncode == 0 and " 0 problems" in check.stdout, \
         check.stdout + check.stderr
+
+
+def test_pipelined_commands_are_answered_in_order_while_parked(db):
+    """Three allocations sent in one write on one connection while other
+    clients keep the batched writer busy (so each is parked, decisions/
+    0013): the connection is muted while parked, and every request is
+    answered, in order, with its own result."""
+    import socket
+    import threading
+    import time
+    s = Server(db, {"SQLITE_BATCH": "on"}).start()
+    stop = threading.Event()
+    try:
+        assert s.post("/add_batch", json={"ref": "b1", "sku": "S",
+                                          "qty": 100000}).status_code == 201
+
+        def busy(n):
+            http = requests.Session()
+            i = 0
+            while not stop.is_set():
+                http.post(s.url + "/allocate", timeout=30, json={
+                    "orderid": f"busy-{n}-{i}", "sku": "S", "qty": 1})
+                i += 1
+        threads = [threading.Thread(target=busy, args=(n,))
+                   for n in range(8)]
+        for t in threads:
+            t.start()
+        host, port = s.url.replace("http://", "").rsplit(":", 1)
+        for k in range(10):  # the timing below hits the muted path often
+            bodies = [
+                json.dumps({"orderid": f"pipe-{k}", "sku": "S", "qty": 1}),
+                json.dumps({"orderid": f"pipe-{k}", "sku": "S", "qty": 2}),
+                json.dumps({"orderid": f"nope-{k}", "sku": "NOPE",
+                            "qty": 1})]
+            wire = b"".join(
+                (f"POST /allocate HTTP/1.1\r\nHost: x\r\n"
+                 f"Content-Type: application/json\r\n"
+                 f"Content-Length: {len(b)}\r\n\r\n{b}").encode()
+                for b in bodies)
+            first = len(wire) // 3 + 10  # request 1, a piece of request 2
+            with socket.create_connection((host, int(port)),
+                                          timeout=30) as sock:
+                sock.sendall(wire[:first])
+                # the rest arrives while request 1 is parked (the writer
+                # is busy for milliseconds per batch): the muted path
+                time.sleep(0.0005)
+                sock.sendall(wire[first:])
+                data = b""
+                statuses = []
+                while len(statuses) < 3:
+                    chunk = sock.recv(65536)
+                    assert chunk, (statuses, data)
+                    data += chunk
+                    while b"\r\n\r\n" in data:
+                        head, _, rest = data.partition(b"\r\n\r\n")
+                        length = int(re.search(
+                            rb"(?i)content-length: *(\d+)", head).group(1))
+                        if len(rest) < length:
+                            break
+                        statuses.append((int(head.split()[1]),
+                                         json.loads(rest[:length])))
+                        data = rest[length:]
+            assert statuses[0] == (202, {"batchref": "b1"})
+            assert statuses[1][0] == 409  # same line, another qty
+            assert statuses[2][0] == 400  # unknown sku
+        stop.set()
+        for t in threads:
+            t.join()
+        m = dict(re.findall(r"^(scents_writer_\w+) (\d+)",
+                            s.get("/metrics").text, re.M))
+        assert int(m["scents_writer_batches_total"]) > 0, m
+    finally:
+        stop.set()
+        assert s.stop() == 0

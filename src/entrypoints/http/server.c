@@ -91,6 +91,7 @@ struct conn {
 	char client[INET6_ADDRSTRLEN];		 /* peer address, for the log */
 	struct parked *parked; /* its command is in the batched writer */
 	bool hung_up;	       /* the peer went away while parked */
+	bool muted;	       /* parked, and stopped from reporting input */
 };
 
 /*
@@ -671,7 +672,13 @@ static int park(struct conn *c, const struct http_req *req,
 	err_clear(&p->cmd.err);
 	c->parked = p;
 	c->loop->n_parked++;
-	set_events(c, 0); /* errors and hang-ups are still reported */
+	/*
+	 * The connection stays registered for input: a client waits for
+	 * its answer, so nothing comes meanwhile, and two epoll_ctl calls
+	 * per command (mute here, unmute when answered; 1.95 per allocation
+	 * under strace) are saved.  A client that sends more anyway
+	 * (pipelining, a half-close) is muted then (loop_run).
+	 */
 	writer_submit_async(c->loop->w->writer, &p->item);
 	return 1;
 }
@@ -700,7 +707,9 @@ static void unpark_all(struct loop *l)
 		} else {
 			log_set_request_id(c->request_id);
 			routes_command_finish(&p->cmd, p->item.rc, &rep);
-			set_events(c, EPOLLIN | EPOLLRDHUP);
+			if (c->muted)
+				set_events(c, EPOLLIN | EPOLLRDHUP);
+			c->muted = false;
 			if (answer(c, &rep, p->who) || process(c))
 				conn_free(c);
 		}
@@ -1010,9 +1019,15 @@ static void *loop_run(void *arg)
 				accept_all(l);
 			} else if ((void *)c == (void *)&l->done_fd) {
 				unpark = true; /* after this batch: see below */
+			} else if (c->parked &&
+				   !(evs[i].events & (EPOLLHUP | EPOLLERR))) {
+				/* input while parked: muted (level-triggered)
+				   until the writer is done; read it then */
+				set_events(c, 0);
+				c->muted = true;
 			} else if (c->parked) {
-				/* only errors and hang-ups come now; stop them
-				   (level-triggered) until the writer is done */
+				/* errors and hang-ups: stop them until the
+				   writer is done, then free the connection */
 				c->hung_up = true;
 				(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd,
 						NULL);
