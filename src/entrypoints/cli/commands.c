@@ -386,9 +386,11 @@ static void store_settings(const struct config *cfg, char *out, size_t size)
 {
 	if (!strncmp(cfg->database_url, "sqlite:", 7))
 		(void)snprintf(out, size,
-			       "sqlite_synchronous=%s sqlite_group_commit=%s",
+			       "sqlite_synchronous=%s sqlite_group_commit=%s"
+			       " sqlite_batch=%s",
 			       cfg->sqlite_synchronous_full ? "FULL" : "NORMAL",
-			       cfg->sqlite_group_commit ? "on" : "off");
+			       cfg->sqlite_group_commit ? "on" : "off",
+			       cfg->sqlite_batch ? "on" : "off");
 	else if (strncmp(cfg->database_url, "memory:", 7) != 0)
 		(void)snprintf(out, size, "pg_locking=%s",
 			       cfg->pg_row_lock ? "row" : "optimistic");
