@@ -44,4 +44,6 @@ for m in $(seq "$minutes"); do
 	prev=$now
 done
 wait "$wrk_pid" || true
-grep RESULT "$tmp/wrk.out" || tail -3 "$tmp/wrk.out"
+grep -E "RESULT|Socket errors" "$tmp/wrk.out" || tail -3 "$tmp/wrk.out"
+# what the server warned about (a non-2xx has a reason there)
+grep -E "level=(warn|error)" "$tmp/serve.log" | tail -5 || true

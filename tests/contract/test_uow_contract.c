@@ -1445,6 +1445,19 @@ static void the_wal_is_checkpointed_in_the_background(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 300);
 }
 
+/* The writer's larger page cache is set, and a nonsense size refused. */
+static void a_connection_takes_a_larger_page_cache(void **st)
+{
+	struct fx *x = *st;
+
+	assert_int_equal(sqlite_uow_set_cache(x->uow, 32 * 1024, &x->err),
+			 SC_OK);
+	assert_int_equal(sqlite_uow_set_cache(x->uow, 0, &x->err), SC_EINVAL);
+	assert_string_equal(x->err.msg, "cache size 0 KiB");
+	add_batch(x, "b1", "T", 10, 0); /* and the connection still works */
+	assert_int_equal(load(x, "T", NULL)->batches[0].purchased, 10);
+}
+
 /* In CI the PostgreSQL group must run: a skipped adapter is a failure. */
 static int fail_msg_pg(void)
 {
@@ -1495,6 +1508,9 @@ int main(void)
 			setup_sqlite_group, teardown),
 		cmocka_unit_test_setup_teardown(
 			the_wal_is_checkpointed_in_the_background,
+			setup_sqlite_group, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_connection_takes_a_larger_page_cache,
 			setup_sqlite_group, teardown),
 	};
 	int failed = 0;

@@ -2025,6 +2025,28 @@ int sqlite_db_open(const char *path, const struct sqlite_options *opt,
 	return SC_OK;
 }
 
+int sqlite_uow_set_cache(struct uow *u, int kib, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = NULL;
+	char sql[64];
+	int now = 0;
+
+	if (kib <= 0)
+		return err_set(err, SC_EINVAL, "cache size %d KiB", kib);
+	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "PRAGMA cache_size", -1, &st, NULL) !=
+		    SQLITE_OK)
+		return fail(s, SQLITE_ERROR, "cache size", err);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		now = sqlite3_column_int(st, 0);
+	(void)sqlite3_finalize(st);
+	return now == -kib
+		       ? SC_OK
+		       : err_set(err, SC_EIO, "sqlite kept cache_size %d", now);
+}
+
 int sqlite_uow_new(struct sqlite_db *db, struct uow **out, struct sc_err *err)
 {
 	struct sqlite_uow *s = NULL;

@@ -87,4 +87,14 @@ void sqlite_db_checkpoint(struct sqlite_db *db, bool restart);
 int sqlite_uow_new(struct sqlite_db *db, struct uow **out /* OUT */,
 		   struct sc_err *err);
 
+/*
+ * Let @u's connection (made by sqlite_uow_new) cache up to @kib KiB of
+ * pages instead of SQLite's 2 000 KiB.  For the batched writer, whose
+ * inserts land at random places in the (orderid, sku) index: once that
+ * index outgrows the cache, every batch reads pages back (measured in
+ * docs/benchmarks.md).  The cache fills only as pages are used.
+ * SC_EINVAL when @kib is not positive; SC_EIO when SQLite refuses.
+ */
+int sqlite_uow_set_cache(struct uow *u, int kib, struct sc_err *err);
+
 #endif
