@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bootstrap.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -25,12 +26,10 @@ static atomic_long done_total;
 static atomic_bool stop;
 static struct writer *the_writer;
 
+/* Seconds on the monotonic clock (common/clock.h). */
 static double now_s(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_us() / 1e6;
 }
 
 static void check(int rc, const struct sc_err *err, const char *what)

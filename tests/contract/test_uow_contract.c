@@ -1230,6 +1230,17 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 }
 
+/* Start writer @w on unit of work @u, with @sync for its syncer (or NULL). */
+static void start_writer(struct writer *w, struct uow *u, struct uow *sync)
+{
+	struct deps d = {0};
+	struct sc_err err;
+
+	d.uow = u;
+	err_clear(&err);
+	assert_int_equal(writer_start(w, &d, sync, 5, &err), SC_OK);
+}
+
 /*
  * The batched writer when the batch's durable commit fails: no command of
  * it may report success, and none of it is stored.  Then the writer goes
@@ -1240,16 +1251,13 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	struct fx *x = *st;
 	struct faulty_uow f;
 	struct writer w;
-	struct deps d = {0};
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res;
 	struct sc_err err;
 
 	add_batch(x, "b1", "T", 10, 0);
 	faulty_uow_init(&f, x->uow);
-	d.uow = &f.base;
-	err_clear(&err);
-	assert_int_equal(writer_start(&w, &d, NULL, 5, &err), SC_OK);
+	start_writer(&w, &f.base, NULL);
 	f.fail_batch_commit = true;
 	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
@@ -1275,7 +1283,6 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	struct faulty_uow f, g;
 	struct uow *u2;
 	struct writer w;
-	struct deps d = {0};
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res;
 	struct sc_err err;
@@ -1284,9 +1291,7 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	assert_int_equal(x->f->open(x->store, &u2), 0);
 	faulty_uow_init(&f, x->uow);
 	faulty_uow_init(&g, u2);
-	d.uow = &f.base;
-	err_clear(&err);
-	assert_int_equal(writer_start(&w, &d, &g.base, 5, &err), SC_OK);
+	start_writer(&w, &f.base, &g.base);
 	g.fail_wait_durable = true;
 	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
@@ -1336,17 +1341,13 @@ static void pipelined_batches_acknowledge_only_what_is_stored(void **st)
 	pthread_t tids[8];
 	struct uow *u2, *u3;
 	struct writer w;
-	struct deps d = {0};
-	struct sc_err err;
 	struct check_report rep;
 	int acked = 0;
 
 	add_batch(x, "b1", "T", 1000, 0);
 	assert_int_equal(x->f->open(x->store, &u2), 0);
 	assert_int_equal(x->f->open(x->store, &u3), 0);
-	d.uow = u2;
-	err_clear(&err);
-	assert_int_equal(writer_start(&w, &d, u3, 5, &err), SC_OK);
+	start_writer(&w, u2, u3);
 	for (int i = 0; i < 8; i++) {
 		subs[i] = (struct submitter){&w, i, 0};
 		assert_int_equal(
@@ -1379,16 +1380,13 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	struct fx *x = *st;
 	struct uow *u2;
 	struct writer w;
-	struct deps d = {0};
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res;
 	struct sc_err err;
 
 	add_batch(x, "b1", "T", 10, 0);
 	assert_int_equal(x->f->open(x->store, &u2), 0);
-	d.uow = u2;
-	err_clear(&err);
-	assert_int_equal(writer_start(&w, &d, NULL, 5, &err), SC_OK);
+	start_writer(&w, u2, NULL);
 	assert_true(writer_idle(&w));
 	x->bus.writer = &w;
 	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
