@@ -42,7 +42,7 @@ static void allocate(struct worker *w, long i)
 {
 	char orderid[32];
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	(void)snprintf(orderid, sizeof(orderid), "order-%ld", i);

@@ -43,7 +43,7 @@ static void deliver_all(struct app *app)
 int main(int argc, char **argv)
 {
 	struct msg m = {.type = MSG_CREATE_BATCH};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct config cfg;
 	struct app *app;
 	struct worker w;

@@ -47,7 +47,7 @@ static void *client(void *arg)
 	while (!atomic_load(&stop)) {
 		char orderid[40], sku[16];
 		struct msg m = {.type = MSG_ALLOCATE};
-		struct bus_result res;
+		struct bus_result res = {0};
 		struct sc_err err;
 
 		(void)snprintf(orderid, sizeof(orderid), "w-%u-%u",

@@ -18,14 +18,30 @@ static const struct event_kind kinds[] = {
 	 ROUTE_PUBLISH,
 	 "line_allocated",
 	 ALL_FOUR,
+	 0,
 	 {AT(allocated, orderid), AT(allocated, sku), AT(allocated, qty),
 	  AT(allocated, batchref)}},
+	/* the reference app's Deallocated, as design.md section 5 gives it */
+	{MSG_DEALLOCATED,
+	 "Deallocated",
+	 ROUTE_PUBLISH,
+	 "line_deallocated",
+	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
+	 0,
+	 {AT(deallocated, orderid), AT(deallocated, sku), AT(deallocated, qty),
+	  NONE}},
+	/*
+	 * The line that found no stock is optional: rows stored before it
+	 * was recorded (schema 5 and earlier) must still be delivered.
+	 */
 	{MSG_OUT_OF_STOCK,
 	 "OutOfStock",
 	 ROUTE_NOTIFY_STOCK,
 	 "out_of_stock",
-	 BIT(EF_SKU),
-	 {NONE, AT(out_of_stock, sku), NONE, NONE}},
+	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
+	 BIT(EF_ORDERID) | BIT(EF_QTY),
+	 {AT(out_of_stock, orderid), AT(out_of_stock, sku),
+	  AT(out_of_stock, qty), NONE}},
 };
 
 const struct event_kind *event_kind_of(enum msg_type type)
@@ -84,26 +100,29 @@ void event_flatten(const struct msg *ev, struct event_fields *out)
 	out->sku = str_at(k, ev, EF_SKU);
 	out->batchref = str_at(k, ev, EF_BATCHREF);
 	if (k->fields & BIT(EF_QTY)) {
-		out->has_qty = true;
 		memcpy(&out->qty, (const char *)ev + k->offset[EF_QTY],
 		       sizeof(out->qty));
+		/* a line's qty is at least 1: an optional 0 is absent */
+		out->has_qty = !(k->optional & BIT(EF_QTY)) || out->qty != 0;
 	}
 }
 
 int event_unflatten(const struct event_kind *k, const struct event_fields *f,
 		    struct msg *out)
 {
-	if (((k->fields & BIT(EF_ORDERID)) && !f->orderid) ||
-	    ((k->fields & BIT(EF_SKU)) && !f->sku) ||
-	    ((k->fields & BIT(EF_BATCHREF)) && !f->batchref) ||
-	    ((k->fields & BIT(EF_QTY)) && !f->has_qty))
+	unsigned need = k->fields & ~k->optional;
+
+	if (((need & BIT(EF_ORDERID)) && !f->orderid) ||
+	    ((need & BIT(EF_SKU)) && !f->sku) ||
+	    ((need & BIT(EF_BATCHREF)) && !f->batchref) ||
+	    ((need & BIT(EF_QTY)) && !f->has_qty))
 		return -1;
 	memset(out, 0, sizeof(*out));
 	out->type = k->type;
 	put_str(k, out, EF_ORDERID, f->orderid);
 	put_str(k, out, EF_SKU, f->sku);
 	put_str(k, out, EF_BATCHREF, f->batchref);
-	if (k->fields & BIT(EF_QTY))
+	if ((k->fields & BIT(EF_QTY)) && f->has_qty)
 		memcpy((char *)out + k->offset[EF_QTY], &f->qty,
 		       sizeof(f->qty));
 	return 0;

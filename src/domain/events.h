@@ -47,6 +47,8 @@ struct event_kind {
 	enum event_route route;	  /* where it goes */
 	const char *channel;	  /* wire channel / metrics label */
 	unsigned fields;	  /* bit (1u << EF_x) per field carried */
+	unsigned optional;	  /* of those, the ones that may be absent
+				     (a NULL string; a qty of 0) */
 	size_t offset[EF__COUNT]; /* of each carried field in struct msg */
 };
 
@@ -65,7 +67,7 @@ void event_flatten(const struct msg *ev, struct event_fields *out);
 
 /*
  * Rebuild the event of kind @k from @f (strings borrowed).  -1 when a
- * field the kind carries is missing (a damaged row).
+ * field the kind requires is missing (a damaged row).
  */
 int event_unflatten(const struct event_kind *k, const struct event_fields *f,
 		    struct msg *out);

@@ -12,6 +12,7 @@ static const char *const names[] = {
 	[MSG_IMPORT_RESEARCH] = "ImportResearch",
 	[MSG_CREATE_TOKEN] = "CreateToken",
 	[MSG_REVOKE_TOKEN] = "RevokeToken",
+	[MSG_DEALLOCATE] = "Deallocate",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",

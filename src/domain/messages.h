@@ -30,6 +30,7 @@ enum msg_type {
 	MSG_IMPORT_RESEARCH,
 	MSG_CREATE_TOKEN,
 	MSG_REVOKE_TOKEN,
+	MSG_DEALLOCATE,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -88,6 +89,16 @@ struct cmd_revoke_token {
 	int64_t now;	  /* unix seconds, from the sender */
 };
 
+/*
+ * Deallocate(orderid, sku?): cancel an order line (@sku set) or every
+ * line of the order (@sku NULL); their stock is freed for others and
+ * they are not reallocated.
+ */
+struct cmd_deallocate {
+	const char *orderid; /* customer order */
+	const char *sku;     /* one line; NULL: all of the order's lines */
+};
+
 /* Allocated: a line now has stock in batch @batchref. */
 struct ev_allocated {
 	const char *orderid;  /* customer order */
@@ -96,17 +107,27 @@ struct ev_allocated {
 	const char *batchref; /* where the units come from */
 };
 
-/* Deallocated: a line lost its stock when its batch shrank. */
+/*
+ * Deallocated: a line gave its stock back, because its batch shrank (the
+ * handler then reallocates it) or because it was cancelled (it is not).
+ */
 struct ev_deallocated {
 	const char *orderid;  /* customer order */
 	const char *sku;      /* product */
 	int64_t qty;	      /* units */
 	const char *batchref; /* the batch it left */
+	bool cancelled;	      /* Deallocate asked for it: stays freed */
 };
 
-/* OutOfStock: no batch of @sku could take a line. */
+/*
+ * OutOfStock: no batch of @sku could take a line.  @orderid and @qty name
+ * the line when one caused it (NULL / 0 in events stored before they
+ * were recorded).
+ */
 struct ev_out_of_stock {
-	const char *sku; /* product */
+	const char *sku;     /* product */
+	const char *orderid; /* the line that found no stock, or NULL */
+	int64_t qty;	     /* its units, when @orderid is set */
 };
 
 struct msg {
@@ -118,6 +139,7 @@ struct msg {
 		struct cmd_import_research import_research;
 		struct cmd_create_token create_token;
 		struct cmd_revoke_token revoke_token;
+		struct cmd_deallocate deallocate;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

@@ -380,6 +380,7 @@ int product_allocate(struct product *p, const struct order_line *l,
 		     const char **out, struct sc_err *err)
 {
 	const struct order_line *have;
+	const char *orderid;
 	struct msg *ev;
 	size_t best = SIZE_MAX, at;
 	int rc = check_line(l, err);
@@ -409,9 +410,15 @@ int product_allocate(struct product *p, const struct order_line *l,
 	rc = reserve_one(p, false, true, 0, err);
 	if (rc)
 		return rc;
+	/* the caller's string: copied, like every line a product keeps */
+	orderid = arena_strdup(p->arena, l->orderid);
+	if (!orderid)
+		return oom(err);
 	ev = &p->events[p->n_events++];
 	ev->type = MSG_OUT_OF_STOCK;
 	ev->u.out_of_stock.sku = p->sku;
+	ev->u.out_of_stock.orderid = orderid;
+	ev->u.out_of_stock.qty = l->qty;
 	*out = NULL;
 	return SC_OK;
 }
@@ -430,6 +437,48 @@ static void deallocate_newest(struct product *p, size_t i)
 	ev->u.deallocated.sku = p->sku;
 	ev->u.deallocated.qty = l->qty;
 	ev->u.deallocated.batchref = b->ref;
+	ev->u.deallocated.cancelled = false; /* reallocated by its handler */
+}
+
+int product_deallocate(struct product *p, const char *orderid,
+		       struct order_line *freed, const char **batchref,
+		       struct sc_err *err)
+{
+	const struct order_line *have;
+	struct batch *b;
+	struct msg *ev;
+	size_t i, k;
+	int rc;
+
+	have = find_allocation(p, orderid, &i);
+	if (!have)
+		return err_set(err, SC_ENOTFOUND, "order '%s' holds no '%s'",
+			       orderid, p->sku);
+	/* room first: nothing may change unless everything can */
+	rc = reserve_one(p, false, true, 2, err);
+	if (rc)
+		return rc;
+	b = &p->batches[i];
+	k = (size_t)(have - b->lines);
+	*freed = *have;
+	freed->sku = p->sku;
+	/* keep the others oldest first: a later shrink takes the newest */
+	memmove(&b->lines[k], &b->lines[k + 1],
+		(b->n_lines - k - 1) * sizeof(*b->lines));
+	b->n_lines--;
+	b->allocated -= freed->qty;
+	record_change(p, CHANGE_LINE_REMOVED, i, freed);
+	record_change(p, CHANGE_BATCH_TOTALS, i, NULL);
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_DEALLOCATED;
+	ev->u.deallocated.orderid = freed->orderid;
+	ev->u.deallocated.sku = p->sku;
+	ev->u.deallocated.qty = freed->qty;
+	ev->u.deallocated.batchref = b->ref;
+	ev->u.deallocated.cancelled = true;
+	p->version++;
+	*batchref = b->ref;
+	return SC_OK;
 }
 
 int product_change_batch_quantity(struct product *p, const char *ref,

@@ -187,6 +187,18 @@ int product_allocate(struct product *p, const struct order_line *l,
 		     const char **out /* OUT */, struct sc_err *err);
 
 /*
+ * Cancel the line of order @orderid: its units go back to its batch,
+ * Deallocated is recorded with cancelled set (nobody reallocates it), the
+ * version is bumped.  *@freed is the line and *@batchref the batch it
+ * left (both borrowed from the product's arena).  Needs the order's lines
+ * loaded.  Returns SC_OK, SC_ENOTFOUND (the order holds no line of this
+ * product; nothing changes) or SC_ENOMEM.
+ */
+int product_deallocate(struct product *p, const char *orderid,
+		       struct order_line *freed /* OUT */,
+		       const char **batchref /* OUT */, struct sc_err *err);
+
+/*
  * Set the purchased quantity of batch @ref to @qty.  While the batch is
  * over-allocated, deallocate its lines newest first, recording
  * Deallocated for each (the caller reallocates them).  Needs the batch's

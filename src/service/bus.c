@@ -173,8 +173,12 @@ int bus_run(struct bus *b, const struct msg *cmd, struct bus_result *res,
 	int rc;
 
 	assert(msg_is_command(cmd));
-	if (res)
+	if (res) {
+		struct arena *keep = res->arena; /* the caller's, not ours */
+
 		memset(res, 0, sizeof(*res));
+		res->arena = keep;
+	}
 	rc = handle_command(b, cmd, res, err);
 	if (!rc)
 		collect_or_log(b, &q, cmd->type);

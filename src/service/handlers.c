@@ -248,6 +248,96 @@ static int handle_import_research(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+/* Cancel @orderid's line of @sku in the open unit of work; keep it in @kept. */
+static int deallocate_line(struct deps *d, const char *orderid, const char *sku,
+			   struct freed_line *kept, struct sc_err *err)
+{
+	struct load_hint hint = {.orderid = orderid};
+	struct order_line freed;
+	struct product *p;
+	int rc = repo_get(d->uow, sku, &hint, &p, err);
+
+	if (rc == SC_ENOTFOUND) { /* an unknown sku holds nobody's line */
+		err_clear(err);
+		return err_set(err, SC_ENOTFOUND, "order '%s' holds no '%s'",
+			       orderid, sku);
+	}
+	if (!rc)
+		rc = product_deallocate(p, orderid, &freed, &kept->batchref,
+					err);
+	if (!rc) {
+		kept->sku = p->sku;
+		kept->qty = freed.qty;
+	}
+	return rc;
+}
+
+/* Copy @n freed lines from the bus arena into the caller's result. */
+static int return_freed(struct bus_result *res, const struct freed_line *f,
+			size_t n, struct sc_err *err)
+{
+	if (!res || !res->arena)
+		return SC_OK;
+	res->freed = arena_calloc(res->arena, n, sizeof(*res->freed));
+	if (!res->freed)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		res->freed[i].qty = f[i].qty;
+		res->freed[i].sku = arena_strdup(res->arena, f[i].sku);
+		res->freed[i].batchref =
+			arena_strdup(res->arena, f[i].batchref);
+		if (!res->freed[i].sku || !res->freed[i].batchref)
+			return err_set(err, SC_ENOMEM, "out of memory");
+	}
+	res->n_freed = n;
+	return SC_OK;
+}
+
+/*
+ * Deallocate: one line, or every line of the order found by the read
+ * model inside this transaction (so a line allocated by an earlier
+ * command of the same batch is found too).  All or nothing: one commit.
+ */
+static int handle_deallocate(const struct msg *m, struct deps *d,
+			     struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_deallocate *c = &m->u.deallocate;
+	struct allocation_row *rows = NULL;
+	struct freed_line *freed = NULL;
+	size_t n = 1;
+	int rc;
+
+	if (check_ident("orderid", c->orderid, err) ||
+	    (c->sku && check_ident("sku", c->sku, err)))
+		return SC_EINVAL;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	if (!c->sku) {
+		rc = uow_allocations(d->uow, c->orderid, d->arena, &rows, &n,
+				     err);
+		if (!rc && !n)
+			rc = err_set(err, SC_ENOTFOUND,
+				     "order '%s' holds no lines", c->orderid);
+	}
+	if (!rc) {
+		freed = arena_calloc(d->arena, n, sizeof(*freed));
+		if (!freed) {
+			(void)err_set(err, SC_ENOMEM, "out of memory");
+			rc = SC_ENOMEM;
+		}
+	}
+	for (size_t i = 0; !rc && freed && i < n; i++)
+		rc = deallocate_line(d, c->orderid, rows ? rows[i].sku : c->sku,
+				     &freed[i], err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && freed)
+		rc = return_freed(res, freed, n, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Token names are checked here only, for every transport. */
 static int check_token_name(const char *name, struct sc_err *err)
 {
@@ -308,24 +398,31 @@ static int handle_revoke_token(const struct msg *m, struct deps *d,
 	return rc;
 }
 
-/* Deallocated, in the same transaction: put the line somewhere else. */
-static int reallocate(const struct msg *m, struct deps *d,
-		      struct bus_result *res, struct sc_err *err)
-{
-	const struct ev_deallocated *e = &m->u.deallocated;
-	struct order_line line = {e->orderid, e->sku, e->qty};
-	const char *ref;
-
-	(void)res;
-	return allocate_line(d, &line, &ref, err);
-}
-
 /* In the transaction: queue the event for the relay. */
 static int enqueue(const struct msg *m, struct deps *d, struct bus_result *res,
 		   struct sc_err *err)
 {
 	(void)res;
 	return uow_outbox_add(d->uow, m, err);
+}
+
+/*
+ * Deallocated, in the same transaction: queue it for line_deallocated,
+ * then put a line its shrinking batch dropped somewhere else (its
+ * Allocated, or OutOfStock, follows its Deallocated on the wire).  A
+ * cancelled line stays freed.
+ */
+static int on_deallocated(const struct msg *m, struct deps *d,
+			  struct bus_result *res, struct sc_err *err)
+{
+	const struct ev_deallocated *e = &m->u.deallocated;
+	struct order_line line = {e->orderid, e->sku, e->qty};
+	const char *ref;
+	int rc = enqueue(m, d, res, err);
+
+	if (!rc && !e->cancelled)
+		rc = allocate_line(d, &line, &ref, err);
+	return rc;
 }
 
 /*
@@ -351,8 +448,9 @@ const struct handler_entry handler_table[] = {
 	[MSG_IMPORT_RESEARCH] = {1, {handle_import_research}},
 	[MSG_CREATE_TOKEN] = {1, {handle_create_token}},
 	[MSG_REVOKE_TOKEN] = {1, {handle_revoke_token}},
+	[MSG_DEALLOCATE] = {1, {handle_deallocate}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
-	[MSG_DEALLOCATED] = {0, {NULL}},
+	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
 };
 
@@ -371,8 +469,9 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_IMPORT_RESEARCH] = NULL,
 	[MSG_CREATE_TOKEN] = NULL,
 	[MSG_REVOKE_TOKEN] = NULL,
+	[MSG_DEALLOCATE] = NULL,
 	[MSG_ALLOCATED] = enqueue,
-	[MSG_DEALLOCATED] = reallocate,
+	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
 };
 /* clang-format on */

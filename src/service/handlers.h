@@ -54,11 +54,25 @@ struct deps {
 	struct arena *arena;	      /* the current message's arena */
 };
 
-/* What a command produced, for the caller (copied out of the arena). */
+/* A line a Deallocate freed (in the result's arena). */
+struct freed_line {
+	const char *sku;      /* product */
+	int64_t qty;	      /* units given back */
+	const char *batchref; /* the batch they went back to */
+};
+
+/*
+ * What a command produced, for the caller (copied out of the bus arena).
+ * A list result needs @arena, set by the caller before the call and kept
+ * by it; without one the list is not returned (the command still runs).
+ */
 struct bus_result {
 	bool allocated;		      /* Allocate: a batch took the line */
 	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
 	int64_t round_id;	      /* ImportResearch: the new round */
+	struct arena *arena;	      /* the caller's, for lists; may be NULL */
+	struct freed_line *freed;     /* Deallocate: lines freed, sku order */
+	size_t n_freed;		      /* entries in freed */
 };
 
 /*

@@ -40,15 +40,25 @@ static int publish_event(struct relay *r, const struct event_kind *k,
 				 err);
 }
 
-/* ROUTE_NOTIFY_STOCK (OutOfStock): tell the stock team. */
+/*
+ * ROUTE_NOTIFY_STOCK (OutOfStock): tell the stock team, naming the order
+ * line that found no stock when the event recorded one (design.md keeps
+ * "Out of stock for <SKU>" first: mail filters match it).
+ */
 static int notify_stock_team(struct relay *r, const struct outbox_item *it,
 			     struct sc_err *err)
 {
 	struct event_fields f;
-	char body[SC_ID_MAX + 32];
+	char body[2 * SC_ID_MAX + 96];
 
 	event_flatten(&it->ev, &f);
-	(void)snprintf(body, sizeof(body), "Out of stock for %s", f.sku);
+	if (f.orderid && f.has_qty)
+		(void)snprintf(body, sizeof(body),
+			       "Out of stock for %s: order %s wanted %lld",
+			       f.sku, f.orderid, (long long)f.qty);
+	else
+		(void)snprintf(body, sizeof(body), "Out of stock for %s",
+			       f.sku);
 	return notifier_send(r->notifier, r->stock_email, body, err);
 }
 

@@ -293,7 +293,7 @@ static const char *allocate(struct fx *x, struct bus *b, const char *orderid,
 {
 	static char ref[SC_ID_MAX + 1];
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 
 	m.u.allocate.orderid = orderid;
 	m.u.allocate.sku = sku;
@@ -516,6 +516,102 @@ static void deallocation(void **state)
 	assert_string_equal(rows[0].batchref, "b2");
 	assert_int_equal(load(x, "sku1", NULL)->batches[0].allocated, 0);
 	assert_int_equal(load(x, "sku1", NULL)->batches[1].allocated, 40);
+}
+
+/* Deallocate(@orderid, @sku or NULL) through @x's bus; its code. */
+static int cancel(struct fx *x, const char *orderid, const char *sku,
+		  struct bus_result *res)
+{
+	struct msg m = {.type = MSG_DEALLOCATE};
+
+	m.u.deallocate.orderid = orderid;
+	m.u.deallocate.sku = sku;
+	memset(res, 0, sizeof(*res));
+	res->arena = &x->arena;
+	return send(&x->bus, &m, res);
+}
+
+/*
+ * Cancelling lines (issue 14) on every store: the stock, the read model
+ * and the outbox move together, a whole order goes in one transaction,
+ * and the store's own check still finds every invariant holding.
+ */
+static void cancelled_lines_free_stock_and_queue_deallocated(void **state)
+{
+	struct fx *x = *state;
+	struct outbox_item *items;
+	struct allocation_row *rows;
+	struct check_report rep;
+	struct bus_result res;
+	size_t n, n_dealloc = 0;
+
+	add_batch(x, "b1", "sku1", 50, 0);
+	add_batch(x, "b2", "sku2", 50, 0);
+	allocate(x, NULL, "o1", "sku1", 10);
+	allocate(x, NULL, "o1", "sku2", 5);
+	allocate(x, NULL, "o2", "sku1", 7);
+	assert_int_equal(cancel(x, "o1", "sku1", &res), SC_OK);
+	assert_int_equal(res.n_freed, 1);
+	assert_string_equal(res.freed[0].batchref, "b1");
+	assert_int_equal(
+		uow_allocations(x->uow, "o1", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].sku, "sku2");
+	assert_int_equal(cancel(x, "o1", NULL, &res), SC_OK);
+	assert_int_equal(res.n_freed, 1);
+	assert_string_equal(res.freed[0].sku, "sku2");
+	assert_int_equal(res.freed[0].qty, 5);
+	assert_int_equal(cancel(x, "o1", NULL, &res), SC_ENOTFOUND);
+	assert_int_equal(
+		uow_allocations(x->uow, "o1", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(load(x, "sku1", NULL)->batches[0].allocated, 7);
+	assert_int_equal(load(x, "sku2", NULL)->batches[0].allocated, 0);
+	/* the freed units serve the next order */
+	assert_string_equal(allocate(x, NULL, "o3", "sku2", 50), "b2");
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 20, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].ev.type != MSG_DEALLOCATED)
+			continue;
+		assert_string_equal(items[i].ev.u.deallocated.orderid, "o1");
+		assert_int_equal(items[i].ev.u.deallocated.qty,
+				 n_dealloc ? 5 : 10);
+		n_dealloc++;
+	}
+	assert_int_equal(n_dealloc, 2);
+	assert_int_equal(uow_check(x->uow, false, &x->arena, &rep, &x->err),
+			 SC_OK);
+	assert_int_equal(rep.n_problems, 0);
+}
+
+/* OutOfStock keeps the line that caused it, and may lack it (old rows). */
+static void out_of_stock_names_its_line_when_it_has_one(void **state)
+{
+	struct fx *x = *state;
+	struct msg old = {.type = MSG_OUT_OF_STOCK};
+	struct outbox_item *items;
+	size_t n;
+
+	add_batch(x, "b1", "T", 1, 0);
+	assert_string_equal(allocate(x, NULL, "o1", "T", 2), "");
+	old.u.out_of_stock.sku = "T";
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	assert_int_equal(uow_outbox_add(x->uow, &old, &x->err), SC_OK);
+	assert_int_equal(uow_commit(x->uow, &x->err), SC_OK);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 10, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(items[0].ev.type, MSG_OUT_OF_STOCK);
+	assert_string_equal(items[0].ev.u.out_of_stock.orderid, "o1");
+	assert_int_equal(items[0].ev.u.out_of_stock.qty, 2);
+	assert_int_equal(items[1].ev.type, MSG_OUT_OF_STOCK);
+	assert_null(items[1].ev.u.out_of_stock.orderid);
+	assert_int_equal(items[1].ev.u.out_of_stock.qty, 0);
 }
 
 static void data_survives_reopening_the_store(void **state)
@@ -977,7 +1073,7 @@ static void *race(void *arg)
 	struct bus b;
 	struct deps d = {0};
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	if (r->x->f->open(r->x->store, &u))
@@ -1054,7 +1150,7 @@ static void *commit_many(void *arg)
 	for (int i = 0; i < 40; i++) {
 		char orderid[32];
 		struct msg m = {.type = MSG_ALLOCATE};
-		struct bus_result res;
+		struct bus_result res = {0};
 		struct sc_err err;
 
 		(void)snprintf(orderid, sizeof(orderid), "t%d-%d", c->id, i);
@@ -1120,6 +1216,12 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			hints_load_what_a_decision_needs, setup, teardown),    \
 		cmocka_unit_test_setup_teardown(allocations_view, setup,       \
 						teardown),                     \
+		cmocka_unit_test_setup_teardown(                               \
+			cancelled_lines_free_stock_and_queue_deallocated,      \
+			setup, teardown),                                      \
+		cmocka_unit_test_setup_teardown(                               \
+			out_of_stock_names_its_line_when_it_has_one, setup,    \
+			teardown),                                             \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \
@@ -1252,7 +1354,7 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	struct faulty_uow f;
 	struct writer w;
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	add_batch(x, "b1", "T", 10, 0);
@@ -1284,7 +1386,7 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	struct uow *u2;
 	struct writer w;
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	add_batch(x, "b1", "T", 10, 0);
@@ -1321,7 +1423,7 @@ static void *submit_many(void *arg)
 	for (int i = 0; i < 50; i++) {
 		char orderid[32];
 		struct msg m = {.type = MSG_ALLOCATE};
-		struct bus_result res;
+		struct bus_result res = {0};
 		struct sc_err err;
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d-%d", s->id, i);
@@ -1381,7 +1483,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	struct uow *u2;
 	struct writer w;
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	add_batch(x, "b1", "T", 10, 0);

@@ -10,6 +10,7 @@
 #include "adapters/memory/memory_uow.h"
 #include "common/mem.h"
 #include "domain/date.h"
+#include "domain/events.h"
 #include "service/uow.h"
 
 static int fake_send(struct notifier *self, const char *to, const char *body,
@@ -58,12 +59,14 @@ static int fake_publish(struct publisher *self, const char *channel, int64_t id,
 		(void)snprintf(p->channel[i], sizeof(p->channel[0]), "%s",
 			       channel);
 		p->id[i] = id;
-		if (ev->type == MSG_ALLOCATED) {
-			(void)snprintf(p->orderid[i], sizeof(p->orderid[0]),
-				       "%s", ev->u.allocated.orderid);
-			(void)snprintf(p->batchref[i], sizeof(p->batchref[0]),
-				       "%s", ev->u.allocated.batchref);
-		}
+		struct event_fields f;
+
+		/* through the event table, as every real publisher reads */
+		event_flatten(ev, &f);
+		(void)snprintf(p->orderid[i], sizeof(p->orderid[0]), "%s",
+			       f.orderid ? f.orderid : "");
+		(void)snprintf(p->batchref[i], sizeof(p->batchref[0]), "%s",
+			       f.batchref ? f.batchref : "");
 	}
 	p->n_calls++;
 	return SC_OK;
@@ -235,7 +238,7 @@ int app_allocate(struct test_app *app, const char *orderid, const char *sku,
 		 long long qty, char *ref_out, size_t ref_len)
 {
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 	int rc;
 
@@ -247,6 +250,21 @@ int app_allocate(struct test_app *app, const char *orderid, const char *sku,
 	if (ref_out)
 		(void)snprintf(ref_out, ref_len, "%s", rc ? "" : res.batchref);
 	return rc;
+}
+
+int app_deallocate(struct test_app *app, const char *orderid, const char *sku,
+		   struct bus_result *res, struct sc_err *err)
+{
+	struct msg m = {.type = MSG_DEALLOCATE};
+
+	err_clear(err);
+	m.u.deallocate.orderid = orderid;
+	m.u.deallocate.sku = sku;
+	if (res) {
+		memset(res, 0, sizeof(*res));
+		res->arena = &app->scratch;
+	}
+	return bus_handle(&app->bus, &m, res, err);
 }
 
 int app_change_qty(struct test_app *app, const char *ref, long long qty)

@@ -32,8 +32,8 @@ struct fake_publisher {
 	size_t n_calls;		     /* publishes seen */
 	long long id[FAKE_MAX];	     /* outbox id of each */
 	char channel[FAKE_MAX][32];  /* channel of each */
-	char orderid[FAKE_MAX][64];  /* Allocated.orderid of each */
-	char batchref[FAKE_MAX][64]; /* Allocated.batchref of each */
+	char orderid[FAKE_MAX][64];  /* the event's orderid, or "" */
+	char batchref[FAKE_MAX][64]; /* the event's batchref, or "" */
 	int fail_with;		     /* nonzero: every publish fails so */
 };
 
@@ -93,6 +93,12 @@ void test_app_release(struct test_app *app);
 /* Send CreateBatch; eta "" = none.  Returns the bus's code. */
 int app_add_batch(struct test_app *app, const char *ref, const char *sku,
 		  long long qty, const char *eta);
+/*
+ * Send Deallocate of @orderid's line of @sku (NULL: every line); @res
+ * (may be NULL) gets the freed lines in app->scratch.
+ */
+int app_deallocate(struct test_app *app, const char *orderid, const char *sku,
+		   struct bus_result *res, struct sc_err *err);
 /* Send Allocate; *ref_out (may be NULL) gets the batchref or "". */
 int app_allocate(struct test_app *app, const char *orderid, const char *sku,
 		 long long qty, char *ref_out, size_t ref_len);

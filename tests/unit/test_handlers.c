@@ -40,6 +40,21 @@ static const struct batch *batch_of(struct test_app *app, const char *sku,
 	return product_find_batch(p, ref);
 }
 
+/* The read model's lines of @orderid, or NULL when it has none. */
+static const struct allocation_row *app_rows(struct test_app *app,
+					     const char *orderid)
+{
+	struct allocation_row *rows;
+	struct sc_err err;
+	size_t n;
+
+	err_clear(&err);
+	assert_int_equal(uow_allocations(app->uow, orderid, &app->scratch,
+					 &rows, &n, &err),
+			 SC_OK);
+	return n ? rows : NULL;
+}
+
 static void add_batch_for_new_product(void **state)
 {
 	struct test_app *app = *state;
@@ -154,8 +169,11 @@ static void sends_email_on_out_of_stock_error(void **state)
 	assert_string_equal(ref, "");
 	assert_int_equal(app->notifier.n_calls, 1);
 	assert_string_equal(app->notifier.to[0], "stock@scents.example");
-	assert_string_equal(app->notifier.body[0],
-			    "Out of stock for POPULAR-CURTAINS");
+	/* it names the order that found no stock (issue 14) */
+	assert_string_equal(
+		app->notifier.body[0],
+		"Out of stock for POPULAR-CURTAINS: order o1 wanted "
+		"10");
 	assert_int_equal(app_load(app, "POPULAR-CURTAINS")->version, 1);
 }
 
@@ -242,10 +260,13 @@ static void reallocates_if_necessary(void **state)
 			 SC_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].batchref, "batch2");
-	/* published: two allocations, then the reallocation */
-	assert_int_equal(app->publisher.n_calls, 3);
+	/* published: two allocations, the deallocation, the reallocation */
+	assert_int_equal(app->publisher.n_calls, 4);
+	assert_string_equal(app->publisher.channel[2], "line_deallocated");
 	assert_string_equal(app->publisher.orderid[2], "order2");
-	assert_string_equal(app->publisher.batchref[2], "batch2");
+	assert_string_equal(app->publisher.channel[3], "line_allocated");
+	assert_string_equal(app->publisher.orderid[3], "order2");
+	assert_string_equal(app->publisher.batchref[3], "batch2");
 }
 
 static void reallocation_without_room_reports_out_of_stock(void **state)
@@ -261,11 +282,103 @@ static void reallocation_without_room_reports_out_of_stock(void **state)
 	assert_int_equal(app_change_qty(app, "b1", 5), SC_OK);
 	assert_int_equal(batch_of(app, "TABLE", "b1")->allocated, 0);
 	assert_int_equal(app->notifier.n_calls, 1);
-	assert_string_equal(app->notifier.body[0], "Out of stock for TABLE");
+	assert_string_equal(app->notifier.body[0],
+			    "Out of stock for TABLE: order o1 wanted 6");
 	assert_int_equal(
 		uow_allocations(app->uow, "o1", &app->scratch, &rows, &n, &err),
 		SC_OK);
 	assert_int_equal(n, 0);
+}
+
+static void cancel_frees_the_line_and_publishes_deallocated(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	assert_int_equal(app_deallocate(app, "o1", "T", &res, &err), SC_OK);
+	assert_int_equal(res.n_freed, 1);
+	assert_string_equal(res.freed[0].sku, "T");
+	assert_int_equal(res.freed[0].qty, 4);
+	assert_string_equal(res.freed[0].batchref, "b1");
+	assert_int_equal(batch_available(batch_of(app, "T", "b1")), 10);
+	assert_null(app_rows(app, "o1"));
+	assert_int_equal(app->publisher.n_calls, 2);
+	assert_string_equal(app->publisher.channel[1], "line_deallocated");
+	assert_string_equal(app->publisher.orderid[1], "o1");
+}
+
+static void cancelling_an_order_frees_each_of_its_lines(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "t1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "u1", "U", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "U", 3, NULL, 0), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 2, NULL, 0), SC_OK);
+	assert_int_equal(app_allocate(app, "o2", "T", 5, NULL, 0), SC_OK);
+	assert_int_equal(app_deallocate(app, "o1", NULL, &res, &err), SC_OK);
+	/* by sku, as GET /allocations lists them */
+	assert_int_equal(res.n_freed, 2);
+	assert_string_equal(res.freed[0].sku, "T");
+	assert_int_equal(res.freed[0].qty, 2);
+	assert_string_equal(res.freed[1].sku, "U");
+	assert_int_equal(res.freed[1].qty, 3);
+	assert_string_equal(res.freed[1].batchref, "u1");
+	assert_int_equal(batch_available(batch_of(app, "T", "t1")), 5);
+	assert_int_equal(batch_available(batch_of(app, "U", "u1")), 10);
+	assert_null(app_rows(app, "o1"));
+	assert_non_null(app_rows(app, "o2")); /* another order keeps its */
+	assert_int_equal(app->publisher.n_calls, 5);
+}
+
+static void cancelling_nothing_is_not_found_and_changes_nothing(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	assert_int_equal(app_deallocate(app, "o9", NULL, &res, &err),
+			 SC_ENOTFOUND);
+	assert_string_equal(err.msg, "order 'o9' holds no lines");
+	assert_int_equal(app_deallocate(app, "o1", "NOPE", &res, &err),
+			 SC_ENOTFOUND);
+	assert_string_equal(err.msg, "order 'o1' holds no 'NOPE'");
+	assert_int_equal(app_deallocate(app, "o9", "T", &res, &err),
+			 SC_ENOTFOUND);
+	assert_string_equal(err.msg, "order 'o9' holds no 'T'");
+	assert_int_equal(app_deallocate(app, "", NULL, &res, &err), SC_EINVAL);
+	assert_int_equal(batch_available(batch_of(app, "T", "b1")), 6);
+	assert_int_equal(app_load(app, "T")->version, 2);
+	/* a retried cancel: the first frees, the second finds nothing */
+	assert_int_equal(app_deallocate(app, "o1", "T", &res, &err), SC_OK);
+	assert_int_equal(app_deallocate(app, "o1", "T", &res, &err),
+			 SC_ENOTFOUND);
+	assert_int_equal(app_load(app, "T")->version, 3);
+	assert_int_equal(app->publisher.n_calls, 2);
+}
+
+static void a_cancelled_line_is_not_reallocated(void **state)
+{
+	struct test_app *app = *state;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 4, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "b2", "T", 10, "2027-01-01"),
+			 SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	assert_int_equal(app_deallocate(app, "o1", "T", NULL, &err), SC_OK);
+	/* unlike a shrink's Deallocated, nothing takes the line again */
+	assert_int_equal(batch_available(batch_of(app, "T", "b1")), 4);
+	assert_int_equal(batch_available(batch_of(app, "T", "b2")), 10);
+	assert_null(app_rows(app, "o1"));
+	assert_int_equal(app->notifier.n_calls, 0);
 }
 
 static void change_of_an_unknown_batch_is_not_found(void **state)
@@ -400,7 +513,7 @@ static void bus_retries_a_lost_race(void **state)
 	struct test_app *app = *state;
 	struct faulty_uow f;
 	struct bus b;
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 	struct product *p;
 
@@ -804,7 +917,9 @@ static void send_ok(struct bus *b, struct msg m)
  * docs/scaling.md's claim, measured: every write transaction of every
  * product command writes rows of one sku only (products, batches, lines,
  * read model, outbox), so the store can be distributed by sku.  Includes
- * a shrink that deallocates and reallocates in one transaction.
+ * a shrink that deallocates and reallocates in one transaction, and a
+ * line's cancel.  (Cancelling a whole order spans its skus on purpose:
+ * docs/scaling.md.)
  */
 static void every_write_transaction_touches_one_sku(void **state)
 {
@@ -836,6 +951,9 @@ static void every_write_transaction_touches_one_sku(void **state)
 			 .u.change_batch_quantity = {"w1", 1}};
 	send_ok(&b, m);
 	assert_int_equal(app_load(app, "T")->batches[1].allocated, 4);
+	/* cancelling one line */
+	m = (struct msg){.type = MSG_DEALLOCATE, .u.deallocate = {"o1", "U"}};
+	send_ok(&b, m);
 	assert_int_equal(f.max_touched, 1);
 	bus_release(&b);
 }
@@ -887,6 +1005,10 @@ int main(void)
 		T(changes_available_quantity),
 		T(reallocates_if_necessary),
 		T(reallocation_without_room_reports_out_of_stock),
+		T(cancel_frees_the_line_and_publishes_deallocated),
+		T(cancelling_an_order_frees_each_of_its_lines),
+		T(cancelling_nothing_is_not_found_and_changes_nothing),
+		T(a_cancelled_line_is_not_reallocated),
 		T(change_of_an_unknown_batch_is_not_found),
 		T(bad_command_values_change_nothing),
 		T(uncommitted_work_is_rolled_back),

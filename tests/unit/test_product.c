@@ -160,6 +160,9 @@ static void records_out_of_stock_event_if_cannot_allocate(void **state)
 	ev = &f->p->events[f->p->n_events - 1];
 	assert_int_equal(ev->type, MSG_OUT_OF_STOCK);
 	assert_string_equal(ev->u.out_of_stock.sku, "RETRO-CLOCK");
+	/* it names the line that found no stock, so staff know whose */
+	assert_string_equal(ev->u.out_of_stock.orderid, "order2");
+	assert_int_equal(ev->u.out_of_stock.qty, 1);
 	assert_int_equal(f->p->version, version);
 	/* the out-of-stock attempt changed nothing: the list is as before */
 	assert_changes(
@@ -283,6 +286,8 @@ static void shrinking_deallocates_newest_lines_first(void **state)
 	assert_int_equal(f->p->events[4].type, MSG_DEALLOCATED);
 	assert_string_equal(f->p->events[4].u.deallocated.orderid, "middle");
 	assert_int_equal(f->p->events[4].u.deallocated.qty, 3);
+	/* a shrink is not a cancel: the handler reallocates these */
+	assert_false(f->p->events[4].u.deallocated.cancelled);
 	/* the typed change list, in the order things happened */
 	assert_changes(
 		f->p,
@@ -296,6 +301,82 @@ static void shrinking_deallocates_newest_lines_first(void **state)
 	assert_string_equal(f->p->changes[8].line.orderid, "newest");
 	assert_string_equal(f->p->changes[9].line.orderid, "middle");
 	assert_int_equal(f->p->changes[10].batch, 0);
+}
+
+static void deallocating_frees_the_line_and_records_deallocated(void **state)
+{
+	struct fixture *f = *state;
+	struct order_line freed;
+	const char *ref = NULL;
+	const struct msg *ev;
+	struct batch *b;
+	int64_t version;
+
+	add(f, "b1", 10, NULL);
+	alloc(f, "first", 4);
+	alloc(f, "middle", 3);
+	alloc(f, "last", 2);
+	version = f->p->version;
+	assert_int_equal(
+		product_deallocate(f->p, "middle", &freed, &ref, &f->err),
+		SC_OK);
+	assert_string_equal(freed.orderid, "middle");
+	assert_string_equal(freed.sku, "RETRO-CLOCK");
+	assert_int_equal(freed.qty, 3);
+	assert_string_equal(ref, "b1");
+	b = product_find_batch(f->p, "b1");
+	/* the stock is free again; the other lines keep their order */
+	assert_int_equal(b->allocated, 6);
+	assert_int_equal(b->n_lines, 2);
+	assert_string_equal(b->lines[0].orderid, "first");
+	assert_string_equal(b->lines[1].orderid, "last");
+	assert_int_equal(f->p->version, version + 1);
+	ev = &f->p->events[f->p->n_events - 1];
+	assert_int_equal(ev->type, MSG_DEALLOCATED);
+	assert_string_equal(ev->u.deallocated.orderid, "middle");
+	assert_string_equal(ev->u.deallocated.sku, "RETRO-CLOCK");
+	assert_int_equal(ev->u.deallocated.qty, 3);
+	assert_string_equal(ev->u.deallocated.batchref, "b1");
+	/* cancelled: the Deallocated handler must not put it back */
+	assert_true(ev->u.deallocated.cancelled);
+	assert_int_equal(f->p->changes[f->p->n_changes - 2].kind,
+			 CHANGE_LINE_REMOVED);
+	assert_string_equal(f->p->changes[f->p->n_changes - 2].line.orderid,
+			    "middle");
+	assert_int_equal(f->p->changes[f->p->n_changes - 1].kind,
+			 CHANGE_BATCH_TOTALS);
+	/* the freed units can go to someone else */
+	assert_string_equal(alloc(f, "next", 4), "b1");
+}
+
+static void deallocating_a_line_not_held_is_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct order_line freed;
+	const char *ref = "unset";
+	size_t n_events, n_changes;
+	int64_t version;
+
+	add(f, "b1", 10, NULL);
+	alloc(f, "held", 4);
+	version = f->p->version;
+	n_events = f->p->n_events;
+	n_changes = f->p->n_changes;
+	assert_int_equal(
+		product_deallocate(f->p, "other", &freed, &ref, &f->err),
+		SC_ENOTFOUND);
+	assert_string_equal(f->err.msg, "order 'other' holds no 'RETRO-CLOCK'");
+	assert_int_equal(f->p->version, version);
+	assert_int_equal(f->p->n_events, n_events);
+	assert_int_equal(f->p->n_changes, n_changes);
+	assert_int_equal(product_find_batch(f->p, "b1")->allocated, 4);
+	/* a second cancel of the same line finds nothing: idempotent */
+	assert_int_equal(
+		product_deallocate(f->p, "held", &freed, &ref, &f->err), SC_OK);
+	assert_int_equal(
+		product_deallocate(f->p, "held", &freed, &ref, &f->err),
+		SC_ENOTFOUND);
+	assert_int_equal(product_find_batch(f->p, "b1")->allocated, 0);
 }
 
 static void changing_an_unknown_batch_is_not_found(void **state)
@@ -380,6 +461,8 @@ int main(void)
 		T(line_of_another_sku_is_rejected),
 		T(batch_ref_must_be_new),
 		T(shrinking_deallocates_newest_lines_first),
+		T(deallocating_frees_the_line_and_records_deallocated),
+		T(deallocating_a_line_not_held_is_not_found),
 		T(changing_an_unknown_batch_is_not_found),
 		T(out_of_memory_leaves_the_product_unchanged),
 #undef T

@@ -188,7 +188,7 @@ static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 			int argc, char **argv)
 {
 	struct msg m = {.type = MSG_ALLOCATE};
-	struct bus_result res;
+	struct bus_result res = {0};
 	long long qty;
 	int rc;
 
@@ -566,7 +566,7 @@ static int import_and_print(const struct config *cfg, const struct msg *m,
 			    struct sc_err *err)
 {
 	struct research_round *round;
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct session s;
 	int rc = session_open(cfg, NULL, &s, err);
 

@@ -637,7 +637,7 @@ static void post_research(struct worker *w, const struct http_req *req,
 {
 	struct msg m = {.type = MSG_IMPORT_RESEARCH};
 	struct research_round *round;
-	struct bus_result res;
+	struct bus_result res = {0};
 	struct sc_err err;
 
 	if (research_of(req, &w->scratch, &m.u.import_research, out))
