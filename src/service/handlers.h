@@ -7,12 +7,13 @@
  *    an event zero or more, each after the transaction that raised it
  *    committed.
  *  - in_tx_handler_table: run inside the transaction that raised the
- *    event, just before its commit.  Deallocated -> reallocate lives here,
- *    so a deallocation and its reallocation commit together (design.md
- *    section 9) and a crash can never strand a line.  Allocated and
- *    OutOfStock are queued in the outbox here, so no committed event is
- *    lost; after the commit their handlers only wake the relay
- *    (service/relay.h), which publishes and mails them.
+ *    event, just before its commit.  Deallocated -> reallocate lives here
+ *    (unless the line was cancelled), so a deallocation and its
+ *    reallocation commit together (design.md section 9) and a crash can
+ *    never strand a line.  Every outgoing event (domain/events.h) is
+ *    queued in the outbox here, so no committed event is lost; after the
+ *    commit their handlers only wake the relay (service/relay.h), which
+ *    publishes and mails them.
  */
 #ifndef SCENTS_SERVICE_HANDLERS_H
 #define SCENTS_SERVICE_HANDLERS_H

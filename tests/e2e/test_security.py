@@ -43,6 +43,8 @@ ROUTES = [
      "allocate"),
     ("POST", "/add_batch", {"ref": "b1", "sku": "SKU", "qty": 5}, "stock"),
     ("POST", "/change_batch_quantity", {"ref": "b1", "qty": 5}, "stock"),
+    ("DELETE", "/allocations/o1", None, "allocate"),
+    ("DELETE", "/allocations/o1/SKU", None, "allocate"),
     ("POST", "/sourcing/research", {"rows": []}, "admin"),
     ("GET", "/tokens", None, "admin"),
     ("POST", "/tokens", {"name": "x", "scopes": ["nope"]}, "admin"),

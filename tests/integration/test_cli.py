@@ -57,6 +57,10 @@ def test_errors_are_one_line_with_exit_codes(db):
         (("allocate", "o1", "FOREST", "9"), 1,
          "scents: out of stock for sku 'FOREST'\n"),
         (("allocate", "o1", "FOREST", "0"), 2, None),
+        (("deallocate", "o1"), 1, "scents: order 'o1' holds no lines\n"),
+        (("deallocate", "o1", "FOREST"), 1,
+         "scents: order 'o1' holds no 'FOREST'\n"),
+        (("deallocate", "o1", "FOREST", "x"), 2, None),
         (("allocate", "o1", "FOREST", "1x"), 2, None),
         (("add-batch", "b2", "FOREST", "-1"), 2, None),
         (("add-batch", "b2", "FOREST", "1", "2027-02-30"), 2, None),
@@ -75,10 +79,10 @@ def test_errors_are_one_line_with_exit_codes(db):
         if text:
             assert line == text
     after = snapshot(db)
-    # out of stock is not an error of input: it records OutOfStock for
-    # the stock team; nothing else changed
-    assert [r[1:4] for r in after.pop("outbox")] == [
-        ("OutOfStock", None, "FOREST")]
+    # out of stock is not an error of input: it records OutOfStock (with
+    # the line that found none) for the stock team; nothing else changed
+    assert [r[1:5] for r in after.pop("outbox")] == [
+        ("OutOfStock", "o1", "FOREST", 9)]
     before.pop("outbox")
     assert after == before
 

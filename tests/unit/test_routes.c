@@ -149,6 +149,57 @@ static void unknown_paths_and_methods(void **state)
 			 404);
 }
 
+/*
+ * DELETE /allocations/{orderid}[/{sku}]: two templates, each segment
+ * non-empty and decoded on its own; the other methods get 405.
+ */
+static void cancel_paths_take_one_or_two_segments(void **state)
+{
+	struct fixture *f = *state;
+	struct http_req req = {.method = "PUT", .path = "/allocations/o1"};
+	struct http_reply rep = {0};
+	char msg[256];
+
+	routes_dispatch(&f->w, &req, &rep);
+	assert_int_equal(rep.status, 405);
+	assert_string_equal(rep.allow, "GET, DELETE");
+	mem_free(rep.body);
+	assert_int_equal(call(f, "POST", "/add_batch",
+			      "{\"ref\":\"b1\",\"sku\":\"A/B\",\"qty\":5}",
+			      NULL, 0),
+			 201);
+	assert_int_equal(call(f, "POST", "/allocate",
+			      "{\"orderid\":\"o 1\",\"sku\":\"A/B\",\"qty\":2}",
+			      NULL, 0),
+			 202);
+	/* a '/' inside a sku travels as %2F and stays one segment */
+	assert_int_equal(call(f, "DELETE", "/allocations/o%201/A%2FB", NULL,
+			      msg, sizeof(msg)),
+			 200);
+	assert_int_equal(call(f, "DELETE", "/allocations/o%201/A%2FB", NULL,
+			      msg, sizeof(msg)),
+			 404);
+	assert_string_equal(msg, "order 'o 1' holds no 'A/B'");
+	assert_int_equal(
+		call(f, "DELETE", "/allocations/o%201", NULL, msg, sizeof(msg)),
+		404);
+	assert_string_equal(msg, "order 'o 1' holds no lines");
+	assert_int_equal(call(f, "DELETE", "/allocations/o1/%ZZ", NULL, msg,
+			      sizeof(msg)),
+			 400);
+	assert_string_equal(msg, "sku in the path must be 1 to 255 bytes of "
+				 "printable utf-8, percent-encoded");
+	assert_int_equal(call(f, "DELETE", "/allocations/%01", NULL, NULL, 0),
+			 400);
+	/* empty segments and a third one match no route */
+	assert_int_equal(call(f, "DELETE", "/allocations//x", NULL, NULL, 0),
+			 404);
+	assert_int_equal(call(f, "DELETE", "/allocations/o1/", NULL, NULL, 0),
+			 404);
+	assert_int_equal(call(f, "DELETE", "/allocations/a/b/c", NULL, NULL, 0),
+			 404);
+}
+
 /* Dispatch with @token against checker @a; the status, and the challenge. */
 static unsigned call_as(struct fixture *f, struct auth *a, const char *token,
 			const char *method, const char *path,
@@ -266,6 +317,7 @@ int main(void)
 		T(store_failures_are_503_and_say_why),
 		T(service_codes_map_to_statuses),
 		T(unknown_paths_and_methods),
+		T(cancel_paths_take_one_or_two_segments),
 		T(percent_decoding),
 		T(scopes_decide_and_loopback_is_open_without_tokens),
 		T(bodies_must_be_json_with_known_fields),

@@ -227,6 +227,33 @@ static int cmd_change_batch_quantity(const struct config *cfg,
 	return send(cfg, &m, NULL);
 }
 
+static int print_json(json_t *j);
+
+/* deallocate ORDERID [SKU]: what was freed, as DELETE /allocations says. */
+static int cmd_deallocate(const struct config *cfg, const struct cli_opts *o,
+			  int argc, char **argv)
+{
+	struct msg m = {.type = MSG_DEALLOCATE};
+	struct bus_result res = {0};
+	struct arena a;
+	int rc;
+
+	(void)o;
+	if (check_id("orderid", argv[0]) ||
+	    (argc > 1 && check_id("sku", argv[1])))
+		return CLI_USAGE;
+	m.u.deallocate.orderid = argv[0];
+	m.u.deallocate.sku = argc > 1 ? argv[1] : NULL;
+	arena_init(&a);
+	res.arena = &a;
+	rc = send(cfg, &m, &res);
+	if (!rc)
+		rc = print_json(
+			views_freed_json(argv[0], res.freed, res.n_freed));
+	arena_release(&a);
+	return rc;
+}
+
 /* Print @j (stolen) on one line; CLI_RUNTIME when out of memory. */
 static int print_json(json_t *j)
 {
@@ -870,6 +897,12 @@ const struct cli_command cli_commands[] = {
 	{"change-batch-quantity", "REF QTY", "set a batch's quantity",
 	 "Lines that no longer fit are reallocated, newest first.", "", 2, 2,
 	 false, cmd_change_batch_quantity},
+	{"deallocate", "ORDERID [SKU]",
+	 "cancel an order line, or every line of the order",
+	 "The stock is freed for other orders; the lines are not reallocated.\n"
+	 "Prints what was freed (JSON, as DELETE /allocations answers);\n"
+	 "exit 1 when the order holds no such line.",
+	 "", 1, 2, false, cmd_deallocate},
 	{"allocations", "ORDERID", "print an order's allocations (JSON)", NULL,
 	 "", 1, 1, true, cmd_allocations},
 	{"products", "[--limit N] [--after SKU]",

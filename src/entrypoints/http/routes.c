@@ -343,6 +343,79 @@ static void finish_change_batch_quantity(struct http_command *cmd, int rc,
 		reply_msg(out, 200, "OK");
 }
 
+/*
+ * Segment @i (0-based) of the path from @at on, decoded into @buf (@n
+ * bytes) and checked as an id; or reply 400 naming @what and return -1.
+ * The router matched the template, so the segment exists.
+ */
+static int path_segment(const char *at, int i, const char *what, char *buf,
+			size_t n, struct http_reply *out)
+{
+	char raw[SC_ID_MAX * 3 + 1];
+	const char *s = at, *end;
+	size_t len;
+
+	while (i-- > 0)
+		s = strchr(s, '/') + 1;
+	end = strchr(s, '/');
+	len = end ? (size_t)(end - s) : strlen(s);
+	if (len < sizeof(raw)) {
+		memcpy(raw, s, len);
+		raw[len] = '\0';
+	}
+	if (len >= sizeof(raw) || routes_percent_decode(raw, buf, n, &len) ||
+	    !ident_valid(buf, len)) {
+		reply_msg(out, 400,
+			  "%s in the path must be 1 to %d bytes of printable "
+			  "utf-8, percent-encoded",
+			  what, SC_ID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * DELETE /allocations/{orderid}[/{sku}]: the ids come from the path and
+ * live in a small JSON object, the owner every command's strings have.
+ */
+static int prepare_deallocate(const struct http_req *req,
+			      struct http_command *cmd, struct http_reply *out)
+{
+	char orderid[SC_ID_MAX + 1], sku[SC_ID_MAX + 1];
+	const char *at = req->path + strlen("/allocations/");
+	bool one = strchr(at, '/') != NULL;
+	json_t *o;
+
+	cmd->m.type = MSG_DEALLOCATE;
+	if (path_segment(at, 0, "orderid", orderid, sizeof(orderid), out) ||
+	    (one && path_segment(at, 1, "sku", sku, sizeof(sku), out)))
+		return 0;
+	o = json_pack("{s:s, s:s?}", "orderid", orderid, "sku",
+		      one ? sku : NULL);
+	if (!o) {
+		reply_msg(out, 503, "out of memory");
+		return 0;
+	}
+	cmd->owner = o;
+	cmd->m.u.deallocate.orderid =
+		json_string_value(json_object_get(o, "orderid"));
+	cmd->m.u.deallocate.sku = json_string_value(json_object_get(o, "sku"));
+	arena_init(&cmd->arena);
+	cmd->res.arena = &cmd->arena;
+	return 1;
+}
+
+static void finish_deallocate(struct http_command *cmd, int rc,
+			      struct http_reply *out)
+{
+	if (rc)
+		reply_err(out, &cmd->err);
+	else
+		reply_json(out, 200,
+			   views_freed_json(cmd->m.u.deallocate.orderid,
+					    cmd->res.freed, cmd->res.n_freed));
+}
+
 /* The two halves of each command route, by route handler. */
 static const struct command_route {
 	int (*prepare)(const struct http_req *req, struct http_command *cmd,
@@ -353,6 +426,7 @@ static const struct command_route {
 	{prepare_add_batch, finish_add_batch},
 	{prepare_allocate, finish_allocate},
 	{prepare_change_batch_quantity, finish_change_batch_quantity},
+	{prepare_deallocate, finish_deallocate},
 };
 
 /* Run a command route in place: prepare, send through the bus, finish. */
@@ -387,10 +461,18 @@ static void post_change_batch_quantity(struct worker *w,
 	run_command(w, req, out, 2);
 }
 
+static void delete_allocations(struct worker *w, const struct http_req *req,
+			       struct http_reply *out)
+{
+	run_command(w, req, out, 3);
+}
+
 void routes_command_release(struct http_command *cmd)
 {
 	json_decref(cmd->owner);
 	cmd->owner = NULL;
+	arena_release(&cmd->arena);
+	cmd->res.arena = NULL;
 }
 
 void routes_command_finish(struct http_command *cmd, int rc,
@@ -404,17 +486,7 @@ static int path_ident(const struct http_req *req, size_t prefix,
 		      const char *what, char *buf, size_t n,
 		      struct http_reply *out)
 {
-	size_t len;
-
-	if (routes_percent_decode(req->path + prefix, buf, n, &len) ||
-	    !ident_valid(buf, len)) {
-		reply_msg(out, 400,
-			  "%s in the path must be 1 to %d bytes of printable "
-			  "utf-8, percent-encoded",
-			  what, SC_ID_MAX);
-		return -1;
-	}
-	return 0;
+	return path_segment(req->path + prefix, 0, what, buf, n, out);
 }
 
 static void get_allocations(struct worker *w, const struct http_req *req,
@@ -988,6 +1060,11 @@ static const struct route {
 	 TOKEN_SCOPE_STOCK, BODY_JSON},
 	{"GET", "/allocations/{orderid}", get_allocations, TOKEN_SCOPE_READ,
 	 BODY_NONE},
+	/* cancelling is the sales systems' job, as allocating is */
+	{"DELETE", "/allocations/{orderid}", delete_allocations,
+	 TOKEN_SCOPE_ALLOCATE, BODY_NONE},
+	{"DELETE", "/allocations/{orderid}/{sku}", delete_allocations,
+	 TOKEN_SCOPE_ALLOCATE, BODY_NONE},
 	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/products/{sku}", get_product, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
@@ -1020,15 +1097,26 @@ void routes_get(size_t i, const char **method, const char **path)
 	*path = routes[i].path;
 }
 
-/* Does @path match @r's template ("/x", or "/x/{name}": one segment)? */
+/*
+ * Does @path match @r's template?  Literal characters must be equal; each
+ * "{name}" takes one non-empty segment (no '/'): "/x", "/x/{a}",
+ * "/x/{a}/{b}".
+ */
 static bool matches(const struct route *r, const char *path)
 {
-	const char *brace = strchr(r->path, '{');
-	size_t n = brace ? (size_t)(brace - r->path) : 0;
+	const char *t = r->path, *p = path;
 
-	if (!brace)
-		return !strcmp(path, r->path);
-	return !strncmp(path, r->path, n) && path[n] && !strchr(path + n, '/');
+	while (*t) {
+		if (*t == '{') {
+			if (!*p || *p == '/')
+				return false;
+			p += strcspn(p, "/");
+			t = strchr(t, '}') + 1;
+		} else if (*t++ != *p++) {
+			return false;
+		}
+	}
+	return !*p;
 }
 
 /* True when Content-Type @ct is @mime, parameters (charset...) aside. */
@@ -1102,7 +1190,8 @@ static void routes_dispatch_as(struct worker *w, const struct http_req *req,
 static int command_index(route_fn *fn)
 {
 	static route_fn *const fns[] = {post_add_batch, post_allocate,
-					post_change_batch_quantity};
+					post_change_batch_quantity,
+					delete_allocations};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fns); i++)
 		if (fns[i] == fn)

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "common/arena.h"
 #include "common/err.h"
 #include "domain/messages.h"
 #include "service/handlers.h"
@@ -61,6 +62,7 @@ struct http_command {
 	int which;	       /* the command route; -1: none */
 	struct bus_result res; /* filled by the run */
 	struct sc_err err;     /* the run's error */
+	struct arena arena;    /* res's lists (res.arena points here) */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
+#include "service/handlers.h"
 #include "service/uow.h"
 
 static json_t *batch_json(const struct batch *b)
@@ -66,4 +67,22 @@ json_t *views_allocations_json(const struct allocation_row *rows, size_t n)
 					   "batchref", rows[i].batchref)))
 			break;
 	return arr;
+}
+
+json_t *views_freed_json(const char *orderid, const struct freed_line *lines,
+			 size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr,
+			    json_pack("{s:s, s:I, s:s}", "sku", lines[i].sku,
+				      "qty", (json_int_t)lines[i].qty,
+				      "batchref", lines[i].batchref))) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr ? json_pack("{s:s, s:o}", "orderid", orderid, "freed", arr)
+		   : NULL;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct allocation_row;
+struct freed_line;
 struct product;
 struct product_list;
 
@@ -24,5 +25,12 @@ json_t *views_products_json(const struct product_list *page, size_t limit);
 
 /* [{"sku","batchref"}, ...]; NULL when out of memory. */
 json_t *views_allocations_json(const struct allocation_row *rows, size_t n);
+
+/*
+ * What a Deallocate freed: {"orderid","freed":[{"sku","qty","batchref"}]};
+ * NULL when out of memory.
+ */
+json_t *views_freed_json(const char *orderid, const struct freed_line *lines,
+			 size_t n);
 
 #endif
