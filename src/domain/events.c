@@ -34,6 +34,15 @@ static const struct event_kind kinds[] = {
 	 * The line that found no stock is optional: rows stored before it
 	 * was recorded (schema 5 and earlier) must still be delivered.
 	 */
+	/* a line that waits for stock (issue 14) */
+	{MSG_BACKORDERED,
+	 "Backordered",
+	 ROUTE_PUBLISH,
+	 "line_backordered",
+	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
+	 0,
+	 {AT(backordered, orderid), AT(backordered, sku), AT(backordered, qty),
+	  NONE}},
 	{MSG_OUT_OF_STOCK,
 	 "OutOfStock",
 	 ROUTE_NOTIFY_STOCK,

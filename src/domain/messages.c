@@ -16,6 +16,7 @@ static const char *const names[] = {
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",
+	[MSG_BACKORDERED] = "Backordered",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,

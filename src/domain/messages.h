@@ -35,6 +35,7 @@ enum msg_type {
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
 	MSG_OUT_OF_STOCK,
+	MSG_BACKORDERED,
 	MSG__COUNT
 };
 
@@ -56,6 +57,7 @@ struct cmd_allocate {
 	const char *orderid; /* customer order */
 	const char *sku;     /* product */
 	int64_t qty;	     /* 1..SC_QTY_MAX */
+	bool backorder;	     /* no stock: wait for it rather than fail */
 };
 
 /* ChangeBatchQuantity(ref, qty): the purchase turned out different. */
@@ -130,6 +132,13 @@ struct ev_out_of_stock {
 	int64_t qty;	     /* its units, when @orderid is set */
 };
 
+/* Backordered: a line waits for stock of @sku (filled oldest first). */
+struct ev_backordered {
+	const char *orderid; /* customer order */
+	const char *sku;     /* product */
+	int64_t qty;	     /* units */
+};
+
 struct msg {
 	enum msg_type type; /* selects the member of u */
 	union {
@@ -143,6 +152,7 @@ struct msg {
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;
+		struct ev_backordered backordered;
 	} u; /* the payload */
 };
 

@@ -228,6 +228,7 @@ int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
 		p->cap_changes = 1;
 		p->n_changes = 1;
 		p->changes[0].kind = CHANGE_PRODUCT_ADDED;
+		p->backorders_complete = true; /* none can wait for it yet */
 	}
 	*out = p;
 	return SC_OK;
@@ -241,17 +242,17 @@ struct batch *product_find_batch(struct product *p, const char *ref)
 	return NULL;
 }
 
-/* Make room for one more batch and event, and @change more changes. */
-static int reserve_one(struct product *p, bool batch, bool event, size_t change,
-		       struct sc_err *err)
+/* Make room for @batch more batches, @event events and @change changes. */
+static int reserve_one(struct product *p, size_t batch, size_t event,
+		       size_t change, struct sc_err *err)
 {
 	struct arena *a = p->arena;
 
 	if (batch && arena_reserve(a, (void **)&p->batches, &p->cap_batches,
-				   p->n_batches + 1, sizeof(*p->batches)))
+				   p->n_batches + batch, sizeof(*p->batches)))
 		return oom(err);
 	if (event && arena_reserve(a, (void **)&p->events, &p->cap_events,
-				   p->n_events + 1, sizeof(*p->events)))
+				   p->n_events + event, sizeof(*p->events)))
 		return oom(err);
 	if (change && arena_reserve(a, (void **)&p->changes, &p->cap_changes,
 				    p->n_changes + change, sizeof(*p->changes)))
@@ -277,7 +278,7 @@ int product_restore_batch(struct product *p, const struct batch_spec *spec,
 			  struct sc_err *err)
 {
 	struct batch *b;
-	int rc = reserve_one(p, true, false, 0, err);
+	int rc = reserve_one(p, 1, 0, 0, err);
 
 	if (rc)
 		return rc;
@@ -290,6 +291,51 @@ int product_restore_batch(struct product *p, const struct batch_spec *spec,
 	p->n_batches++;
 	*out = b;
 	return SC_OK;
+}
+
+/* Append backorder (@orderid copied, @qty); room is made here. */
+static int push_backorder(struct product *p, const char *orderid, int64_t qty,
+			  struct sc_err *err)
+{
+	struct order_line *l;
+
+	if (arena_reserve(p->arena, (void **)&p->backorders, &p->cap_backorders,
+			  p->n_backorders + 1, sizeof(*p->backorders)))
+		return oom(err);
+	l = &p->backorders[p->n_backorders];
+	l->orderid = arena_strdup(p->arena, orderid);
+	if (!l->orderid)
+		return oom(err);
+	l->sku = p->sku;
+	l->qty = qty;
+	p->n_backorders++;
+	return SC_OK;
+}
+
+int product_restore_backorder(struct product *p, const char *orderid,
+			      int64_t qty, struct sc_err *err)
+{
+	return push_backorder(p, orderid, qty, err);
+}
+
+/* The backorder of @orderid, and its index, or NULL. */
+static const struct order_line *find_backorder(const struct product *p,
+					       const char *orderid, size_t *at)
+{
+	for (size_t i = 0; i < p->n_backorders; i++)
+		if (!strcmp(p->backorders[i].orderid, orderid)) {
+			*at = i;
+			return &p->backorders[i];
+		}
+	return NULL;
+}
+
+/* Drop backorder @i, keeping the others oldest first. */
+static void remove_backorder(struct product *p, size_t i)
+{
+	memmove(&p->backorders[i], &p->backorders[i + 1],
+		(p->n_backorders - i - 1) * sizeof(*p->backorders));
+	p->n_backorders--;
 }
 
 int product_restore_line(struct product *p, struct batch *b,
@@ -313,7 +359,7 @@ int product_add_batch(struct product *p, const struct batch_spec *spec,
 	if (product_find_batch(p, spec->ref))
 		return err_set(err, SC_EEXIST, "batch '%s' already exists",
 			       spec->ref);
-	rc = reserve_one(p, true, false, 1, err);
+	rc = reserve_one(p, 1, 0, 1, err);
 	if (rc)
 		return rc;
 	b = &p->batches[p->n_batches];
@@ -357,7 +403,7 @@ static int allocate_to(struct product *p, size_t i, const struct order_line *l,
 {
 	struct batch *b = &p->batches[i];
 	struct msg *ev;
-	int rc = reserve_one(p, false, true, 2, err);
+	int rc = reserve_one(p, 0, 1, 2, err);
 
 	if (!rc)
 		rc = batch_allocate(b, l, err);
@@ -376,13 +422,63 @@ static int allocate_to(struct product *p, size_t i, const struct order_line *l,
 	return SC_OK;
 }
 
-int product_allocate(struct product *p, const struct order_line *l,
-		     const char **out, struct sc_err *err)
+/* The batch product_allocate chooses for @l, or SIZE_MAX when none can. */
+static size_t best_batch(const struct product *p, const struct order_line *l)
 {
-	const struct order_line *have;
+	size_t best = SIZE_MAX;
+
+	for (size_t i = 0; i < p->n_batches; i++)
+		if (batch_can_allocate(&p->batches[i], l) &&
+		    (best == SIZE_MAX ||
+		     prefers(&p->batches[i], &p->batches[best])))
+			best = i;
+	return best;
+}
+
+/*
+ * No batch can take @l: record OutOfStock naming it and, with
+ * @backorder, keep it waiting (Backordered).  All room first, so that
+ * nothing changes unless everything can.
+ */
+static int no_stock(struct product *p, const struct order_line *l,
+		    bool backorder, struct sc_err *err)
+{
 	const char *orderid;
 	struct msg *ev;
-	size_t best = SIZE_MAX, at;
+	int rc = reserve_one(p, 0, 2, 1, err);
+
+	/* the caller's string: copied, like every line a product keeps */
+	if (!rc && !(orderid = arena_strdup(p->arena, l->orderid)))
+		rc = oom(err);
+	if (!rc && backorder)
+		rc = push_backorder(p, orderid, l->qty, err);
+	if (rc)
+		return rc;
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_OUT_OF_STOCK;
+	ev->u.out_of_stock.sku = p->sku;
+	ev->u.out_of_stock.orderid = orderid;
+	ev->u.out_of_stock.qty = l->qty;
+	if (!backorder)
+		return SC_OK;
+	record_change(p, CHANGE_BACKORDER_ADDED, 0,
+		      &p->backorders[p->n_backorders - 1]);
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_BACKORDERED;
+	ev->u.backordered.orderid = orderid;
+	ev->u.backordered.sku = p->sku;
+	ev->u.backordered.qty = l->qty;
+	p->version++;
+	return SC_OK;
+}
+
+int product_allocate_line(struct product *p, const struct order_line *l,
+			  bool backorder, const char **batchref,
+			  enum allocation *how, struct sc_err *err)
+{
+	const struct order_line *have;
+	bool waiting = false;
+	size_t best, at;
 	int rc = check_line(l, err);
 
 	if (rc)
@@ -392,34 +488,63 @@ int product_allocate(struct product *p, const struct order_line *l,
 			       "line sku '%s' is not product '%s'", l->sku,
 			       p->sku);
 	have = find_allocation(p, l->orderid, &at);
+	if (!have)
+		waiting = (have = find_backorder(p, l->orderid, &at)) != NULL;
 	if (have && have->qty != l->qty)
 		return err_set(err, SC_EEXIST,
 			       "order '%s' already has %lld of '%s'",
 			       l->orderid, (long long)have->qty, l->sku);
-	if (have) {
-		*out = p->batches[at].ref;
+	*batchref = NULL;
+	if (have) { /* a retry: the line stays where it is */
+		*how = waiting ? ALLOCATION_BACKORDERED : ALLOCATION_ALLOCATED;
+		if (!waiting)
+			*batchref = p->batches[at].ref;
 		return SC_OK;
 	}
-	for (size_t i = 0; i < p->n_batches; i++)
-		if (batch_can_allocate(&p->batches[i], l) &&
-		    (best == SIZE_MAX ||
-		     prefers(&p->batches[i], &p->batches[best])))
-			best = i;
-	if (best != SIZE_MAX)
-		return allocate_to(p, best, l, out, err);
-	rc = reserve_one(p, false, true, 0, err);
-	if (rc)
-		return rc;
-	/* the caller's string: copied, like every line a product keeps */
-	orderid = arena_strdup(p->arena, l->orderid);
-	if (!orderid)
-		return oom(err);
-	ev = &p->events[p->n_events++];
-	ev->type = MSG_OUT_OF_STOCK;
-	ev->u.out_of_stock.sku = p->sku;
-	ev->u.out_of_stock.orderid = orderid;
-	ev->u.out_of_stock.qty = l->qty;
-	*out = NULL;
+	best = best_batch(p, l);
+	if (best != SIZE_MAX) {
+		*how = ALLOCATION_ALLOCATED;
+		return allocate_to(p, best, l, batchref, err);
+	}
+	*how = backorder ? ALLOCATION_BACKORDERED : ALLOCATION_OUT_OF_STOCK;
+	return no_stock(p, l, backorder, err);
+}
+
+int product_allocate(struct product *p, const struct order_line *l,
+		     const char **out, struct sc_err *err)
+{
+	enum allocation how;
+
+	return product_allocate_line(p, l, false, out, &how, err);
+}
+
+int product_fill_backorders(struct product *p, size_t *n_filled,
+			    struct sc_err *err)
+{
+	size_t i = 0, n = 0;
+
+	assert(p->backorders_complete);
+	while (i < p->n_backorders) {
+		struct order_line l = p->backorders[i];
+		size_t best = best_batch(p, &l);
+		const char *ref;
+		int rc;
+
+		if (best == SIZE_MAX) {
+			i++; /* too big for now; the next may fit */
+			continue;
+		}
+		rc = reserve_one(p, 0, 1, 3, err);
+		if (!rc)
+			rc = allocate_to(p, best, &l, &ref, err);
+		if (rc)
+			return rc;
+		record_change(p, CHANGE_BACKORDER_REMOVED, 0, &l);
+		remove_backorder(p, i);
+		n++;
+	}
+	if (n_filled)
+		*n_filled = n;
 	return SC_OK;
 }
 
@@ -440,6 +565,37 @@ static void deallocate_newest(struct product *p, size_t i)
 	ev->u.deallocated.cancelled = false; /* reallocated by its handler */
 }
 
+/* product_deallocate() of a line that waits for stock. */
+static int cancel_backorder(struct product *p, const char *orderid,
+			    struct order_line *freed, const char **batchref,
+			    struct sc_err *err)
+{
+	size_t at;
+	struct msg *ev;
+	const struct order_line *bo = find_backorder(p, orderid, &at);
+	int rc;
+
+	if (!bo)
+		return err_set(err, SC_ENOTFOUND, "order '%s' holds no '%s'",
+			       orderid, p->sku);
+	rc = reserve_one(p, 0, 1, 1, err);
+	if (rc)
+		return rc;
+	*freed = *bo;
+	remove_backorder(p, at);
+	record_change(p, CHANGE_BACKORDER_REMOVED, 0, freed);
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_DEALLOCATED;
+	ev->u.deallocated.orderid = freed->orderid;
+	ev->u.deallocated.sku = p->sku;
+	ev->u.deallocated.qty = freed->qty;
+	ev->u.deallocated.batchref = NULL;
+	ev->u.deallocated.cancelled = true;
+	p->version++;
+	*batchref = NULL;
+	return SC_OK;
+}
+
 int product_deallocate(struct product *p, const char *orderid,
 		       struct order_line *freed, const char **batchref,
 		       struct sc_err *err)
@@ -452,10 +608,9 @@ int product_deallocate(struct product *p, const char *orderid,
 
 	have = find_allocation(p, orderid, &i);
 	if (!have)
-		return err_set(err, SC_ENOTFOUND, "order '%s' holds no '%s'",
-			       orderid, p->sku);
+		return cancel_backorder(p, orderid, freed, batchref, err);
 	/* room first: nothing may change unless everything can */
-	rc = reserve_one(p, false, true, 2, err);
+	rc = reserve_one(p, 0, 1, 2, err);
 	if (rc)
 		return rc;
 	b = &p->batches[i];

@@ -82,7 +82,9 @@ enum change_kind {
 	CHANGE_BATCH_ADDED,   /* batches[batch] is new: insert it */
 	CHANGE_BATCH_TOTALS, /* batches[batch]'s purchased or allocated moved */
 	CHANGE_LINE_ADDED,   /* line allocated to batches[batch] */
-	CHANGE_LINE_REMOVED  /* line deallocated from batches[batch] */
+	CHANGE_LINE_REMOVED, /* line deallocated from batches[batch] */
+	CHANGE_BACKORDER_ADDED,	 /* line waits for stock; batch unused */
+	CHANGE_BACKORDER_REMOVED /* filled or cancelled; batch unused */
 };
 
 struct change {
@@ -93,19 +95,32 @@ struct change {
 };
 
 struct product {
-	struct arena *arena;	/* storage of everything below */
-	const char *sku;	/* identity */
-	int64_t version;	/* bumped by every change */
-	int64_t loaded_version; /* version when loaded; for the save */
-	struct batch *batches;	/* in creation order */
-	size_t n_batches;	/* entries used in batches */
-	size_t cap_batches;	/* entries allocated in batches */
-	struct msg *events;	/* recorded, not yet collected */
-	size_t n_events;	/* entries used in events */
-	size_t cap_events;	/* entries allocated in events */
-	struct change *changes; /* the change list, oldest first */
-	size_t n_changes;	/* entries used in changes */
-	size_t cap_changes;	/* entries allocated in changes */
+	struct arena *arena;	       /* storage of everything below */
+	const char *sku;	       /* identity */
+	int64_t version;	       /* bumped by every change */
+	int64_t loaded_version;	       /* version when loaded; for the save */
+	struct batch *batches;	       /* in creation order */
+	size_t n_batches;	       /* entries used in batches */
+	size_t cap_batches;	       /* entries allocated in batches */
+	struct msg *events;	       /* recorded, not yet collected */
+	size_t n_events;	       /* entries used in events */
+	size_t cap_events;	       /* entries allocated in events */
+	struct change *changes;	       /* the change list, oldest first */
+	size_t n_changes;	       /* entries used in changes */
+	size_t cap_changes;	       /* entries allocated in changes */
+	struct order_line *backorders; /* loaded lines waiting for stock,
+					  oldest first */
+	size_t n_backorders;	       /* entries used in backorders */
+	size_t cap_backorders;	       /* entries allocated in backorders */
+	bool backorders_complete;      /* every backorder of the sku is
+					  loaded (filling needs that) */
+};
+
+/* What became of a line given to product_allocate_line(). */
+enum allocation {
+	ALLOCATION_ALLOCATED,	/* a batch took it */
+	ALLOCATION_BACKORDERED, /* it waits for stock */
+	ALLOCATION_OUT_OF_STOCK /* refused: no stock, no backorder asked */
 };
 
 /*
@@ -158,6 +173,13 @@ int product_restore_batch(struct product *p, const struct batch_spec *spec,
 			  struct sc_err *err);
 
 /*
+ * For repositories: append a stored backorder, oldest first.  Set
+ * p->backorders_complete once every backorder of the sku is restored.
+ */
+int product_restore_backorder(struct product *p, const char *orderid,
+			      int64_t qty, struct sc_err *err);
+
+/*
  * For repositories: append a stored allocation to @b, oldest first; does
  * not change b->allocated (already counted).  Mark the batch complete
  * with b->lines_complete = true once all its lines are restored.
@@ -187,12 +209,36 @@ int product_allocate(struct product *p, const struct order_line *l,
 		     const char **out /* OUT */, struct sc_err *err);
 
 /*
- * Cancel the line of order @orderid: its units go back to its batch,
- * Deallocated is recorded with cancelled set (nobody reallocates it), the
- * version is bumped.  *@freed is the line and *@batchref the batch it
- * left (both borrowed from the product's arena).  Needs the order's lines
- * loaded.  Returns SC_OK, SC_ENOTFOUND (the order holds no line of this
- * product; nothing changes) or SC_ENOMEM.
+ * product_allocate(), and with @backorder a line no batch can take waits
+ * as a backorder instead (OutOfStock is still recorded, for the stock
+ * team, then Backordered; the version is bumped).  A line already
+ * backordered with the same qty stays so and records nothing; with
+ * another qty it is SC_EEXIST.  *@how says which; *@batchref is the
+ * batch when allocated, else NULL.  Needs the order's lines and
+ * backorder of this sku loaded.
+ */
+int product_allocate_line(struct product *p, const struct order_line *l,
+			  bool backorder, const char **batchref /* OUT */,
+			  enum allocation *how /* OUT */, struct sc_err *err);
+
+/*
+ * Allocate waiting backorders, oldest first, to the batches that can
+ * take them now (each as product_allocate would choose); one larger
+ * than any batch's free stock keeps waiting while later, smaller ones
+ * may be filled.  Records Allocated for each filled line.  Needs
+ * backorders_complete.  *@n_filled (may be NULL) counts them.
+ */
+int product_fill_backorders(struct product *p, size_t *n_filled /* OUT */,
+			    struct sc_err *err);
+
+/*
+ * Cancel the line of order @orderid: its units go back to its batch (or,
+ * for a backordered line, it stops waiting), Deallocated is recorded
+ * with cancelled set (nobody reallocates it), the version is bumped.
+ * *@freed is the line and *@batchref the batch it left, NULL for a
+ * backorder (both borrowed from the product's arena).  Needs the order's
+ * lines and backorder loaded.  Returns SC_OK, SC_ENOTFOUND (the order
+ * holds no line of this product; nothing changes) or SC_ENOMEM.
  */
 int product_deallocate(struct product *p, const char *orderid,
 		       struct order_line *freed /* OUT */,

@@ -129,7 +129,9 @@ static int handle_add_batch(const struct msg *m, struct deps *d,
 		goto out_rollback;
 	}
 	err_clear(err);
-	rc = repo_get(d->uow, c->sku, NULL, &p, err);
+	/* new stock: the sku's backorders may be filled from it */
+	rc = repo_get(d->uow, c->sku, &(struct load_hint){.backorders = true},
+		      &p, err);
 	if (rc == SC_ENOTFOUND) {
 		err_clear(err);
 		rc = product_new(d->arena, c->sku, 0, true, &p, err);
@@ -148,22 +150,28 @@ static int handle_add_batch(const struct msg *m, struct deps *d,
 					     .supplier = supplier},
 			err);
 	if (!rc)
+		rc = product_fill_backorders(p, NULL, err);
+	if (!rc)
 		rc = commit(d, err);
 out_rollback:
 	uow_rollback(d->uow);
 	return rc;
 }
 
-/* Allocate @l to product @l->sku in the open unit of work. */
+/*
+ * Allocate @l to product @l->sku in the open unit of work; with
+ * @backorder, a line without stock waits for it.
+ */
 static int allocate_line(struct deps *d, const struct order_line *l,
-			 const char **out, struct sc_err *err)
+			 bool backorder, const char **out, enum allocation *how,
+			 struct sc_err *err)
 {
 	struct load_hint hint = {.orderid = l->orderid};
 	struct product *p;
 	int rc = repo_get(d->uow, l->sku, &hint, &p, err);
 
 	if (!rc)
-		rc = product_allocate(p, l, out, err);
+		rc = product_allocate_line(p, l, backorder, out, how, err);
 	return rc;
 }
 
@@ -172,6 +180,7 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 {
 	const struct cmd_allocate *c = &m->u.allocate;
 	struct order_line line = {c->orderid, c->sku, c->qty};
+	enum allocation how = ALLOCATION_OUT_OF_STOCK;
 	const char *ref = NULL;
 	int rc;
 
@@ -181,12 +190,14 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 	rc = uow_begin(d->uow, d->arena, err);
 	if (rc)
 		return rc;
-	rc = allocate_line(d, &line, &ref, err);
+	rc = allocate_line(d, &line, c->backorder, &ref, &how, err);
 	if (!rc)
 		rc = commit(d, err);
-	if (!rc && res && ref) {
-		res->allocated = true;
-		(void)snprintf(res->batchref, sizeof(res->batchref), "%s", ref);
+	if (!rc && res) {
+		res->allocated = how == ALLOCATION_ALLOCATED;
+		res->backordered = how == ALLOCATION_BACKORDERED;
+		(void)snprintf(res->batchref, sizeof(res->batchref), "%s",
+			       ref ? ref : "");
 	}
 	uow_rollback(d->uow);
 	return rc;
@@ -209,6 +220,8 @@ static int handle_change_batch_quantity(const struct msg *m, struct deps *d,
 	rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
 	if (!rc)
 		rc = product_change_batch_quantity(p, c->ref, c->qty, err);
+	if (!rc) /* a larger batch may fill backorders */
+		rc = product_fill_backorders(p, NULL, err);
 	if (!rc)
 		rc = commit(d, err);
 	uow_rollback(d->uow);
@@ -252,7 +265,7 @@ static int handle_import_research(const struct msg *m, struct deps *d,
 static int deallocate_line(struct deps *d, const char *orderid, const char *sku,
 			   struct freed_line *kept, struct sc_err *err)
 {
-	struct load_hint hint = {.orderid = orderid};
+	struct load_hint hint = {.orderid = orderid, .backorders = true};
 	struct order_line freed;
 	struct product *p;
 	int rc = repo_get(d->uow, sku, &hint, &p, err);
@@ -265,6 +278,9 @@ static int deallocate_line(struct deps *d, const char *orderid, const char *sku,
 	if (!rc)
 		rc = product_deallocate(p, orderid, &freed, &kept->batchref,
 					err);
+	/* the freed units go to whoever waits for them, oldest first */
+	if (!rc)
+		rc = product_fill_backorders(p, NULL, err);
 	if (!rc) {
 		kept->sku = p->sku;
 		kept->qty = freed.qty;
@@ -284,9 +300,12 @@ static int return_freed(struct bus_result *res, const struct freed_line *f,
 	for (size_t i = 0; i < n; i++) {
 		res->freed[i].qty = f[i].qty;
 		res->freed[i].sku = arena_strdup(res->arena, f[i].sku);
+		/* a cancelled backorder left no batch */
 		res->freed[i].batchref =
-			arena_strdup(res->arena, f[i].batchref);
-		if (!res->freed[i].sku || !res->freed[i].batchref)
+			f[i].batchref ? arena_strdup(res->arena, f[i].batchref)
+				      : NULL;
+		if (!res->freed[i].sku ||
+		    (f[i].batchref && !res->freed[i].batchref))
 			return err_set(err, SC_ENOMEM, "out of memory");
 	}
 	res->n_freed = n;
@@ -417,11 +436,13 @@ static int on_deallocated(const struct msg *m, struct deps *d,
 {
 	const struct ev_deallocated *e = &m->u.deallocated;
 	struct order_line line = {e->orderid, e->sku, e->qty};
+	enum allocation how;
 	const char *ref;
 	int rc = enqueue(m, d, res, err);
 
+	/* never silently lost: without stock elsewhere it is backordered */
 	if (!rc && !e->cancelled)
-		rc = allocate_line(d, &line, &ref, err);
+		rc = allocate_line(d, &line, true, &ref, &how, err);
 	return rc;
 }
 
@@ -452,6 +473,7 @@ const struct handler_entry handler_table[] = {
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
+	[MSG_BACKORDERED] = {1, {wake_relay}},
 };
 
 /*
@@ -473,5 +495,6 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_ALLOCATED] = enqueue,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
+	[MSG_BACKORDERED] = enqueue,
 };
 /* clang-format on */

@@ -59,7 +59,8 @@ struct deps {
 struct freed_line {
 	const char *sku;      /* product */
 	int64_t qty;	      /* units given back */
-	const char *batchref; /* the batch they went back to */
+	const char *batchref; /* the batch they went back to; NULL for a
+				 backorder (it held none) */
 };
 
 /*
@@ -69,6 +70,7 @@ struct freed_line {
  */
 struct bus_result {
 	bool allocated;		      /* Allocate: a batch took the line */
+	bool backordered;	      /* Allocate: the line waits for stock */
 	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
 	int64_t round_id;	      /* ImportResearch: the new round */
 	struct arena *arena;	      /* the caller's, for lists; may be NULL */

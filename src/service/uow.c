@@ -85,7 +85,8 @@ int repo_sku_of_batch(struct uow *u, const char *ref, const char **out,
 int repo_get_by_batchref(struct uow *u, const char *ref, struct product **out,
 			 struct sc_err *err)
 {
-	struct load_hint hint = {.lines_of = ref};
+	/* a change of quantity may fill the sku's backorders */
+	struct load_hint hint = {.lines_of = ref, .backorders = true};
 	const char *sku;
 	int rc = repo_sku_of_batch(u, ref, &sku, err);
 
@@ -151,6 +152,12 @@ static int save_product(struct uow *u, const struct product *p,
 			break;
 		case CHANGE_LINE_REMOVED:
 			rc = r->remove_line(u, &c->line, err);
+			break;
+		case CHANGE_BACKORDER_ADDED:
+			rc = r->add_backorder(u, &c->line, err);
+			break;
+		case CHANGE_BACKORDER_REMOVED:
+			rc = r->remove_backorder(u, &c->line, err);
 			break;
 		}
 	}

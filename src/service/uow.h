@@ -60,8 +60,10 @@ struct uow;
  * Either field may be NULL.
  */
 struct load_hint {
-	const char *orderid;  /* every allocation of this order */
+	const char *orderid;  /* every allocation and backorder of this order */
 	const char *lines_of; /* every line of this batch ref, oldest first */
+	bool backorders;      /* every backorder of the sku, oldest first
+				 (product.backorders_complete) */
 };
 
 /* One line of the product list: a sku and its totals. */
@@ -144,10 +146,14 @@ struct check_report {
 	size_t n_checked;      /* invariants checked */
 };
 
-/* One row of the read model: an order's line and where it is allocated. */
+/*
+ * One row of the read model: an order's line and where it is allocated,
+ * or that it waits for stock.
+ */
 struct allocation_row {
 	const char *sku;      /* product */
-	const char *batchref; /* batch holding the line */
+	const char *batchref; /* batch holding the line; NULL: backordered */
+	int64_t qty;	      /* units of a backordered line (else 0) */
 };
 
 /* How long a claimed outbox row stays with its claimer (seconds). */
@@ -246,6 +252,14 @@ struct product_repo_ops {
 	/* Remove line @l (orderid, sku), from the read model too. */
 	int (*remove_line)(struct uow *self, const struct order_line *l,
 			   struct sc_err *err);
+
+	/* Record line @l as waiting for stock (after every older one). */
+	int (*add_backorder)(struct uow *self, const struct order_line *l,
+			     struct sc_err *err);
+
+	/* Remove the backorder of @l (orderid, sku): filled or cancelled. */
+	int (*remove_backorder)(struct uow *self, const struct order_line *l,
+				struct sc_err *err);
 };
 
 /* Events leaving the process (the transactional outbox). */
@@ -294,7 +308,10 @@ struct outbox_ops {
 
 /* Read views.  Each is its own consistent read when no transaction is open. */
 struct query_ops {
-	/* Read model: the allocations of @orderid, into @a, by sku. */
+	/*
+	 * Read model: the lines of @orderid, allocated (batchref set) or
+	 * backordered (batchref NULL, qty set), into @a, by sku.
+	 */
 	int (*allocations)(struct uow *self, const char *orderid,
 			   struct arena *a, struct allocation_row **out,
 			   size_t *n_out, struct sc_err *err);

@@ -588,6 +588,76 @@ static void cancelled_lines_free_stock_and_queue_deallocated(void **state)
 	assert_int_equal(rep.n_problems, 0);
 }
 
+/* Allocate with "backorder": true through @x's bus; the outcome. */
+static struct bus_result backorder(struct fx *x, const char *orderid,
+				   const char *sku, long long qty)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res = {0};
+
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	return res;
+}
+
+/*
+ * Backorders (issue 14) on every store: kept oldest first, shown by the
+ * read model, loaded whole when stock arrives and filled in that same
+ * transaction; a cancelled one is gone; the check still holds.
+ */
+static void backorders_wait_and_new_stock_fills_them(void **state)
+{
+	struct fx *x = *state;
+	struct allocation_row *rows;
+	struct check_report rep;
+	struct bus_result res;
+	struct product *p;
+	size_t n;
+
+	add_batch(x, "b1", "T", 2, 0);
+	allocate(x, NULL, "o1", "T", 2);
+	assert_true(backorder(x, "o2", "T", 3).backordered);
+	assert_true(backorder(x, "o3", "T", 1).backordered);
+	assert_true(backorder(x, "o4", "T", 7).backordered);
+	assert_true(backorder(x, "o2", "T", 3).backordered); /* a retry */
+	assert_int_equal(
+		uow_allocations(x->uow, "o2", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 1);
+	assert_null(rows[0].batchref);
+	assert_int_equal(rows[0].qty, 3);
+	p = load(x, "T", &(struct load_hint){.backorders = true});
+	assert_true(p->backorders_complete);
+	assert_int_equal(p->n_backorders, 3);
+	assert_string_equal(p->backorders[0].orderid, "o2");
+	assert_string_equal(p->backorders[2].orderid, "o4");
+	/* an order's hint loads its backorder (a store may load more) */
+	p = load(x, "T", &(struct load_hint){.orderid = "o3"});
+	assert_true(p->n_backorders == 1 || p->backorders_complete);
+	for (n = 0; strcmp(p->backorders[n].orderid, "o3") != 0; n++)
+		assert_true(n + 1 < p->n_backorders);
+	assert_int_equal(p->backorders[n].qty, 1);
+	/* 4 arrive: o2 (3) and o3 (1) are filled, o4 (7) waits */
+	add_batch(x, "b2", "T", 4, 0);
+	assert_int_equal(
+		uow_allocations(x->uow, "o3", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_string_equal(rows[0].batchref, "b2");
+	assert_int_equal(load(x, "T", NULL)->batches[1].allocated, 4);
+	assert_int_equal(cancel(x, "o4", "T", &res), SC_OK);
+	assert_null(res.freed[0].batchref);
+	assert_int_equal(
+		uow_allocations(x->uow, "o4", &x->arena, &rows, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(load(x, "T", &(struct load_hint){.backorders = true})
+				 ->n_backorders,
+			 0);
+	assert_int_equal(uow_check(x->uow, false, &x->arena, &rep, &x->err),
+			 SC_OK);
+	assert_int_equal(rep.n_problems, 0);
+}
+
 /* OutOfStock keeps the line that caused it, and may lack it (old rows). */
 static void out_of_stock_names_its_line_when_it_has_one(void **state)
 {
@@ -1222,6 +1292,9 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			out_of_stock_names_its_line_when_it_has_one, setup,    \
 			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			backorders_wait_and_new_stock_fills_them, setup,       \
+			teardown),                                             \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \
@@ -1309,12 +1382,13 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 		skip();
 	add_batch(x, "b1", "T", 10, 0);
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 4}; /* other qty */
+	m.u.allocate =
+		(struct cmd_allocate){"o1", "T", 4, false}; /* other qty */
 	err_clear(&err);
 	assert_int_equal(bus_handle(&x->bus, &m, NULL, &err), SC_EEXIST);
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 5};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 5, false};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	assert_true(uow_batch_alive(x->uow));
 	assert_int_equal(uow_batch_commit(x->uow, &ticket, &x->err), SC_OK);
@@ -1322,7 +1396,7 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 	/* a batch rolled back: nothing of it stays */
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o3", "T", 1};
+	m.u.allocate = (struct cmd_allocate){"o3", "T", 1, false};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	uow_batch_rollback(x->uow);
 	assert_int_equal(
@@ -1361,7 +1435,7 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	faulty_uow_init(&f, x->uow);
 	start_writer(&w, &f.base, NULL);
 	f.fail_batch_commit = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected batch commit failure");
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 0);
@@ -1395,14 +1469,14 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	faulty_uow_init(&g, u2);
 	start_writer(&w, &f.base, &g.base);
 	g.fail_wait_durable = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected sync failure");
 	assert_false(g.fail_wait_durable); /* it was injected */
 	err_clear(&err);
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	writer_stop(&w);
 	assert_int_equal(atomic_load(&w.batches), 3);
@@ -1427,7 +1501,7 @@ static void *submit_many(void *arg)
 		struct sc_err err;
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d-%d", s->id, i);
-		m.u.allocate = (struct cmd_allocate){orderid, "T", 1};
+		m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false};
 		err_clear(&err);
 		if (writer_submit(s->w, &m, &res, &err) == SC_OK &&
 		    res.allocated)
@@ -1491,7 +1565,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	start_writer(&w, u2, NULL);
 	assert_true(writer_idle(&w));
 	x->bus.writer = &w;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
 	assert_int_equal(atomic_load(&w.inlined), 1);
@@ -1499,7 +1573,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	assert_true(writer_try_inline(&w));
 	assert_false(writer_idle(&w));
 	assert_false(writer_try_inline(&w)); /* one at a time */
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_int_equal(atomic_load(&w.batches), 1); /* it queued */
 	writer_inline_done(&w);
@@ -1533,7 +1607,7 @@ static void the_wal_is_checkpointed_in_the_background(void **st)
 		struct msg m = {.type = MSG_ALLOCATE};
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d", i);
-		m.u.allocate = (struct cmd_allocate){orderid, "T", 1};
+		m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false};
 		assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	}
 	for (int i = 0; i < 500 && !sqlite_db_checkpoints(store->db); i++)

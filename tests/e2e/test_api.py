@@ -175,9 +175,11 @@ def test_unknown_paths_and_wrong_methods(server):
     assert r.status_code == 405
     assert r.headers["Allow"] == "POST"
     r = server.post("/allocations/o1")
-    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, DELETE"
     assert server.get("/allocations/").status_code == 404
-    assert server.get("/allocations/a/b").status_code == 404
+    r = server.get("/allocations/a/b")  # a line: it can only be deleted
+    assert r.status_code == 405 and r.headers["Allow"] == "DELETE"
+    assert server.get("/allocations/a/b/c").status_code == 404
 
 
 def test_allocations_path_is_percent_decoded_and_validated(server):

@@ -142,4 +142,73 @@ def test_a_shrink_tells_the_stock_team_whose_order_lost_its_stock(
     mail = wait_for(smtp_sink.mails, what="mail")[0]
     assert ("Out of stock for CAMPFIRE: order cinema-42 wanted 8"
             in mail["data"])
-    assert s.get("/allocations/cinema-42").status_code == 404
+    # and the line is not lost: it waits for the next stock
+    assert s.get("/allocations/cinema-42").json() == [
+        {"sku": "CAMPFIRE", "qty": 8, "status": "backordered"}]
+
+
+def test_a_backorder_waits_and_the_next_batch_fills_it(make_server,
+                                                       redis_server, db):
+    """The issue's backorder filled by a new batch in the same
+    transaction: the batch's 201 is answered only once the waiting line
+    holds its stock, and line_allocated follows line_backordered."""
+    s = make_server({"REDIS_URL": redis_server.url})
+    ps = redis_server.client().pubsub(ignore_subscribe_messages=True)
+    ps.subscribe("line_allocated", "line_backordered")
+    s.post("/add_batch", json={"ref": "b1", "sku": "VR-RAIN", "qty": 2})
+    body = {"orderid": "vr-9", "sku": "VR-RAIN", "qty": 5,
+            "backorder": True}
+    for _ in range(2):  # a retry is the same waiting line
+        r = s.post("/allocate", json=body)
+        assert (r.status_code, r.json()) == (202, {"status": "backordered"})
+    assert s.get("/allocations/vr-9").json() == [
+        {"sku": "VR-RAIN", "qty": 5, "status": "backordered"}]
+    r = s.post("/allocate", json=dict(body, qty=4))
+    assert r.status_code == 409 and "already has 5" in r.json()["message"]
+    r = s.post("/allocate", json=dict(body, backorder="yes"))
+    assert (r.status_code, r.json()) == (
+        400, {"message": "field 'backorder' must be true or false"})
+    # without the flag, no stock is still 409 (the reference contract)
+    r = s.post("/allocate", json={"orderid": "x", "sku": "VR-RAIN",
+                                  "qty": 5})
+    assert r.status_code == 409
+    assert s.post("/add_batch", json={"ref": "b2", "sku": "VR-RAIN",
+                                      "qty": 10}).status_code == 201
+    # filled by that same transaction: no wait needed
+    assert s.get("/allocations/vr-9").json() == [
+        {"sku": "VR-RAIN", "batchref": "b2"}]
+    got = published(ps, lambda g: len(g) == 2)
+    assert got[0] == ("line_backordered", {"id": got[0][1]["id"],
+                                           "orderid": "vr-9",
+                                           "sku": "VR-RAIN", "qty": 5})
+    assert got[1][0] == "line_allocated"
+    assert got[1][1]["batchref"] == "b2"
+    c = run(db, "check")
+    assert c.returncode == 0 and "0 problems" in c.stdout, c.stdout
+
+
+def test_a_shrink_backorders_what_it_cannot_place_and_growth_fills_it(
+        server, db):
+    server.post("/add_batch", json={"ref": "r1", "sku": "POPCORN",
+                                    "qty": 10})
+    for order, qty in (("a", 4), ("b", 5)):
+        server.post("/allocate", json={"orderid": order, "sku": "POPCORN",
+                                       "qty": qty})
+    # b (newest) no longer fits: it waits rather than being lost
+    assert server.post("/change_batch_quantity",
+                       json={"ref": "r1", "qty": 6}).status_code == 200
+    assert server.get("/allocations/b").json() == [
+        {"sku": "POPCORN", "qty": 5, "status": "backordered"}]
+    assert server.post("/change_batch_quantity",
+                       json={"ref": "r1", "qty": 9}).status_code == 200
+    assert server.get("/allocations/b").json() == [
+        {"sku": "POPCORN", "batchref": "r1"}]
+    # cancelling a waiting line frees nothing and drops it
+    server.post("/allocate", json={"orderid": "c", "sku": "POPCORN",
+                                   "qty": 3, "backorder": True})
+    r = delete(server, "/allocations/c")
+    assert r.json() == {"orderid": "c", "freed": [
+        {"sku": "POPCORN", "qty": 3, "batchref": None}]}
+    assert server.get("/allocations/c").status_code == 404
+    p = run(db, "allocate", "--backorder", "d", "POPCORN", "2")
+    assert (p.returncode, p.stdout) == (0, "backordered\n")

@@ -269,7 +269,7 @@ static void reallocates_if_necessary(void **state)
 	assert_string_equal(app->publisher.batchref[3], "batch2");
 }
 
-static void reallocation_without_room_reports_out_of_stock(void **state)
+static void reallocation_without_room_backorders_the_line(void **state)
 {
 	struct test_app *app = *state;
 	struct allocation_row *rows;
@@ -284,10 +284,21 @@ static void reallocation_without_room_reports_out_of_stock(void **state)
 	assert_int_equal(app->notifier.n_calls, 1);
 	assert_string_equal(app->notifier.body[0],
 			    "Out of stock for TABLE: order o1 wanted 6");
+	/* never silently lost (issue 14): it waits as a backorder */
 	assert_int_equal(
 		uow_allocations(app->uow, "o1", &app->scratch, &rows, &n, &err),
 		SC_OK);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 1);
+	assert_null(rows[0].batchref);
+	assert_int_equal(rows[0].qty, 6);
+	assert_string_equal(app->publisher.channel[app->publisher.n_calls - 1],
+			    "line_backordered");
+	/* and the batch growing back fills it, in the same transaction */
+	assert_int_equal(app_change_qty(app, "b1", 6), SC_OK);
+	assert_int_equal(batch_of(app, "TABLE", "b1")->allocated, 6);
+	assert_string_equal(app_rows(app, "o1")->batchref, "b1");
+	assert_string_equal(app->publisher.channel[app->publisher.n_calls - 1],
+			    "line_allocated");
 }
 
 static void cancel_frees_the_line_and_publishes_deallocated(void **state)
@@ -379,6 +390,106 @@ static void a_cancelled_line_is_not_reallocated(void **state)
 	assert_int_equal(batch_available(batch_of(app, "T", "b2")), 10);
 	assert_null(app_rows(app, "o1"));
 	assert_int_equal(app->notifier.n_calls, 0);
+}
+
+/* Allocate with "backorder": true; the bus's code, and the outcome. */
+static int app_backorder(struct test_app *app, const char *orderid,
+			 const char *sku, long long qty, struct bus_result *res)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct sc_err err;
+
+	err_clear(&err);
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true};
+	memset(res, 0, sizeof(*res));
+	return bus_handle(&app->bus, &m, res, &err);
+}
+
+static void a_backorder_waits_and_new_stock_fills_it(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+	size_t published;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 5, ""), SC_OK);
+	assert_int_equal(app_backorder(app, "o1", "T", 10, &res), SC_OK);
+	assert_true(res.backordered);
+	assert_false(res.allocated);
+	assert_string_equal(res.batchref, "");
+	/* the stock team hears of it, and other systems see it wait */
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_string_equal(app->notifier.body[0],
+			    "Out of stock for T: order o1 wanted 10");
+	assert_int_equal(app->publisher.n_calls, 1);
+	assert_string_equal(app->publisher.channel[0], "line_backordered");
+	assert_null(app_rows(app, "o1")->batchref);
+	/* a retry is the same line: nothing new; another qty conflicts */
+	assert_int_equal(app_backorder(app, "o1", "T", 10, &res), SC_OK);
+	assert_true(res.backordered);
+	assert_int_equal(app_allocate(app, "o1", "T", 10, NULL, 0), SC_OK);
+	assert_int_equal(app_backorder(app, "o1", "T", 3, &res), SC_EEXIST);
+	assert_int_equal(app->publisher.n_calls + app->notifier.n_calls, 2);
+	published = app->publisher.n_calls;
+	/* stock arrives: the same transaction allocates the backorder */
+	assert_int_equal(app_add_batch(app, "b2", "T", 20, ""), SC_OK);
+	assert_string_equal(app_rows(app, "o1")->batchref, "b2");
+	assert_int_equal(batch_of(app, "T", "b2")->allocated, 10);
+	assert_int_equal(app->publisher.n_calls, published + 1);
+	assert_string_equal(app->publisher.channel[published],
+			    "line_allocated");
+	assert_string_equal(app->publisher.orderid[published], "o1");
+	/* and a plain allocate still gets 409's outcome, not a backorder */
+	assert_int_equal(app_allocate(app, "o2", "T", 99, NULL, 0), SC_OK);
+	assert_null(app_rows(app, "o2"));
+}
+
+static void backorders_fill_oldest_first_and_big_ones_wait(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 1, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 1, NULL, 0), SC_OK);
+	assert_int_equal(app_backorder(app, "o2", "T", 5, &res), SC_OK);
+	assert_int_equal(app_backorder(app, "o3", "T", 2, &res), SC_OK);
+	assert_int_equal(app_backorder(app, "o4", "T", 2, &res), SC_OK);
+	assert_int_equal(app_backorder(app, "o5", "T", 1, &res), SC_OK);
+	/* 4 arrive: o2 (5) keeps waiting, o3 and o4 fit, o5 no longer does */
+	assert_int_equal(app_add_batch(app, "b2", "T", 4, ""), SC_OK);
+	assert_null(app_rows(app, "o2")->batchref);
+	assert_string_equal(app_rows(app, "o3")->batchref, "b2");
+	assert_string_equal(app_rows(app, "o4")->batchref, "b2");
+	assert_null(app_rows(app, "o5")->batchref);
+	/* growing b2 by 6 fills o2 first, then o5 */
+	assert_int_equal(app_change_qty(app, "b2", 10), SC_OK);
+	assert_string_equal(app_rows(app, "o2")->batchref, "b2");
+	assert_string_equal(app_rows(app, "o5")->batchref, "b2");
+	assert_int_equal(batch_of(app, "T", "b2")->allocated, 10);
+}
+
+static void cancelling_frees_stock_for_a_backorder_or_drops_one(void **state)
+{
+	struct test_app *app = *state;
+	struct bus_result res;
+	struct sc_err err;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 5, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o1", "T", 5, NULL, 0), SC_OK);
+	assert_int_equal(app_backorder(app, "o2", "T", 3, &res), SC_OK);
+	assert_int_equal(app_backorder(app, "o3", "T", 4, &res), SC_OK);
+	/* o1's 5 units go to o2 (3); o3 (4) does not fit the 2 left */
+	assert_int_equal(app_deallocate(app, "o1", NULL, &res, &err), SC_OK);
+	assert_string_equal(app_rows(app, "o2")->batchref, "b1");
+	assert_null(app_rows(app, "o3")->batchref);
+	/* cancelling a waiting line frees nothing and drops it */
+	assert_int_equal(app_deallocate(app, "o3", "T", &res, &err), SC_OK);
+	assert_int_equal(res.n_freed, 1);
+	assert_int_equal(res.freed[0].qty, 4);
+	assert_null(res.freed[0].batchref);
+	assert_null(app_rows(app, "o3"));
+	assert_int_equal(app_add_batch(app, "b2", "T", 50, ""), SC_OK);
+	assert_null(app_rows(app, "o3"));
+	assert_int_equal(batch_of(app, "T", "b2")->allocated, 0);
 }
 
 static void change_of_an_unknown_batch_is_not_found(void **state)
@@ -942,8 +1053,9 @@ static void every_write_transaction_touches_one_sku(void **state)
 		char id[16];
 
 		(void)snprintf(id, sizeof(id), "o%d", i);
-		m = (struct msg){.type = MSG_ALLOCATE,
-				 .u.allocate = {id, i % 2 ? "U" : "T", 2}};
+		m = (struct msg){
+			.type = MSG_ALLOCATE,
+			.u.allocate = {id, i % 2 ? "U" : "T", 2, false}};
 		send_ok(&b, m);
 	}
 	/* shrink w1 below its lines: deallocate, reallocate to s1 */
@@ -1004,11 +1116,14 @@ int main(void)
 		T(identical_allocate_resend_publishes_nothing_new),
 		T(changes_available_quantity),
 		T(reallocates_if_necessary),
-		T(reallocation_without_room_reports_out_of_stock),
+		T(reallocation_without_room_backorders_the_line),
 		T(cancel_frees_the_line_and_publishes_deallocated),
 		T(cancelling_an_order_frees_each_of_its_lines),
 		T(cancelling_nothing_is_not_found_and_changes_nothing),
 		T(a_cancelled_line_is_not_reallocated),
+		T(a_backorder_waits_and_new_stock_fills_it),
+		T(backorders_fill_oldest_first_and_big_ones_wait),
+		T(cancelling_frees_stock_for_a_backorder_or_drops_one),
 		T(change_of_an_unknown_batch_is_not_found),
 		T(bad_command_values_change_nothing),
 		T(uncommitted_work_is_rolled_back),

@@ -43,10 +43,12 @@ struct stored_batch {
 };
 
 struct stored_product {
-	char *sku;		      /* owned */
-	int64_t version;	      /* as committed */
-	struct stored_batch *batches; /* creation order; owned */
-	size_t n_batches;	      /* entries in batches */
+	char *sku;			/* owned */
+	int64_t version;		/* as committed */
+	struct stored_batch *batches;	/* creation order; owned */
+	size_t n_batches;		/* entries in batches */
+	struct stored_line *backorders; /* oldest first; owned */
+	size_t n_backorders;		/* entries in backorders */
 };
 
 /* An outbox entry; strings owned. */
@@ -213,6 +215,9 @@ static void stored_free(struct stored_product *sp)
 		mem_free(sb->lines);
 		mem_free(sb->ref);
 	}
+	for (size_t k = 0; sp->backorders && k < sp->n_backorders; k++)
+		mem_free(sp->backorders[k].orderid);
+	mem_free(sp->backorders);
 	mem_free(sp->batches);
 	mem_free(sp->sku);
 	mem_free(sp);
@@ -288,6 +293,17 @@ static struct stored_product *stored_clone(const struct stored_product *sp)
 			to->n_lines = k + 1;
 		}
 	}
+	if (sp->n_backorders &&
+	    !(c->backorders =
+		      mem_calloc(sp->n_backorders, sizeof(*c->backorders))))
+		goto out_free;
+	for (size_t k = 0; k < sp->n_backorders; k++) {
+		c->backorders[k].qty = sp->backorders[k].qty;
+		if (!(c->backorders[k].orderid =
+			      mem_strdup(sp->backorders[k].orderid)))
+			goto out_free;
+		c->n_backorders = k + 1;
+	}
 	return c;
 out_free:
 	stored_free(c);
@@ -319,8 +335,13 @@ static int copy_out(const struct stored_product *sp, struct arena *a,
 		if (!rc)
 			b->lines_complete = true;
 	}
-	if (!rc)
+	for (size_t k = 0; !rc && k < sp->n_backorders; k++)
+		rc = product_restore_backorder(p, sp->backorders[k].orderid,
+					       sp->backorders[k].qty, err);
+	if (!rc) {
+		p->backorders_complete = true;
 		*out = p;
+	}
 	return rc;
 }
 
@@ -544,6 +565,49 @@ static int memory_remove_line(struct uow *u, const struct order_line *l,
 		}
 	}
 	return SC_OK; /* nothing stored: the delete of SQL, a no-op */
+}
+
+static int memory_add_backorder(struct uow *u, const struct order_line *l,
+				struct sc_err *err)
+{
+	struct staged *st = staged_of(to_memory_uow(u), l->sku);
+	struct stored_product *sp;
+	void *p;
+
+	if (!st)
+		return not_staged(l->sku, err);
+	sp = st->copy;
+	p = mem_realloc(sp->backorders,
+			(sp->n_backorders + 1) * sizeof(*sp->backorders));
+	if (!p)
+		return oom(err);
+	sp->backorders = p;
+	if (!(sp->backorders[sp->n_backorders].orderid =
+		      mem_strdup(l->orderid)))
+		return oom(err);
+	sp->backorders[sp->n_backorders++].qty = l->qty;
+	return SC_OK;
+}
+
+static int memory_remove_backorder(struct uow *u, const struct order_line *l,
+				   struct sc_err *err)
+{
+	struct staged *st = staged_of(to_memory_uow(u), l->sku);
+	struct stored_product *sp;
+
+	if (!st)
+		return not_staged(l->sku, err);
+	sp = st->copy;
+	for (size_t k = 0; k < sp->n_backorders; k++) {
+		if (strcmp(sp->backorders[k].orderid, l->orderid) != 0)
+			continue;
+		mem_free(sp->backorders[k].orderid);
+		memmove(&sp->backorders[k], &sp->backorders[k + 1],
+			(sp->n_backorders - k - 1) * sizeof(*sp->backorders));
+		sp->n_backorders--;
+		break;
+	}
+	return SC_OK;
 }
 
 /* Does the store still hold what each staged copy expects?  Locked. */
@@ -1023,15 +1087,22 @@ static int cmp_rows(const void *a, const void *b)
 	return strcmp(x->sku, y->sku);
 }
 
-/* Append one read-model row; caller holds the lock. */
+/*
+ * Append a copy of read-model row @from (allocated, or backordered when
+ * its batchref is NULL) into @a.  Caller holds the lock.
+ */
 static int push_row(struct arena *a, struct allocation_row **rows, size_t *n,
-		    size_t *cap, const char *sku, const char *ref)
+		    size_t *cap, const struct allocation_row *from)
 {
+	struct allocation_row *r;
+
 	if (arena_reserve(a, (void **)rows, cap, *n + 1, sizeof(**rows)))
 		return -1;
-	(*rows)[*n].sku = arena_strdup(a, sku);
-	(*rows)[*n].batchref = arena_strdup(a, ref);
-	if (!(*rows)[*n].sku || !(*rows)[*n].batchref)
+	r = &(*rows)[*n];
+	r->sku = arena_strdup(a, from->sku);
+	r->batchref = from->batchref ? arena_strdup(a, from->batchref) : NULL;
+	r->qty = from->qty;
+	if (!r->sku || (from->batchref && !r->batchref))
 		return -1;
 	(*n)++;
 	return 0;
@@ -1054,11 +1125,20 @@ static int memory_allocations(struct uow *u, const char *orderid,
 			for (size_t j = 0; j < sp->batches[k].n_lines; j++)
 				if (!strcmp(sp->batches[k].lines[j].orderid,
 					    orderid) &&
-				    push_row(a, &rows, &n, &cap, sp->sku,
-					     sp->batches[k].ref)) {
+				    push_row(a, &rows, &n, &cap,
+					     &(struct allocation_row){
+						     sp->sku,
+						     sp->batches[k].ref, 0})) {
 					rc = oom(err);
 					break;
 				}
+		for (size_t k = 0; !rc && k < sp->n_backorders; k++)
+			if (!strcmp(sp->backorders[k].orderid, orderid) &&
+			    push_row(a, &rows, &n, &cap,
+				     &(struct allocation_row){
+					     sp->sku, NULL,
+					     sp->backorders[k].qty}))
+				rc = oom(err);
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	if (rc)
@@ -1348,6 +1428,8 @@ static const struct product_repo_ops memory_product_ops = {
 	.set_batch_totals = memory_set_batch_totals,
 	.add_line = memory_add_line,
 	.remove_line = memory_remove_line,
+	.add_backorder = memory_add_backorder,
+	.remove_backorder = memory_remove_backorder,
 };
 
 static const struct outbox_ops memory_outbox_ops = {

@@ -108,6 +108,16 @@ static const char *const migrations[] = {
 	" hash BYTEA NOT NULL UNIQUE CHECK (length(hash) = 32),"
 	" created_at BIGINT NOT NULL,"
 	" revoked_at BIGINT);",
+	/* 2: order lines waiting for stock (SQLite's 7), filled oldest first */
+	"CREATE TABLE backorders ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" orderid TEXT COLLATE \"C\" NOT NULL,"
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" qty BIGINT NOT NULL CHECK (qty >= 1),"
+	" created_at BIGINT NOT NULL"
+	"  DEFAULT extract(epoch FROM now())::bigint,"
+	" UNIQUE (orderid, sku));"
+	"CREATE INDEX backorders_by_sku ON backorders(sku, id);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -161,6 +171,10 @@ enum stmt {
 	ST_TOKEN_LIST,
 	ST_PROBE_WRITE,
 	ST_SIZE,
+	ST_BACKORDERS,
+	ST_ORDER_BACKORDER,
+	ST_INSERT_BACKORDER,
+	ST_DELETE_BACKORDER,
 	ST__COUNT
 };
 
@@ -201,8 +215,9 @@ static const char *const stmt_sql[] = {
 			   " DO UPDATE SET batchref = excluded.batchref",
 	[ST_DELETE_VIEW] = "DELETE FROM allocations_view"
 			   " WHERE orderid = $1 AND sku = $2",
-	[ST_VIEW] = "SELECT sku, batchref FROM allocations_view"
-		    " WHERE orderid = $1 ORDER BY sku",
+	[ST_VIEW] = "SELECT sku, batchref, NULL FROM allocations_view"
+		    " WHERE orderid = $1 UNION ALL SELECT sku, NULL, qty"
+		    " FROM backorders WHERE orderid = $1 ORDER BY 1",
 	[ST_LIST] = "SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
 		    " COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id)"
 		    " FROM products p LEFT JOIN batches b ON b.product_id ="
@@ -256,6 +271,14 @@ static const char *const stmt_sql[] = {
 	/* a real write of the row it already holds; rolled back */
 	[ST_PROBE_WRITE] = "UPDATE scents_schema SET version = version",
 	[ST_SIZE] = "SELECT pg_database_size(current_database())",
+	[ST_BACKORDERS] = "SELECT orderid, qty FROM backorders WHERE sku = $1"
+			  " ORDER BY id",
+	[ST_ORDER_BACKORDER] = "SELECT orderid, qty FROM backorders"
+			       " WHERE orderid = $1 AND sku = $2",
+	[ST_INSERT_BACKORDER] = "INSERT INTO backorders (orderid, sku, qty)"
+				" VALUES ($1, $2, $3)",
+	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
+				" WHERE orderid = $1 AND sku = $2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -636,6 +659,23 @@ static int load_hinted(struct pg_uow *s, struct product *p,
 	}
 	if (!rc && hint && hint->orderid)
 		rc = load_lines(s, p, NULL, hint->orderid, err);
+	/* all of the sku's backorders hold the order's one, if any */
+	if (!rc && hint && (hint->backorders || hint->orderid)) {
+		struct params q = {0};
+		PGresult *r = NULL;
+
+		if (!hint->backorders)
+			p_str(&q, hint->orderid);
+		p_str(&q, p->sku);
+		rc = run(s,
+			 hint->backorders ? ST_BACKORDERS : ST_ORDER_BACKORDER,
+			 &q, "load backorders", &r, err);
+		for (int i = 0; !rc && i < PQntuples(r); i++)
+			rc = product_restore_backorder(p, PQgetvalue(r, i, 0),
+						       int_at(r, i, 1), err);
+		PQclear(r);
+		p->backorders_complete = !rc && hint->backorders;
+	}
 	return rc;
 }
 
@@ -804,6 +844,29 @@ static int pg_remove_line(struct uow *u, const struct order_line *l,
 			    "update allocations_view", NULL, err);
 }
 
+static int pg_add_backorder(struct uow *u, const struct order_line *l,
+			    struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, l->orderid);
+	p_str(&q, l->sku);
+	p_int(&q, l->qty);
+	return run_cmd(to_pg(u), ST_INSERT_BACKORDER, &q, "insert backorder",
+		       NULL, err);
+}
+
+static int pg_remove_backorder(struct uow *u, const struct order_line *l,
+			       struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, l->orderid);
+	p_str(&q, l->sku);
+	return run_cmd(to_pg(u), ST_DELETE_BACKORDER, &q, "delete backorder",
+		       NULL, err);
+}
+
 /* ---- outbox ---------------------------------------------------------- */
 
 static int pg_outbox_add(struct uow *u, const struct outbox_row *r,
@@ -950,6 +1013,8 @@ static int pg_allocations(struct uow *u, const char *orderid, struct arena *a,
 		if (text_at(r, i, 0, a, &rows[i].sku) ||
 		    text_at(r, i, 1, a, &rows[i].batchref))
 			rc = oom(err);
+		else if (!rows[i].batchref) /* backordered */
+			rows[i].qty = int_at(r, i, 2);
 	PQclear(r);
 	if (!rc) {
 		*out = rows;
@@ -1350,6 +1415,9 @@ static const char *const check_sql[] = {
 	" has no such line', v.orderid, v.sku, v.batchref)"
 	" FROM allocations_view v LEFT JOIN allocations a"
 	" ON a.orderid = v.orderid AND a.sku = v.sku WHERE a.id IS NULL",
+	"SELECT format('order ''%s'' sku ''%s'' is both allocated and"
+	" backordered', a.orderid, a.sku) FROM allocations a JOIN backorders"
+	" w ON w.orderid = a.orderid AND w.sku = a.sku",
 	"SELECT format('outbox: no Allocated event for order ''%s'' sku ''%s''"
 	" in ''%s''', a.orderid, a.sku, b.reference) FROM allocations a"
 	" JOIN batches b ON b.id = a.batch_id WHERE NOT EXISTS (SELECT 1"
@@ -1475,6 +1543,8 @@ static const struct product_repo_ops pg_product_ops = {
 	.set_batch_totals = pg_set_batch_totals,
 	.add_line = pg_add_line,
 	.remove_line = pg_remove_line,
+	.add_backorder = pg_add_backorder,
+	.remove_backorder = pg_remove_backorder,
 };
 
 static const struct outbox_ops pg_outbox_ops = {

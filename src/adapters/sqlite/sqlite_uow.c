@@ -145,6 +145,18 @@ static const char *const migrations[] = {
 	"CREATE VIEW allocations_view (orderid, sku, batchref) AS"
 	" SELECT a.orderid, a.sku, b.reference FROM allocations a"
 	" JOIN batches b ON b.id = a.batch_id;",
+	/*
+	 * 7: order lines waiting for stock (issue 14), filled oldest first
+	 * (id order) by the transaction that brings stock for their sku.
+	 */
+	"CREATE TABLE backorders ("
+	" id INTEGER PRIMARY KEY," /* waiting order */
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER NOT NULL CHECK (qty >= 1),"
+	" created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+	" UNIQUE (orderid, sku));"
+	"CREATE INDEX backorders_by_sku ON backorders(sku, id);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -187,6 +199,10 @@ enum stmt {
 	ST_TOKEN_LIST,
 	ST_PROBE_WRITE,
 	ST_OUTBOX_STATS,
+	ST_BACKORDERS,
+	ST_ORDER_BACKORDER,
+	ST_INSERT_BACKORDER,
+	ST_DELETE_BACKORDER,
 	ST__COUNT
 };
 
@@ -232,8 +248,9 @@ static const char *const stmt_sql[] = {
 			   " WHERE reference = ?1",
 	[ST_DELETE_LINE] = "DELETE FROM allocations"
 			   " WHERE orderid = ?1 AND sku = ?2",
-	[ST_VIEW] = "SELECT sku, batchref FROM allocations_view"
-		    " WHERE orderid = ?1 ORDER BY sku",
+	[ST_VIEW] = "SELECT sku, batchref, NULL FROM allocations_view"
+		    " WHERE orderid = ?1 UNION ALL SELECT sku, NULL, qty"
+		    " FROM backorders WHERE orderid = ?1 ORDER BY 1",
 	[ST_BEGIN_READ] = "BEGIN",
 	[ST_LIST] =
 		"SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
@@ -287,6 +304,14 @@ static const char *const stmt_sql[] = {
 		"PRAGMA user_version = " TEXT_OF(SQLITE_SCHEMA_VERSION),
 	[ST_OUTBOX_STATS] = "SELECT COUNT(*), COALESCE(MIN(created_at), 0)"
 			    " FROM outbox WHERE sent_at IS NULL",
+	[ST_BACKORDERS] = "SELECT orderid, qty FROM backorders WHERE sku = ?1"
+			  " ORDER BY id",
+	[ST_ORDER_BACKORDER] = "SELECT orderid, qty FROM backorders"
+			       " WHERE orderid = ?1 AND sku = ?2",
+	[ST_INSERT_BACKORDER] = "INSERT INTO backorders (orderid, sku, qty)"
+				" VALUES (?1, ?2, ?3)",
+	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
+				" WHERE orderid = ?1 AND sku = ?2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -578,6 +603,29 @@ static int load_lines(struct sqlite_uow *s, struct product *p, sqlite3_stmt *st,
 	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "load lines", err);
 }
 
+/* Restore the (orderid, qty) rows of @st as backorders of @p. */
+static int load_backorders(struct sqlite_uow *s, struct product *p,
+			   sqlite3_stmt *st, struct sc_err *err)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *orderid = (const char *)sqlite3_column_text(st, 0);
+		int r = orderid ? product_restore_backorder(
+					  p, orderid,
+					  sqlite3_column_int64(st, 1), err)
+				: err_set(err, SC_EIO,
+					  "backorder without order");
+
+		if (r) {
+			(void)sqlite3_reset(st);
+			return r;
+		}
+	}
+	(void)sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "load backorders", err);
+}
+
 static int load_hinted(struct sqlite_uow *s, struct product *p,
 		       const struct load_hint *hint, struct sc_err *err)
 {
@@ -597,6 +645,16 @@ static int load_hinted(struct sqlite_uow *s, struct product *p,
 		(void)bind_text(st, 1, hint->orderid);
 		(void)bind_text(st, 2, p->sku);
 		rc = load_lines(s, p, st, NULL, hint->orderid, err);
+	}
+	/* all of the sku's backorders hold the order's one, if any */
+	if (!rc && hint && (hint->backorders || hint->orderid)) {
+		st = stmt(s, hint->backorders ? ST_BACKORDERS
+					      : ST_ORDER_BACKORDER);
+		(void)bind_text(st, hint->backorders ? 1 : 2, p->sku);
+		if (!hint->backorders)
+			(void)bind_text(st, 1, hint->orderid);
+		rc = load_backorders(s, p, st, err);
+		p->backorders_complete = !rc && hint->backorders;
 	}
 	return rc;
 }
@@ -724,6 +782,9 @@ static const char *const check_sql[] = {
 	" has no such line', v.orderid, v.sku, v.batchref)"
 	" FROM allocations_view v LEFT JOIN allocations a"
 	" ON a.orderid = v.orderid AND a.sku = v.sku WHERE a.id IS NULL",
+	"SELECT printf('order ''%s'' sku ''%s'' is both allocated and"
+	" backordered', a.orderid, a.sku) FROM allocations a JOIN backorders"
+	" w ON w.orderid = a.orderid AND w.sku = a.sku",
 	"SELECT printf('outbox: no Allocated event for order ''%s'' sku ''%s''"
 	" in ''%s''', a.orderid, a.sku, b.reference) FROM allocations a"
 	" JOIN batches b ON b.id = a.batch_id LEFT JOIN (SELECT DISTINCT"
@@ -997,6 +1058,29 @@ static int sqlite_add_line(struct uow *u, const char *batchref,
 	return exec(s, st, "insert allocation", err);
 }
 
+static int sqlite_add_backorder(struct uow *u, const struct order_line *l,
+				struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_INSERT_BACKORDER);
+
+	(void)bind_text(st, 1, l->orderid);
+	(void)bind_text(st, 2, l->sku);
+	(void)sqlite3_bind_int64(st, 3, l->qty);
+	return exec(s, st, "insert backorder", err);
+}
+
+static int sqlite_remove_backorder(struct uow *u, const struct order_line *l,
+				   struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DELETE_BACKORDER);
+
+	(void)bind_text(st, 1, l->orderid);
+	(void)bind_text(st, 2, l->sku);
+	return exec(s, st, "delete backorder", err);
+}
+
 static int sqlite_remove_line(struct uow *u, const struct order_line *l,
 			      struct sc_err *err)
 {
@@ -1127,7 +1211,9 @@ static int fill_allocation(sqlite3_stmt *st, struct arena *a, void *row)
 {
 	struct allocation_row *r = row;
 
-	return col_text(a, st, 0, &r->sku) || col_text(a, st, 1, &r->batchref)
+	r->qty = sqlite3_column_int64(st, 2);
+	return col_text(a, st, 0, &r->sku) ||
+			       col_text_opt(a, st, 1, &r->batchref)
 		       ? -1
 		       : 0;
 }
@@ -1557,6 +1643,8 @@ static const struct product_repo_ops sqlite_product_ops = {
 	.set_batch_totals = sqlite_set_batch_totals,
 	.add_line = sqlite_add_line,
 	.remove_line = sqlite_remove_line,
+	.add_backorder = sqlite_add_backorder,
+	.remove_backorder = sqlite_remove_backorder,
 };
 
 static const struct outbox_ops sqlite_outbox_ops = {

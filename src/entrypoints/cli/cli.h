@@ -32,6 +32,7 @@ struct cli_opts {
 	const char *limit;     /* --limit N (products) */
 	const char *after;     /* --after SKU (products) */
 	bool repair;	       /* --repair (check) */
+	bool backorder;	       /* --backorder (allocate) */
 };
 
 /*

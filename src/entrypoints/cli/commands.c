@@ -192,7 +192,6 @@ static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 	long long qty;
 	int rc;
 
-	(void)o;
 	(void)argc;
 	if (check_id("orderid", argv[0]) || check_id("sku", argv[1]) ||
 	    parse_qty("qty", argv[2], 1, &qty))
@@ -200,9 +199,14 @@ static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 	m.u.allocate.orderid = argv[0];
 	m.u.allocate.sku = argv[1];
 	m.u.allocate.qty = qty;
+	m.u.allocate.backorder = o->backorder;
 	rc = send(cfg, &m, &res);
 	if (rc)
 		return rc;
+	if (res.backordered) {
+		printf("backordered\n");
+		return CLI_OK;
+	}
 	if (!res.allocated) {
 		cli_error("out of stock for sku '%s'", argv[1]);
 		return CLI_RUNTIME;
@@ -891,9 +895,11 @@ const struct cli_command cli_commands[] = {
 	 "add a batch (ETA YYYY-MM-DD; - or nothing: in the warehouse)",
 	 "Without a supplier, the latest sourcing decision for SKU decides.",
 	 "", 3, 5, false, cmd_add_batch},
-	{"allocate", "ORDERID SKU QTY", "allocate an order line",
-	 "Prints the batch ref; exit 1 when out of stock.", "", 3, 3, false,
-	 cmd_allocate},
+	{"allocate", "[--backorder] ORDERID SKU QTY", "allocate an order line",
+	 "Prints the batch ref; exit 1 when out of stock.\n"
+	 "  --backorder   without stock, keep the line waiting (prints\n"
+	 "                \"backordered\"); new stock for SKU fills it",
+	 "b", 3, 3, false, cmd_allocate},
 	{"change-batch-quantity", "REF QTY", "set a batch's quantity",
 	 "Lines that no longer fit are reallocated, newest first.", "", 2, 2,
 	 false, cmd_change_batch_quantity},

@@ -56,6 +56,7 @@ static const struct option command_options[] = {
 	{"limit", required_argument, NULL, 'l'},
 	{"after", required_argument, NULL, 'a'},
 	{"repair", no_argument, NULL, 'r'},
+	{"backorder", no_argument, NULL, 'b'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -83,6 +84,9 @@ static void take_option(struct cli_opts *o, int opt, char *arg)
 		break;
 	case 'r':
 		o->repair = true;
+		break;
+	case 'b':
+		o->backorder = true;
 		break;
 	default:
 		break;

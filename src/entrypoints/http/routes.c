@@ -194,6 +194,23 @@ static int get_qty(json_t *o, const char *name, long long min, long long *out,
 	return 0;
 }
 
+/* Optional boolean @name: absent = false; anything but true/false is 400. */
+static int get_flag(json_t *o, const char *name, bool *out,
+		    struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = false;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		reply_msg(rep, 400, "field '%s' must be true or false", name);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
 /* Optional "eta": absent or null = none, else "YYYY-MM-DD". */
 static int get_eta(json_t *o, struct cmd_create_batch *c,
 		   struct http_reply *rep)
@@ -280,7 +297,8 @@ static void finish_add_batch(struct http_command *cmd, int rc,
 static int prepare_allocate(const struct http_req *req,
 			    struct http_command *cmd, struct http_reply *out)
 {
-	static const char *const known[] = {"orderid", "sku", "qty", NULL};
+	static const char *const known[] = {"orderid", "sku", "qty",
+					    "backorder", NULL};
 	struct cmd_allocate *c = &cmd->m.u.allocate;
 	long long qty;
 	json_t *o = parse_object(req, out);
@@ -292,7 +310,8 @@ static int prepare_allocate(const struct http_req *req,
 	if (check_keys(o, known, out) ||
 	    get_ident(o, "orderid", &c->orderid, out) ||
 	    get_ident(o, "sku", &c->sku, out) ||
-	    get_qty(o, "qty", 1, &qty, out))
+	    get_qty(o, "qty", 1, &qty, out) ||
+	    get_flag(o, "backorder", &c->backorder, out))
 		return 0;
 	c->qty = qty;
 	return 1;
@@ -307,6 +326,9 @@ static void finish_allocate(struct http_command *cmd, int rc,
 		reply_msg(out, 400, "Invalid sku %s", sku);
 	else if (rc)
 		reply_err(out, &cmd->err);
+	else if (cmd->res.backordered)
+		reply_json(out, 202,
+			   json_pack("{s:s}", "status", "backordered"));
 	else if (!cmd->res.allocated)
 		reply_msg(out, 409, "out of stock for sku '%s'", sku);
 	else

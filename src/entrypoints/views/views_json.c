@@ -61,10 +61,20 @@ json_t *views_allocations_json(const struct allocation_row *rows, size_t n)
 {
 	json_t *arr = json_array();
 
+	/*
+	 * An allocated line keeps the reference app's exact shape (clients
+	 * compare it whole); a waiting one says so.
+	 */
 	for (size_t i = 0; arr && i < n; i++)
 		if (json_array_append_new(
-			    arr, json_pack("{s:s, s:s}", "sku", rows[i].sku,
-					   "batchref", rows[i].batchref)))
+			    arr, rows[i].batchref
+					 ? json_pack("{s:s, s:s}", "sku",
+						     rows[i].sku, "batchref",
+						     rows[i].batchref)
+					 : json_pack("{s:s, s:I, s:s}", "sku",
+						     rows[i].sku, "qty",
+						     (json_int_t)rows[i].qty,
+						     "status", "backordered")))
 			break;
 	return arr;
 }
@@ -77,7 +87,7 @@ json_t *views_freed_json(const char *orderid, const struct freed_line *lines,
 	for (size_t i = 0; arr && i < n; i++)
 		if (json_array_append_new(
 			    arr,
-			    json_pack("{s:s, s:I, s:s}", "sku", lines[i].sku,
+			    json_pack("{s:s, s:I, s:s?}", "sku", lines[i].sku,
 				      "qty", (json_int_t)lines[i].qty,
 				      "batchref", lines[i].batchref))) {
 			json_decref(arr);

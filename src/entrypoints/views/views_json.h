@@ -23,7 +23,10 @@ json_t *views_product_json(const struct product *p);
  */
 json_t *views_products_json(const struct product_list *page, size_t limit);
 
-/* [{"sku","batchref"}, ...]; NULL when out of memory. */
+/*
+ * [{"sku","batchref"} or {"sku","qty","status":"backordered"}, ...];
+ * NULL when out of memory.
+ */
 json_t *views_allocations_json(const struct allocation_row *rows, size_t n);
 
 /*
