@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "adapters/redis/redis_publisher.h"
 #include "adapters/smtp/smtp_notifier.h"
 #include "adapters/sqlite/sqlite_uow.h"
+#include "adapters/webhook/webhook_http.h"
 #include "common/arena.h"
 #include "common/config.h"
 #include "common/err.h"
@@ -25,6 +27,7 @@
 #include "service/notifier.h"
 #include "service/publisher.h"
 #include "service/uow.h"
+#include "service/webhook.h"
 #include "service/writer.h"
 
 struct app {
@@ -33,6 +36,7 @@ struct app {
 	struct sqlite_db *sqlite;	 /* for sqlite:, else NULL */
 	struct pg_db *pg;		 /* for postgresql:, else NULL */
 	struct notifier *notifier;	 /* shared by relays */
+	struct webhook *webhook;	 /* customers' webhooks */
 	struct publisher *publisher;	 /* shared by relays */
 	struct outbox_signal *signal;	 /* wakes the relay; may be NULL */
 	uint64_t seed;			 /* next worker's jitter seed */
@@ -123,12 +127,18 @@ static int make_transports(struct app *app, struct sc_err *err)
 	const struct config *c = &app->cfg;
 	int rc;
 
+	/* customers' webhooks need curl whatever else is configured */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_alloc, mem_free,
+				 mem_realloc, mem_strdup,
+				 mem_calloc) != CURLE_OK)
+		return err_set(err, SC_EIO, "cannot initialise curl");
+	app->curl_ready = true;
+	if (sodium_init() < 0) /* signs them */
+		return err_set(err, SC_EIO, "cannot initialise libsodium");
+	rc = webhook_http_new(c->webhook_timeout_ms, &app->webhook, err);
+	if (rc)
+		return rc;
 	if (c->smtp_url[0]) {
-		if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_alloc,
-					 mem_free, mem_realloc, mem_strdup,
-					 mem_calloc) != CURLE_OK)
-			return err_set(err, SC_EIO, "cannot initialise curl");
-		app->curl_ready = true;
 		rc = smtp_notifier_new(c->smtp_url, c->from_email,
 				       &app->notifier, err);
 		if (!rc && c->smtp_ca_file[0])
@@ -160,6 +170,7 @@ void bootstrap_close(struct app *app)
 	(void)pthread_mutex_destroy(&app->writer_lock);
 	notifier_free(app->notifier);
 	publisher_free(app->publisher);
+	webhook_free(app->webhook);
 	memory_store_free(app->memory);
 	sqlite_db_close(app->sqlite);
 	pg_db_close(app->pg);
@@ -298,6 +309,27 @@ int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
 		   app->cfg.stock_email);
 	rw->relay.status = &app->delivery;
 	return SC_OK;
+}
+
+int bootstrap_delivery_init(struct app *app, struct delivery_worker *dw,
+			    struct sc_err *err)
+{
+	int rc = open_store(app, &dw->uow, err);
+
+	if (rc)
+		return rc;
+	deliverer_init(&dw->deliverer, dw->uow, app->webhook, app->notifier,
+		       app->seed++ * 0x9e3779b97f4a7c15ULL + 1);
+	dw->deliverer.max_attempts = (unsigned)app->cfg.delivery_max_attempts;
+	dw->deliverer.backoff_ms = (unsigned)app->cfg.delivery_backoff_ms;
+	return SC_OK;
+}
+
+void bootstrap_delivery_release(struct delivery_worker *dw)
+{
+	deliverer_release(&dw->deliverer);
+	uow_free(dw->uow);
+	dw->uow = NULL;
 }
 
 void bootstrap_relay_release(struct relay_worker *rw)

@@ -12,6 +12,7 @@
 #define SCENTS_BOOTSTRAP_H
 
 #include "service/bus.h"
+#include "service/deliverer.h"
 #include "service/relay.h"
 
 struct app;
@@ -69,6 +70,21 @@ int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
 
 /* Release @rw. */
 void bootstrap_relay_release(struct relay_worker *rw);
+
+/* A connection and a deliverer of customers' notices. */
+struct delivery_worker {
+	struct uow *uow;	    /* its connection */
+	struct deliverer deliverer; /* drains the deliveries */
+};
+
+/*
+ * Open @dw on @app (config: DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_MS;
+ * webhooks time out after WEBHOOK_TIMEOUT_MS).  SC_EIO, SC_ENOMEM.
+ */
+int bootstrap_delivery_init(struct app *app, struct delivery_worker *dw,
+			    struct sc_err *err);
+
+void bootstrap_delivery_release(struct delivery_worker *dw);
 
 /* The configuration the app was built from. */
 const struct config *bootstrap_config(const struct app *app);

@@ -164,6 +164,50 @@ static int load_misc(struct config *c, config_getenv_fn *get, void *ctx,
 			  err);
 }
 
+/* A whole-number setting: its name, default and range. */
+struct int_setting {
+	const char *name; /* the variable */
+	const char *def;  /* when unset */
+	long min, max;	  /* allowed, inclusive */
+};
+
+/* Setting @s, read through @get, into *@out; SC_EINVAL names it. */
+static int parse_int(config_getenv_fn *get, void *ctx,
+		     const struct int_setting *s, int *out, struct sc_err *err)
+{
+	const char *v = get_or(get, ctx, s->name, s->def);
+	long n = strtol(v, NULL, 10);
+
+	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 9 ||
+	    n < s->min || n > s->max)
+		return err_set(err, SC_EINVAL,
+			       "%s must be %ld to %ld, not '%.20s'", s->name,
+			       s->min, s->max, v);
+	*out = (int)n;
+	return SC_OK;
+}
+
+/* How customers' notices are sent (docs/notifications.md). */
+static int load_delivery(struct config *c, config_getenv_fn *get, void *ctx,
+			 struct sc_err *err)
+{
+	static const struct int_setting timeout = {"WEBHOOK_TIMEOUT_MS", "5000",
+						   100, 60000};
+	static const struct int_setting attempts = {"DELIVERY_MAX_ATTEMPTS",
+						    "8", 1, 100};
+	static const struct int_setting backoff = {"DELIVERY_BACKOFF_MS",
+						   "1000", 1, 3600000};
+	int rc = parse_int(get, ctx, &timeout, &c->webhook_timeout_ms, err);
+
+	if (!rc)
+		rc = parse_int(get, ctx, &attempts, &c->delivery_max_attempts,
+			       err);
+	if (!rc)
+		rc = parse_int(get, ctx, &backoff, &c->delivery_backoff_ms,
+			       err);
+	return rc;
+}
+
 static const char *const redis_schemes[] = {"redis", NULL};
 static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
 
@@ -211,6 +255,8 @@ int config_load_from(struct config *c, config_getenv_fn *get, void *ctx,
 		rc = check_email("FROM_EMAIL", c->from_email, err);
 	if (!rc)
 		rc = load_misc(c, get, ctx, err);
+	if (!rc)
+		rc = load_delivery(c, get, ctx, err);
 	if (!rc)
 		rc = set_str(c->notify_socket, "NOTIFY_SOCKET",
 			     get_or(get, ctx, "NOTIFY_SOCKET", ""), err);

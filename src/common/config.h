@@ -49,6 +49,9 @@ struct config {
 	int open_existing; /* 1: the store must exist (reads never create) */
 	int pg_row_lock;   /* PG_LOCKING=row: lock the product on every load */
 	char notify_socket[CONFIG_STR_MAX]; /* systemd's NOTIFY_SOCKET, or "" */
+	int webhook_timeout_ms;		    /* one webhook POST, whole */
+	int delivery_max_attempts;	    /* a notice is dead after these */
+	int delivery_backoff_ms;	    /* first retry's ceiling */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

@@ -31,6 +31,8 @@ enum msg_type {
 	MSG_CREATE_TOKEN,
 	MSG_REVOKE_TOKEN,
 	MSG_DEALLOCATE,
+	MSG_CREATE_CUSTOMER,
+	MSG_REPLAY_DELIVERY,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -54,10 +56,11 @@ struct cmd_create_batch {
 
 /* Allocate(orderid, sku, qty): reserve stock for one order line. */
 struct cmd_allocate {
-	const char *orderid; /* customer order */
-	const char *sku;     /* product */
-	int64_t qty;	     /* 1..SC_QTY_MAX */
-	bool backorder;	     /* no stock: wait for it rather than fail */
+	const char *orderid;  /* customer order */
+	const char *sku;      /* product */
+	int64_t qty;	      /* 1..SC_QTY_MAX */
+	bool backorder;	      /* no stock: wait for it rather than fail */
+	const char *customer; /* whose order (told what happens); or NULL */
 };
 
 /* ChangeBatchQuantity(ref, qty): the purchase turned out different. */
@@ -99,6 +102,25 @@ struct cmd_revoke_token {
 struct cmd_deallocate {
 	const char *orderid; /* customer order */
 	const char *sku;     /* one line; NULL: all of the order's lines */
+};
+
+/*
+ * CreateCustomer: a customer and its channels.  The entry point made
+ * @secret (for a webhook) and shows it once; it is kept to sign with.
+ */
+struct cmd_create_customer {
+	const char *id;		 /* the rule of every id */
+	const char *name;	 /* 1..CUSTOMER_NAME_MAX bytes */
+	const char *email;	 /* or NULL */
+	const char *webhook_url; /* or NULL; then @secret is set */
+	const uint8_t *secret;	 /* WEBHOOK_SECRET_LEN bytes, or NULL */
+	int64_t now;		 /* unix seconds, from the sender */
+};
+
+/* ReplayDelivery: send a dead-lettered notice again, from attempt one. */
+struct cmd_replay_delivery {
+	int64_t id;  /* the delivery */
+	int64_t now; /* unix milliseconds, from the sender */
 };
 
 /* Allocated: a line now has stock in batch @batchref. */
@@ -149,6 +171,8 @@ struct msg {
 		struct cmd_create_token create_token;
 		struct cmd_revoke_token revoke_token;
 		struct cmd_deallocate deallocate;
+		struct cmd_create_customer create_customer;
+		struct cmd_replay_delivery replay_delivery;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

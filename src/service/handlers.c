@@ -175,6 +175,26 @@ static int allocate_line(struct deps *d, const struct order_line *l,
 	return rc;
 }
 
+/*
+ * Order @orderid is @customer's from now on: an unknown customer is bad
+ * input; an order already another customer's is a conflict.
+ */
+static int own_order(struct deps *d, const char *orderid, const char *customer,
+		     struct sc_err *err)
+{
+	struct customer_record *who;
+	int rc = uow_customer_get(d->uow, customer, d->arena, &who, err);
+
+	if (rc == SC_ENOTFOUND) {
+		err_clear(err);
+		return err_set(err, SC_EINVAL, "unknown customer '%s'",
+			       customer);
+	}
+	if (!rc)
+		rc = uow_order_customer_set(d->uow, orderid, customer, err);
+	return rc;
+}
+
 static int handle_allocate(const struct msg *m, struct deps *d,
 			   struct bus_result *res, struct sc_err *err)
 {
@@ -185,12 +205,17 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 	int rc;
 
 	if (check_ident("orderid", c->orderid, err) ||
-	    check_ident("sku", c->sku, err) || check_qty("qty", c->qty, 1, err))
+	    check_ident("sku", c->sku, err) ||
+	    check_qty("qty", c->qty, 1, err) ||
+	    (c->customer && check_ident("customer", c->customer, err)))
 		return SC_EINVAL;
 	rc = uow_begin(d->uow, d->arena, err);
 	if (rc)
 		return rc;
-	rc = allocate_line(d, &line, c->backorder, &ref, &how, err);
+	if (c->customer)
+		rc = own_order(d, c->orderid, c->customer, err);
+	if (!rc)
+		rc = allocate_line(d, &line, c->backorder, &ref, &how, err);
 	if (!rc)
 		rc = commit(d, err);
 	if (!rc && res) {
@@ -357,6 +382,70 @@ static int handle_deallocate(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+/* Names of people and firms: the id rule (1..255 printable UTF-8). */
+static int handle_create_customer(const struct msg *m, struct deps *d,
+				  struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_create_customer *c = &m->u.create_customer;
+	struct customer_record rec = {0};
+	int rc;
+
+	(void)res;
+	if (check_ident("id", c->id, err) || check_ident("name", c->name, err))
+		return SC_EINVAL;
+	if (c->email && !customer_email_valid(c->email))
+		return err_set(err, SC_EINVAL,
+			       "email must be an address such as "
+			       "name@example.com, at most %d bytes",
+			       CUSTOMER_EMAIL_MAX);
+	if (c->webhook_url && !customer_url_valid(c->webhook_url))
+		return err_set(err, SC_EINVAL,
+			       "webhook_url must be an http:// or https:// URL "
+			       "with a host, at most %d bytes",
+			       CUSTOMER_URL_MAX);
+	if (!c->email && !c->webhook_url)
+		return err_set(err, SC_EINVAL,
+			       "a customer needs an email or a webhook_url "
+			       "to be told anything");
+	if (c->webhook_url && !c->secret)
+		return err_set(err, SC_EINVAL, "a webhook needs its secret");
+	rec.id = c->id;
+	rec.name = c->name;
+	rec.email = c->email;
+	rec.webhook_url = c->webhook_url;
+	if (c->secret)
+		memcpy(rec.secret, c->secret, sizeof(rec.secret));
+	rec.created_at = c->now;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_customer_add(d->uow, &rec, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
+static int handle_replay_delivery(const struct msg *m, struct deps *d,
+				  struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_replay_delivery *c = &m->u.replay_delivery;
+	int rc;
+
+	(void)res;
+	if (c->id < 1)
+		return err_set(err, SC_EINVAL,
+			       "a delivery id is a positive integer");
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_delivery_replay(d->uow, c->id, c->now, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Token names are checked here only, for every transport. */
 static int check_token_name(const char *name, struct sc_err *err)
 {
@@ -426,6 +515,48 @@ static int enqueue(const struct msg *m, struct deps *d, struct bus_result *res,
 }
 
 /*
+ * In the transaction: a notice to each channel of the order's customer,
+ * if it has one (the customer-facing outbox, drained by the deliverer).
+ */
+static int tell_customer(const struct msg *m, struct deps *d,
+			 struct sc_err *err)
+{
+	struct customer_record *c;
+	struct delivery dl = {0};
+	int kind = notice_of_event(m->type);
+	int rc;
+
+	event_flatten(m, &dl.ev);
+	if (kind < 0 || !dl.ev.orderid)
+		return SC_OK;
+	rc = uow_order_contact(d->uow, dl.ev.orderid, d->arena, &c, err);
+	if (rc || !c)
+		return rc;
+	dl.customer = c->id;
+	dl.kind = (enum notice_kind)kind;
+	if (c->webhook_url) {
+		dl.channel = "webhook";
+		dl.target = c->webhook_url;
+		rc = uow_delivery_add(d->uow, &dl, err);
+	}
+	if (!rc && c->email) {
+		dl.channel = "email";
+		dl.target = c->email;
+		rc = uow_delivery_add(d->uow, &dl, err);
+	}
+	return rc;
+}
+
+/* Allocated, Backordered: to the relay, and to the customer. */
+static int enqueue_and_tell(const struct msg *m, struct deps *d,
+			    struct bus_result *res, struct sc_err *err)
+{
+	int rc = enqueue(m, d, res, err);
+
+	return rc ? rc : tell_customer(m, d, err);
+}
+
+/*
  * Deallocated, in the same transaction: queue it for line_deallocated,
  * then put a line its shrinking batch dropped somewhere else (its
  * Allocated, or OutOfStock, follows its Deallocated on the wire).  A
@@ -438,7 +569,7 @@ static int on_deallocated(const struct msg *m, struct deps *d,
 	struct order_line line = {e->orderid, e->sku, e->qty};
 	enum allocation how;
 	const char *ref;
-	int rc = enqueue(m, d, res, err);
+	int rc = enqueue_and_tell(m, d, res, err);
 
 	/* never silently lost: without stock elsewhere it is backordered */
 	if (!rc && !e->cancelled)
@@ -470,6 +601,8 @@ const struct handler_entry handler_table[] = {
 	[MSG_CREATE_TOKEN] = {1, {handle_create_token}},
 	[MSG_REVOKE_TOKEN] = {1, {handle_revoke_token}},
 	[MSG_DEALLOCATE] = {1, {handle_deallocate}},
+	[MSG_CREATE_CUSTOMER] = {1, {handle_create_customer}},
+	[MSG_REPLAY_DELIVERY] = {1, {handle_replay_delivery}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -492,9 +625,11 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_CREATE_TOKEN] = NULL,
 	[MSG_REVOKE_TOKEN] = NULL,
 	[MSG_DEALLOCATE] = NULL,
-	[MSG_ALLOCATED] = enqueue,
+	[MSG_CREATE_CUSTOMER] = NULL,
+	[MSG_REPLAY_DELIVERY] = NULL,
+	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
-	[MSG_BACKORDERED] = enqueue,
+	[MSG_BACKORDERED] = enqueue_and_tell,
 };
 /* clang-format on */

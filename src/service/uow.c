@@ -276,6 +276,88 @@ int uow_token_revoke(struct uow *u, const char *name, int64_t at,
 	return u->records->token_revoke(u, name, at, err);
 }
 
+static const char *const state_names[] = {
+	[NOTICE_PENDING] = "pending",
+	[NOTICE_DELIVERED] = "delivered",
+	[NOTICE_DEAD] = "dead",
+};
+
+_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == NOTICE__STATES,
+	       "every delivery state has a name");
+
+const char *notice_state_name(enum notice_state s)
+{
+	return (unsigned)s < NOTICE__STATES ? state_names[s] : "?";
+}
+
+int notice_state_named(const char *name)
+{
+	for (int i = 0; name && i < NOTICE__STATES; i++)
+		if (!strcmp(state_names[i], name))
+			return i;
+	return -1;
+}
+
+int uow_customer_add(struct uow *u, const struct customer_record *c,
+		     struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->customer_add(u, c, err);
+}
+
+int uow_order_customer_set(struct uow *u, const char *orderid,
+			   const char *customer, struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->order_customer_set(u, orderid, customer, err);
+}
+
+/*
+ * Like the outbox, deliveries and their lookups belong to the
+ * transaction's own work: they do not set wrote_record, and contact()
+ * sees this transaction's order_customer_set by its contract.
+ */
+int uow_order_contact(struct uow *u, const char *orderid, struct arena *a,
+		      struct customer_record **out, struct sc_err *err)
+{
+	assert(u->active);
+	return u->deliveries->contact(u, orderid, a, out, err);
+}
+
+int uow_delivery_add(struct uow *u, const struct delivery *d,
+		     struct sc_err *err)
+{
+	assert(u->active);
+	return u->deliveries->add(u, d, err);
+}
+
+int uow_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
+			struct sc_err *err)
+{
+	assert(u->active);
+	return u->deliveries->replay(u, id, now_ms, err);
+}
+
+int uow_delivery_claim(struct uow *u, const struct delivery_claim *c,
+		       struct arena *a, struct delivery **out, size_t *n_out,
+		       struct sc_err *err)
+{
+	int rc = uow_outside_tx(u, "delivery claim", err);
+
+	*n_out = 0;
+	return rc ? rc : u->deliveries->claim(u, c, a, out, n_out, err);
+}
+
+int uow_delivery_finish(struct uow *u, int64_t id, unsigned attempts,
+			const struct delivery_outcome *o, struct sc_err *err)
+{
+	int rc = uow_outside_tx(u, "delivery finish", err);
+
+	return rc ? rc : u->deliveries->finish(u, id, attempts, o, err);
+}
+
 int uow_outbox_add(struct uow *u, const struct msg *ev, struct sc_err *err)
 {
 	const struct event_kind *k = event_kind_of(ev->type);

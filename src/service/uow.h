@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "domain/customer.h"
 #include "domain/events.h"
 #include "domain/messages.h"
 #include "domain/sourcing.h"
@@ -154,6 +155,71 @@ struct allocation_row {
 	const char *sku;      /* product */
 	const char *batchref; /* batch holding the line; NULL: backordered */
 	int64_t qty;	      /* units of a backordered line (else 0) */
+};
+
+/* A customer as stored (strings in an arena). */
+struct customer_record {
+	const char *id;			    /* the rule of every id */
+	const char *name;		    /* for people */
+	const char *email;		    /* or NULL */
+	const char *webhook_url;	    /* or NULL */
+	uint8_t secret[WEBHOOK_SECRET_LEN]; /* signs webhooks; with a URL */
+	int64_t created_at;		    /* unix seconds */
+};
+
+/* Where a notice stands. */
+enum notice_state {
+	NOTICE_PENDING,	  /* to send, at next_at_ms or later */
+	NOTICE_DELIVERED, /* the receiver took it */
+	NOTICE_DEAD,	  /* every attempt failed; replay to retry */
+	NOTICE__STATES
+};
+
+/*
+ * A notice to one channel of one customer (the customer-facing outbox):
+ * queued in the transaction of the change it reports, sent after, at
+ * least once, under its stable id.
+ */
+struct delivery {
+	int64_t id;			    /* set by the store; stable */
+	const char *customer;		    /* who */
+	const char *channel;		    /* "webhook" or "email" */
+	const char *target;		    /* URL or address */
+	enum notice_kind kind;		    /* what happened */
+	struct event_fields ev;		    /* orderid, sku, qty, batchref */
+	enum notice_state state;	    /* see above */
+	unsigned attempts;		    /* failed sends so far */
+	int64_t next_at_ms;		    /* unix ms of the next try */
+	int64_t created_at;		    /* unix seconds */
+	const char *last_error;		    /* of the last failure, or NULL */
+	uint8_t secret[WEBHOOK_SECRET_LEN]; /* claim only: signs it */
+};
+
+/* "pending", "delivered", "dead": how stores and the API write states. */
+const char *notice_state_name(enum notice_state s);
+
+/* The state named @name, or -1. */
+int notice_state_named(const char *name);
+
+/* Which deliveries a claim takes (delivery_ops.claim). */
+struct delivery_claim {
+	int64_t now_ms; /* due at or before this unix ms */
+	size_t limit;	/* at most this many */
+	int lease_s;	/* held this long by the claimer */
+};
+
+/* Which deliveries a list shows (delivery_ops.list). */
+struct delivery_filter {
+	int state;    /* enum notice_state, or -1 for any */
+	size_t limit; /* at most this many */
+};
+
+/* What one send of a claimed delivery came to. */
+struct delivery_outcome {
+	bool delivered;	    /* else failed */
+	bool dead;	    /* failed for the last time */
+	int64_t next_at_ms; /* failed, not dead: when to try again */
+	const char *error;  /* failed: why (for operators), or NULL */
 };
 
 /* How long a claimed outbox row stays with its claimer (seconds). */
@@ -306,6 +372,50 @@ struct outbox_ops {
 		     struct sc_err *err);
 };
 
+/* Notices to customers (issue 14). */
+struct delivery_ops {
+	/*
+	 * The customer of order @orderid with its channels, or *@out NULL
+	 * when the order has none; inside the open transaction, seeing what
+	 * it wrote (the Allocate that named the customer).  Into @a.
+	 */
+	int (*contact)(struct uow *self, const char *orderid, struct arena *a,
+		       struct customer_record **out, struct sc_err *err);
+
+	/* Queue @d (id, state, attempts ignored) in the open transaction. */
+	int (*add)(struct uow *self, const struct delivery *d,
+		   struct sc_err *err);
+
+	/*
+	 * In a transaction of its own: up to @c->limit pending deliveries
+	 * due at @c->now_ms that no one holds, oldest first, leased to this
+	 * caller for @c->lease_s seconds, each with its customer's secret.
+	 * Into @a.
+	 */
+	int (*claim)(struct uow *self, const struct delivery_claim *c,
+		     struct arena *a, struct delivery **out, size_t *n_out,
+		     struct sc_err *err);
+
+	/* In a transaction of its own: record @o for claimed delivery @id. */
+	int (*finish)(struct uow *self, int64_t id, unsigned attempts,
+		      const struct delivery_outcome *o, struct sc_err *err);
+
+	/*
+	 * Up to @f->limit deliveries in state @f->state (-1: any), newest
+	 * first, into @a; a query.
+	 */
+	int (*list)(struct uow *self, const struct delivery_filter *f,
+		    struct arena *a, struct delivery **out, size_t *n_out,
+		    struct sc_err *err);
+
+	/*
+	 * In the open transaction: dead delivery @id becomes pending at
+	 * @now_ms with no attempts.  SC_ENOTFOUND; SC_EINVAL when not dead.
+	 */
+	int (*replay)(struct uow *self, int64_t id, int64_t now_ms,
+		      struct sc_err *err);
+};
+
 /* Read views.  Each is its own consistent read when no transaction is open. */
 struct query_ops {
 	/*
@@ -341,6 +451,10 @@ struct query_ops {
 	int (*token_list)(struct uow *self, struct arena *a,
 			  struct token_record **out, size_t *n_out,
 			  struct sc_err *err);
+
+	/* Customer @id into @a.  SC_ENOTFOUND when there is none. */
+	int (*customer_get)(struct uow *self, const char *id, struct arena *a,
+			    struct customer_record **out, struct sc_err *err);
 };
 
 /* Other rows written inside the open transaction. */
@@ -363,6 +477,17 @@ struct record_ops {
 	 */
 	int (*token_revoke)(struct uow *self, const char *name, int64_t at,
 			    struct sc_err *err);
+
+	/* Record customer @c.  SC_EEXIST when the id is taken. */
+	int (*customer_add)(struct uow *self, const struct customer_record *c,
+			    struct sc_err *err);
+
+	/*
+	 * Order @orderid belongs to @customer (a no-op when it already
+	 * does).  SC_EEXIST when it belongs to another.
+	 */
+	int (*order_customer_set)(struct uow *self, const char *orderid,
+				  const char *customer, struct sc_err *err);
 };
 
 /* For operators. */
@@ -408,6 +533,7 @@ struct uow {
 	const struct query_ops *queries;	 /* set by the adapter */
 	const struct record_ops *records;	 /* set by the adapter */
 	const struct admin_ops *admin;		 /* set by the adapter */
+	const struct delivery_ops *deliveries;	 /* set by the adapter */
 	struct arena *arena;   /* storage for loads; set by uow_begin */
 	struct product **seen; /* loaded or added in this transaction */
 	size_t n_seen;	       /* entries used in seen */
@@ -558,6 +684,55 @@ static inline int uow_token_list(struct uow *u, struct arena *a,
 {
 	return UOW_QUERY(u, err, token_list(u, a, out, n_out, err));
 }
+
+/* See query_ops.customer_get. */
+static inline int uow_customer_get(struct uow *u, const char *id,
+				   struct arena *a,
+				   struct customer_record **out,
+				   struct sc_err *err)
+{
+	return UOW_QUERY(u, err, customer_get(u, id, a, out, err));
+}
+
+/* See delivery_ops.list. */
+static inline int uow_delivery_list(struct uow *u,
+				    const struct delivery_filter *f,
+				    struct arena *a, struct delivery **out,
+				    size_t *n_out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->deliveries->list(u, f, a, out, n_out, err);
+}
+
+/* See delivery_ops.contact; needs an open unit of work. */
+int uow_order_contact(struct uow *u, const char *orderid, struct arena *a,
+		      struct customer_record **out, struct sc_err *err);
+
+/* See delivery_ops.add; needs an open unit of work. */
+int uow_delivery_add(struct uow *u, const struct delivery *d,
+		     struct sc_err *err);
+
+/* See delivery_ops.claim.  Refused inside a transaction. */
+int uow_delivery_claim(struct uow *u, const struct delivery_claim *c,
+		       struct arena *a, struct delivery **out, size_t *n_out,
+		       struct sc_err *err);
+
+/* See delivery_ops.finish.  Refused inside a transaction. */
+int uow_delivery_finish(struct uow *u, int64_t id, unsigned attempts,
+			const struct delivery_outcome *o, struct sc_err *err);
+
+/* See delivery_ops.replay; needs an open unit of work. */
+int uow_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
+			struct sc_err *err);
+
+/* See record_ops.customer_add; needs an open unit of work. */
+int uow_customer_add(struct uow *u, const struct customer_record *c,
+		     struct sc_err *err);
+
+/* See record_ops.order_customer_set; needs an open unit of work. */
+int uow_order_customer_set(struct uow *u, const char *orderid,
+			   const char *customer, struct sc_err *err);
 
 /* See record_ops.research_add; needs an open unit of work. */
 int uow_research_add(struct uow *u, const struct research_round *r,

@@ -595,7 +595,7 @@ static struct bus_result backorder(struct fx *x, const char *orderid,
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res = {0};
 
-	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true};
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL};
 	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
 	return res;
 }
@@ -656,6 +656,172 @@ static void backorders_wait_and_new_stock_fills_them(void **state)
 	assert_int_equal(uow_check(x->uow, false, &x->arena, &rep, &x->err),
 			 SC_OK);
 	assert_int_equal(rep.n_problems, 0);
+}
+
+/* CreateCustomer through @x's bus; its code. */
+static int add_customer(struct fx *x, const char *id, const char *email,
+			const char *url, const uint8_t *secret)
+{
+	struct msg m = {.type = MSG_CREATE_CUSTOMER};
+
+	m.u.create_customer = (struct cmd_create_customer){
+		id, "Cinema One", email, url, secret, 1700000000};
+	return send(&x->bus, &m, NULL);
+}
+
+/* Allocate for @customer; its code. */
+static int allocate_for(struct fx *x, const char *orderid, const char *sku,
+			const char *customer)
+{
+	struct msg m = {.type = MSG_ALLOCATE};
+	struct bus_result res = {0};
+
+	m.u.allocate = (struct cmd_allocate){orderid, sku, 2, false, customer};
+	return send(&x->bus, &m, &res);
+}
+
+/*
+ * Customers and the notices they are owed (issue 14) on every store:
+ * one delivery per channel in the transaction of the change, claimed
+ * with a lease and the customer's secret, retried when due, dead after
+ * the last attempt, replayed from dead only.
+ */
+static void customers_get_their_notices_through_deliveries(void **state)
+{
+	struct fx *x = *state;
+	uint8_t key[WEBHOOK_SECRET_LEN];
+	struct customer_record *c;
+	struct delivery *d;
+	struct bus_result res;
+	size_t n;
+	int64_t now = 1800000000000;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	add_batch(x, "b1", "T", 50, 0);
+	add_batch(x, "u1", "U", 50, 0);
+	assert_int_equal(add_customer(x, "c1", "buyer@cinema.example",
+				      "https://hooks.cinema.example/scents",
+				      key),
+			 SC_OK);
+	assert_int_equal(add_customer(x, "c1", "x@y.example", NULL, NULL),
+			 SC_EEXIST);
+	assert_int_equal(add_customer(x, "c2", "not-an-address", NULL, NULL),
+			 SC_EINVAL);
+	assert_int_equal(add_customer(x, "c2", NULL, "ftp://x.example", key),
+			 SC_EINVAL);
+	assert_int_equal(add_customer(x, "c2", NULL, NULL, NULL), SC_EINVAL);
+	assert_int_equal(add_customer(x, "c3", "ops@vr.example", NULL, NULL),
+			 SC_OK);
+	assert_int_equal(uow_customer_get(x->uow, "c1", &x->arena, &c, &x->err),
+			 SC_OK);
+	assert_string_equal(c->email, "buyer@cinema.example");
+	assert_memory_equal(c->secret, key, sizeof(key));
+	assert_int_equal(uow_customer_get(x->uow, "c9", &x->arena, &c, &x->err),
+			 SC_ENOTFOUND);
+	/* an order is one customer's; an unknown one is bad input */
+	assert_int_equal(allocate_for(x, "o1", "T", "c1"), SC_OK);
+	assert_int_equal(allocate_for(x, "o1", "U", "c3"), SC_EEXIST);
+	assert_int_equal(allocate_for(x, "o2", "T", "c9"), SC_EINVAL);
+	assert_int_equal(allocate_for(x, "o1", "U", "c1"), SC_OK);
+	allocate(x, NULL, "o3", "T", 1); /* nobody's: no notice */
+	assert_int_equal(
+		uow_delivery_list(x->uow,
+				  &(struct delivery_filter){NOTICE_PENDING, 10},
+				  &x->arena, &d, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 4); /* 2 lines x (webhook, email) */
+	assert_int_equal(d[0].kind, NOTICE_ALLOCATED);
+	/* claimed oldest first, leased, with the secret to sign with */
+	assert_int_equal(
+		uow_delivery_claim(x->uow, &(struct delivery_claim){now, 3, 60},
+				   &x->arena, &d, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 3);
+	assert_true(d[0].id < d[1].id && d[1].id < d[2].id);
+	assert_string_equal(d[0].channel, "webhook");
+	assert_string_equal(d[0].target, "https://hooks.cinema.example/scents");
+	assert_memory_equal(d[0].secret, key, sizeof(key));
+	assert_string_equal(d[0].ev.orderid, "o1");
+	assert_string_equal(d[0].ev.batchref, "b1");
+	assert_int_equal(d[0].ev.qty, 2);
+	{
+		int64_t first = d[0].id, second = d[1].id, third = d[2].id;
+		struct delivery_outcome later = {.next_at_ms = now + 1000,
+						 .error = "HTTP 500"};
+		struct delivery_outcome dead = {.dead = true,
+						.error = "timed out"};
+		struct delivery_outcome ok = {.delivered = true};
+
+		assert_int_equal(uow_delivery_claim(
+					 x->uow,
+					 &(struct delivery_claim){now, 10, 60},
+					 &x->arena, &d, &n, &x->err),
+				 SC_OK);
+		assert_int_equal(n, 1); /* the others are leased */
+		assert_int_equal(
+			uow_delivery_finish(x->uow, first, 1, &later, &x->err),
+			SC_OK);
+		assert_int_equal(
+			uow_delivery_finish(x->uow, second, 1, &dead, &x->err),
+			SC_OK);
+		assert_int_equal(
+			uow_delivery_finish(x->uow, third, 0, &ok, &x->err),
+			SC_OK);
+		/* not due yet; then due */
+		assert_int_equal(uow_delivery_claim(x->uow,
+						    &(struct delivery_claim){
+							    now + 999, 10, 60},
+						    &x->arena, &d, &n, &x->err),
+				 SC_OK);
+		assert_int_equal(n, 0);
+		assert_int_equal(uow_delivery_claim(x->uow,
+						    &(struct delivery_claim){
+							    now + 1000, 10, 60},
+						    &x->arena, &d, &n, &x->err),
+				 SC_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(d[0].id, first);
+		assert_int_equal(d[0].attempts, 1);
+		assert_int_equal(uow_delivery_list(x->uow,
+						   &(struct delivery_filter){
+							   NOTICE_DEAD, 10},
+						   &x->arena, &d, &n, &x->err),
+				 SC_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(d[0].last_error, "timed out");
+		assert_int_equal(
+			uow_delivery_list(
+				x->uow,
+				&(struct delivery_filter){NOTICE_DELIVERED, 10},
+				&x->arena, &d, &n, &x->err),
+			SC_OK);
+		assert_int_equal(n, 1);
+		/* replay: dead only, back to pending with no attempts */
+		struct msg m = {.type = MSG_REPLAY_DELIVERY};
+
+		m.u.replay_delivery = (struct cmd_replay_delivery){second, now};
+		assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+		assert_int_equal(send(&x->bus, &m, NULL), SC_EINVAL);
+		m.u.replay_delivery.id = 99999;
+		assert_int_equal(send(&x->bus, &m, NULL), SC_ENOTFOUND);
+		assert_int_equal(uow_delivery_claim(
+					 x->uow,
+					 &(struct delivery_claim){now, 10, 60},
+					 &x->arena, &d, &n, &x->err),
+				 SC_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(d[0].id, second);
+		assert_int_equal(d[0].attempts, 0);
+	}
+	/* a cancel tells the customer too */
+	assert_int_equal(cancel(x, "o1", "U", &res), SC_OK);
+	assert_int_equal(uow_delivery_list(x->uow,
+					   &(struct delivery_filter){-1, 1},
+					   &x->arena, &d, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(d[0].kind, NOTICE_DEALLOCATED);
+	assert_string_equal(d[0].ev.sku, "U");
 }
 
 /* OutOfStock keeps the line that caused it, and may lack it (old rows). */
@@ -1295,6 +1461,9 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			backorders_wait_and_new_stock_fills_them, setup,       \
 			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			customers_get_their_notices_through_deliveries, setup, \
+			teardown),                                             \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \
@@ -1382,13 +1551,13 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 		skip();
 	add_batch(x, "b1", "T", 10, 0);
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
-	m.u.allocate =
-		(struct cmd_allocate){"o1", "T", 4, false}; /* other qty */
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 4, false,
+					     NULL}; /* other qty */
 	err_clear(&err);
 	assert_int_equal(bus_handle(&x->bus, &m, NULL, &err), SC_EEXIST);
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 5, false};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 5, false, NULL};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	assert_true(uow_batch_alive(x->uow));
 	assert_int_equal(uow_batch_commit(x->uow, &ticket, &x->err), SC_OK);
@@ -1396,7 +1565,7 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 	/* a batch rolled back: nothing of it stays */
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o3", "T", 1, false};
+	m.u.allocate = (struct cmd_allocate){"o3", "T", 1, false, NULL};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	uow_batch_rollback(x->uow);
 	assert_int_equal(
@@ -1435,7 +1604,7 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	faulty_uow_init(&f, x->uow);
 	start_writer(&w, &f.base, NULL);
 	f.fail_batch_commit = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected batch commit failure");
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 0);
@@ -1469,14 +1638,14 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	faulty_uow_init(&g, u2);
 	start_writer(&w, &f.base, &g.base);
 	g.fail_wait_durable = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected sync failure");
 	assert_false(g.fail_wait_durable); /* it was injected */
 	err_clear(&err);
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	writer_stop(&w);
 	assert_int_equal(atomic_load(&w.batches), 3);
@@ -1501,7 +1670,8 @@ static void *submit_many(void *arg)
 		struct sc_err err;
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d-%d", s->id, i);
-		m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false};
+		m.u.allocate =
+			(struct cmd_allocate){orderid, "T", 1, false, NULL};
 		err_clear(&err);
 		if (writer_submit(s->w, &m, &res, &err) == SC_OK &&
 		    res.allocated)
@@ -1565,7 +1735,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	start_writer(&w, u2, NULL);
 	assert_true(writer_idle(&w));
 	x->bus.writer = &w;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
 	assert_int_equal(atomic_load(&w.inlined), 1);
@@ -1573,7 +1743,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	assert_true(writer_try_inline(&w));
 	assert_false(writer_idle(&w));
 	assert_false(writer_try_inline(&w)); /* one at a time */
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_int_equal(atomic_load(&w.batches), 1); /* it queued */
 	writer_inline_done(&w);
@@ -1607,7 +1777,8 @@ static void the_wal_is_checkpointed_in_the_background(void **st)
 		struct msg m = {.type = MSG_ALLOCATE};
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d", i);
-		m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false};
+		m.u.allocate =
+			(struct cmd_allocate){orderid, "T", 1, false, NULL};
 		assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	}
 	for (int i = 0; i < 500 && !sqlite_db_checkpoints(store->db); i++)

@@ -59,7 +59,9 @@ def test_cancel_a_line_frees_its_stock_and_publishes_line_deallocated(
     assert dealloc == {"id": dealloc["id"], "orderid": "o1",
                        "sku": "OCEAN-BREEZE", "qty": 10}
     assert got[0][1]["id"] < dealloc["id"] < got[2][1]["id"]
-    # a retry finds nothing to free and changes nothing
+    # a retry finds nothing to free and changes nothing (once the relay
+    # is done marking, so that its writes are not mistaken for ours)
+    wait_for(lambda: outbox_pending(s.db) == 0, what="outbox drained")
     before = snapshot(db)
     r = delete(s, "/allocations/o1/OCEAN-BREEZE")
     assert r.status_code == 404
@@ -94,6 +96,7 @@ def test_cancel_a_whole_order_in_one_request(server, db):
     assert (r.status_code, r.json()) == (
         404, {"message": "order 'order 7' holds no lines"})
     # bad ids are refused before anything runs
+    wait_for(lambda: outbox_pending(db) == 0, what="outbox drained")
     before = snapshot(db)
     assert delete(server, "/allocations/%01").status_code == 400
     # (raw: requests would re-encode the bad escape)

@@ -102,6 +102,45 @@ FORWARD_WRITE(products, add_line, l->sku,
 FORWARD_WRITE(products, remove_line, l->sku,
 	      (struct uow * u, const struct order_line *l, struct sc_err *err),
 	      l, err)
+FORWARD_WRITE(products, add_backorder, l->sku,
+	      (struct uow * u, const struct order_line *l, struct sc_err *err),
+	      l, err)
+FORWARD_WRITE(products, remove_backorder, l->sku,
+	      (struct uow * u, const struct order_line *l, struct sc_err *err),
+	      l, err)
+FORWARD(deliveries, contact,
+	(struct uow * u, const char *orderid, struct arena *a,
+	 struct customer_record **out, struct sc_err *err),
+	orderid, a, out, err)
+FORWARD_WRITE(deliveries, add, d->ev.sku,
+	      (struct uow * u, const struct delivery *d, struct sc_err *err), d,
+	      err)
+FORWARD(deliveries, claim,
+	(struct uow * u, const struct delivery_claim *c, struct arena *a,
+	 struct delivery **out, size_t *n, struct sc_err *err),
+	c, a, out, n, err)
+FORWARD(deliveries, finish,
+	(struct uow * u, int64_t id, unsigned attempts,
+	 const struct delivery_outcome *o, struct sc_err *err),
+	id, attempts, o, err)
+FORWARD(deliveries, list,
+	(struct uow * u, const struct delivery_filter *flt, struct arena *a,
+	 struct delivery **out, size_t *n, struct sc_err *err),
+	flt, a, out, n, err)
+FORWARD(deliveries, replay,
+	(struct uow * u, int64_t id, int64_t now_ms, struct sc_err *err), id,
+	now_ms, err)
+FORWARD(queries, customer_get,
+	(struct uow * u, const char *id, struct arena *a,
+	 struct customer_record **out, struct sc_err *err),
+	id, a, out, err)
+FORWARD(records, customer_add,
+	(struct uow * u, const struct customer_record *c, struct sc_err *err),
+	c, err)
+FORWARD(records, order_customer_set,
+	(struct uow * u, const char *orderid, const char *customer,
+	 struct sc_err *err),
+	orderid, customer, err)
 FORWARD_WRITE(outbox, add, r->ev.sku,
 	      (struct uow * u, const struct outbox_row *r, struct sc_err *err),
 	      r, err)
@@ -298,6 +337,17 @@ static const struct product_repo_ops faulty_products = {
 	.set_batch_totals = f_products_set_batch_totals,
 	.add_line = f_products_add_line,
 	.remove_line = f_products_remove_line,
+	.add_backorder = f_products_add_backorder,
+	.remove_backorder = f_products_remove_backorder,
+};
+
+static const struct delivery_ops faulty_deliveries = {
+	.contact = f_deliveries_contact,
+	.add = f_deliveries_add,
+	.claim = f_deliveries_claim,
+	.finish = f_deliveries_finish,
+	.list = f_deliveries_list,
+	.replay = f_deliveries_replay,
 };
 
 static const struct outbox_ops faulty_outbox = {
@@ -315,12 +365,15 @@ static const struct query_ops faulty_queries = {
 	.research_round = f_queries_research_round,
 	.research_history = f_queries_research_history,
 	.token_list = f_queries_token_list,
+	.customer_get = f_queries_customer_get,
 };
 
 static const struct record_ops faulty_records = {
 	.research_add = f_records_research_add,
 	.token_add = f_records_token_add,
 	.token_revoke = f_records_token_revoke,
+	.customer_add = f_records_customer_add,
+	.order_customer_set = f_records_order_customer_set,
 };
 
 static const struct admin_ops faulty_admin = {
@@ -340,6 +393,7 @@ void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
 	f->base.queries = &faulty_queries;
 	f->base.records = &faulty_records;
 	f->base.admin = &faulty_admin;
+	f->base.deliveries = &faulty_deliveries;
 	f->inner = inner;
 	f->fail_call = -1;
 }

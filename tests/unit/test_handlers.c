@@ -400,7 +400,7 @@ static int app_backorder(struct test_app *app, const char *orderid,
 	struct sc_err err;
 
 	err_clear(&err);
-	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true};
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL};
 	memset(res, 0, sizeof(*res));
 	return bus_handle(&app->bus, &m, res, &err);
 }
@@ -1055,7 +1055,7 @@ static void every_write_transaction_touches_one_sku(void **state)
 		(void)snprintf(id, sizeof(id), "o%d", i);
 		m = (struct msg){
 			.type = MSG_ALLOCATE,
-			.u.allocate = {id, i % 2 ? "U" : "T", 2, false}};
+			.u.allocate = {id, i % 2 ? "U" : "T", 2, false, NULL}};
 		send_ok(&b, m);
 	}
 	/* shrink w1 below its lines: deallocate, reallocate to s1 */

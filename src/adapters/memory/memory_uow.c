@@ -82,6 +82,36 @@ struct stored_round {
 	size_t n;		    /* rows */
 };
 
+/* Order @orderid belongs to @customer; strings owned. */
+struct order_link {
+	char *orderid;
+	char *customer;
+};
+
+/* A delivery as kept: strings owned, and its lease. */
+struct kept_delivery {
+	struct delivery d;   /* strings owned */
+	int64_t lease_until; /* unix seconds; 0: none */
+};
+
+/*
+ * Customers, order links and deliveries: in the store, or staged by one
+ * transaction (then applied by its commit).  Checks happen when an op is
+ * staged, under the store's lock: this store serves tests, one writer at
+ * a time.
+ */
+struct notices {
+	struct customer_record *customers; /* strings owned */
+	size_t n_customers;
+	struct order_link *links;
+	size_t n_links;
+	struct kept_delivery *deliveries; /* by id */
+	size_t n_deliveries;
+	int64_t *replays; /* staged only: ids to make pending */
+	size_t n_replays;
+	int64_t replay_at_ms; /* staged only: their next_at_ms */
+};
+
 struct memory_store {
 	pthread_mutex_t lock;		  /* guards everything below */
 	struct stored_product **products; /* owned */
@@ -94,6 +124,7 @@ struct memory_store {
 	struct token_record *tokens;	  /* names owned; by creation */
 	size_t n_tokens;		  /* entries used */
 	int64_t clock_skew;		  /* seconds added to the wall clock */
+	struct notices notices;		  /* customers and their notices */
 };
 
 /* A token change made in a transaction, applied by its commit. */
@@ -111,13 +142,14 @@ struct staged {
 };
 
 struct memory_uow {
-	struct uow base;	    /* must stay first */
-	struct memory_store *store; /* borrowed */
-	struct staged *staged;	    /* products written, in order */
-	size_t n_staged;	    /* entries used */
-	struct event_vec queued;    /* added in this transaction */
-	struct stored_round *round; /* research added in this transaction */
-	struct token_op token;	    /* token change in this transaction */
+	struct uow base;	       /* must stay first */
+	struct memory_store *store;    /* borrowed */
+	struct staged *staged;	       /* products written, in order */
+	size_t n_staged;	       /* entries used */
+	struct event_vec queued;       /* added in this transaction */
+	struct stored_round *round;    /* research added in this transaction */
+	struct token_op token;	       /* token change in this transaction */
+	struct notices staged_notices; /* customers etc. in this transaction */
 };
 
 /* Free a string the store owns but keeps as const in a research row. */
@@ -223,6 +255,8 @@ static void stored_free(struct stored_product *sp)
 	mem_free(sp);
 }
 
+static void notices_free(struct notices *n);
+
 void memory_store_free(struct memory_store *s)
 {
 	if (!s)
@@ -237,6 +271,7 @@ void memory_store_free(struct memory_store *s)
 	for (size_t i = 0; i < s->n_tokens; i++)
 		free_owned(s->tokens[i].name);
 	mem_free(s->tokens);
+	notices_free(&s->notices);
 	(void)pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -751,6 +786,9 @@ static void publish_token(struct memory_store *s, struct token_op *op)
 }
 
 static void memory_rollback(struct uow *u);
+static int reserve_notices(struct memory_store *s, struct memory_uow *m);
+static void publish_notices(struct memory_store *s, struct memory_uow *m);
+static void notices_free(struct notices *n);
 
 static int memory_commit(struct uow *u, struct sc_err *err)
 {
@@ -768,11 +806,14 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 		rc = reserve_round(s, m->round, err);
 	if (!rc)
 		rc = reserve_token(s, &m->token, err);
+	if (!rc && reserve_notices(s, m))
+		rc = oom(err);
 	if (!rc) {
 		swap_in(s, m);
 		publish_queued(s, &m->queued);
 		publish_round(s, m);
 		publish_token(s, &m->token);
+		publish_notices(s, m);
 	}
 	(void)pthread_mutex_unlock(&s->lock);
 	memory_rollback(u); /* frees what was not published */
@@ -794,6 +835,7 @@ static void memory_rollback(struct uow *u)
 	round_free(m->round);
 	mem_free(m->round);
 	m->round = NULL;
+	notices_free(&m->staged_notices);
 }
 
 /* Heap copy of @r's rows and decisions into @dst; -1 on OOM. */
@@ -1440,6 +1482,462 @@ static const struct outbox_ops memory_outbox_ops = {
 	.stats = memory_outbox_stats,
 };
 
+/* ---- customers and their notices (issue 14) ------------------------- */
+
+static void customer_free(struct customer_record *c)
+{
+	free_owned(c->id);
+	free_owned(c->name);
+	free_owned(c->email);
+	free_owned(c->webhook_url);
+}
+
+static void delivery_free(struct delivery *d)
+{
+	free_owned(d->customer);
+	free_owned(d->channel);
+	free_owned(d->target);
+	free_owned(d->ev.orderid);
+	free_owned(d->ev.sku);
+	free_owned(d->ev.batchref);
+	free_owned(d->last_error);
+}
+
+static void notices_free(struct notices *n)
+{
+	for (size_t i = 0; i < n->n_customers; i++)
+		customer_free(&n->customers[i]);
+	for (size_t i = 0; i < n->n_links; i++) {
+		mem_free(n->links[i].orderid);
+		mem_free(n->links[i].customer);
+	}
+	for (size_t i = 0; i < n->n_deliveries; i++)
+		delivery_free(&n->deliveries[i].d);
+	mem_free(n->customers);
+	mem_free(n->links);
+	mem_free(n->deliveries);
+	mem_free(n->replays);
+	memset(n, 0, sizeof(*n));
+}
+
+/* A heap copy of @s (NULL stays NULL); *@bad set when memory ran out. */
+static char *dup_or_flag(const char *s, bool *bad)
+{
+	char *c = NULL;
+
+	if (!dup_opt(s, &c))
+		*bad = true;
+	return c;
+}
+
+static const struct customer_record *find_customer(const struct notices *n,
+						   const char *id)
+{
+	for (size_t i = 0; i < n->n_customers; i++)
+		if (!strcmp(n->customers[i].id, id))
+			return &n->customers[i];
+	return NULL;
+}
+
+static const char *find_link(const struct notices *n, const char *orderid)
+{
+	for (size_t i = 0; i < n->n_links; i++)
+		if (!strcmp(n->links[i].orderid, orderid))
+			return n->links[i].customer;
+	return NULL;
+}
+
+/* Grow @*v (of @n elements of @size) by one; -1 when memory runs out. */
+static int grow(void **v, size_t n, size_t size)
+{
+	void *p = mem_realloc(*v, (n + 1) * size);
+
+	if (!p)
+		return -1;
+	*v = p;
+	return 0;
+}
+
+static int memory_customer_add(struct uow *u, const struct customer_record *c,
+			       struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct notices *st = &m->staged_notices;
+	struct customer_record *to;
+	bool taken, bad = false;
+
+	(void)pthread_mutex_lock(&m->store->lock);
+	taken = find_customer(&m->store->notices, c->id) != NULL;
+	(void)pthread_mutex_unlock(&m->store->lock);
+	if (taken || find_customer(st, c->id))
+		return err_set(err, SC_EEXIST, "customer '%s' exists", c->id);
+	if (grow((void **)&st->customers, st->n_customers,
+		 sizeof(*st->customers)))
+		return oom(err);
+	to = &st->customers[st->n_customers];
+	*to = *c;
+	to->id = dup_or_flag(c->id, &bad);
+	to->name = dup_or_flag(c->name, &bad);
+	to->email = dup_or_flag(c->email, &bad);
+	to->webhook_url = dup_or_flag(c->webhook_url, &bad);
+	st->n_customers++;
+	return bad ? oom(err) : SC_OK;
+}
+
+/* A copy of @c into @a (NULL when @c is), or -1 on OOM. */
+static int customer_out(const struct customer_record *c, struct arena *a,
+			struct customer_record **out)
+{
+	struct customer_record *o;
+
+	*out = NULL;
+	if (!c)
+		return 0;
+	if (!(o = arena_alloc(a, sizeof(*o))))
+		return -1;
+	*o = *c;
+	o->id = arena_strdup(a, c->id);
+	o->name = arena_strdup(a, c->name);
+	o->email = c->email ? arena_strdup(a, c->email) : NULL;
+	o->webhook_url =
+		c->webhook_url ? arena_strdup(a, c->webhook_url) : NULL;
+	*out = o;
+	return !o->id || !o->name || (c->email && !o->email) ||
+			       (c->webhook_url && !o->webhook_url)
+		       ? -1
+		       : 0;
+}
+
+static int memory_customer_get(struct uow *u, const char *id, struct arena *a,
+			       struct customer_record **out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	int rc;
+
+	(void)pthread_mutex_lock(&s->lock);
+	rc = customer_out(find_customer(&s->notices, id), a, out);
+	(void)pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return oom(err);
+	return *out ? SC_OK
+		    : err_set(err, SC_ENOTFOUND, "unknown customer '%s'", id);
+}
+
+static int memory_order_customer_set(struct uow *u, const char *orderid,
+				     const char *customer, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct notices *st = &m->staged_notices;
+	char owner[SC_ID_MAX + 1] = "";
+	const char *have;
+	bool bad = false;
+
+	(void)pthread_mutex_lock(&m->store->lock);
+	if ((have = find_link(&m->store->notices, orderid)))
+		(void)snprintf(owner, sizeof(owner), "%s", have);
+	(void)pthread_mutex_unlock(&m->store->lock);
+	if (!owner[0] && (have = find_link(st, orderid)))
+		(void)snprintf(owner, sizeof(owner), "%s", have);
+	if (owner[0])
+		return !strcmp(owner, customer)
+			       ? SC_OK
+			       : err_set(err, SC_EEXIST,
+					 "order '%s' belongs to customer '%s'",
+					 orderid, owner);
+	if (grow((void **)&st->links, st->n_links, sizeof(*st->links)))
+		return oom(err);
+	st->links[st->n_links].orderid = dup_or_flag(orderid, &bad);
+	st->links[st->n_links].customer = dup_or_flag(customer, &bad);
+	st->n_links++;
+	return bad ? oom(err) : SC_OK;
+}
+
+static int memory_contact(struct uow *u, const char *orderid, struct arena *a,
+			  struct customer_record **out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	const struct notices *st = &m->staged_notices, *kept;
+	const char *who;
+	int rc;
+
+	(void)pthread_mutex_lock(&m->store->lock);
+	kept = &m->store->notices;
+	who = find_link(st, orderid);
+	if (!who)
+		who = find_link(kept, orderid);
+	rc = customer_out(!who			     ? NULL
+			  : find_customer(kept, who) ? find_customer(kept, who)
+						     : find_customer(st, who),
+			  a, out);
+	(void)pthread_mutex_unlock(&m->store->lock);
+	return rc ? oom(err) : SC_OK;
+}
+
+/* A heap copy of @d into @to; false when memory ran out. */
+static bool delivery_copy_in(struct delivery *to, const struct delivery *d)
+{
+	bool bad = false;
+
+	*to = *d;
+	to->customer = dup_or_flag(d->customer, &bad);
+	to->channel = dup_or_flag(d->channel, &bad);
+	to->target = dup_or_flag(d->target, &bad);
+	to->ev.orderid = dup_or_flag(d->ev.orderid, &bad);
+	to->ev.sku = dup_or_flag(d->ev.sku, &bad);
+	to->ev.batchref = dup_or_flag(d->ev.batchref, &bad);
+	to->last_error = dup_or_flag(d->last_error, &bad);
+	return !bad;
+}
+
+static int memory_delivery_add(struct uow *u, const struct delivery *d,
+			       struct sc_err *err)
+{
+	struct notices *st = &to_memory_uow(u)->staged_notices;
+	struct kept_delivery *k;
+
+	if (grow((void **)&st->deliveries, st->n_deliveries,
+		 sizeof(*st->deliveries)))
+		return oom(err);
+	k = &st->deliveries[st->n_deliveries++];
+	memset(k, 0, sizeof(*k));
+	if (!delivery_copy_in(&k->d, d))
+		return oom(err);
+	k->d.state = NOTICE_PENDING;
+	k->d.attempts = 0;
+	k->d.next_at_ms = 0;
+	k->d.last_error = NULL;
+	return SC_OK;
+}
+
+/* A copy of @d into @a; false on OOM. */
+static bool delivery_out(const struct delivery *d, struct arena *a,
+			 struct delivery *to)
+{
+	*to = *d;
+	to->customer = arena_strdup(a, d->customer);
+	to->channel = arena_strdup(a, d->channel);
+	to->target = arena_strdup(a, d->target);
+	to->ev.orderid = arena_strdup(a, d->ev.orderid);
+	to->ev.sku = arena_strdup(a, d->ev.sku);
+	to->ev.batchref =
+		d->ev.batchref ? arena_strdup(a, d->ev.batchref) : NULL;
+	to->last_error = d->last_error ? arena_strdup(a, d->last_error) : NULL;
+	return to->customer && to->channel && to->target && to->ev.orderid &&
+	       to->ev.sku && (!d->ev.batchref || to->ev.batchref) &&
+	       (!d->last_error || to->last_error);
+}
+
+static int memory_delivery_claim(struct uow *u, const struct delivery_claim *c,
+				 struct arena *a, struct delivery **out,
+				 size_t *n_out, struct sc_err *err)
+{
+	int64_t now_ms = c->now_ms;
+	size_t limit = c->limit;
+	int lease_s = c->lease_s;
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct delivery *items =
+		arena_calloc(a, limit ? limit : 1, sizeof(*items));
+	int64_t now = (int64_t)time(NULL) + s->clock_skew;
+	size_t n = 0;
+	int rc = SC_OK;
+
+	if (!items)
+		return oom(err);
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !rc && i < s->notices.n_deliveries && n < limit;
+	     i++) {
+		struct kept_delivery *k = &s->notices.deliveries[i];
+		const struct customer_record *who;
+
+		if (k->d.state != NOTICE_PENDING || k->d.next_at_ms > now_ms ||
+		    k->lease_until > now)
+			continue;
+		if (!delivery_out(&k->d, a, &items[n])) {
+			rc = oom(err);
+			break;
+		}
+		if ((who = find_customer(&s->notices, k->d.customer)))
+			memcpy(items[n].secret, who->secret,
+			       sizeof(items[n].secret));
+		k->lease_until = now + lease_s;
+		n++;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		*out = items;
+		*n_out = n;
+	}
+	return rc;
+}
+
+static struct kept_delivery *find_delivery(struct notices *n, int64_t id)
+{
+	for (size_t i = 0; i < n->n_deliveries; i++)
+		if (n->deliveries[i].d.id == id)
+			return &n->deliveries[i];
+	return NULL;
+}
+
+static int memory_delivery_finish(struct uow *u, int64_t id, unsigned attempts,
+				  const struct delivery_outcome *o,
+				  struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct kept_delivery *k;
+	char *why = o->error ? mem_strdup(o->error) : NULL;
+
+	if (o->error && !why)
+		return oom(err);
+	(void)pthread_mutex_lock(&s->lock);
+	if ((k = find_delivery(&s->notices, id))) {
+		k->d.state = o->delivered ? NOTICE_DELIVERED
+			     : o->dead	  ? NOTICE_DEAD
+					  : NOTICE_PENDING;
+		k->d.attempts = attempts;
+		k->d.next_at_ms = o->next_at_ms;
+		free_owned(k->d.last_error);
+		k->d.last_error = why;
+		why = NULL;
+		k->lease_until = 0;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	mem_free(why);
+	return SC_OK;
+}
+
+static int memory_delivery_list(struct uow *u, const struct delivery_filter *f,
+				struct arena *a, struct delivery **out,
+				size_t *n_out, struct sc_err *err)
+{
+	int state = f->state;
+	size_t limit = f->limit;
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct delivery *items =
+		arena_calloc(a, limit ? limit : 1, sizeof(*items));
+	size_t n = 0;
+	int rc = SC_OK;
+
+	if (!items)
+		return oom(err);
+
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = s->notices.n_deliveries; !rc && i-- > 0 && n < limit;) {
+		const struct delivery *d = &s->notices.deliveries[i].d;
+
+		if (state >= 0 && (int)d->state != state)
+			continue;
+		if (!delivery_out(d, a, &items[n++]))
+			rc = oom(err);
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		*out = items;
+		*n_out = n;
+	}
+	return rc;
+}
+
+static int memory_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
+				  struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct notices *st = &m->staged_notices;
+	struct kept_delivery *k;
+	int state;
+
+	(void)pthread_mutex_lock(&m->store->lock);
+	k = find_delivery(&m->store->notices, id);
+	state = k ? (int)k->d.state : -1;
+	(void)pthread_mutex_unlock(&m->store->lock);
+	if (state < 0)
+		return err_set(err, SC_ENOTFOUND, "no delivery %lld",
+			       (long long)id);
+	if (state != NOTICE_DEAD)
+		return err_set(err, SC_EINVAL,
+			       "delivery %lld is not dead: only a dead one is "
+			       "replayed",
+			       (long long)id);
+	if (grow((void **)&st->replays, st->n_replays, sizeof(*st->replays)))
+		return oom(err);
+	st->replays[st->n_replays++] = id;
+	st->replay_at_ms = now_ms;
+	return SC_OK;
+}
+
+/*
+ * Commit: move what @m staged into the store (room for it first, so the
+ * move cannot fail half way).  Caller holds the lock.
+ */
+static int reserve_notices(struct memory_store *s, struct memory_uow *m)
+{
+	struct notices *k = &s->notices, *st = &m->staged_notices;
+	void *p;
+
+	if (st->n_customers) {
+		p = mem_realloc(k->customers,
+				(k->n_customers + st->n_customers) *
+					sizeof(*k->customers));
+		if (!p)
+			return -1;
+		k->customers = p;
+	}
+	if (st->n_links) {
+		p = mem_realloc(k->links,
+				(k->n_links + st->n_links) * sizeof(*k->links));
+		if (!p)
+			return -1;
+		k->links = p;
+	}
+	if (st->n_deliveries) {
+		p = mem_realloc(k->deliveries,
+				(k->n_deliveries + st->n_deliveries) *
+					sizeof(*k->deliveries));
+		if (!p)
+			return -1;
+		k->deliveries = p;
+	}
+	return 0;
+}
+
+static void publish_notices(struct memory_store *s, struct memory_uow *m)
+{
+	struct notices *k = &s->notices, *st = &m->staged_notices;
+	int64_t now = (int64_t)time(NULL) + s->clock_skew;
+	struct kept_delivery *d;
+
+	for (size_t i = 0; i < st->n_customers; i++)
+		k->customers[k->n_customers++] = st->customers[i];
+	for (size_t i = 0; i < st->n_links; i++)
+		k->links[k->n_links++] = st->links[i];
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		st->deliveries[i].d.id = (int64_t)k->n_deliveries + 1;
+		st->deliveries[i].d.created_at = now;
+		k->deliveries[k->n_deliveries++] = st->deliveries[i];
+	}
+	for (size_t i = 0; i < st->n_replays; i++)
+		if ((d = find_delivery(k, st->replays[i]))) {
+			d->d.state = NOTICE_PENDING;
+			d->d.attempts = 0;
+			d->d.next_at_ms = st->replay_at_ms;
+			free_owned(d->d.last_error);
+			d->d.last_error = NULL;
+			d->lease_until = 0;
+		}
+	/* the store owns the strings now: forget them here */
+	st->n_customers = st->n_links = st->n_deliveries = 0;
+	st->n_replays = 0;
+}
+
+static const struct delivery_ops memory_delivery_ops = {
+	.contact = memory_contact,
+	.add = memory_delivery_add,
+	.claim = memory_delivery_claim,
+	.finish = memory_delivery_finish,
+	.list = memory_delivery_list,
+	.replay = memory_delivery_replay,
+};
+
 static const struct query_ops memory_query_ops = {
 	.allocations = memory_allocations,
 	.read_product = memory_read_product,
@@ -1447,12 +1945,15 @@ static const struct query_ops memory_query_ops = {
 	.research_round = memory_research_round,
 	.research_history = memory_research_history,
 	.token_list = memory_token_list,
+	.customer_get = memory_customer_get,
 };
 
 static const struct record_ops memory_record_ops = {
 	.research_add = memory_research_add,
 	.token_add = memory_token_add,
 	.token_revoke = memory_token_revoke,
+	.customer_add = memory_customer_add,
+	.order_customer_set = memory_order_customer_set,
 };
 
 static const struct admin_ops memory_admin_ops = {
@@ -1475,6 +1976,7 @@ int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
 	m->base.queries = &memory_query_ops;
 	m->base.records = &memory_record_ops;
 	m->base.admin = &memory_admin_ops;
+	m->base.deliveries = &memory_delivery_ops;
 	m->store = s;
 	*out = &m->base;
 	return SC_OK;

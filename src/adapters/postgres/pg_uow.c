@@ -118,6 +118,38 @@ static const char *const migrations[] = {
 	"  DEFAULT extract(epoch FROM now())::bigint,"
 	" UNIQUE (orderid, sku));"
 	"CREATE INDEX backorders_by_sku ON backorders(sku, id);",
+	/* 3: customers and their notices (SQLite's 8) */
+	"CREATE TABLE customers ("
+	" id TEXT COLLATE \"C\" PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" email TEXT,"
+	" webhook_url TEXT,"
+	" secret BYTEA CHECK (secret IS NULL OR length(secret) = 32),"
+	" created_at BIGINT NOT NULL);"
+	"CREATE TABLE order_customers ("
+	" orderid TEXT COLLATE \"C\" PRIMARY KEY,"
+	" customer TEXT COLLATE \"C\" NOT NULL REFERENCES customers(id));"
+	"CREATE TABLE deliveries ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" customer TEXT COLLATE \"C\" NOT NULL REFERENCES customers(id),"
+	" channel TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),"
+	" target TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty BIGINT,"
+	" batchref TEXT,"
+	" state TEXT NOT NULL DEFAULT 'pending'"
+	"  CHECK (state IN ('pending', 'delivered', 'dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at_ms BIGINT NOT NULL DEFAULT 0,"
+	" lease_until BIGINT,"
+	" last_error TEXT,"
+	" created_at BIGINT NOT NULL"
+	"  DEFAULT extract(epoch FROM now())::bigint,"
+	" delivered_at BIGINT);"
+	"CREATE INDEX deliveries_due ON deliveries(next_at_ms)"
+	" WHERE state = 'pending';",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -137,6 +169,14 @@ static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
 	"round_id, sku, scent, expensive_bp, cheap_bp, expensive_cost_cents,"  \
 	" cheap_cost_cents, respondents, supplier, unit_cost_cents,"           \
 	" saving_cents, ci_low_pct, ci_high_pct, significant"
+
+/* Columns of a customer as customer_of() reads them. */
+#define CUSTOMER_COLS "id, name, email, webhook_url, secret, created_at"
+
+/* Columns of a delivery as delivery_of() reads them (then the secret). */
+#define DELIVERY_COLS                                                          \
+	"id, customer, channel, target, kind, orderid, sku, qty, batchref,"    \
+	" attempts, created_at, state, next_at_ms, last_error"
 
 enum stmt {
 	ST_PRODUCT,
@@ -175,6 +215,17 @@ enum stmt {
 	ST_ORDER_BACKORDER,
 	ST_INSERT_BACKORDER,
 	ST_DELETE_BACKORDER,
+	ST_CUSTOMER_ADD,
+	ST_CUSTOMER_GET,
+	ST_ORDER_CUSTOMER,
+	ST_ORDER_CUSTOMER_ADD,
+	ST_CONTACT,
+	ST_DELIVERY_ADD,
+	ST_DELIVERY_CLAIM,
+	ST_DELIVERY_FINISH,
+	ST_DELIVERY_LIST,
+	ST_DELIVERY_REPLAY,
+	ST_DELIVERY_STATE,
 	ST__COUNT
 };
 
@@ -279,6 +330,45 @@ static const char *const stmt_sql[] = {
 				" VALUES ($1, $2, $3)",
 	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
 				" WHERE orderid = $1 AND sku = $2",
+	[ST_CUSTOMER_ADD] = "INSERT INTO customers (id, name, email,"
+			    " webhook_url, secret, created_at)"
+			    " VALUES ($1, $2, $3, $4, $5, $6)",
+	[ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLS " FROM customers"
+			    " WHERE id = $1",
+	/* FOR UPDATE: two servers naming two customers for one order */
+	[ST_ORDER_CUSTOMER] = "SELECT customer FROM order_customers"
+			      " WHERE orderid = $1 FOR UPDATE",
+	[ST_ORDER_CUSTOMER_ADD] = "INSERT INTO order_customers"
+				  " (orderid, customer) VALUES ($1, $2)",
+	[ST_CONTACT] = "SELECT " CUSTOMER_COLS " FROM order_customers o"
+		       " JOIN customers ON id = o.customer"
+		       " WHERE o.orderid = $1",
+	[ST_DELIVERY_ADD] = "INSERT INTO deliveries (customer, channel,"
+			    " target, kind, orderid, sku, qty, batchref)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	[ST_DELIVERY_CLAIM] =
+		"UPDATE deliveries d SET lease_until = " NOW_S " + $3"
+		" FROM customers c WHERE c.id = d.customer AND d.id IN"
+		" (SELECT id FROM deliveries WHERE state = 'pending'"
+		" AND next_at_ms <= $1 AND (lease_until IS NULL"
+		" OR lease_until <= " NOW_S ") ORDER BY id LIMIT $2"
+		" FOR UPDATE SKIP LOCKED) RETURNING d.id, d.customer,"
+		" d.channel, d.target, d.kind, d.orderid, d.sku, d.qty,"
+		" d.batchref, d.attempts, d.created_at, d.state,"
+		" d.next_at_ms, d.last_error, c.secret",
+	[ST_DELIVERY_FINISH] = "UPDATE deliveries SET state = $2,"
+			       " attempts = $3, next_at_ms = $4,"
+			       " last_error = $5, lease_until = NULL,"
+			       " delivered_at = CASE WHEN $2 = 'delivered'"
+			       " THEN " NOW_S " END WHERE id = $1",
+	[ST_DELIVERY_LIST] = "SELECT " DELIVERY_COLS ", NULL FROM deliveries"
+			     " WHERE $1::text IS NULL OR state = $1"
+			     " ORDER BY id DESC LIMIT $2",
+	[ST_DELIVERY_REPLAY] = "UPDATE deliveries SET state = 'pending',"
+			       " attempts = 0, next_at_ms = $2,"
+			       " last_error = NULL, lease_until = NULL"
+			       " WHERE id = $1 AND state = 'dead'",
+	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = $1",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1555,6 +1645,274 @@ static const struct outbox_ops pg_outbox_ops = {
 	.stats = pg_outbox_stats,
 };
 
+/* ---- customers and their notices (issue 14) ------------------------- */
+
+/* Row @i of CUSTOMER_COLS into @c (strings in @a); -1 on OOM. */
+static int customer_of(const PGresult *r, int i, struct arena *a,
+		       struct customer_record *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (!PQgetisnull(r, i, 4) &&
+	    !unhex(PQgetvalue(r, i, 4), c->secret, sizeof(c->secret)))
+		memset(c->secret, 0, sizeof(c->secret));
+	c->created_at = int_at(r, i, 5);
+	return text_at(r, i, 0, a, &c->id) || text_at(r, i, 1, a, &c->name) ||
+			       text_at(r, i, 2, a, &c->email) ||
+			       text_at(r, i, 3, a, &c->webhook_url)
+		       ? -1
+		       : 0;
+}
+
+/* The one customer @which finds by @key, or *@out NULL. */
+static int one_customer(struct pg_uow *s, enum stmt which, const char *key,
+			struct arena *a, struct customer_record **out,
+			struct sc_err *err)
+{
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	*out = NULL;
+	p_str(&q, key);
+	rc = run(s, which, &q, "read customer", &r, err);
+	if (!rc && PQntuples(r) > 0 &&
+	    (!(*out = arena_calloc(a, 1, sizeof(**out))) ||
+	     customer_of(r, 0, a, *out)))
+		rc = oom(err);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_customer_add(struct uow *u, const struct customer_record *c,
+			   struct sc_err *err)
+{
+	char hex[2 + 2 * WEBHOOK_SECRET_LEN + 1] = "\\x";
+	struct params q = {0};
+	int rc;
+
+	for (size_t i = 0; i < WEBHOOK_SECRET_LEN; i++)
+		(void)snprintf(hex + 2 + 2 * i, 3, "%02x", c->secret[i]);
+	p_str(&q, c->id);
+	p_str(&q, c->name);
+	p_str(&q, c->email);
+	p_str(&q, c->webhook_url);
+	p_str(&q, c->webhook_url ? hex : NULL);
+	p_int(&q, c->created_at);
+	rc = run_cmd(to_pg(u), ST_CUSTOMER_ADD, &q, "add customer", NULL, err);
+	if (rc == SC_ECONFLICT) /* a unique violation: the id is taken */
+		return err_set(err, SC_EEXIST, "customer '%s' exists", c->id);
+	return rc;
+}
+
+static int pg_customer_get(struct uow *u, const char *id, struct arena *a,
+			   struct customer_record **out, struct sc_err *err)
+{
+	int rc = one_customer(to_pg(u), ST_CUSTOMER_GET, id, a, out, err);
+
+	if (!rc && !*out)
+		rc = err_set(err, SC_ENOTFOUND, "unknown customer '%s'", id);
+	return rc;
+}
+
+static int pg_contact(struct uow *u, const char *orderid, struct arena *a,
+		      struct customer_record **out, struct sc_err *err)
+{
+	return one_customer(to_pg(u), ST_CONTACT, orderid, a, out, err);
+}
+
+static int pg_order_customer_set(struct uow *u, const char *orderid,
+				 const char *customer, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	PGresult *r = NULL;
+	char owner[SC_ID_MAX + 1] = "";
+	int rc, n = 0;
+
+	p_str(&q, orderid);
+	rc = run(s, ST_ORDER_CUSTOMER, &q, "read order customer", &r, err);
+	if (!rc && (n = PQntuples(r)) > 0)
+		(void)snprintf(owner, sizeof(owner), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (rc || n > 0)
+		return rc ? rc
+		       : !strcmp(owner, customer)
+			       ? SC_OK
+			       : err_set(err, SC_EEXIST,
+					 "order '%s' belongs to customer '%s'",
+					 orderid, owner);
+	p_str(&q, customer);
+	/* a rival's insert of the same order is a conflict: retried */
+	return run_cmd(s, ST_ORDER_CUSTOMER_ADD, &q, "add order customer", NULL,
+		       err);
+}
+
+static int pg_delivery_add(struct uow *u, const struct delivery *d,
+			   struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, d->customer);
+	p_str(&q, d->channel);
+	p_str(&q, d->target);
+	p_str(&q, notice_name(d->kind));
+	p_str(&q, d->ev.orderid);
+	p_str(&q, d->ev.sku);
+	if (d->ev.has_qty)
+		p_int(&q, d->ev.qty);
+	else
+		p_str(&q, NULL);
+	p_str(&q, d->ev.batchref);
+	return run_cmd(to_pg(u), ST_DELIVERY_ADD, &q, "add delivery", NULL,
+		       err);
+}
+
+/* Rows of DELIVERY_COLS then the secret into @out (in @a). */
+static int deliveries_of(const PGresult *r, struct arena *a,
+			 struct delivery **out, size_t *n_out,
+			 struct sc_err *err)
+{
+	int n = PQntuples(r);
+	struct delivery *d = n ? arena_calloc(a, (size_t)n, sizeof(*d)) : NULL;
+
+	if (n && !d)
+		return oom(err);
+	for (int i = 0; i < n; i++) {
+		int k = notice_named(PQgetvalue(r, i, 4));
+		int st = notice_state_named(PQgetvalue(r, i, 11));
+
+		d[i].id = int_at(r, i, 0);
+		d[i].kind = k < 0 ? NOTICE_ALLOCATED : (enum notice_kind)k;
+		d[i].ev.has_qty = !PQgetisnull(r, i, 7);
+		d[i].ev.qty = d[i].ev.has_qty ? int_at(r, i, 7) : 0;
+		d[i].attempts = (unsigned)int_at(r, i, 9);
+		d[i].created_at = int_at(r, i, 10);
+		d[i].state = st < 0 ? NOTICE_PENDING : (enum notice_state)st;
+		d[i].next_at_ms = int_at(r, i, 12);
+		if (!PQgetisnull(r, i, 14) &&
+		    !unhex(PQgetvalue(r, i, 14), d[i].secret,
+			   sizeof(d[i].secret)))
+			memset(d[i].secret, 0, sizeof(d[i].secret));
+		if (text_at(r, i, 1, a, &d[i].customer) ||
+		    text_at(r, i, 2, a, &d[i].channel) ||
+		    text_at(r, i, 3, a, &d[i].target) ||
+		    text_at(r, i, 5, a, &d[i].ev.orderid) ||
+		    text_at(r, i, 6, a, &d[i].ev.sku) ||
+		    text_at(r, i, 8, a, &d[i].ev.batchref) ||
+		    text_at(r, i, 13, a, &d[i].last_error))
+			return oom(err);
+	}
+	*out = d;
+	*n_out = (size_t)n;
+	return SC_OK;
+}
+
+static int by_delivery(const void *a, const void *b)
+{
+	const struct delivery *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int pg_delivery_claim(struct uow *u, const struct delivery_claim *c,
+			     struct arena *a, struct delivery **out,
+			     size_t *n_out, struct sc_err *err)
+{
+	int64_t now_ms = c->now_ms;
+	size_t limit = c->limit;
+	int lease_s = c->lease_s;
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_int(&q, now_ms);
+	p_int(&q, (int64_t)limit);
+	p_int(&q, lease_s);
+	/* one statement: its own transaction */
+	rc = run(to_pg(u), ST_DELIVERY_CLAIM, &q, "claim deliveries", &r, err);
+	if (!rc)
+		rc = deliveries_of(r, a, out, n_out, err);
+	PQclear(r);
+	if (!rc && *n_out > 1) /* RETURNING gives no order */
+		qsort(*out, *n_out, sizeof(**out), by_delivery);
+	return rc;
+}
+
+static int pg_delivery_finish(struct uow *u, int64_t id, unsigned attempts,
+			      const struct delivery_outcome *o,
+			      struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_int(&q, id);
+	p_str(&q, notice_state_name(o->delivered ? NOTICE_DELIVERED
+				    : o->dead	 ? NOTICE_DEAD
+						 : NOTICE_PENDING));
+	p_int(&q, attempts);
+	p_int(&q, o->next_at_ms);
+	p_str(&q, o->error);
+	return run_cmd(to_pg(u), ST_DELIVERY_FINISH, &q, "finish delivery",
+		       NULL, err);
+}
+
+static int pg_delivery_list(struct uow *u, const struct delivery_filter *f,
+			    struct arena *a, struct delivery **out,
+			    size_t *n_out, struct sc_err *err)
+{
+	int state = f->state;
+	size_t limit = f->limit;
+	struct params q = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	p_str(&q,
+	      state >= 0 ? notice_state_name((enum notice_state)state) : NULL);
+	p_int(&q, (int64_t)limit);
+	rc = run(to_pg(u), ST_DELIVERY_LIST, &q, "list deliveries", &r, err);
+	if (!rc)
+		rc = deliveries_of(r, a, out, n_out, err);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
+			      struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	PGresult *r = NULL;
+	long changed = 0;
+	int rc, n;
+
+	p_int(&q, id);
+	p_int(&q, now_ms);
+	rc = run_cmd(s, ST_DELIVERY_REPLAY, &q, "replay delivery", &changed,
+		     err);
+	if (rc || changed > 0)
+		return rc;
+	q.n = 1;
+	rc = run(s, ST_DELIVERY_STATE, &q, "read delivery", &r, err);
+	n = rc ? 0 : PQntuples(r);
+	PQclear(r);
+	if (rc)
+		return rc;
+	if (!n)
+		return err_set(err, SC_ENOTFOUND, "no delivery %lld",
+			       (long long)id);
+	return err_set(err, SC_EINVAL,
+		       "delivery %lld is not dead: only a dead one is replayed",
+		       (long long)id);
+}
+
+static const struct delivery_ops pg_delivery_ops = {
+	.contact = pg_contact,
+	.add = pg_delivery_add,
+	.claim = pg_delivery_claim,
+	.finish = pg_delivery_finish,
+	.list = pg_delivery_list,
+	.replay = pg_delivery_replay,
+};
+
 static const struct query_ops pg_query_ops = {
 	.allocations = pg_allocations,
 	.read_product = pg_read_product,
@@ -1562,12 +1920,15 @@ static const struct query_ops pg_query_ops = {
 	.research_round = pg_research_round,
 	.research_history = pg_research_history,
 	.token_list = pg_token_list,
+	.customer_get = pg_customer_get,
 };
 
 static const struct record_ops pg_record_ops = {
 	.research_add = pg_research_add,
 	.token_add = pg_token_add,
 	.token_revoke = pg_token_revoke,
+	.customer_add = pg_customer_add,
+	.order_customer_set = pg_order_customer_set,
 };
 
 static const struct admin_ops pg_admin_ops = {
@@ -1590,6 +1951,7 @@ int pg_uow_new(struct pg_db *db, struct uow **out, struct sc_err *err)
 	s->base.queries = &pg_query_ops;
 	s->base.records = &pg_record_ops;
 	s->base.admin = &pg_admin_ops;
+	s->base.deliveries = &pg_delivery_ops;
 	s->shared = db;
 	*out = &s->base;
 	return SC_OK;

@@ -157,6 +157,41 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
 	" UNIQUE (orderid, sku));"
 	"CREATE INDEX backorders_by_sku ON backorders(sku, id);",
+	/*
+	 * 8: customers, whose order is whose, and the notices they are owed
+	 * (the customer-facing outbox: one row per channel, retried with
+	 * backoff until delivered or dead).
+	 */
+	"CREATE TABLE customers ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" email TEXT,"
+	" webhook_url TEXT,"
+	" secret BLOB CHECK (secret IS NULL OR length(secret) = 32),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE order_customers ("
+	" orderid TEXT PRIMARY KEY,"
+	" customer TEXT NOT NULL REFERENCES customers(id)) WITHOUT ROWID;"
+	"CREATE TABLE deliveries ("
+	" id INTEGER PRIMARY KEY,"
+	" customer TEXT NOT NULL REFERENCES customers(id),"
+	" channel TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),"
+	" target TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" orderid TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER,"
+	" batchref TEXT,"
+	" state TEXT NOT NULL DEFAULT 'pending'"
+	"  CHECK (state IN ('pending', 'delivered', 'dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at_ms INTEGER NOT NULL DEFAULT 0,"
+	" lease_until INTEGER,"
+	" last_error TEXT,"
+	" created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+	" delivered_at INTEGER);"
+	"CREATE INDEX deliveries_due ON deliveries(next_at_ms)"
+	" WHERE state = 'pending';",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -203,6 +238,17 @@ enum stmt {
 	ST_ORDER_BACKORDER,
 	ST_INSERT_BACKORDER,
 	ST_DELETE_BACKORDER,
+	ST_CUSTOMER_ADD,
+	ST_CUSTOMER_GET,
+	ST_ORDER_CUSTOMER,
+	ST_ORDER_CUSTOMER_ADD,
+	ST_CONTACT,
+	ST_DELIVERY_ADD,
+	ST_DELIVERY_CLAIM,
+	ST_DELIVERY_FINISH,
+	ST_DELIVERY_LIST,
+	ST_DELIVERY_REPLAY,
+	ST_DELIVERY_STATE,
 	ST__COUNT
 };
 
@@ -211,6 +257,14 @@ enum stmt {
 	"round_id, sku, scent, expensive_bp, cheap_bp, expensive_cost_cents,"  \
 	" cheap_cost_cents, respondents, supplier, unit_cost_cents,"           \
 	" saving_cents, ci_low_pct, ci_high_pct, significant"
+
+/* Columns of a customer as customer_of() reads them. */
+#define CUSTOMER_COLS "id, name, email, webhook_url, secret, created_at"
+
+/* Columns of a delivery as delivery_of() reads them (then the secret). */
+#define DELIVERY_COLS                                                          \
+	"id, customer, channel, target, kind, orderid, sku, qty, batchref,"    \
+	" attempts, created_at, state, next_at_ms, last_error"
 
 /* The decimal text of a numeric macro, for SQL written at compile time. */
 #define TEXT_OF_(x) #x
@@ -312,6 +366,42 @@ static const char *const stmt_sql[] = {
 				" VALUES (?1, ?2, ?3)",
 	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
 				" WHERE orderid = ?1 AND sku = ?2",
+	[ST_CUSTOMER_ADD] = "INSERT INTO customers (id, name, email,"
+			    " webhook_url, secret, created_at)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLS " FROM customers"
+			    " WHERE id = ?1",
+	[ST_ORDER_CUSTOMER] = "SELECT customer FROM order_customers"
+			      " WHERE orderid = ?1",
+	[ST_ORDER_CUSTOMER_ADD] = "INSERT INTO order_customers"
+				  " (orderid, customer) VALUES (?1, ?2)",
+	[ST_CONTACT] = "SELECT " CUSTOMER_COLS " FROM order_customers o"
+		       " JOIN customers ON id = o.customer"
+		       " WHERE o.orderid = ?1",
+	[ST_DELIVERY_ADD] = "INSERT INTO deliveries (customer, channel,"
+			    " target, kind, orderid, sku, qty, batchref)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_DELIVERY_CLAIM] =
+		"UPDATE deliveries SET lease_until = unixepoch() + ?3"
+		" WHERE id IN (SELECT id FROM deliveries"
+		" WHERE state = 'pending' AND next_at_ms <= ?1"
+		" AND (lease_until IS NULL OR lease_until <= unixepoch())"
+		" ORDER BY id LIMIT ?2) RETURNING " DELIVERY_COLS ","
+		" (SELECT secret FROM customers c"
+		" WHERE c.id = deliveries.customer)",
+	[ST_DELIVERY_FINISH] = "UPDATE deliveries SET state = ?2,"
+			       " attempts = ?3, next_at_ms = ?4,"
+			       " last_error = ?5, lease_until = NULL,"
+			       " delivered_at = CASE ?2 WHEN 'delivered'"
+			       " THEN unixepoch() END WHERE id = ?1",
+	[ST_DELIVERY_LIST] = "SELECT " DELIVERY_COLS ", NULL FROM deliveries"
+			     " WHERE ?1 IS NULL OR state = ?1"
+			     " ORDER BY id DESC LIMIT ?2",
+	[ST_DELIVERY_REPLAY] = "UPDATE deliveries SET state = 'pending',"
+			       " attempts = 0, next_at_ms = ?2,"
+			       " last_error = NULL, lease_until = NULL"
+			       " WHERE id = ?1 AND state = 'dead'",
+	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1577,6 +1667,284 @@ static int sqlite_token_list(struct uow *u, struct arena *a,
 			a, (void **)out, n_out, err);
 }
 
+/* ---- customers and their notices (issue 14) ------------------------- */
+
+/* A row of CUSTOMER_COLS into @row (a struct customer_record). */
+static int customer_of(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct customer_record *c = row;
+	const void *secret = sqlite3_column_blob(st, 4);
+
+	memset(c, 0, sizeof(*c));
+	if (secret && sqlite3_column_bytes(st, 4) == (int)sizeof(c->secret))
+		memcpy(c->secret, secret, sizeof(c->secret));
+	c->created_at = sqlite3_column_int64(st, 5);
+	return col_text(a, st, 0, &c->id) || col_text(a, st, 1, &c->name) ||
+			       col_text_opt(a, st, 2, &c->email) ||
+			       col_text_opt(a, st, 3, &c->webhook_url)
+		       ? -1
+		       : 0;
+}
+
+/* One customer from @st (bound), or *@out NULL when there is none. */
+static int one_customer(struct sqlite_uow *s, sqlite3_stmt *st, struct arena *a,
+			struct customer_record **out, struct sc_err *err)
+{
+	size_t n = 0;
+	int rc = read_all(s,
+			  &(const struct row_reader){st, sizeof(**out),
+						     customer_of,
+						     "read customer"},
+			  a, (void **)out, &n, err);
+
+	if (!rc && !n)
+		*out = NULL;
+	return rc;
+}
+
+static int sqlite_customer_add(struct uow *u, const struct customer_record *c,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_CUSTOMER_ADD);
+	int rc;
+
+	(void)bind_text(st, 1, c->id);
+	(void)bind_text(st, 2, c->name);
+	(void)bind_text(st, 3, c->email);
+	(void)bind_text(st, 4, c->webhook_url);
+	if (c->webhook_url)
+		(void)sqlite3_bind_blob(st, 5, c->secret, sizeof(c->secret),
+					SQLITE_STATIC);
+	(void)sqlite3_bind_int64(st, 6, c->created_at);
+	rc = sqlite3_step(st);
+	(void)sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return err_set(err, SC_EEXIST, "customer '%s' exists", c->id);
+	return rc == SQLITE_DONE ? SC_OK : fail(s, rc, "add customer", err);
+}
+
+static int sqlite_customer_get(struct uow *u, const char *id, struct arena *a,
+			       struct customer_record **out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_CUSTOMER_GET);
+	int rc;
+
+	(void)bind_text(st, 1, id);
+	rc = one_customer(s, st, a, out, err);
+	if (!rc && !*out)
+		rc = err_set(err, SC_ENOTFOUND, "unknown customer '%s'", id);
+	return rc;
+}
+
+static int sqlite_order_customer_set(struct uow *u, const char *orderid,
+				     const char *customer, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_ORDER_CUSTOMER);
+	const char *have;
+	char owner[SC_ID_MAX + 1] = "";
+	int rc;
+
+	(void)bind_text(st, 1, orderid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW &&
+	    (have = (const char *)sqlite3_column_text(st, 0)))
+		(void)snprintf(owner, sizeof(owner), "%s", have);
+	(void)sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(s, rc, "read order customer", err);
+	if (rc == SQLITE_ROW)
+		return strcmp(owner, customer) == 0
+			       ? SC_OK
+			       : err_set(err, SC_EEXIST,
+					 "order '%s' belongs to customer '%s'",
+					 orderid, owner);
+	st = stmt(s, ST_ORDER_CUSTOMER_ADD);
+	(void)bind_text(st, 1, orderid);
+	(void)bind_text(st, 2, customer);
+	return exec(s, st, "add order customer", err);
+}
+
+static int sqlite_contact(struct uow *u, const char *orderid, struct arena *a,
+			  struct customer_record **out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_CONTACT);
+
+	(void)bind_text(st, 1, orderid);
+	return one_customer(s, st, a, out, err);
+}
+
+static int sqlite_delivery_add(struct uow *u, const struct delivery *d,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_ADD);
+
+	(void)bind_text(st, 1, d->customer);
+	(void)bind_text(st, 2, d->channel);
+	(void)bind_text(st, 3, d->target);
+	(void)bind_text(st, 4, notice_name(d->kind));
+	(void)bind_text(st, 5, d->ev.orderid);
+	(void)bind_text(st, 6, d->ev.sku);
+	if (d->ev.has_qty)
+		(void)sqlite3_bind_int64(st, 7, d->ev.qty);
+	(void)bind_text(st, 8, d->ev.batchref);
+	return exec(s, st, "add delivery", err);
+}
+
+/* A row of DELIVERY_COLS, then the secret (or NULL), into @row. */
+static int delivery_of(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct delivery *d = row;
+	const char *kind = (const char *)sqlite3_column_text(st, 4);
+	const char *state = (const char *)sqlite3_column_text(st, 11);
+	const void *secret = sqlite3_column_blob(st, 14);
+	int k = notice_named(kind), sn = notice_state_named(state);
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	d->kind = k < 0 ? NOTICE_ALLOCATED : (enum notice_kind)k;
+	d->ev.has_qty = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	d->ev.qty = sqlite3_column_int64(st, 7);
+	d->attempts = (unsigned)sqlite3_column_int(st, 9);
+	d->created_at = sqlite3_column_int64(st, 10);
+	d->state = sn < 0 ? NOTICE_PENDING : (enum notice_state)sn;
+	d->next_at_ms = sqlite3_column_int64(st, 12);
+	if (secret && sqlite3_column_bytes(st, 14) == (int)sizeof(d->secret))
+		memcpy(d->secret, secret, sizeof(d->secret));
+	return col_text(a, st, 1, &d->customer) ||
+			       col_text(a, st, 2, &d->channel) ||
+			       col_text(a, st, 3, &d->target) ||
+			       col_text(a, st, 5, &d->ev.orderid) ||
+			       col_text(a, st, 6, &d->ev.sku) ||
+			       col_text_opt(a, st, 8, &d->ev.batchref) ||
+			       col_text_opt(a, st, 13, &d->last_error)
+		       ? -1
+		       : 0;
+}
+
+static int by_delivery_id(const void *a, const void *b)
+{
+	const struct delivery *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int sqlite_delivery_claim(struct uow *u, const struct delivery_claim *c,
+				 struct arena *a, struct delivery **out,
+				 size_t *n_out, struct sc_err *err)
+{
+	int64_t now_ms = c->now_ms;
+	size_t limit = c->limit;
+	int lease_s = c->lease_s;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st;
+	int rc = sqlite_begin(u, err);
+
+	if (!rc) {
+		st = stmt(s, ST_DELIVERY_CLAIM);
+		(void)sqlite3_bind_int64(st, 1, now_ms);
+		(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+		(void)sqlite3_bind_int(st, 3, lease_s);
+		rc = read_all(s,
+			      &(const struct row_reader){st, sizeof(**out),
+							 delivery_of,
+							 "claim deliveries"},
+			      a, (void **)out, n_out, err);
+	}
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	sqlite_rollback(u);    /* after a commit: only releases the lock */
+	if (!rc && *n_out > 1) /* RETURNING gives no order */
+		qsort(*out, *n_out, sizeof(**out), by_delivery_id);
+	return rc;
+}
+
+static int sqlite_delivery_finish(struct uow *u, int64_t id, unsigned attempts,
+				  const struct delivery_outcome *o,
+				  struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st;
+	int rc = sqlite_begin(u, err);
+
+	if (!rc) {
+		st = stmt(s, ST_DELIVERY_FINISH);
+		(void)sqlite3_bind_int64(st, 1, id);
+		(void)bind_text(st, 2,
+				notice_state_name(o->delivered
+							  ? NOTICE_DELIVERED
+						  : o->dead ? NOTICE_DEAD
+							    : NOTICE_PENDING));
+		(void)sqlite3_bind_int(st, 3, (int)attempts);
+		(void)sqlite3_bind_int64(st, 4, o->next_at_ms);
+		(void)bind_text(st, 5, o->error);
+		rc = exec(s, st, "finish delivery", err);
+	}
+	if (!rc)
+		rc = exec_simple(s, ST_COMMIT, err);
+	sqlite_rollback(u);
+	return rc;
+}
+
+static int sqlite_delivery_list(struct uow *u, const struct delivery_filter *f,
+				struct arena *a, struct delivery **out,
+				size_t *n_out, struct sc_err *err)
+{
+	int state = f->state;
+	size_t limit = f->limit;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_LIST);
+
+	if (state >= 0)
+		(void)bind_text(st, 1,
+				notice_state_name((enum notice_state)state));
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   delivery_of,
+						   "list deliveries"},
+			a, (void **)out, n_out, err);
+}
+
+static int sqlite_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
+				  struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_REPLAY);
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, id);
+	(void)sqlite3_bind_int64(st, 2, now_ms);
+	rc = exec(s, st, "replay delivery", err);
+	if (rc || sqlite3_changes(s->db) > 0)
+		return rc;
+	st = stmt(s, ST_DELIVERY_STATE);
+	(void)sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	(void)sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return err_set(err, SC_ENOTFOUND, "no delivery %lld",
+			       (long long)id);
+	if (rc != SQLITE_ROW)
+		return fail(s, rc, "read delivery", err);
+	return err_set(err, SC_EINVAL,
+		       "delivery %lld is not dead: only a dead one is replayed",
+		       (long long)id);
+}
+
+static const struct delivery_ops sqlite_delivery_ops = {
+	.contact = sqlite_contact,
+	.add = sqlite_delivery_add,
+	.claim = sqlite_delivery_claim,
+	.finish = sqlite_delivery_finish,
+	.list = sqlite_delivery_list,
+	.replay = sqlite_delivery_replay,
+};
+
 static void sqlite_free(struct uow *u)
 {
 	struct sqlite_uow *s = to_sqlite_uow(u);
@@ -1662,12 +2030,15 @@ static const struct query_ops sqlite_query_ops = {
 	.research_round = sqlite_research_round,
 	.research_history = sqlite_research_history,
 	.token_list = sqlite_token_list,
+	.customer_get = sqlite_customer_get,
 };
 
 static const struct record_ops sqlite_record_ops = {
 	.research_add = sqlite_research_add,
 	.token_add = sqlite_token_add,
 	.token_revoke = sqlite_token_revoke,
+	.customer_add = sqlite_customer_add,
+	.order_customer_set = sqlite_order_customer_set,
 };
 
 static const struct admin_ops sqlite_admin_ops = {
@@ -1937,6 +2308,7 @@ static int connect(struct sqlite_db *shared, bool migrate_only,
 	s->base.queries = &sqlite_query_ops;
 	s->base.records = &sqlite_record_ops;
 	s->base.admin = &sqlite_admin_ops;
+	s->base.deliveries = &sqlite_delivery_ops;
 	s->shared = shared;
 	rc = sqlite3_open_v2(shared->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -69,6 +69,14 @@ void auth_secret_new(char out[AUTH_SECRET_SIZE], uint8_t hash[TOKEN_HASH_LEN])
 	auth_hash(out, strlen(out), hash);
 }
 
+void auth_webhook_secret_new(uint8_t key[32], char shown[AUTH_WHSEC_SIZE])
+{
+	randombytes_buf(key, 32);
+	memcpy(shown, "whsec_", 7); /* the encoding overwrites the NUL */
+	(void)sodium_bin2base64(shown + 6, AUTH_WHSEC_SIZE - 6, key, 32,
+				sodium_base64_VARIANT_ORIGINAL);
+}
+
 void auth_secret_wipe(char s[AUTH_SECRET_SIZE])
 {
 	sodium_memzero(s, AUTH_SECRET_SIZE);

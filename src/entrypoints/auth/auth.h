@@ -43,6 +43,16 @@ void auth_secret_new(char out[AUTH_SECRET_SIZE],
 /* Overwrite the secret at @s so it does not linger in memory. */
 void auth_secret_wipe(char s[AUTH_SECRET_SIZE]);
 
+/* Bytes of "whsec_" + the base64 of a webhook secret, with its NUL. */
+#define AUTH_WHSEC_SIZE 52
+
+/*
+ * A new random webhook signing key into @key, and the form customers are
+ * shown once (Standard Webhooks: "whsec_" + base64 of the key) into
+ * @shown.
+ */
+void auth_webhook_secret_new(uint8_t key[32], char shown[AUTH_WHSEC_SIZE]);
+
 /* Fill @n bytes at @out from the CSPRNG.  Needs auth_global_init. */
 void auth_random(void *out, size_t n);
 

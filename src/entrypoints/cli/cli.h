@@ -33,6 +33,10 @@ struct cli_opts {
 	const char *after;     /* --after SKU (products) */
 	bool repair;	       /* --repair (check) */
 	bool backorder;	       /* --backorder (allocate) */
+	const char *email;     /* --email ADDRESS (customer add) */
+	const char *webhook;   /* --webhook URL (customer add) */
+	const char *state;     /* --state S (deliveries) */
+	const char *customer;  /* --customer ID (allocate) */
 };
 
 /*

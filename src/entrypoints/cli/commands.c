@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,7 @@ static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 	m.u.allocate.sku = argv[1];
 	m.u.allocate.qty = qty;
 	m.u.allocate.backorder = o->backorder;
+	m.u.allocate.customer = o->customer;
 	rc = send(cfg, &m, &res);
 	if (rc)
 		return rc;
@@ -780,6 +782,103 @@ static int cmd_token(const struct config *cfg, const struct cli_opts *o,
 	return CLI_USAGE;
 }
 
+/* Print one customer (JSON, as GET /customers/{id}), from a session. */
+static int customer_show(const struct config *cfg, const char *id)
+{
+	struct config ro = *cfg;
+	struct customer_record *c;
+	struct session s;
+	struct sc_err err;
+	int rc;
+
+	ro.open_existing = 1;
+	err_clear(&err);
+	rc = session_open(&ro, NULL, &s, &err);
+	if (!rc)
+		rc = uow_customer_get(s.w.uow, id, &s.w.scratch, &c, &err);
+	if (!rc)
+		rc = print_json(views_customer_json(c));
+	session_close(&s);
+	return rc < 0 ? fail(&err) : rc;
+}
+
+/*
+ * scents customer add ID NAME [--email A] [--webhook URL]: prints the
+ * customer, and a webhook's signing secret once.
+ */
+static int cmd_customer(const struct config *cfg, const struct cli_opts *o,
+			int argc, char **argv)
+{
+	struct msg m = {.type = MSG_CREATE_CUSTOMER};
+	struct cmd_create_customer *c = &m.u.create_customer;
+	uint8_t key[WEBHOOK_SECRET_LEN];
+	char shown[AUTH_WHSEC_SIZE];
+	int rc;
+
+	if (!strcmp(argv[0], "show") && argc == 2 && !o->email && !o->webhook)
+		return customer_show(cfg, argv[1]);
+	if (strcmp(argv[0], "add") != 0 || argc != 3) {
+		cli_error("usage: scents customer add ID NAME [--email A] "
+			  "[--webhook URL] | show ID");
+		return CLI_USAGE;
+	}
+	c->id = argv[1];
+	c->name = argv[2];
+	c->email = o->email;
+	c->webhook_url = o->webhook;
+	if (c->webhook_url) {
+		auth_webhook_secret_new(key, shown);
+		c->secret = key;
+	}
+	c->now = (int64_t)time(NULL);
+	rc = send(cfg, &m, NULL);
+	if (!rc && c->webhook_url)
+		printf("webhook secret (shown once): %s\n", shown);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(shown, sizeof(shown));
+	return rc ? rc : customer_show(cfg, argv[1]);
+}
+
+/* scents deliveries [--state S] | replay ID: customers' notices. */
+static int cmd_deliveries(const struct config *cfg, const struct cli_opts *o,
+			  int argc, char **argv)
+{
+	struct msg m = {.type = MSG_REPLAY_DELIVERY};
+	struct config ro = *cfg;
+	struct delivery *rows;
+	struct session s;
+	struct sc_err err;
+	size_t n;
+	int state = o->state ? notice_state_named(o->state) : -1, rc;
+	char *end;
+
+	if (argc == 2 && !strcmp(argv[0], "replay")) {
+		m.u.replay_delivery.id = strtoll(argv[1], &end, 10);
+		if (*end || end == argv[1]) {
+			cli_error("a delivery id is a positive integer");
+			return CLI_USAGE;
+		}
+		m.u.replay_delivery.now = (int64_t)time(NULL) * 1000;
+		return send(cfg, &m, NULL);
+	}
+	if (argc || (o->state && state < 0)) {
+		cli_error("usage: scents deliveries [--state pending|delivered|"
+			  "dead] | replay ID");
+		return CLI_USAGE;
+	}
+	ro.open_existing = 1;
+	err_clear(&err);
+	rc = session_open(&ro, NULL, &s, &err);
+	if (!rc)
+		rc = uow_delivery_list(s.w.uow,
+				       &(struct delivery_filter){state, 1000},
+				       &s.w.scratch, &rows, &n, &err);
+	if (!rc)
+		rc = print_json(views_deliveries_json(rows, n));
+	session_close(&s);
+	return rc < 0 ? fail(&err) : rc;
+}
+
 /*
  * scents check [--repair]: every invariant, one line per violation on
  * stdout; exit 0 when none (after the repair, with --repair), else 1.
@@ -895,11 +994,25 @@ const struct cli_command cli_commands[] = {
 	 "add a batch (ETA YYYY-MM-DD; - or nothing: in the warehouse)",
 	 "Without a supplier, the latest sourcing decision for SKU decides.",
 	 "", 3, 5, false, cmd_add_batch},
-	{"allocate", "[--backorder] ORDERID SKU QTY", "allocate an order line",
+	{"allocate", "[--backorder] [--customer ID] ORDERID SKU QTY",
+	 "allocate an order line",
 	 "Prints the batch ref; exit 1 when out of stock.\n"
-	 "  --backorder   without stock, keep the line waiting (prints\n"
-	 "                \"backordered\"); new stock for SKU fills it",
-	 "b", 3, 3, false, cmd_allocate},
+	 "  --backorder     without stock, keep the line waiting (prints\n"
+	 "                  \"backordered\"); new stock for SKU fills it\n"
+	 "  --customer ID   the order is this customer's, who is told what\n"
+	 "                  happens to it (scents customer add)",
+	 "bc:", 3, 3, false, cmd_allocate},
+	{"customer", "add ID NAME [--email A] [--webhook URL] | show ID",
+	 "register a customer to tell about its orders",
+	 "  add        prints the customer; with --webhook, also the signing\n"
+	 "             secret, once (receivers verify webhook-signature)\n"
+	 "  --email    an address notices are mailed to (SMTP_URL)\n"
+	 "  --webhook  an http(s) URL notices are POSTed to, signed",
+	 "e:w:", 2, 3, false, cmd_customer},
+	{"deliveries", "[--state pending|delivered|dead] | replay ID",
+	 "list customers' notices, or send a dead one again",
+	 "Newest first, as GET /deliveries answers (JSON).", "S:", 0, 2,
+	 false, cmd_deliveries},
 	{"change-batch-quantity", "REF QTY", "set a batch's quantity",
 	 "Lines that no longer fit are reallocated, newest first.", "", 2, 2,
 	 false, cmd_change_batch_quantity},

@@ -57,6 +57,10 @@ static const struct option command_options[] = {
 	{"after", required_argument, NULL, 'a'},
 	{"repair", no_argument, NULL, 'r'},
 	{"backorder", no_argument, NULL, 'b'},
+	{"email", required_argument, NULL, 'e'},
+	{"webhook", required_argument, NULL, 'w'},
+	{"state", required_argument, NULL, 'S'},
+	{"customer", required_argument, NULL, 'c'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -87,6 +91,18 @@ static void take_option(struct cli_opts *o, int opt, char *arg)
 		break;
 	case 'b':
 		o->backorder = true;
+		break;
+	case 'e':
+		o->email = arg;
+		break;
+	case 'w':
+		o->webhook = arg;
+		break;
+	case 'S':
+		o->state = arg;
+		break;
+	case 'c':
+		o->customer = arg;
 		break;
 	default:
 		break;

@@ -5,10 +5,12 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -19,6 +21,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/util.h"
+#include "domain/customer.h"
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
@@ -297,8 +300,8 @@ static void finish_add_batch(struct http_command *cmd, int rc,
 static int prepare_allocate(const struct http_req *req,
 			    struct http_command *cmd, struct http_reply *out)
 {
-	static const char *const known[] = {"orderid", "sku", "qty",
-					    "backorder", NULL};
+	static const char *const known[] = {"orderid",	 "sku",	     "qty",
+					    "backorder", "customer", NULL};
 	struct cmd_allocate *c = &cmd->m.u.allocate;
 	long long qty;
 	json_t *o = parse_object(req, out);
@@ -311,7 +314,9 @@ static int prepare_allocate(const struct http_req *req,
 	    get_ident(o, "orderid", &c->orderid, out) ||
 	    get_ident(o, "sku", &c->sku, out) ||
 	    get_qty(o, "qty", 1, &qty, out) ||
-	    get_flag(o, "backorder", &c->backorder, out))
+	    get_flag(o, "backorder", &c->backorder, out) ||
+	    (json_object_get(o, "customer") &&
+	     get_ident(o, "customer", &c->customer, out)))
 		return 0;
 	c->qty = qty;
 	return 1;
@@ -847,6 +852,147 @@ out_decref:
 	json_decref(o);
 }
 
+/* Optional string @name into *@out (NULL when absent); 400 if not one. */
+static int get_opt_string(json_t *o, const char *name, const char **out,
+			  struct http_reply *rep)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		reply_msg(rep, 400, "field '%s' must be a string or null",
+			  name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/*
+ * POST /customers: the server makes the webhook's signing secret and
+ * shows it here once; the values are checked by the command's handler.
+ */
+static void post_customer(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	static const char *const known[] = {"id", "name", "email",
+					    "webhook_url", NULL};
+	struct msg m = {.type = MSG_CREATE_CUSTOMER};
+	struct cmd_create_customer *c = &m.u.create_customer;
+	struct customer_record rec = {0};
+	uint8_t key[WEBHOOK_SECRET_LEN];
+	char shown[AUTH_WHSEC_SIZE];
+	struct sc_err err;
+	json_t *o = parse_object(req, out), *j;
+
+	if (!o)
+		return;
+	if (check_keys(o, known, out) || get_ident(o, "id", &c->id, out) ||
+	    get_ident(o, "name", &c->name, out) ||
+	    get_opt_string(o, "email", &c->email, out) ||
+	    get_opt_string(o, "webhook_url", &c->webhook_url, out))
+		goto out_decref;
+	if (c->webhook_url) {
+		auth_webhook_secret_new(key, shown);
+		c->secret = key;
+	}
+	c->now = (int64_t)time(NULL);
+	if (send(w, &m, NULL, &err)) {
+		reply_err(out, &err);
+		goto out_wipe;
+	}
+	rec.id = c->id;
+	rec.name = c->name;
+	rec.email = c->email;
+	rec.webhook_url = c->webhook_url;
+	rec.created_at = c->now;
+	j = views_customer_json(&rec);
+	if (j && c->webhook_url &&
+	    json_object_set_new(j, "webhook_secret", json_string(shown)))
+		json_decref(j), j = NULL;
+	reply_json(out, 201, j);
+out_wipe:
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(shown, sizeof(shown));
+out_decref:
+	json_decref(o);
+}
+
+static void get_customer(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	char id[SC_ID_MAX * 3 + 1];
+	struct customer_record *c;
+	struct sc_err err;
+
+	if (path_ident(req, strlen("/customers/"), "customer id", id,
+		       sizeof(id), out))
+		return;
+	err_clear(&err);
+	if (uow_customer_get(w->uow, id, &w->scratch, &c, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, views_customer_json(c));
+	arena_reset(&w->scratch);
+}
+
+/* GET /deliveries?state=&limit=: newest first, for operators. */
+static void get_deliveries(struct worker *w, const struct http_req *req,
+			   struct http_reply *out)
+{
+	struct delivery *rows;
+	struct sc_err err;
+	size_t limit = 100, n;
+	int state = req->state ? notice_state_named(req->state) : -1;
+
+	if (req->state && state < 0) {
+		reply_msg(out, 400, "state must be pending, delivered or dead");
+		return;
+	}
+	if (parse_limit(req->limit, &limit)) {
+		reply_msg(out, 400, "limit must be an integer from 1 to %d",
+			  PRODUCTS_PAGE_MAX);
+		return;
+	}
+	err_clear(&err);
+	if (uow_delivery_list(w->uow, &(struct delivery_filter){state, limit},
+			      &w->scratch, &rows, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, views_deliveries_json(rows, n));
+	arena_reset(&w->scratch);
+}
+
+/* POST /deliveries/{id}/replay: a dead notice goes out again. */
+static void post_replay(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	const char *at = req->path + strlen("/deliveries/");
+	struct msg m = {.type = MSG_REPLAY_DELIVERY};
+	struct timespec ts;
+	struct sc_err err;
+	char *end;
+	long long id = strtoll(at, &end, 10);
+
+	if (end == at || *end != '/' || *at < '1' || *at > '9') {
+		reply_msg(out, 400, "a delivery id is a positive integer");
+		return;
+	}
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	m.u.replay_delivery.id = id;
+	m.u.replay_delivery.now =
+		(int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:I, s:s}", "id", (json_int_t)id,
+				     "state", "pending"));
+}
+
 static void get_tokens(struct worker *w, const struct http_req *req,
 		       struct http_reply *out)
 {
@@ -1100,6 +1246,11 @@ static const struct route {
 	{"POST", "/tokens", post_token, TOKEN_SCOPE_ADMIN, BODY_JSON},
 	{"GET", "/tokens", get_tokens, TOKEN_SCOPE_ADMIN, BODY_NONE},
 	{"DELETE", "/tokens/{name}", delete_token, TOKEN_SCOPE_ADMIN,
+	 BODY_NONE},
+	{"POST", "/customers", post_customer, TOKEN_SCOPE_ADMIN, BODY_JSON},
+	{"GET", "/customers/{id}", get_customer, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/deliveries", get_deliveries, TOKEN_SCOPE_ADMIN, BODY_NONE},
+	{"POST", "/deliveries/{id}/replay", post_replay, TOKEN_SCOPE_ADMIN,
 	 BODY_NONE},
 	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},

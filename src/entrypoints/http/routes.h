@@ -32,6 +32,7 @@ struct http_req {
 	const char *limit;	  /* raw ?limit= value, or NULL */
 	const char *after;	  /* raw ?after= value, or NULL */
 	const char *threshold;	  /* raw ?threshold= value, or NULL */
+	const char *state;	  /* raw ?state= value, or NULL */
 	const char *content_type; /* Content-Type header, or NULL */
 	const char *authorization; /* Authorization header, or NULL */
 	struct auth *auth;	   /* token checker; NULL: no checks (tests) */

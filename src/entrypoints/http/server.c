@@ -581,6 +581,7 @@ static void query_args(char *query, struct http_req *req)
 		{"limit", offsetof(struct http_req, limit)},
 		{"after", offsetof(struct http_req, after)},
 		{"threshold", offsetof(struct http_req, threshold)},
+		{"state", offsetof(struct http_req, state)},
 	};
 	char *save = NULL;
 

@@ -16,7 +16,7 @@ static void notify(struct outbox_signal *self)
 
 	(void)pthread_mutex_lock(&t->lock);
 	t->kicked = true;
-	(void)pthread_cond_signal(&t->cond);
+	(void)pthread_cond_broadcast(&t->cond); /* two threads wait */
 	(void)pthread_mutex_unlock(&t->lock);
 }
 
@@ -101,6 +101,60 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Unix milliseconds now: deliveries are due by the wall clock. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep @ms unless stopped (kicks are the relay's).  True to stop. */
+static bool nap(struct relay_thread *t, long ms)
+{
+	struct timespec until = after_ms(ms);
+	bool stop;
+
+	(void)pthread_mutex_lock(&t->lock);
+	while (!t->stop &&
+	       pthread_cond_timedwait(&t->cond, &t->lock, &until) != ETIMEDOUT)
+		;
+	stop = t->stop;
+	(void)pthread_mutex_unlock(&t->lock);
+	return stop;
+}
+
+/* The deliverer's loop: rounds while they come back full, then a nap. */
+static void *deliver(void *arg)
+{
+	struct relay_thread *t = arg;
+
+	thread_name("scents-deliver");
+	for (;;) {
+		bool stop = nap(t, DELIVERY_POLL_MS);
+		size_t n;
+		int rc;
+
+		do {
+			struct sc_err err;
+
+			err_clear(&err);
+			n = 0;
+			rc = deliverer_run_once(&t->dw.deliverer, now_ms(), &n,
+						&err);
+			if (rc)
+				log_msg(LOG_ERROR,
+					"deliver=round code=%s error=\"%s\"",
+					err_name(rc), err.msg);
+		} while (!rc && n == DELIVERER_BATCH &&
+			 !atomic_load(&t->dw.deliverer.stop));
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
 int relay_thread_start(struct relay_thread *t, struct app *app,
 		       struct sc_err *err)
 {
@@ -111,11 +165,21 @@ int relay_thread_start(struct relay_thread *t, struct app *app,
 	rc = bootstrap_relay_init(app, &t->rw, err);
 	if (rc)
 		return rc;
+	rc = bootstrap_delivery_init(app, &t->dw, err);
+	if (rc) {
+		bootstrap_relay_release(&t->rw);
+		return rc;
+	}
 	(void)pthread_mutex_init(&t->lock, NULL);
 	(void)pthread_cond_init(&t->cond, NULL);
 	if (pthread_create(&t->tid, NULL, run, t)) {
+		bootstrap_delivery_release(&t->dw);
 		bootstrap_relay_release(&t->rw);
 		return err_set(err, SC_EIO, "cannot start the relay thread");
+	}
+	if (pthread_create(&t->delivery_tid, NULL, deliver, t)) {
+		relay_thread_stop(t);
+		return err_set(err, SC_EIO, "cannot start the delivery thread");
 	}
 	bootstrap_set_signal(app, &t->base);
 	return SC_OK;
@@ -123,14 +187,23 @@ int relay_thread_start(struct relay_thread *t, struct app *app,
 
 void relay_thread_stop(struct relay_thread *t)
 {
+	atomic_store(&t->dw.deliverer.stop, true);
 	(void)pthread_mutex_lock(&t->lock);
 	t->stop = true;
-	(void)pthread_cond_signal(&t->cond);
+	(void)pthread_cond_broadcast(&t->cond); /* two threads wait */
 	(void)pthread_mutex_unlock(&t->lock);
 	(void)pthread_join(t->tid, NULL);
+	if (t->delivery_tid)
+		(void)pthread_join(t->delivery_tid, NULL);
 	log_msg(LOG_INFO, "relay=stopped sent=%llu failed=%llu",
 		(unsigned long long)t->rw.relay.n_sent,
 		(unsigned long long)t->rw.relay.n_failed);
+	log_msg(LOG_INFO,
+		"deliver=stopped delivered=%llu failed=%llu dead=%llu",
+		(unsigned long long)atomic_load(&t->dw.deliverer.n_delivered),
+		(unsigned long long)atomic_load(&t->dw.deliverer.n_failed),
+		(unsigned long long)atomic_load(&t->dw.deliverer.n_dead));
+	bootstrap_delivery_release(&t->dw);
 	bootstrap_relay_release(&t->rw);
 	(void)pthread_cond_destroy(&t->cond);
 	(void)pthread_mutex_destroy(&t->lock);

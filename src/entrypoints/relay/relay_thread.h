@@ -24,6 +24,8 @@
 #define RELAY_COALESCE_MS    10
 #define RELAY_BACKOFF_MIN_MS 250
 #define RELAY_BACKOFF_MAX_MS 5000
+/* How often the deliverer of customers' notices looks for due ones. */
+#define DELIVERY_POLL_MS 100
 
 struct relay_thread {
 	struct outbox_signal base; /* must stay first: the bus wakes us */
@@ -33,6 +35,13 @@ struct relay_thread {
 	bool kicked;		   /* events were queued since last round */
 	bool stop;		   /* leave after one last round */
 	pthread_t tid;		   /* the thread */
+	/*
+	 * Customers' notices go out on a thread of their own: a receiver
+	 * that hangs until its timeout delays only them, never Redis or
+	 * the stock team's mail.
+	 */
+	struct delivery_worker dw; /* connection and deliverer */
+	pthread_t delivery_tid;	   /* its thread */
 };
 
 /*

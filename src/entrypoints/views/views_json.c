@@ -4,6 +4,10 @@
  */
 #include "entrypoints/views/views_json.h"
 
+#include <stdio.h>
+#include <time.h>
+
+#include "domain/customer.h"
 #include "domain/date.h"
 #include "domain/model.h"
 #include "domain/sourcing.h"
@@ -95,4 +99,56 @@ json_t *views_freed_json(const char *orderid, const struct freed_line *lines,
 		}
 	return arr ? json_pack("{s:s, s:o}", "orderid", orderid, "freed", arr)
 		   : NULL;
+}
+
+/* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into @buf (>= 21 bytes). */
+static const char *utc(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		(void)snprintf(buf, n, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+json_t *views_customer_json(const struct customer_record *c)
+{
+	char when[32];
+
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "id", c->id, "name",
+			 c->name, "email", c->email, "webhook_url",
+			 c->webhook_url, "created_at",
+			 utc(c->created_at, when, sizeof(when)));
+}
+
+json_t *views_deliveries_json(const struct delivery *d, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		char when[32], next[32];
+		json_t *o = json_pack(
+			"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:s,"
+			" s:i, s:s?, s:s?, s:s}",
+			"id", (json_int_t)d[i].id, "customer", d[i].customer,
+			"channel", d[i].channel, "target", d[i].target, "type",
+			notice_name(d[i].kind), "orderid", d[i].ev.orderid,
+			"sku", d[i].ev.sku, "qty", (json_int_t)d[i].ev.qty,
+			"batchref", d[i].ev.batchref, "state",
+			notice_state_name(d[i].state), "attempts",
+			(int)d[i].attempts, "last_error", d[i].last_error,
+			"next_attempt_at",
+			d[i].state == NOTICE_PENDING
+				? utc(d[i].next_at_ms / 1000, next,
+				      sizeof(next))
+				: NULL,
+			"created_at", utc(d[i].created_at, when, sizeof(when)));
+
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }

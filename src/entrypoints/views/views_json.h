@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 struct allocation_row;
+struct customer_record;
+struct delivery;
 struct freed_line;
 struct product;
 struct product_list;
@@ -35,5 +37,11 @@ json_t *views_allocations_json(const struct allocation_row *rows, size_t n);
  */
 json_t *views_freed_json(const char *orderid, const struct freed_line *lines,
 			 size_t n);
+
+/* {"id","name","email","webhook_url","created_at"}: never the secret. */
+json_t *views_customer_json(const struct customer_record *c);
+
+/* [{"id","customer","channel","target","type","orderid",...}, ...]. */
+json_t *views_deliveries_json(const struct delivery *d, size_t n);
 
 #endif
