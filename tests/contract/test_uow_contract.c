@@ -518,6 +518,54 @@ static void deallocation(void **state)
 	assert_int_equal(load(x, "sku1", NULL)->batches[1].allocated, 40);
 }
 
+/*
+ * Every entry of an ops table of @size bytes at @ops is set.  The tables
+ * hold function pointers only (service/uow.h), so they are read as an
+ * array of them; a new op an adapter forgets is NULL here, not a crash
+ * in production.
+ */
+static void all_set(const void *ops, size_t size, const char *what)
+{
+	typedef void fn_t(void);
+
+	assert_non_null(ops);
+	assert_int_equal(size % sizeof(fn_t *), 0);
+	for (size_t i = 0; i < size / sizeof(fn_t *); i++) {
+		fn_t *f;
+
+		memcpy(&f, (const char *)ops + i * sizeof(f), sizeof(f));
+		if (!f)
+			fail_msg("%s: entry %zu is NULL", what, i);
+	}
+}
+
+/* The port's tables of @u, each complete (the tx core's batch ops are
+   optional by contract, and checked by the writer's tests). */
+static void port_complete(const struct uow *u)
+{
+	all_set(u->products, sizeof(*u->products), "product_repo_ops");
+	all_set(u->outbox, sizeof(*u->outbox), "outbox_ops");
+	all_set(u->queries, sizeof(*u->queries), "query_ops");
+	all_set(u->records, sizeof(*u->records), "record_ops");
+	all_set(u->admin, sizeof(*u->admin), "admin_ops");
+	all_set(u->deliveries, sizeof(*u->deliveries), "delivery_ops");
+	assert_non_null(u->tx->begin);
+	assert_non_null(u->tx->commit);
+	assert_non_null(u->tx->rollback);
+	assert_non_null(u->tx->free);
+}
+
+/* Every store fills every op of the port, and so does the fault wrapper. */
+static void every_op_of_the_port_is_implemented(void **state)
+{
+	struct fx *x = *state;
+	struct faulty_uow f;
+
+	port_complete(x->uow);
+	faulty_uow_init(&f, x->uow);
+	port_complete(&f.base);
+}
+
 /* Deallocate(@orderid, @sku or NULL) through @x's bus; its code. */
 static int cancel(struct fx *x, const char *orderid, const char *sku,
 		  struct bus_result *res)
@@ -1464,6 +1512,8 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			customers_get_their_notices_through_deliveries, setup, \
 			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
+			every_op_of_the_port_is_implemented, setup, teardown), \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \

@@ -10,8 +10,10 @@
 #include "adapters/memory/memory_uow.h"
 #include "common/log.h"
 #include "domain/sourcing.h"
+#include "service/deliverer.h"
 #include "service/relay.h"
 #include "service/uow.h"
+#include "service/webhook.h"
 #include "support/cmocka.h"
 #include "support/fakes.h"
 #include "support/faulty_uow.h"
@@ -490,6 +492,179 @@ static void cancelling_frees_stock_for_a_backorder_or_drops_one(void **state)
 	assert_int_equal(app_add_batch(app, "b2", "T", 50, ""), SC_OK);
 	assert_null(app_rows(app, "o3"));
 	assert_int_equal(batch_of(app, "T", "b2")->allocated, 0);
+}
+
+/* A webhook receiver that fails its first @fail_first sends. */
+struct fake_webhook {
+	struct webhook base; /* must stay first */
+	int fail_first;	     /* sends to fail before succeeding */
+	int n_calls;	     /* sends seen */
+	int64_t last_id;     /* delivery id of the last send */
+};
+
+static int fake_webhook_send(struct webhook *self, const struct delivery *d,
+			     struct sc_err *err)
+{
+	struct fake_webhook *w = (struct fake_webhook *)self;
+
+	w->last_id = d->id;
+	if (w->n_calls++ < w->fail_first)
+		return err_set(err, SC_EIO,
+			       "webhook: the receiver answered 503");
+	return SC_OK;
+}
+
+static void fake_webhook_free(struct webhook *self)
+{
+	(void)self;
+}
+
+static const struct webhook_ops fake_webhook_ops = {fake_webhook_send,
+						    fake_webhook_free};
+
+/* A customer @id with a webhook (and @email, may be NULL) owns @orderid. */
+static void customer_orders(struct test_app *app, const char *id,
+			    const char *email, const char *orderid)
+{
+	static const uint8_t key[WEBHOOK_SECRET_LEN] = {1, 2, 3};
+	struct msg m = {.type = MSG_CREATE_CUSTOMER};
+	struct sc_err err;
+
+	m.u.create_customer = (struct cmd_create_customer){
+		id, "Cinema", email, "https://hooks.example/x", key, 1};
+	err_clear(&err);
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	m = (struct msg){.type = MSG_ALLOCATE};
+	m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false, id};
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+}
+
+static void a_failing_receiver_is_retried_with_backoff_then_dead(void **state)
+{
+	struct test_app *app = *state;
+	struct fake_webhook hook = {{&fake_webhook_ops}, 99, 0, 0};
+	struct deliverer d;
+	struct delivery *rows;
+	struct sc_err err;
+	size_t n;
+	int64_t t = 1000000;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	customer_orders(app, "c1", NULL, "o1");
+	deliverer_init(&d, app->relay_uow, &hook.base, &app->notifier.base, 7);
+	d.max_attempts = 3;
+	d.backoff_ms = 100;
+	for (unsigned attempt = 1; attempt <= 3; attempt++) {
+		err_clear(&err);
+		assert_int_equal(deliverer_run_once(&d, t, &n, &err), SC_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(hook.n_calls, (int)attempt);
+		assert_int_equal(
+			uow_delivery_list(app->uow,
+					  &(struct delivery_filter){-1, 10},
+					  &app->scratch, &rows, &n, &err),
+			SC_OK);
+		assert_int_equal(rows[0].attempts, attempt);
+		if (attempt < 3) {
+			/* full jitter under a doubling ceiling */
+			assert_int_equal(rows[0].state, NOTICE_PENDING);
+			assert_true(rows[0].next_at_ms >= t);
+			assert_true(rows[0].next_at_ms <=
+				    t + 100 * (1 << (attempt - 1)));
+			assert_string_equal(rows[0].last_error,
+					    "webhook: the receiver answered "
+					    "503");
+			/* not due before its time */
+			assert_int_equal(
+				deliverer_run_once(&d, rows[0].next_at_ms - 1,
+						   &n, &err),
+				SC_OK);
+			assert_int_equal(n, 0);
+			t = rows[0].next_at_ms;
+		} else {
+			assert_int_equal(rows[0].state, NOTICE_DEAD);
+		}
+	}
+	/* dead: never tried again on its own */
+	assert_int_equal(deliverer_run_once(&d, t + 86400000, &n, &err), SC_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(hook.n_calls, 3);
+	assert_int_equal(atomic_load(&d.n_dead), 1);
+	assert_int_equal(atomic_load(&d.n_failed), 3);
+	deliverer_release(&d);
+}
+
+static void an_email_notice_goes_through_the_notifier(void **state)
+{
+	struct test_app *app = *state;
+	struct fake_webhook hook = {{&fake_webhook_ops}, 0, 0, 0};
+	struct deliverer d;
+	struct sc_err err;
+	size_t n;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	customer_orders(app, "c1", "buyer@cinema.example", "o1");
+	deliverer_init(&d, app->relay_uow, &hook.base, &app->notifier.base, 7);
+	err_clear(&err);
+	assert_int_equal(deliverer_run_once(&d, 1, &n, &err), SC_OK);
+	assert_int_equal(n, 2); /* webhook and email */
+	assert_int_equal(hook.n_calls, 1);
+	assert_int_equal(app->notifier.n_calls, 1);
+	assert_string_equal(app->notifier.to[0], "buyer@cinema.example");
+	assert_non_null(strstr(app->notifier.body[0],
+			       "Your order o1: 1 of T is allocated."));
+	assert_int_equal(atomic_load(&d.n_delivered), 2);
+	assert_int_equal(deliverer_run_once(&d, 2, &n, &err), SC_OK);
+	assert_int_equal(n, 0); /* delivered: done */
+	deliverer_release(&d);
+}
+
+static void backoff_is_full_jitter_under_a_doubling_ceiling(void **state)
+{
+	struct deliverer d;
+	int64_t lo = INT64_MAX, hi = 0;
+
+	(void)state;
+	deliverer_init(&d, NULL, NULL, NULL, 42);
+	d.backoff_ms = 1000;
+	d.backoff_max_ms = 60000;
+	for (unsigned a = 1; a <= 40; a++) {
+		int64_t cap = a >= 7 ? 60000 : 1000LL << (a - 1);
+
+		for (int i = 0; i < 200; i++) {
+			int64_t b = deliverer_backoff_ms(&d, a);
+
+			assert_true(b >= 0 && b <= cap);
+			if (a == 1) {
+				lo = b < lo ? b : lo;
+				hi = b > hi ? b : hi;
+			}
+		}
+	}
+	/* spread over the range, not one value */
+	assert_true(lo < 100 && hi > 900);
+	deliverer_release(&d);
+}
+
+static void customer_channels_are_checked(void **state)
+{
+	(void)state;
+	assert_true(customer_email_valid("a@b.example"));
+	assert_false(customer_email_valid("a@b"));
+	assert_false(customer_email_valid("@b.example"));
+	assert_false(customer_email_valid("a@@b.example"));
+	assert_false(customer_email_valid("a b@c.example"));
+	assert_false(customer_email_valid("a@b.example."));
+	assert_false(customer_email_valid(""));
+	assert_true(customer_url_valid("https://hooks.example/x?y=1"));
+	assert_true(customer_url_valid("http://127.0.0.1:8080/hook"));
+	assert_false(customer_url_valid("ftp://hooks.example/x"));
+	assert_false(customer_url_valid("https://"));
+	assert_false(customer_url_valid("https://a b.example/"));
+	assert_false(customer_url_valid("hooks.example/x"));
+	assert_int_equal(notice_of_event(MSG_OUT_OF_STOCK), -1);
+	assert_int_equal(notice_named("order_line.deallocated"),
+			 NOTICE_DEALLOCATED);
 }
 
 static void change_of_an_unknown_batch_is_not_found(void **state)
@@ -1124,6 +1299,10 @@ int main(void)
 		T(a_backorder_waits_and_new_stock_fills_it),
 		T(backorders_fill_oldest_first_and_big_ones_wait),
 		T(cancelling_frees_stock_for_a_backorder_or_drops_one),
+		T(a_failing_receiver_is_retried_with_backoff_then_dead),
+		T(an_email_notice_goes_through_the_notifier),
+		T(backoff_is_full_jitter_under_a_doubling_ceiling),
+		T(customer_channels_are_checked),
 		T(change_of_an_unknown_batch_is_not_found),
 		T(bad_command_values_change_nothing),
 		T(uncommitted_work_is_rolled_back),
