@@ -308,6 +308,7 @@ int bootstrap_relay_init(struct app *app, struct relay_worker *rw,
 	relay_init(&rw->relay, rw->uow, app->publisher, app->notifier,
 		   app->cfg.stock_email);
 	rw->relay.status = &app->delivery;
+	rw->relay.coalesce_s = app->cfg.stock_alert_window_s;
 	return SC_OK;
 }
 

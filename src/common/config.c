@@ -197,6 +197,8 @@ static int load_delivery(struct config *c, config_getenv_fn *get, void *ctx,
 						    "8", 1, 100};
 	static const struct int_setting backoff = {"DELIVERY_BACKOFF_MS",
 						   "1000", 1, 3600000};
+	static const struct int_setting window = {"STOCK_ALERT_WINDOW_S", "300",
+						  0, 86400};
 	int rc = parse_int(get, ctx, &timeout, &c->webhook_timeout_ms, err);
 
 	if (!rc)
@@ -204,6 +206,9 @@ static int load_delivery(struct config *c, config_getenv_fn *get, void *ctx,
 			       err);
 	if (!rc)
 		rc = parse_int(get, ctx, &backoff, &c->delivery_backoff_ms,
+			       err);
+	if (!rc)
+		rc = parse_int(get, ctx, &window, &c->stock_alert_window_s,
 			       err);
 	return rc;
 }

@@ -52,6 +52,8 @@ struct config {
 	int webhook_timeout_ms;		    /* one webhook POST, whole */
 	int delivery_max_attempts;	    /* a notice is dead after these */
 	int delivery_backoff_ms;	    /* first retry's ceiling */
+	int stock_alert_window_s;	    /* one stock-team mail per kind
+					       and sku in this window */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

@@ -4,6 +4,7 @@
 #include "domain/events.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define NONE	 SIZE_MAX
@@ -12,6 +13,27 @@
 #define ALL_FOUR                                                               \
 	(BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY) | BIT(EF_BATCHREF))
 
+/*
+ * "Out of stock for <SKU>" first (design.md; mail filters match it), then
+ * the line that found no stock when the event recorded one.
+ */
+static void out_of_stock_mail(const struct event_fields *f, char *buf, size_t n)
+{
+	if (f->orderid && f->has_qty)
+		(void)snprintf(buf, n,
+			       "Out of stock for %s: order %s wanted %lld",
+			       f->sku, f->orderid, (long long)f->qty);
+	else
+		(void)snprintf(buf, n, "Out of stock for %s", f->sku);
+}
+
+static void low_stock_mail(const struct event_fields *f, char *buf, size_t n)
+{
+	(void)snprintf(buf, n,
+		       "Low stock for %s: %lld available, below its threshold",
+		       f->sku, (long long)f->qty);
+}
+
 static const struct event_kind kinds[] = {
 	{MSG_ALLOCATED,
 	 "Allocated",
@@ -19,6 +41,7 @@ static const struct event_kind kinds[] = {
 	 "line_allocated",
 	 ALL_FOUR,
 	 0,
+	 NULL,
 	 {AT(allocated, orderid), AT(allocated, sku), AT(allocated, qty),
 	  AT(allocated, batchref)}},
 	/* the reference app's Deallocated, as design.md section 5 gives it */
@@ -28,6 +51,7 @@ static const struct event_kind kinds[] = {
 	 "line_deallocated",
 	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
 	 0,
+	 NULL,
 	 {AT(deallocated, orderid), AT(deallocated, sku), AT(deallocated, qty),
 	  NONE}},
 	/*
@@ -41,6 +65,7 @@ static const struct event_kind kinds[] = {
 	 "line_backordered",
 	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
 	 0,
+	 NULL,
 	 {AT(backordered, orderid), AT(backordered, sku), AT(backordered, qty),
 	  NONE}},
 	{MSG_OUT_OF_STOCK,
@@ -49,8 +74,18 @@ static const struct event_kind kinds[] = {
 	 "out_of_stock",
 	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
 	 BIT(EF_ORDERID) | BIT(EF_QTY),
+	 out_of_stock_mail,
 	 {AT(out_of_stock, orderid), AT(out_of_stock, sku),
 	  AT(out_of_stock, qty), NONE}},
+	/* a sku's available units fell below its threshold (qty: available) */
+	{MSG_LOW_STOCK,
+	 "LowStock",
+	 ROUTE_NOTIFY_STOCK,
+	 "low_stock",
+	 BIT(EF_SKU) | BIT(EF_QTY),
+	 0,
+	 low_stock_mail,
+	 {NONE, AT(low_stock, sku), AT(low_stock, available), NONE}},
 };
 
 const struct event_kind *event_kind_of(enum msg_type type)

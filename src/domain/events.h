@@ -42,13 +42,15 @@ enum event_route {
 };
 
 struct event_kind {
-	enum msg_type type;	  /* the event */
-	const char *name;	  /* stored and logged: msg_name(type) */
-	enum event_route route;	  /* where it goes */
-	const char *channel;	  /* wire channel / metrics label */
-	unsigned fields;	  /* bit (1u << EF_x) per field carried */
-	unsigned optional;	  /* of those, the ones that may be absent
-				     (a NULL string; a qty of 0) */
+	enum msg_type type;	/* the event */
+	const char *name;	/* stored and logged: msg_name(type) */
+	enum event_route route; /* where it goes */
+	const char *channel;	/* wire channel / metrics label */
+	unsigned fields;	/* bit (1u << EF_x) per field carried */
+	unsigned optional;	/* of those, the ones that may be absent
+				   (a NULL string; a qty of 0) */
+	/* ROUTE_NOTIFY_STOCK: the mail's body into @buf (@n bytes) */
+	void (*stock_mail)(const struct event_fields *f, char *buf, size_t n);
 	size_t offset[EF__COUNT]; /* of each carried field in struct msg */
 };
 

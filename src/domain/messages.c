@@ -15,10 +15,12 @@ static const char *const names[] = {
 	[MSG_DEALLOCATE] = "Deallocate",
 	[MSG_CREATE_CUSTOMER] = "CreateCustomer",
 	[MSG_REPLAY_DELIVERY] = "ReplayDelivery",
+	[MSG_SET_LOW_STOCK] = "SetLowStock",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",
 	[MSG_BACKORDERED] = "Backordered",
+	[MSG_LOW_STOCK] = "LowStock",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,

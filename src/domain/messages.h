@@ -33,11 +33,13 @@ enum msg_type {
 	MSG_DEALLOCATE,
 	MSG_CREATE_CUSTOMER,
 	MSG_REPLAY_DELIVERY,
+	MSG_SET_LOW_STOCK,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
 	MSG_OUT_OF_STOCK,
 	MSG_BACKORDERED,
+	MSG_LOW_STOCK,
 	MSG__COUNT
 };
 
@@ -123,6 +125,18 @@ struct cmd_replay_delivery {
 	int64_t now; /* unix milliseconds, from the sender */
 };
 
+/* SetLowStock(sku, threshold): alert below this many (0: never). */
+struct cmd_set_low_stock {
+	const char *sku;   /* product */
+	int64_t threshold; /* 0..SC_QTY_MAX */
+};
+
+/* LowStock: @sku's available units fell below its threshold. */
+struct ev_low_stock {
+	const char *sku;   /* product */
+	int64_t available; /* units left to allocate */
+};
+
 /* Allocated: a line now has stock in batch @batchref. */
 struct ev_allocated {
 	const char *orderid;  /* customer order */
@@ -173,6 +187,8 @@ struct msg {
 		struct cmd_deallocate deallocate;
 		struct cmd_create_customer create_customer;
 		struct cmd_replay_delivery replay_delivery;
+		struct cmd_set_low_stock set_low_stock;
+		struct ev_low_stock low_stock;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

@@ -273,6 +273,65 @@ static void record_change(struct product *p, enum change_kind kind,
 		c->line = *l;
 }
 
+int64_t product_available(const struct product *p)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < p->n_batches; i++)
+		n += batch_available(&p->batches[i]);
+	return n;
+}
+
+void product_restore_low_stock(struct product *p, int64_t threshold)
+{
+	p->low_stock = threshold;
+}
+
+void product_mark_loaded(struct product *p)
+{
+	p->loaded_available = product_available(p);
+}
+
+int product_set_low_stock(struct product *p, int64_t threshold,
+			  struct sc_err *err)
+{
+	int rc;
+
+	if (threshold < 0 || threshold > SC_QTY_MAX)
+		return err_set(err, SC_EINVAL,
+			       "threshold must be from 0 to %lld",
+			       (long long)SC_QTY_MAX);
+	if (threshold == p->low_stock)
+		return SC_OK;
+	rc = reserve_one(p, 0, 0, 1, err);
+	if (rc)
+		return rc;
+	p->low_stock = threshold;
+	record_change(p, CHANGE_LOW_STOCK, 0, NULL);
+	p->version++;
+	return SC_OK;
+}
+
+int product_check_low_stock(struct product *p, struct sc_err *err)
+{
+	int64_t now = product_available(p);
+	struct msg *ev;
+	int rc;
+
+	if (!p->low_stock || p->loaded_available < p->low_stock ||
+	    now >= p->low_stock)
+		return SC_OK;
+	rc = reserve_one(p, 0, 1, 0, err);
+	if (rc)
+		return rc;
+	ev = &p->events[p->n_events++];
+	ev->type = MSG_LOW_STOCK;
+	ev->u.low_stock.sku = p->sku;
+	ev->u.low_stock.available = now;
+	p->loaded_available = now; /* once per crossing, even if called again */
+	return SC_OK;
+}
+
 int product_restore_batch(struct product *p, const struct batch_spec *spec,
 			  int64_t allocated, struct batch **out,
 			  struct sc_err *err)

@@ -83,8 +83,9 @@ enum change_kind {
 	CHANGE_BATCH_TOTALS, /* batches[batch]'s purchased or allocated moved */
 	CHANGE_LINE_ADDED,   /* line allocated to batches[batch] */
 	CHANGE_LINE_REMOVED, /* line deallocated from batches[batch] */
-	CHANGE_BACKORDER_ADDED,	 /* line waits for stock; batch unused */
-	CHANGE_BACKORDER_REMOVED /* filled or cancelled; batch unused */
+	CHANGE_BACKORDER_ADDED,	  /* line waits for stock; batch unused */
+	CHANGE_BACKORDER_REMOVED, /* filled or cancelled; batch unused */
+	CHANGE_LOW_STOCK	  /* the low-stock threshold; batch unused */
 };
 
 struct change {
@@ -114,6 +115,8 @@ struct product {
 	size_t cap_backorders;	       /* entries allocated in backorders */
 	bool backorders_complete;      /* every backorder of the sku is
 					  loaded (filling needs that) */
+	int64_t low_stock;	  /* alert below this many available; 0: none */
+	int64_t loaded_available; /* product_available() at load */
 };
 
 /* What became of a line given to product_allocate_line(). */
@@ -159,6 +162,32 @@ int batch_allocate(struct batch *b, const struct order_line *l,
  */
 int product_new(struct arena *a, const char *sku, int64_t version, bool is_new,
 		struct product **out /* OUT */, struct sc_err *err);
+
+/* Units not allocated, over every batch (warehouse and shipments). */
+int64_t product_available(const struct product *p);
+
+/*
+ * For repositories and the unit of work: the stored threshold, and the
+ * availability the product was loaded with (the low-stock rule compares
+ * the end of a transaction with it).
+ */
+void product_restore_low_stock(struct product *p, int64_t threshold);
+void product_mark_loaded(struct product *p);
+
+/*
+ * Alert the stock team below @threshold available units (0: never).
+ * Bumps the version.  SC_EINVAL out of 0..SC_QTY_MAX.
+ */
+int product_set_low_stock(struct product *p, int64_t threshold,
+			  struct sc_err *err);
+
+/*
+ * At the end of a transaction: when this product's availability went
+ * from at least its threshold (at load) to below it, record LowStock
+ * once.  The alert fires on the crossing, not on every allocation below
+ * it: that is what keeps the stock team's mail from a storm.
+ */
+int product_check_low_stock(struct product *p, struct sc_err *err);
 
 /* The batch with @ref, or NULL. */
 struct batch *product_find_batch(struct product *p, const char *ref);

@@ -21,26 +21,41 @@
  * commit.  Events are copied before each call because a handler may grow
  * (and so move) the product's event array.
  */
+/* The in-transaction handlers of @p's events from index @from on. */
+static int run_in_tx(struct deps *d, struct product *p, size_t from,
+		     struct sc_err *err)
+{
+	for (size_t k = from; k < p->n_events; k++) {
+		struct msg ev = p->events[k];
+		handler_fn *fn = in_tx_handler_table[ev.type];
+		int rc = fn ? fn(&ev, d, NULL, err) : SC_OK;
+
+		if (rc)
+			return rc;
+	}
+	return SC_OK;
+}
+
 static int commit(struct deps *d, struct sc_err *err)
 {
 	struct uow *u = d->uow;
-	int rc;
+	int rc = SC_OK;
 
-	for (size_t i = 0; i < u->n_seen; i++) {
+	for (size_t i = 0; !rc && i < u->n_seen; i++)
+		rc = run_in_tx(d, u->seen[i], 0, err);
+	/*
+	 * Low stock is judged on where the whole transaction left each
+	 * product, reallocations included, so it runs after them.
+	 */
+	for (size_t i = 0; !rc && i < u->n_seen; i++) {
 		struct product *p = u->seen[i];
+		size_t before = p->n_events;
 
-		for (size_t k = 0; k < p->n_events; k++) {
-			struct msg ev = p->events[k];
-			handler_fn *fn = in_tx_handler_table[ev.type];
-
-			if (!fn)
-				continue;
-			rc = fn(&ev, d, NULL, err);
-			if (rc)
-				return rc;
-		}
+		rc = product_check_low_stock(p, err);
+		if (!rc)
+			rc = run_in_tx(d, p, before, err);
 	}
-	return uow_commit(u, err);
+	return rc ? rc : uow_commit(u, err);
 }
 
 /*
@@ -446,6 +461,31 @@ static int handle_replay_delivery(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+static int handle_set_low_stock(const struct msg *m, struct deps *d,
+				struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_set_low_stock *c = &m->u.set_low_stock;
+	struct product *p;
+	int rc;
+
+	(void)res;
+	if (check_ident("sku", c->sku, err) ||
+	    check_qty("threshold", c->threshold, 0, err))
+		return SC_EINVAL;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = repo_get(d->uow, c->sku, NULL, &p, err);
+	if (!rc)
+		rc = product_set_low_stock(p, c->threshold, err);
+	if (!rc) /* already below the new threshold: say so now */
+		p->loaded_available = p->low_stock;
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Token names are checked here only, for every transport. */
 static int check_token_name(const char *name, struct sc_err *err)
 {
@@ -603,10 +643,12 @@ const struct handler_entry handler_table[] = {
 	[MSG_DEALLOCATE] = {1, {handle_deallocate}},
 	[MSG_CREATE_CUSTOMER] = {1, {handle_create_customer}},
 	[MSG_REPLAY_DELIVERY] = {1, {handle_replay_delivery}},
+	[MSG_SET_LOW_STOCK] = {1, {handle_set_low_stock}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
 	[MSG_BACKORDERED] = {1, {wake_relay}},
+	[MSG_LOW_STOCK] = {1, {wake_relay}},
 };
 
 /*
@@ -627,9 +669,11 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_DEALLOCATE] = NULL,
 	[MSG_CREATE_CUSTOMER] = NULL,
 	[MSG_REPLAY_DELIVERY] = NULL,
+	[MSG_SET_LOW_STOCK] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
 	[MSG_BACKORDERED] = enqueue_and_tell,
+	[MSG_LOW_STOCK] = enqueue,
 };
 /* clang-format on */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "domain/events.h"
@@ -16,10 +17,16 @@
 #include "service/publisher.h"
 #include "service/uow.h"
 
+static int64_t wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
 void relay_init(struct relay *r, struct uow *uow, struct publisher *pub,
 		struct notifier *notifier, const char *stock_email)
 {
 	memset(r, 0, sizeof(*r));
+	r->now_s = wall_clock;
 	r->uow = uow;
 	r->publisher = pub;
 	r->notifier = notifier;
@@ -40,26 +47,55 @@ static int publish_event(struct relay *r, const struct event_kind *k,
 				 err);
 }
 
+/* FNV-1a of @k's name and @sku; never 0 (0 marks a free slot). */
+static uint64_t fold_key(const struct event_kind *k, const char *sku)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *s = k->name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL; /* "LowStockX" != "LowStock" "X" */
+	for (const char *s = sku; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
 /*
- * ROUTE_NOTIFY_STOCK (OutOfStock): tell the stock team, naming the order
- * line that found no stock when the event recorded one (design.md keeps
- * "Out of stock for <SKU>" first: mail filters match it).
+ * ROUTE_NOTIFY_STOCK: tell the stock team, in the kind's own words, at
+ * most once per kind and sku within the coalescing window (relay.h).
  */
-static int notify_stock_team(struct relay *r, const struct outbox_item *it,
-			     struct sc_err *err)
+static int notify_stock_team(struct relay *r, const struct event_kind *k,
+			     const struct outbox_item *it, struct sc_err *err)
 {
 	struct event_fields f;
-	char body[2 * SC_ID_MAX + 96];
+	char body[2 * SC_ID_MAX + 200];
+	struct relay_fold *slot;
+	uint64_t key;
+	int64_t now = r->now_s();
+	size_t n;
+	int rc;
 
 	event_flatten(&it->ev, &f);
-	if (f.orderid && f.has_qty)
-		(void)snprintf(body, sizeof(body),
-			       "Out of stock for %s: order %s wanted %lld",
-			       f.sku, f.orderid, (long long)f.qty);
-	else
-		(void)snprintf(body, sizeof(body), "Out of stock for %s",
-			       f.sku);
-	return notifier_send(r->notifier, r->stock_email, body, err);
+	key = fold_key(k, f.sku);
+	slot = &r->folds[key % RELAY_FOLD_SLOTS];
+	if (r->coalesce_s > 0 && slot->key == key &&
+	    now - slot->last < r->coalesce_s) {
+		slot->folded++; /* told already: counted, not mailed */
+		return SC_OK;
+	}
+	k->stock_mail(&f, body, sizeof(body));
+	n = strlen(body);
+	if (slot->key == key && slot->folded)
+		(void)snprintf(body + n, sizeof(body) - n,
+			       " (and %u more like it since the last mail)",
+			       slot->folded);
+	rc = notifier_send(r->notifier, r->stock_email, body, err);
+	if (!rc) {
+		slot->key = key;
+		slot->last = now;
+		slot->folded = 0;
+	}
+	return rc;
 }
 
 /* Deliver one event; SC_EIO (or the adapter's code) when it fails. */
@@ -69,7 +105,7 @@ static int deliver(struct relay *r, const struct outbox_item *it,
 	const struct event_kind *k = event_kind_of(it->ev.type);
 	bool publish = k->route == ROUTE_PUBLISH;
 	int rc = publish ? publish_event(r, k, it, err)
-			 : notify_stock_team(r, it, err);
+			 : notify_stock_team(r, k, it, err);
 
 	if (r->status) {
 		struct delivery_status *st = r->status;

@@ -34,6 +34,11 @@ struct uow;
 
 /* Most events read and marked per round. */
 #define RELAY_BATCH 256
+/*
+ * Skus whose last stock-team mail the relay remembers.  A collision only
+ * forgets a window (one more mail), never loses an alert.
+ */
+#define RELAY_FOLD_SLOTS 256
 
 /* What the relay last saw of a way out (Redis, SMTP, the log). */
 enum delivery_state {
@@ -65,6 +70,20 @@ struct relay {
 	uint64_t n_failed;		/* failed attempts since init */
 	struct delivery_status *status; /* updated after each delivery;
 					   NULL (the default): none */
+	/*
+	 * Coalescing of the stock team's mail: a second alert of the same
+	 * kind and sku within @coalesce_s seconds of the last one mailed is
+	 * counted instead of mailed, and the next mail after the window
+	 * says how many were folded into it.  0 (the default): every alert
+	 * is mailed.  Per process: N servers may each mail once a window.
+	 */
+	int coalesce_s;
+	int64_t (*now_s)(void); /* the clock; tests set their own */
+	struct relay_fold {
+		uint64_t key;	 /* hash of kind and sku; 0: free */
+		int64_t last;	 /* when it was last mailed */
+		unsigned folded; /* alerts counted since, not mailed */
+	} folds[RELAY_FOLD_SLOTS];
 };
 
 /* Set up @r; allocates nothing.  Pointers are borrowed. */

@@ -63,8 +63,10 @@ int repo_get(struct uow *u, const char *sku, const struct load_hint *hint,
 		return SC_OK;
 	}
 	rc = u->products->get(u, sku, hint, &p, err);
-	if (!rc)
+	if (!rc) {
+		product_mark_loaded(p); /* for the low-stock rule */
 		rc = track(u, p, err);
+	}
 	if (!rc)
 		*out = p;
 	return rc;
@@ -158,6 +160,9 @@ static int save_product(struct uow *u, const struct product *p,
 			break;
 		case CHANGE_BACKORDER_REMOVED:
 			rc = r->remove_backorder(u, &c->line, err);
+			break;
+		case CHANGE_LOW_STOCK:
+			rc = r->set_low_stock(u, p->sku, p->low_stock, err);
 			break;
 		}
 	}

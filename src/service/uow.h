@@ -323,6 +323,10 @@ struct product_repo_ops {
 	int (*add_backorder)(struct uow *self, const struct order_line *l,
 			     struct sc_err *err);
 
+	/* Store product @sku's low-stock threshold @threshold. */
+	int (*set_low_stock)(struct uow *self, const char *sku,
+			     int64_t threshold, struct sc_err *err);
+
 	/* Remove the backorder of @l (orderid, sku): filled or cancelled. */
 	int (*remove_backorder)(struct uow *self, const struct order_line *l,
 				struct sc_err *err);

@@ -872,6 +872,28 @@ static void customers_get_their_notices_through_deliveries(void **state)
 	assert_string_equal(d[0].ev.sku, "U");
 }
 
+/* The low-stock threshold is kept by every store, with the product. */
+static void the_low_stock_threshold_is_stored(void **state)
+{
+	struct fx *x = *state;
+	struct msg m = {.type = MSG_SET_LOW_STOCK};
+	struct product *p;
+
+	add_batch(x, "b1", "T", 10, 0);
+	assert_int_equal(load(x, "T", NULL)->low_stock, 0);
+	m.u.set_low_stock = (struct cmd_set_low_stock){"T", 7};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(load(x, "T", NULL)->low_stock, 7);
+	assert_int_equal(uow_read_product(x->uow, "T", &x->arena, &p, &x->err),
+			 SC_OK);
+	assert_int_equal(p->low_stock, 7);
+	allocate(x, NULL, "o1", "T", 4); /* 6 left: one LowStock queued */
+	m.u.set_low_stock.threshold = 0;
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(load(x, "T", NULL)->low_stock, 0);
+	assert_int_equal(load(x, "T", NULL)->version, 4);
+}
+
 /* OutOfStock keeps the line that caused it, and may lack it (old rows). */
 static void out_of_stock_names_its_line_when_it_has_one(void **state)
 {
@@ -1514,6 +1536,8 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			teardown),                                             \
 		cmocka_unit_test_setup_teardown(                               \
 			every_op_of_the_port_is_implemented, setup, teardown), \
+		cmocka_unit_test_setup_teardown(                               \
+			the_low_stock_threshold_is_stored, setup, teardown),   \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \

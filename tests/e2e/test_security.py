@@ -45,6 +45,7 @@ ROUTES = [
     ("POST", "/change_batch_quantity", {"ref": "b1", "qty": 5}, "stock"),
     ("DELETE", "/allocations/o1", None, "allocate"),
     ("DELETE", "/allocations/o1/SKU", None, "allocate"),
+    ("PUT", "/products/SKU/low_stock", {"threshold": 1}, "stock"),
     ("GET", "/customers/c1", None, "read"),
     ("POST", "/customers", {"id": "c1", "name": "C"}, "admin"),
     ("GET", "/deliveries", None, "admin"),

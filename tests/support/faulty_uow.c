@@ -102,6 +102,9 @@ FORWARD_WRITE(products, add_line, l->sku,
 FORWARD_WRITE(products, remove_line, l->sku,
 	      (struct uow * u, const struct order_line *l, struct sc_err *err),
 	      l, err)
+FORWARD_WRITE(products, set_low_stock, sku,
+	      (struct uow * u, const char *sku, int64_t t, struct sc_err *err),
+	      sku, t, err)
 FORWARD_WRITE(products, add_backorder, l->sku,
 	      (struct uow * u, const struct order_line *l, struct sc_err *err),
 	      l, err)
@@ -338,6 +341,7 @@ static const struct product_repo_ops faulty_products = {
 	.add_line = f_products_add_line,
 	.remove_line = f_products_remove_line,
 	.add_backorder = f_products_add_backorder,
+	.set_low_stock = f_products_set_low_stock,
 	.remove_backorder = f_products_remove_backorder,
 };
 

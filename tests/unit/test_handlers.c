@@ -646,6 +646,80 @@ static void backoff_is_full_jitter_under_a_doubling_ceiling(void **state)
 	deliverer_release(&d);
 }
 
+/* SetLowStock through the bus; its code. */
+static int app_low_stock(struct test_app *app, const char *sku, long long n)
+{
+	struct msg m = {.type = MSG_SET_LOW_STOCK};
+	struct sc_err err;
+
+	err_clear(&err);
+	m.u.set_low_stock = (struct cmd_set_low_stock){sku, n};
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+static void the_stock_team_hears_once_when_stock_falls_below(void **state)
+{
+	struct test_app *app = *state;
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 10, ""), SC_OK);
+	assert_int_equal(app_low_stock(app, "T", 5), SC_OK);
+	assert_int_equal(app_low_stock(app, "NOPE", 5), SC_ENOTFOUND);
+	assert_int_equal(app_low_stock(app, "T", -1), SC_EINVAL);
+	assert_int_equal(app_allocate(app, "o1", "T", 4, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 0); /* 6 left: fine */
+	assert_int_equal(app_allocate(app, "o2", "T", 2, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 1); /* 4 left: crossed */
+	assert_string_equal(app->notifier.body[0],
+			    "Low stock for T: 4 available, below its "
+			    "threshold");
+	assert_int_equal(app_allocate(app, "o3", "T", 1, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 1); /* still below: quiet */
+	/* back above, then below again: a new crossing, a new mail */
+	assert_int_equal(app_add_batch(app, "b2", "T", 10, ""), SC_OK);
+	assert_int_equal(app_allocate(app, "o4", "T", 10, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 2);
+	assert_int_equal(app_load(app, "T")->low_stock, 5);
+	/* a threshold set above what is left alerts at once */
+	assert_int_equal(app_low_stock(app, "T", 50), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 3);
+}
+
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static void repeated_alerts_are_folded_within_the_window(void **state)
+{
+	struct test_app *app = *state;
+
+	app->relay.coalesce_s = 300;
+	app->relay.now_s = fake_clock;
+	fake_now = 1000;
+	assert_int_equal(app_add_batch(app, "b1", "T", 1, ""), SC_OK);
+	assert_int_equal(app_add_batch(app, "u1", "U", 1, ""), SC_OK);
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+
+		(void)snprintf(id, sizeof(id), "o%d", i);
+		assert_int_equal(app_allocate(app, id, "T", 5, NULL, 0), SC_OK);
+	}
+	assert_int_equal(app->notifier.n_calls, 1); /* one of three */
+	assert_int_equal(app_allocate(app, "x", "U", 5, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 2); /* another sku: mailed */
+	fake_now += 299;
+	assert_int_equal(app_allocate(app, "o8", "T", 5, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 2);
+	fake_now += 1; /* the window is over: mailed, with the count */
+	assert_int_equal(app_allocate(app, "o9", "T", 5, NULL, 0), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 3);
+	assert_string_equal(app->notifier.body[2],
+			    "Out of stock for T: order o9 wanted 5 (and 3 more "
+			    "like it since the last mail)");
+}
+
 static void customer_channels_are_checked(void **state)
 {
 	(void)state;
@@ -1303,6 +1377,8 @@ int main(void)
 		T(an_email_notice_goes_through_the_notifier),
 		T(backoff_is_full_jitter_under_a_doubling_ceiling),
 		T(customer_channels_are_checked),
+		T(the_stock_team_hears_once_when_stock_falls_below),
+		T(repeated_alerts_are_folded_within_the_window),
 		T(change_of_an_unknown_batch_is_not_found),
 		T(bad_command_values_change_nothing),
 		T(uncommitted_work_is_rolled_back),

@@ -379,6 +379,34 @@ static void deallocating_a_line_not_held_is_not_found(void **state)
 	assert_int_equal(product_find_batch(f->p, "b1")->allocated, 0);
 }
 
+static void low_stock_is_recorded_once_per_crossing(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+
+	add(f, "b1", 10, NULL);
+	assert_int_equal(product_set_low_stock(f->p, 5, &f->err), SC_OK);
+	assert_int_equal(product_set_low_stock(f->p, -1, &f->err), SC_EINVAL);
+	product_mark_loaded(f->p); /* each transaction starts here */
+	alloc(f, "o1", 4);
+	n = f->p->n_events;
+	assert_int_equal(product_check_low_stock(f->p, &f->err), SC_OK);
+	assert_int_equal(f->p->n_events, n); /* 6 left */
+	product_mark_loaded(f->p);
+	alloc(f, "o2", 2);
+	assert_int_equal(product_check_low_stock(f->p, &f->err), SC_OK);
+	assert_int_equal(f->p->n_events, n + 2);
+	assert_int_equal(f->p->events[n + 1].type, MSG_LOW_STOCK);
+	assert_int_equal(f->p->events[n + 1].u.low_stock.available, 4);
+	/* twice in one transaction: still once */
+	assert_int_equal(product_check_low_stock(f->p, &f->err), SC_OK);
+	assert_int_equal(f->p->n_events, n + 2);
+	product_mark_loaded(f->p);
+	alloc(f, "o3", 1);
+	assert_int_equal(product_check_low_stock(f->p, &f->err), SC_OK);
+	assert_int_equal(f->p->n_events, n + 3); /* below already: quiet */
+}
+
 static void changing_an_unknown_batch_is_not_found(void **state)
 {
 	struct fixture *f = *state;
@@ -463,6 +491,7 @@ int main(void)
 		T(shrinking_deallocates_newest_lines_first),
 		T(deallocating_frees_the_line_and_records_deallocated),
 		T(deallocating_a_line_not_held_is_not_found),
+		T(low_stock_is_recorded_once_per_crossing),
 		T(changing_an_unknown_batch_is_not_found),
 		T(out_of_memory_leaves_the_product_unchanged),
 #undef T

@@ -49,6 +49,7 @@ struct stored_product {
 	size_t n_batches;		/* entries in batches */
 	struct stored_line *backorders; /* oldest first; owned */
 	size_t n_backorders;		/* entries in backorders */
+	int64_t low_stock;		/* the alert threshold, 0: none */
 };
 
 /* An outbox entry; strings owned. */
@@ -300,6 +301,7 @@ static struct stored_product *stored_clone(const struct stored_product *sp)
 	if (!c)
 		return NULL;
 	c->version = sp->version;
+	c->low_stock = sp->low_stock;
 	if (!(c->sku = mem_strdup(sp->sku)))
 		goto out_free;
 	if (sp->n_batches &&
@@ -351,6 +353,9 @@ static int copy_out(const struct stored_product *sp, struct arena *a,
 {
 	struct product *p;
 	int rc = product_new(a, sp->sku, sp->version, false, &p, err);
+
+	if (!rc)
+		product_restore_low_stock(p, sp->low_stock);
 
 	for (size_t i = 0; !rc && i < sp->n_batches; i++) {
 		const struct stored_batch *sb = &sp->batches[i];
@@ -600,6 +605,17 @@ static int memory_remove_line(struct uow *u, const struct order_line *l,
 		}
 	}
 	return SC_OK; /* nothing stored: the delete of SQL, a no-op */
+}
+
+static int memory_set_low_stock(struct uow *u, const char *sku,
+				int64_t threshold, struct sc_err *err)
+{
+	struct staged *st = staged_of(to_memory_uow(u), sku);
+
+	if (!st)
+		return not_staged(sku, err);
+	st->copy->low_stock = threshold;
+	return SC_OK;
 }
 
 static int memory_add_backorder(struct uow *u, const struct order_line *l,
@@ -1471,6 +1487,7 @@ static const struct product_repo_ops memory_product_ops = {
 	.add_line = memory_add_line,
 	.remove_line = memory_remove_line,
 	.add_backorder = memory_add_backorder,
+	.set_low_stock = memory_set_low_stock,
 	.remove_backorder = memory_remove_backorder,
 };
 

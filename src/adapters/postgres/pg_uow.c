@@ -150,6 +150,9 @@ static const char *const migrations[] = {
 	" delivered_at BIGINT);"
 	"CREATE INDEX deliveries_due ON deliveries(next_at_ms)"
 	" WHERE state = 'pending';",
+	/* 4: the low-stock threshold (SQLite's 9) */
+	"ALTER TABLE products ADD COLUMN low_stock BIGINT NOT NULL DEFAULT 0"
+	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -226,12 +229,14 @@ enum stmt {
 	ST_DELIVERY_LIST,
 	ST_DELIVERY_REPLAY,
 	ST_DELIVERY_STATE,
+	ST_SET_LOW_STOCK,
 	ST__COUNT
 };
 
 static const char *const stmt_sql[] = {
-	[ST_PRODUCT] = "SELECT id, version_number FROM products WHERE sku = $1",
-	[ST_PRODUCT_LOCK] = "SELECT id, version_number FROM products"
+	[ST_PRODUCT] = "SELECT id, version_number, low_stock FROM products"
+		       " WHERE sku = $1",
+	[ST_PRODUCT_LOCK] = "SELECT id, version_number, low_stock FROM products"
 			    " WHERE sku = $1 FOR UPDATE",
 	[ST_BATCHES] = "SELECT reference, purchased_quantity,"
 		       " allocated_quantity, eta, supplier FROM batches"
@@ -369,6 +374,8 @@ static const char *const stmt_sql[] = {
 			       " last_error = NULL, lease_until = NULL"
 			       " WHERE id = $1 AND state = 'dead'",
 	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = $1",
+	[ST_SET_LOW_STOCK] =
+		"UPDATE products SET low_stock = $1 WHERE sku = $2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -793,6 +800,8 @@ static int load_product(struct pg_uow *s, struct arena *a, const char *sku,
 	if (!rc)
 		rc = product_new(a, sku, int_at(r, 0, 1), false, &p, err);
 	if (!rc)
+		product_restore_low_stock(p, int_at(r, 0, 2));
+	if (!rc)
 		rc = load_batches(s, p, PQgetvalue(r, 0, 0), err);
 	PQclear(r);
 	if (!rc)
@@ -932,6 +941,17 @@ static int pg_remove_line(struct uow *u, const struct order_line *l,
 	return rc ? rc
 		  : run_cmd(to_pg(u), ST_DELETE_VIEW, &q,
 			    "update allocations_view", NULL, err);
+}
+
+static int pg_set_low_stock(struct uow *u, const char *sku, int64_t threshold,
+			    struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_int(&q, threshold);
+	p_str(&q, sku);
+	return run_cmd(to_pg(u), ST_SET_LOW_STOCK, &q, "set low stock", NULL,
+		       err);
 }
 
 static int pg_add_backorder(struct uow *u, const struct order_line *l,
@@ -1634,6 +1654,7 @@ static const struct product_repo_ops pg_product_ops = {
 	.add_line = pg_add_line,
 	.remove_line = pg_remove_line,
 	.add_backorder = pg_add_backorder,
+	.set_low_stock = pg_set_low_stock,
 	.remove_backorder = pg_remove_backorder,
 };
 

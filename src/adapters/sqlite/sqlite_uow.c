@@ -192,6 +192,9 @@ static const char *const migrations[] = {
 	" delivered_at INTEGER);"
 	"CREATE INDEX deliveries_due ON deliveries(next_at_ms)"
 	" WHERE state = 'pending';",
+	/* 9: the stock team is alerted below this many available (0: never) */
+	"ALTER TABLE products ADD COLUMN low_stock INTEGER NOT NULL DEFAULT 0"
+	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -249,6 +252,7 @@ enum stmt {
 	ST_DELIVERY_LIST,
 	ST_DELIVERY_REPLAY,
 	ST_DELIVERY_STATE,
+	ST_SET_LOW_STOCK,
 	ST__COUNT
 };
 
@@ -274,7 +278,8 @@ static const char *const stmt_sql[] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_PRODUCT] = "SELECT id, version_number FROM products WHERE sku = ?1",
+	[ST_PRODUCT] = "SELECT id, version_number, low_stock FROM products"
+		       " WHERE sku = ?1",
 	[ST_BATCHES] = "SELECT reference, purchased_quantity,"
 		       " allocated_quantity, eta, supplier FROM batches"
 		       " WHERE product_id = ?1 ORDER BY id",
@@ -402,6 +407,8 @@ static const char *const stmt_sql[] = {
 			       " last_error = NULL, lease_until = NULL"
 			       " WHERE id = ?1 AND state = 'dead'",
 	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
+	[ST_SET_LOW_STOCK] =
+		"UPDATE products SET low_stock = ?1 WHERE sku = ?2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -756,7 +763,7 @@ static int load_product(struct sqlite_uow *s, struct arena *a, const char *sku,
 {
 	sqlite3_stmt *st = stmt(s, ST_PRODUCT);
 	struct product *p;
-	sqlite3_int64 id, version;
+	sqlite3_int64 id, version, low;
 	int rc;
 
 	(void)bind_text(st, 1, sku);
@@ -770,8 +777,11 @@ static int load_product(struct sqlite_uow *s, struct arena *a, const char *sku,
 	}
 	id = sqlite3_column_int64(st, 0);
 	version = sqlite3_column_int64(st, 1);
+	low = sqlite3_column_int64(st, 2);
 	(void)sqlite3_reset(st);
 	rc = product_new(a, sku, version, false, &p, err);
+	if (!rc)
+		product_restore_low_stock(p, low);
 	if (!rc)
 		rc = load_batches(s, p, id, err);
 	if (!rc)
@@ -1146,6 +1156,17 @@ static int sqlite_add_line(struct uow *u, const char *batchref,
 	(void)bind_text(st, 3, l->sku);
 	(void)sqlite3_bind_int64(st, 4, l->qty);
 	return exec(s, st, "insert allocation", err);
+}
+
+static int sqlite_set_low_stock(struct uow *u, const char *sku,
+				int64_t threshold, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SET_LOW_STOCK);
+
+	(void)sqlite3_bind_int64(st, 1, threshold);
+	(void)bind_text(st, 2, sku);
+	return exec(s, st, "set low stock", err);
 }
 
 static int sqlite_add_backorder(struct uow *u, const struct order_line *l,
@@ -2012,6 +2033,7 @@ static const struct product_repo_ops sqlite_product_ops = {
 	.add_line = sqlite_add_line,
 	.remove_line = sqlite_remove_line,
 	.add_backorder = sqlite_add_backorder,
+	.set_low_stock = sqlite_set_low_stock,
 	.remove_backorder = sqlite_remove_backorder,
 };
 

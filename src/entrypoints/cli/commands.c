@@ -782,6 +782,22 @@ static int cmd_token(const struct config *cfg, const struct cli_opts *o,
 	return CLI_USAGE;
 }
 
+/* scents low-stock SKU N: alert the stock team below N available. */
+static int cmd_low_stock(const struct config *cfg, const struct cli_opts *o,
+			 int argc, char **argv)
+{
+	struct msg m = {.type = MSG_SET_LOW_STOCK};
+	long long n;
+
+	(void)o;
+	(void)argc;
+	if (check_id("sku", argv[0]) || parse_qty("threshold", argv[1], 0, &n))
+		return CLI_USAGE;
+	m.u.set_low_stock.sku = argv[0];
+	m.u.set_low_stock.threshold = n;
+	return send(cfg, &m, NULL);
+}
+
 /* Print one customer (JSON, as GET /customers/{id}), from a session. */
 static int customer_show(const struct config *cfg, const char *id)
 {
@@ -1002,6 +1018,11 @@ const struct cli_command cli_commands[] = {
 	 "  --customer ID   the order is this customer's, who is told what\n"
 	 "                  happens to it (scents customer add)",
 	 "bc:", 3, 3, false, cmd_allocate},
+	{"low-stock", "SKU N",
+	 "mail the stock team when SKU's available units fall below N",
+	 "Once per crossing (and at most once per STOCK_ALERT_WINDOW_S);\n"
+	 "0 turns the alert off.",
+	 "", 2, 2, false, cmd_low_stock},
 	{"customer", "add ID NAME [--email A] [--webhook URL] | show ID",
 	 "register a customer to tell about its orders",
 	 "  add        prints the customer; with --webhook, also the signing\n"

@@ -852,6 +852,37 @@ out_decref:
 	json_decref(o);
 }
 
+/* PUT /products/{sku}/low_stock {"threshold": N}: alert below N. */
+static void put_low_stock(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	static const char *const known[] = {"threshold", NULL};
+	const char *at = req->path + strlen("/products/");
+	struct msg m = {.type = MSG_SET_LOW_STOCK};
+	char sku[SC_ID_MAX + 1];
+	struct sc_err err;
+	long long threshold;
+	json_t *o = parse_object(req, out);
+
+	if (!o)
+		return;
+	if (check_keys(o, known, out) ||
+	    path_segment(at, 0, "sku", sku, sizeof(sku), out) ||
+	    get_qty(o, "threshold", 0, &threshold, out))
+		goto out_decref;
+	m.u.set_low_stock.sku = sku;
+	m.u.set_low_stock.threshold = threshold;
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:s, s:I}", "sku", sku,
+				     "low_stock_threshold",
+				     (json_int_t)threshold));
+out_decref:
+	json_decref(o);
+}
+
 /* Optional string @name into *@out (NULL when absent); 400 if not one. */
 static int get_opt_string(json_t *o, const char *name, const char **out,
 			  struct http_reply *rep)
@@ -1235,6 +1266,8 @@ static const struct route {
 	 TOKEN_SCOPE_ALLOCATE, BODY_NONE},
 	{"GET", "/products", get_products, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/products/{sku}", get_product, TOKEN_SCOPE_READ, BODY_NONE},
+	{"PUT", "/products/{sku}/low_stock", put_low_stock, TOKEN_SCOPE_STOCK,
+	 BODY_JSON},
 	{"GET", "/healthz", get_healthz, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"GET", "/readyz", get_readyz, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"POST", "/sourcing/research", post_research, TOKEN_SCOPE_ADMIN,

@@ -35,8 +35,9 @@ json_t *views_product_json(const struct product *p)
 	for (size_t i = 0; batches && i < p->n_batches; i++)
 		if (json_array_append_new(batches, batch_json(&p->batches[i])))
 			break;
-	return json_pack("{s:s, s:I, s:o}", "sku", p->sku, "version",
-			 (json_int_t)p->version, "batches", batches);
+	return json_pack("{s:s, s:I, s:I, s:o}", "sku", p->sku, "version",
+			 (json_int_t)p->version, "low_stock_threshold",
+			 (json_int_t)p->low_stock, "batches", batches);
 }
 
 json_t *views_products_json(const struct product_list *page, size_t limit)

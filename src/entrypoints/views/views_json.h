@@ -16,7 +16,10 @@ struct freed_line;
 struct product;
 struct product_list;
 
-/* {"sku","version","batches":[...]}; NULL when out of memory. */
+/*
+ * {"sku","version","low_stock_threshold","batches":[...]}; NULL when out
+ * of memory.
+ */
 json_t *views_product_json(const struct product *p);
 
 /*
