@@ -345,7 +345,7 @@ def test_the_api_description_is_served_and_agrees_with_the_docs(server):
     assert r.json() == conftest.SPEC  # byte for byte the repository's
     # docs/api.md names exactly the operations the description has
     with open(os.path.join(conftest.ROOT, "docs", "api.md")) as f:
-        doc = set(re.findall(r"^\| `(GET|POST|DELETE) (/[^`? ]*)", f.read(),
+        doc = set(re.findall(r"^\| `(GET|POST|PUT|DELETE) (/[^`? ]*)", f.read(),
                              re.M))
     spec = {(m.upper(), p) for p, ops in conftest.SPEC["paths"].items()
             for m in ops}
