@@ -199,6 +199,8 @@ static int load_delivery(struct config *c, config_getenv_fn *get, void *ctx,
 						   "1000", 1, 3600000};
 	static const struct int_setting window = {"STOCK_ALERT_WINDOW_S", "300",
 						  0, 86400};
+	static const struct int_setting aging = {"BACKORDER_ALERT_AGE_S",
+						 "86400", 0, 31536000};
 	int rc = parse_int(get, ctx, &timeout, &c->webhook_timeout_ms, err);
 
 	if (!rc)
@@ -209,6 +211,9 @@ static int load_delivery(struct config *c, config_getenv_fn *get, void *ctx,
 			       err);
 	if (!rc)
 		rc = parse_int(get, ctx, &window, &c->stock_alert_window_s,
+			       err);
+	if (!rc)
+		rc = parse_int(get, ctx, &aging, &c->backorder_alert_age_s,
 			       err);
 	return rc;
 }

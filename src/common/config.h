@@ -54,6 +54,8 @@ struct config {
 	int delivery_backoff_ms;	    /* first retry's ceiling */
 	int stock_alert_window_s;	    /* one stock-team mail per kind
 					       and sku in this window */
+	int backorder_alert_age_s;	    /* tell the stock team of older
+					       backorders; 0: never */
 };
 
 /* Looks a variable up; NULL when unset.  getenv() in production. */

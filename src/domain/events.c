@@ -34,6 +34,14 @@ static void low_stock_mail(const struct event_fields *f, char *buf, size_t n)
 		       f->sku, (long long)f->qty);
 }
 
+static void backorder_waiting_mail(const struct event_fields *f, char *buf,
+				   size_t n)
+{
+	(void)snprintf(buf, n,
+		       "Backorder waiting too long for %s: order %s wants %lld",
+		       f->sku, f->orderid, (long long)f->qty);
+}
+
 static const struct event_kind kinds[] = {
 	{MSG_ALLOCATED,
 	 "Allocated",
@@ -86,6 +94,16 @@ static const struct event_kind kinds[] = {
 	 0,
 	 low_stock_mail,
 	 {NONE, AT(low_stock, sku), AT(low_stock, available), NONE}},
+	/* a backorder older than BACKORDER_ALERT_AGE_S, told once */
+	{MSG_BACKORDER_WAITING,
+	 "BackorderWaiting",
+	 ROUTE_NOTIFY_STOCK,
+	 "backorder_waiting",
+	 BIT(EF_ORDERID) | BIT(EF_SKU) | BIT(EF_QTY),
+	 0,
+	 backorder_waiting_mail,
+	 {AT(backorder_waiting, orderid), AT(backorder_waiting, sku),
+	  AT(backorder_waiting, qty), NONE}},
 };
 
 const struct event_kind *event_kind_of(enum msg_type type)

@@ -16,11 +16,13 @@ static const char *const names[] = {
 	[MSG_CREATE_CUSTOMER] = "CreateCustomer",
 	[MSG_REPLAY_DELIVERY] = "ReplayDelivery",
 	[MSG_SET_LOW_STOCK] = "SetLowStock",
+	[MSG_ALERT_AGED_BACKORDERS] = "AlertAgedBackorders",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",
 	[MSG_BACKORDERED] = "Backordered",
 	[MSG_LOW_STOCK] = "LowStock",
+	[MSG_BACKORDER_WAITING] = "BackorderWaiting",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,

@@ -34,12 +34,14 @@ enum msg_type {
 	MSG_CREATE_CUSTOMER,
 	MSG_REPLAY_DELIVERY,
 	MSG_SET_LOW_STOCK,
+	MSG_ALERT_AGED_BACKORDERS,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
 	MSG_OUT_OF_STOCK,
 	MSG_BACKORDERED,
 	MSG_LOW_STOCK,
+	MSG_BACKORDER_WAITING,
 	MSG__COUNT
 };
 
@@ -131,6 +133,22 @@ struct cmd_set_low_stock {
 	int64_t threshold; /* 0..SC_QTY_MAX */
 };
 
+/*
+ * AlertAgedBackorders(now, age): tell the stock team, once each, about
+ * backorders waiting since before @now - @age_s (a timer sends it).
+ */
+struct cmd_alert_aged_backorders {
+	int64_t now;   /* unix seconds, from the sender */
+	int64_t age_s; /* older than this is too old, >= 1 */
+};
+
+/* BackorderWaiting: a line has waited for stock longer than it should. */
+struct ev_backorder_waiting {
+	const char *orderid; /* customer order */
+	const char *sku;     /* product */
+	int64_t qty;	     /* units */
+};
+
 /* LowStock: @sku's available units fell below its threshold. */
 struct ev_low_stock {
 	const char *sku;   /* product */
@@ -189,6 +207,8 @@ struct msg {
 		struct cmd_replay_delivery replay_delivery;
 		struct cmd_set_low_stock set_low_stock;
 		struct ev_low_stock low_stock;
+		struct cmd_alert_aged_backorders alert_aged_backorders;
+		struct ev_backorder_waiting backorder_waiting;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

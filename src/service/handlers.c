@@ -486,6 +486,53 @@ static int handle_set_low_stock(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+/* Backorders told per command: a timer sends it again for the rest. */
+#define AGED_BACKORDERS_PER_ALERT 100
+
+/*
+ * AlertAgedBackorders: each backorder waiting longer than the age gets
+ * one BackorderWaiting for the stock team, and is marked so that it never
+ * gets a second, in one transaction.
+ */
+static int handle_alert_aged_backorders(const struct msg *m, struct deps *d,
+					struct bus_result *res,
+					struct sc_err *err)
+{
+	const struct cmd_alert_aged_backorders *c = &m->u.alert_aged_backorders;
+	struct aged_list aged = {0};
+	int rc;
+
+	(void)res;
+	if (c->age_s < 1 || c->now < c->age_s)
+		return err_set(err, SC_EINVAL,
+			       "an age of at least one second, before now");
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_aged_backorders(d->uow, c->now - c->age_s,
+				 AGED_BACKORDERS_PER_ALERT, d->arena, &aged,
+				 err);
+	for (size_t i = 0; !rc && i < aged.n; i++) {
+		struct msg ev = {.type = MSG_BACKORDER_WAITING};
+
+		ev.u.backorder_waiting = (struct ev_backorder_waiting){
+			aged.items[i].orderid, aged.items[i].sku,
+			aged.items[i].qty};
+		rc = uow_outbox_add(d->uow, &ev, err);
+		if (!rc)
+			rc = uow_backorder_alerted(
+				d->uow, aged.items[i].orderid,
+				aged.items[i].sku, c->now, err);
+	}
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && aged.n &&
+	    d->signal) /* not a product's event: wake it here */
+		d->signal->notify(d->signal);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /* Token names are checked here only, for every transport. */
 static int check_token_name(const char *name, struct sc_err *err)
 {
@@ -644,11 +691,13 @@ const struct handler_entry handler_table[] = {
 	[MSG_CREATE_CUSTOMER] = {1, {handle_create_customer}},
 	[MSG_REPLAY_DELIVERY] = {1, {handle_replay_delivery}},
 	[MSG_SET_LOW_STOCK] = {1, {handle_set_low_stock}},
+	[MSG_ALERT_AGED_BACKORDERS] = {1, {handle_alert_aged_backorders}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
 	[MSG_BACKORDERED] = {1, {wake_relay}},
 	[MSG_LOW_STOCK] = {1, {wake_relay}},
+	[MSG_BACKORDER_WAITING] = {0, {NULL}}, /* queued by its command */
 };
 
 /*
@@ -670,10 +719,12 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_CREATE_CUSTOMER] = NULL,
 	[MSG_REPLAY_DELIVERY] = NULL,
 	[MSG_SET_LOW_STOCK] = NULL,
+	[MSG_ALERT_AGED_BACKORDERS] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
 	[MSG_BACKORDERED] = enqueue_and_tell,
 	[MSG_LOW_STOCK] = enqueue,
+	[MSG_BACKORDER_WAITING] = NULL,
 };
 /* clang-format on */

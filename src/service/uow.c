@@ -303,6 +303,14 @@ int notice_state_named(const char *name)
 	return -1;
 }
 
+int uow_backorder_alerted(struct uow *u, const char *orderid, const char *sku,
+			  int64_t at, struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->records->backorder_alerted(u, orderid, sku, at, err);
+}
+
 int uow_customer_add(struct uow *u, const struct customer_record *c,
 		     struct sc_err *err)
 {

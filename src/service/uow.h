@@ -157,6 +157,20 @@ struct allocation_row {
 	int64_t qty;	      /* units of a backordered line (else 0) */
 };
 
+/* A backorder as the aged-backorder query returns it. */
+struct aged_backorder {
+	const char *orderid; /* customer order */
+	const char *sku;     /* product */
+	int64_t qty;	     /* units */
+	int64_t created_at;  /* unix seconds it began to wait */
+};
+
+/* Aged backorders read (query_ops.aged_backorders), in an arena. */
+struct aged_list {
+	struct aged_backorder *items; /* n entries, oldest first */
+	size_t n;		      /* may be 0 */
+};
+
 /* A customer as stored (strings in an arena). */
 struct customer_record {
 	const char *id;			    /* the rule of every id */
@@ -456,6 +470,14 @@ struct query_ops {
 			  struct token_record **out, size_t *n_out,
 			  struct sc_err *err);
 
+	/*
+	 * Up to @limit backorders waiting since @before (unix seconds) or
+	 * earlier that no one was told about yet, oldest first, into @a.
+	 */
+	int (*aged_backorders)(struct uow *self, int64_t before, size_t limit,
+			       struct arena *a, struct aged_list *out,
+			       struct sc_err *err);
+
 	/* Customer @id into @a.  SC_ENOTFOUND when there is none. */
 	int (*customer_get)(struct uow *self, const char *id, struct arena *a,
 			    struct customer_record **out, struct sc_err *err);
@@ -481,6 +503,11 @@ struct record_ops {
 	 */
 	int (*token_revoke)(struct uow *self, const char *name, int64_t at,
 			    struct sc_err *err);
+
+	/* The stock team was told about backorder (@orderid, @sku) at @at. */
+	int (*backorder_alerted)(struct uow *self, const char *orderid,
+				 const char *sku, int64_t at,
+				 struct sc_err *err);
 
 	/* Record customer @c.  SC_EEXIST when the id is taken. */
 	int (*customer_add)(struct uow *self, const struct customer_record *c,
@@ -688,6 +715,19 @@ static inline int uow_token_list(struct uow *u, struct arena *a,
 {
 	return UOW_QUERY(u, err, token_list(u, a, out, n_out, err));
 }
+
+/* See query_ops.aged_backorders. */
+static inline int uow_aged_backorders(struct uow *u, int64_t before,
+				      size_t limit, struct arena *a,
+				      struct aged_list *out, struct sc_err *err)
+{
+	return UOW_QUERY(u, err,
+			 aged_backorders(u, before, limit, a, out, err));
+}
+
+/* See record_ops.backorder_alerted; needs an open unit of work. */
+int uow_backorder_alerted(struct uow *u, const char *orderid, const char *sku,
+			  int64_t at, struct sc_err *err);
 
 /* See query_ops.customer_get. */
 static inline int uow_customer_get(struct uow *u, const char *id,

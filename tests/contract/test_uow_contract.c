@@ -872,6 +872,47 @@ static void customers_get_their_notices_through_deliveries(void **state)
 	assert_string_equal(d[0].ev.sku, "U");
 }
 
+/* Backorders older than an age are listed until each is marked told. */
+static void aged_backorders_are_listed_until_told(void **state)
+{
+	struct fx *x = *state;
+	struct msg m = {.type = MSG_ALERT_AGED_BACKORDERS};
+	struct aged_list rows;
+	struct outbox_item *items;
+	int64_t now = (int64_t)time(NULL);
+	size_t n, waiting = 0;
+
+	add_batch(x, "b1", "T", 1, 0);
+	assert_true(backorder(x, "o1", "T", 3).backordered);
+	assert_int_equal(uow_aged_backorders(x->uow, now - 3600, 10, &x->arena,
+					     &rows, &x->err),
+			 SC_OK);
+	assert_int_equal(rows.n, 0); /* not that old */
+	assert_int_equal(uow_aged_backorders(x->uow, now + 100, 10, &x->arena,
+					     &rows, &x->err),
+			 SC_OK);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.items[0].orderid, "o1");
+	assert_string_equal(rows.items[0].sku, "T");
+	assert_int_equal(rows.items[0].qty, 3);
+	assert_true(rows.items[0].created_at >= now - 5 &&
+		    rows.items[0].created_at <= now + 5);
+	m.u.alert_aged_backorders =
+		(struct cmd_alert_aged_backorders){now + 200, 100};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK); /* nothing new */
+	assert_int_equal(uow_aged_backorders(x->uow, now + 100, 10, &x->arena,
+					     &rows, &x->err),
+			 SC_OK);
+	assert_int_equal(rows.n, 0);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 50, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	for (size_t i = 0; i < n; i++)
+		waiting += items[i].ev.type == MSG_BACKORDER_WAITING;
+	assert_int_equal(waiting, 1);
+}
+
 /* The low-stock threshold is kept by every store, with the product. */
 static void the_low_stock_threshold_is_stored(void **state)
 {
@@ -1538,6 +1579,9 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			every_op_of_the_port_is_implemented, setup, teardown), \
 		cmocka_unit_test_setup_teardown(                               \
 			the_low_stock_threshold_is_stored, setup, teardown),   \
+		cmocka_unit_test_setup_teardown(                               \
+			aged_backorders_are_listed_until_told, setup,          \
+			teardown),                                             \
 		cmocka_unit_test_setup_teardown(deallocation, setup,           \
 						teardown),                     \
 		cmocka_unit_test_setup_teardown(                               \

@@ -2,6 +2,8 @@
 a sku's low-stock threshold set over HTTP and the CLI, one mail when
 available units cross below it, and repeated out-of-stock alerts for one
 sku folded into one mail per window."""
+import time
+
 import requests
 
 from conftest import error_line, run, wait_for
@@ -54,3 +56,21 @@ def test_out_of_stock_alerts_for_one_sku_are_folded(make_server, smtp_sink):
     bodies = sorted(m["data"] for m in smtp_sink.mails())
     assert "Out of stock for ICE: order o0 wanted 9" in bodies[0]
     assert "Out of stock for SAND: order x wanted 9" in bodies[1]
+
+
+def test_a_backorder_waiting_too_long_is_told_once(make_server, smtp_sink):
+    s = make_server({"SMTP_URL": smtp_sink.url, "BACKORDER_ALERT_AGE_S": "1",
+                     "STOCK_ALERT_WINDOW_S": "0"})
+    s.post("/add_batch", json={"ref": "b1", "sku": "MOSS", "qty": 1})
+    assert s.post("/allocate", json={"orderid": "late-1", "sku": "MOSS",
+                                     "qty": 4, "backorder": True}
+                  ).json() == {"status": "backordered"}
+
+    def told():
+        return [m for m in smtp_sink.mails()
+                if "Backorder waiting too long for MOSS: order late-1 "
+                   "wants 4" in m["data"]]
+    wait_for(told, what="the aged-backorder mail")
+    # checked every half age: several more checks, still one mail
+    time.sleep(2)
+    assert len(told()) == 1

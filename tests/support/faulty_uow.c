@@ -133,6 +133,14 @@ FORWARD(deliveries, list,
 FORWARD(deliveries, replay,
 	(struct uow * u, int64_t id, int64_t now_ms, struct sc_err *err), id,
 	now_ms, err)
+FORWARD(queries, aged_backorders,
+	(struct uow * u, int64_t before, size_t limit, struct arena *a,
+	 struct aged_list *out, struct sc_err *err),
+	before, limit, a, out, err)
+FORWARD(records, backorder_alerted,
+	(struct uow * u, const char *orderid, const char *sku, int64_t at,
+	 struct sc_err *err),
+	orderid, sku, at, err)
 FORWARD(queries, customer_get,
 	(struct uow * u, const char *id, struct arena *a,
 	 struct customer_record **out, struct sc_err *err),
@@ -370,6 +378,7 @@ static const struct query_ops faulty_queries = {
 	.research_history = f_queries_research_history,
 	.token_list = f_queries_token_list,
 	.customer_get = f_queries_customer_get,
+	.aged_backorders = f_queries_aged_backorders,
 };
 
 static const struct record_ops faulty_records = {
@@ -378,6 +387,7 @@ static const struct record_ops faulty_records = {
 	.token_revoke = f_records_token_revoke,
 	.customer_add = f_records_customer_add,
 	.order_customer_set = f_records_order_customer_set,
+	.backorder_alerted = f_records_backorder_alerted,
 };
 
 static const struct admin_ops faulty_admin = {

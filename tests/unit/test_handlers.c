@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/memory/memory_uow.h"
 #include "common/log.h"
@@ -720,6 +721,37 @@ static void repeated_alerts_are_folded_within_the_window(void **state)
 			    "like it since the last mail)");
 }
 
+static void old_backorders_are_told_once(void **state)
+{
+	struct test_app *app = *state;
+	struct msg m = {.type = MSG_ALERT_AGED_BACKORDERS};
+	struct bus_result res;
+	struct sc_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	assert_int_equal(app_add_batch(app, "b1", "T", 1, ""), SC_OK);
+	assert_int_equal(app_backorder(app, "o1", "T", 5, &res), SC_OK);
+	assert_int_equal(app->notifier.n_calls, 1); /* its OutOfStock */
+	m.u.alert_aged_backorders = (struct cmd_alert_aged_backorders){now, 60};
+	err_clear(&err);
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	relay_run_once(&app->relay, NULL, &err);    /* the timer's wake-up */
+	assert_int_equal(app->notifier.n_calls, 1); /* not old yet */
+	m.u.alert_aged_backorders.now = now + 61;
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	relay_run_once(&app->relay, NULL, &err);
+	assert_int_equal(app->notifier.n_calls, 2);
+	assert_string_equal(
+		app->notifier.body[1],
+		"Backorder waiting too long for T: order o1 wants 5");
+	m.u.alert_aged_backorders.now = now + 6100;
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	relay_run_once(&app->relay, NULL, &err);
+	assert_int_equal(app->notifier.n_calls, 2); /* once, ever */
+	m.u.alert_aged_backorders.age_s = 0;
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_EINVAL);
+}
+
 static void customer_channels_are_checked(void **state)
 {
 	(void)state;
@@ -1377,6 +1409,7 @@ int main(void)
 		T(an_email_notice_goes_through_the_notifier),
 		T(backoff_is_full_jitter_under_a_doubling_ceiling),
 		T(customer_channels_are_checked),
+		T(old_backorders_are_told_once),
 		T(the_stock_team_hears_once_when_stock_falls_below),
 		T(repeated_alerts_are_folded_within_the_window),
 		T(change_of_an_unknown_batch_is_not_found),

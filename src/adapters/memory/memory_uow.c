@@ -27,8 +27,10 @@
 #include "service/uow.h"
 
 struct stored_line {
-	char *orderid; /* owned */
-	int64_t qty;   /* units */
+	char *orderid;	    /* owned */
+	int64_t qty;	    /* units */
+	int64_t created_at; /* backorders: when it began to wait */
+	int64_t alerted_at; /* backorders: the stock team told; 0: not */
 };
 
 struct stored_batch {
@@ -108,7 +110,10 @@ struct notices {
 	size_t n_links;
 	struct kept_delivery *deliveries; /* by id */
 	size_t n_deliveries;
-	int64_t *replays; /* staged only: ids to make pending */
+	struct order_link *alerts; /* staged only: backorders told about */
+	size_t n_alerts;
+	int64_t alerted_at; /* staged only: when */
+	int64_t *replays;   /* staged only: ids to make pending */
 	size_t n_replays;
 	int64_t replay_at_ms; /* staged only: their next_at_ms */
 };
@@ -335,7 +340,7 @@ static struct stored_product *stored_clone(const struct stored_product *sp)
 		      mem_calloc(sp->n_backorders, sizeof(*c->backorders))))
 		goto out_free;
 	for (size_t k = 0; k < sp->n_backorders; k++) {
-		c->backorders[k].qty = sp->backorders[k].qty;
+		c->backorders[k] = sp->backorders[k];
 		if (!(c->backorders[k].orderid =
 			      mem_strdup(sp->backorders[k].orderid)))
 			goto out_free;
@@ -633,9 +638,12 @@ static int memory_add_backorder(struct uow *u, const struct order_line *l,
 	if (!p)
 		return oom(err);
 	sp->backorders = p;
+	memset(&sp->backorders[sp->n_backorders], 0, sizeof(*sp->backorders));
 	if (!(sp->backorders[sp->n_backorders].orderid =
 		      mem_strdup(l->orderid)))
 		return oom(err);
+	sp->backorders[sp->n_backorders].created_at =
+		(int64_t)time(NULL) + to_memory_uow(u)->store->clock_skew;
 	sp->backorders[sp->n_backorders++].qty = l->qty;
 	return SC_OK;
 }
@@ -1530,6 +1538,11 @@ static void notices_free(struct notices *n)
 	}
 	for (size_t i = 0; i < n->n_deliveries; i++)
 		delivery_free(&n->deliveries[i].d);
+	for (size_t i = 0; i < n->n_alerts; i++) {
+		mem_free(n->alerts[i].orderid);
+		mem_free(n->alerts[i].customer);
+	}
+	mem_free(n->alerts);
 	mem_free(n->customers);
 	mem_free(n->links);
 	mem_free(n->deliveries);
@@ -1932,6 +1945,15 @@ static void publish_notices(struct memory_store *s, struct memory_uow *m)
 		st->deliveries[i].d.created_at = now;
 		k->deliveries[k->n_deliveries++] = st->deliveries[i];
 	}
+	for (size_t i = 0; i < st->n_alerts; i++) {
+		ptrdiff_t at = find(s, st->alerts[i].customer); /* the sku */
+		struct stored_product *sp = at < 0 ? NULL : s->products[at];
+
+		for (size_t b = 0; sp && b < sp->n_backorders; b++)
+			if (!strcmp(sp->backorders[b].orderid,
+				    st->alerts[i].orderid))
+				sp->backorders[b].alerted_at = st->alerted_at;
+	}
 	for (size_t i = 0; i < st->n_replays; i++)
 		if ((d = find_delivery(k, st->replays[i]))) {
 			d->d.state = NOTICE_PENDING;
@@ -1943,7 +1965,75 @@ static void publish_notices(struct memory_store *s, struct memory_uow *m)
 		}
 	/* the store owns the strings now: forget them here */
 	st->n_customers = st->n_links = st->n_deliveries = 0;
+	for (size_t i = 0; i < st->n_alerts; i++) {
+		mem_free(st->alerts[i].orderid);
+		mem_free(st->alerts[i].customer);
+	}
+	st->n_alerts = 0;
 	st->n_replays = 0;
+}
+
+/* Is backorder @l waiting since @before or earlier, and not told yet? */
+static bool aged(const struct stored_line *l, int64_t before)
+{
+	return !l->alerted_at && l->created_at <= before;
+}
+
+static int memory_aged_backorders(struct uow *u, int64_t before, size_t limit,
+				  struct arena *a, struct aged_list *list,
+				  struct sc_err *err)
+{
+	struct aged_backorder **out = &list->items;
+	size_t *n_out = &list->n;
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct aged_backorder *rows =
+		arena_calloc(a, limit ? limit : 1, sizeof(*rows));
+	size_t n = 0;
+	int rc = SC_OK;
+
+	if (!rows)
+		return oom(err);
+	(void)pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; !rc && i < s->n_products; i++) {
+		const struct stored_product *sp = s->products[i];
+
+		for (size_t b = 0; !rc && b < sp->n_backorders && n < limit;
+		     b++) {
+			const struct stored_line *l = &sp->backorders[b];
+
+			if (!aged(l, before))
+				continue;
+			rows[n].orderid = arena_strdup(a, l->orderid);
+			rows[n].sku = arena_strdup(a, sp->sku);
+			rows[n].qty = l->qty;
+			rows[n].created_at = l->created_at;
+			if (!rows[n++].orderid || !rows[n - 1].sku)
+				rc = oom(err);
+		}
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		*out = rows;
+		*n_out = n;
+	}
+	return rc;
+}
+
+static int memory_backorder_alerted(struct uow *u, const char *orderid,
+				    const char *sku, int64_t at,
+				    struct sc_err *err)
+{
+	struct notices *st = &to_memory_uow(u)->staged_notices;
+	bool bad = false;
+
+	if (grow((void **)&st->alerts, st->n_alerts, sizeof(*st->alerts)))
+		return oom(err);
+	/* an order_link's two strings: the order and (here) the sku */
+	st->alerts[st->n_alerts].orderid = dup_or_flag(orderid, &bad);
+	st->alerts[st->n_alerts].customer = dup_or_flag(sku, &bad);
+	st->n_alerts++;
+	st->alerted_at = at;
+	return bad ? oom(err) : SC_OK;
 }
 
 static const struct delivery_ops memory_delivery_ops = {
@@ -1963,6 +2053,7 @@ static const struct query_ops memory_query_ops = {
 	.research_history = memory_research_history,
 	.token_list = memory_token_list,
 	.customer_get = memory_customer_get,
+	.aged_backorders = memory_aged_backorders,
 };
 
 static const struct record_ops memory_record_ops = {
@@ -1971,6 +2062,7 @@ static const struct record_ops memory_record_ops = {
 	.token_revoke = memory_token_revoke,
 	.customer_add = memory_customer_add,
 	.order_customer_set = memory_order_customer_set,
+	.backorder_alerted = memory_backorder_alerted,
 };
 
 static const struct admin_ops memory_admin_ops = {

@@ -153,6 +153,8 @@ static const char *const migrations[] = {
 	/* 4: the low-stock threshold (SQLite's 9) */
 	"ALTER TABLE products ADD COLUMN low_stock BIGINT NOT NULL DEFAULT 0"
 	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
+	/* 5: when the stock team was told a backorder waits (SQLite's 10) */
+	"ALTER TABLE backorders ADD COLUMN alerted_at BIGINT;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -230,6 +232,8 @@ enum stmt {
 	ST_DELIVERY_REPLAY,
 	ST_DELIVERY_STATE,
 	ST_SET_LOW_STOCK,
+	ST_AGED_BACKORDERS,
+	ST_BACKORDER_ALERTED,
 	ST__COUNT
 };
 
@@ -376,6 +380,11 @@ static const char *const stmt_sql[] = {
 	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = $1",
 	[ST_SET_LOW_STOCK] =
 		"UPDATE products SET low_stock = $1 WHERE sku = $2",
+	[ST_AGED_BACKORDERS] = "SELECT orderid, sku, qty, created_at"
+			       " FROM backorders WHERE created_at <= $1"
+			       " AND alerted_at IS NULL ORDER BY id LIMIT $2",
+	[ST_BACKORDER_ALERTED] = "UPDATE backorders SET alerted_at = $3"
+				 " WHERE orderid = $1 AND sku = $2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -941,6 +950,51 @@ static int pg_remove_line(struct uow *u, const struct order_line *l,
 	return rc ? rc
 		  : run_cmd(to_pg(u), ST_DELETE_VIEW, &q,
 			    "update allocations_view", NULL, err);
+}
+
+static int pg_aged_backorders(struct uow *u, int64_t before, size_t limit,
+			      struct arena *a, struct aged_list *list,
+			      struct sc_err *err)
+{
+	struct aged_backorder **out = &list->items;
+	size_t *n_out = &list->n;
+	struct params q = {0};
+	PGresult *r = NULL;
+	struct aged_backorder *rows = NULL;
+	int rc, n = 0;
+
+	p_int(&q, before);
+	p_int(&q, (int64_t)limit);
+	rc = run(to_pg(u), ST_AGED_BACKORDERS, &q, "read aged backorders", &r,
+		 err);
+	if (!rc && (n = PQntuples(r)) > 0 &&
+	    !(rows = arena_calloc(a, (size_t)n, sizeof(*rows))))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++) {
+		rows[i].qty = int_at(r, i, 2);
+		rows[i].created_at = int_at(r, i, 3);
+		if (text_at(r, i, 0, a, &rows[i].orderid) ||
+		    text_at(r, i, 1, a, &rows[i].sku))
+			rc = oom(err);
+	}
+	PQclear(r);
+	if (!rc) {
+		*out = rows;
+		*n_out = (size_t)n;
+	}
+	return rc;
+}
+
+static int pg_backorder_alerted(struct uow *u, const char *orderid,
+				const char *sku, int64_t at, struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, orderid);
+	p_str(&q, sku);
+	p_int(&q, at);
+	return run_cmd(to_pg(u), ST_BACKORDER_ALERTED, &q,
+		       "mark backorder alerted", NULL, err);
 }
 
 static int pg_set_low_stock(struct uow *u, const char *sku, int64_t threshold,
@@ -1942,6 +1996,7 @@ static const struct query_ops pg_query_ops = {
 	.research_history = pg_research_history,
 	.token_list = pg_token_list,
 	.customer_get = pg_customer_get,
+	.aged_backorders = pg_aged_backorders,
 };
 
 static const struct record_ops pg_record_ops = {
@@ -1950,6 +2005,7 @@ static const struct record_ops pg_record_ops = {
 	.token_revoke = pg_token_revoke,
 	.customer_add = pg_customer_add,
 	.order_customer_set = pg_order_customer_set,
+	.backorder_alerted = pg_backorder_alerted,
 };
 
 static const struct admin_ops pg_admin_ops = {

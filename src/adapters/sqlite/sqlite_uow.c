@@ -195,6 +195,8 @@ static const char *const migrations[] = {
 	/* 9: the stock team is alerted below this many available (0: never) */
 	"ALTER TABLE products ADD COLUMN low_stock INTEGER NOT NULL DEFAULT 0"
 	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
+	/* 10: when the stock team was told a backorder waits too long */
+	"ALTER TABLE backorders ADD COLUMN alerted_at INTEGER;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -253,6 +255,8 @@ enum stmt {
 	ST_DELIVERY_REPLAY,
 	ST_DELIVERY_STATE,
 	ST_SET_LOW_STOCK,
+	ST_AGED_BACKORDERS,
+	ST_BACKORDER_ALERTED,
 	ST__COUNT
 };
 
@@ -409,6 +413,11 @@ static const char *const stmt_sql[] = {
 	[ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
 	[ST_SET_LOW_STOCK] =
 		"UPDATE products SET low_stock = ?1 WHERE sku = ?2",
+	[ST_AGED_BACKORDERS] = "SELECT orderid, sku, qty, created_at"
+			       " FROM backorders WHERE created_at <= ?1"
+			       " AND alerted_at IS NULL ORDER BY id LIMIT ?2",
+	[ST_BACKORDER_ALERTED] = "UPDATE backorders SET alerted_at = ?3"
+				 " WHERE orderid = ?1 AND sku = ?2",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1156,6 +1165,47 @@ static int sqlite_add_line(struct uow *u, const char *batchref,
 	(void)bind_text(st, 3, l->sku);
 	(void)sqlite3_bind_int64(st, 4, l->qty);
 	return exec(s, st, "insert allocation", err);
+}
+
+static int fill_aged(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct aged_backorder *b = row;
+
+	b->qty = sqlite3_column_int64(st, 2);
+	b->created_at = sqlite3_column_int64(st, 3);
+	return col_text(a, st, 0, &b->orderid) || col_text(a, st, 1, &b->sku)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_aged_backorders(struct uow *u, int64_t before, size_t limit,
+				  struct arena *a, struct aged_list *list,
+				  struct sc_err *err)
+{
+	struct aged_backorder **out = &list->items;
+	size_t *n_out = &list->n;
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_AGED_BACKORDERS);
+
+	(void)sqlite3_bind_int64(st, 1, before);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out), fill_aged,
+						   "read aged backorders"},
+			a, (void **)out, n_out, err);
+}
+
+static int sqlite_backorder_alerted(struct uow *u, const char *orderid,
+				    const char *sku, int64_t at,
+				    struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_BACKORDER_ALERTED);
+
+	(void)bind_text(st, 1, orderid);
+	(void)bind_text(st, 2, sku);
+	(void)sqlite3_bind_int64(st, 3, at);
+	return exec(s, st, "mark backorder alerted", err);
 }
 
 static int sqlite_set_low_stock(struct uow *u, const char *sku,
@@ -2053,6 +2103,7 @@ static const struct query_ops sqlite_query_ops = {
 	.research_history = sqlite_research_history,
 	.token_list = sqlite_token_list,
 	.customer_get = sqlite_customer_get,
+	.aged_backorders = sqlite_aged_backorders,
 };
 
 static const struct record_ops sqlite_record_ops = {
@@ -2061,6 +2112,7 @@ static const struct record_ops sqlite_record_ops = {
 	.token_revoke = sqlite_token_revoke,
 	.customer_add = sqlite_customer_add,
 	.order_customer_set = sqlite_order_customer_set,
+	.backorder_alerted = sqlite_backorder_alerted,
 };
 
 static const struct admin_ops sqlite_admin_ops = {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "common/thread.h"
 
@@ -125,6 +126,34 @@ static bool nap(struct relay_thread *t, long ms)
 	return stop;
 }
 
+/*
+ * How often backorders are checked for their age: half the age (so one
+ * is told at most half an age late), between 200 ms and a minute.
+ */
+static int64_t check_every_ms(int age_s)
+{
+	int64_t ms = (int64_t)age_s * 500;
+
+	return ms < 200 ? 200 : ms > 60000 ? 60000 : ms;
+}
+
+/* Send AlertAgedBackorders when it is time to. */
+static void check_aged(struct relay_thread *t, int64_t now)
+{
+	struct msg m = {.type = MSG_ALERT_AGED_BACKORDERS};
+	struct sc_err err;
+
+	if (!t->aged_s || now < t->next_check_ms)
+		return;
+	t->next_check_ms = now + check_every_ms(t->aged_s);
+	m.u.alert_aged_backorders.now = now / 1000;
+	m.u.alert_aged_backorders.age_s = t->aged_s;
+	err_clear(&err);
+	if (bus_handle(&t->timer.bus, &m, NULL, &err))
+		log_msg(LOG_ERROR, "alert=aged_backorders error=\"%s\"",
+			err.msg);
+}
+
 /* The deliverer's loop: rounds while they come back full, then a nap. */
 static void *deliver(void *arg)
 {
@@ -149,6 +178,7 @@ static void *deliver(void *arg)
 					err_name(rc), err.msg);
 		} while (!rc && n == DELIVERER_BATCH &&
 			 !atomic_load(&t->dw.deliverer.stop));
+		check_aged(t, now_ms());
 		if (stop)
 			break;
 	}
@@ -169,6 +199,16 @@ int relay_thread_start(struct relay_thread *t, struct app *app,
 	if (rc) {
 		bootstrap_relay_release(&t->rw);
 		return rc;
+	}
+	t->aged_s = bootstrap_config(app)->backorder_alert_age_s;
+	if (t->aged_s) {
+		rc = bootstrap_worker_init(app, &t->timer, err);
+		if (rc) {
+			bootstrap_delivery_release(&t->dw);
+			bootstrap_relay_release(&t->rw);
+			return rc;
+		}
+		t->timer_ready = true;
 	}
 	(void)pthread_mutex_init(&t->lock, NULL);
 	(void)pthread_cond_init(&t->cond, NULL);
@@ -203,6 +243,8 @@ void relay_thread_stop(struct relay_thread *t)
 		(unsigned long long)atomic_load(&t->dw.deliverer.n_delivered),
 		(unsigned long long)atomic_load(&t->dw.deliverer.n_failed),
 		(unsigned long long)atomic_load(&t->dw.deliverer.n_dead));
+	if (t->timer_ready)
+		bootstrap_worker_release(&t->timer);
 	bootstrap_delivery_release(&t->dw);
 	bootstrap_relay_release(&t->rw);
 	(void)pthread_cond_destroy(&t->cond);

@@ -42,6 +42,14 @@ struct relay_thread {
 	 */
 	struct delivery_worker dw; /* connection and deliverer */
 	pthread_t delivery_tid;	   /* its thread */
+	/*
+	 * The same thread sends AlertAgedBackorders through a bus of its
+	 * own every so often (BACKORDER_ALERT_AGE_S, when not 0).
+	 */
+	struct worker timer;   /* its bus and connection */
+	bool timer_ready;      /* timer was initialised */
+	int aged_s;	       /* the age; 0: no alerts */
+	int64_t next_check_ms; /* when to send it next */
 };
 
 /*
