@@ -52,6 +52,8 @@ int notice_of_event(enum msg_type type)
 		return NOTICE_BACKORDERED;
 	case MSG_DEALLOCATED:
 		return NOTICE_DEALLOCATED;
+	case MSG_ETA_CHANGED:
+		return NOTICE_ETA_CHANGED;
 	default:
 		return -1;
 	}
@@ -61,6 +63,7 @@ static const char *const notice_names[] = {
 	[NOTICE_ALLOCATED] = "order_line.allocated",
 	[NOTICE_BACKORDERED] = "order_line.backordered",
 	[NOTICE_DEALLOCATED] = "order_line.deallocated",
+	[NOTICE_ETA_CHANGED] = "order_line.eta_changed",
 };
 
 _Static_assert(sizeof(notice_names) / sizeof(notice_names[0]) == NOTICE__COUNT,

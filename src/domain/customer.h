@@ -41,6 +41,7 @@ enum notice_kind {
 	NOTICE_ALLOCATED,   /* the line holds stock (first time or moved) */
 	NOTICE_BACKORDERED, /* the line waits for stock */
 	NOTICE_DEALLOCATED, /* the line gave its stock back */
+	NOTICE_ETA_CHANGED, /* the line's batch arrives at another date */
 	NOTICE__COUNT
 };
 

@@ -94,6 +94,16 @@ static const struct event_kind kinds[] = {
 	 0,
 	 low_stock_mail,
 	 {NONE, AT(low_stock, sku), AT(low_stock, available), NONE}},
+	/* a line's batch arrives at another date (its customer is told) */
+	{MSG_ETA_CHANGED,
+	 "EtaChanged",
+	 ROUTE_PUBLISH,
+	 "line_eta_changed",
+	 ALL_FOUR,
+	 0,
+	 NULL,
+	 {AT(eta_changed, orderid), AT(eta_changed, sku), AT(eta_changed, qty),
+	  AT(eta_changed, batchref)}},
 	/* a backorder older than BACKORDER_ALERT_AGE_S, told once */
 	{MSG_BACKORDER_WAITING,
 	 "BackorderWaiting",

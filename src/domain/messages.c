@@ -17,12 +17,14 @@ static const char *const names[] = {
 	[MSG_REPLAY_DELIVERY] = "ReplayDelivery",
 	[MSG_SET_LOW_STOCK] = "SetLowStock",
 	[MSG_ALERT_AGED_BACKORDERS] = "AlertAgedBackorders",
+	[MSG_CHANGE_BATCH_ETA] = "ChangeBatchEta",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",
 	[MSG_BACKORDERED] = "Backordered",
 	[MSG_LOW_STOCK] = "LowStock",
 	[MSG_BACKORDER_WAITING] = "BackorderWaiting",
+	[MSG_ETA_CHANGED] = "EtaChanged",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,

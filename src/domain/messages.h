@@ -35,6 +35,7 @@ enum msg_type {
 	MSG_REPLAY_DELIVERY,
 	MSG_SET_LOW_STOCK,
 	MSG_ALERT_AGED_BACKORDERS,
+	MSG_CHANGE_BATCH_ETA,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -42,6 +43,7 @@ enum msg_type {
 	MSG_BACKORDERED,
 	MSG_LOW_STOCK,
 	MSG_BACKORDER_WAITING,
+	MSG_ETA_CHANGED,
 	MSG__COUNT
 };
 
@@ -149,6 +151,21 @@ struct ev_backorder_waiting {
 	int64_t qty;	     /* units */
 };
 
+/* ChangeBatchEta(ref, eta?): a shipment arrives at another date. */
+struct cmd_change_batch_eta {
+	const char *ref; /* batch reference */
+	bool has_eta;	 /* false: in the warehouse now */
+	int32_t eta;	 /* days since 1970-01-01 when has_eta */
+};
+
+/* EtaChanged: the batch holding this line arrives at another date. */
+struct ev_eta_changed {
+	const char *orderid;  /* customer order */
+	const char *sku;      /* product */
+	int64_t qty;	      /* units */
+	const char *batchref; /* the batch, whose ETA the line now has */
+};
+
 /* LowStock: @sku's available units fell below its threshold. */
 struct ev_low_stock {
 	const char *sku;   /* product */
@@ -209,6 +226,8 @@ struct msg {
 		struct ev_low_stock low_stock;
 		struct cmd_alert_aged_backorders alert_aged_backorders;
 		struct ev_backorder_waiting backorder_waiting;
+		struct cmd_change_batch_eta change_batch_eta;
+		struct ev_eta_changed eta_changed;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;
 		struct ev_out_of_stock out_of_stock;

@@ -695,6 +695,38 @@ int product_deallocate(struct product *p, const char *orderid,
 	return SC_OK;
 }
 
+int product_change_batch_eta(struct product *p, const char *ref, bool has_eta,
+			     int32_t eta, struct sc_err *err)
+{
+	struct batch *b = product_find_batch(p, ref);
+	size_t i;
+
+	if (!b)
+		return err_set(err, SC_ENOTFOUND, "unknown batch '%s'", ref);
+	if (b->has_eta == has_eta && (!has_eta || b->eta == eta))
+		return SC_OK;
+	assert(b->lines_complete);
+	i = (size_t)(b - p->batches);
+	if (arena_reserve(p->arena, (void **)&p->events, &p->cap_events,
+			  p->n_events + b->n_lines, sizeof(*p->events)) ||
+	    reserve_one(p, 0, 0, 1, err))
+		return oom(err);
+	b->has_eta = has_eta;
+	b->eta = has_eta ? eta : 0;
+	for (size_t k = 0; k < b->n_lines; k++) {
+		struct msg *ev = &p->events[p->n_events++];
+
+		ev->type = MSG_ETA_CHANGED;
+		ev->u.eta_changed.orderid = b->lines[k].orderid;
+		ev->u.eta_changed.sku = p->sku;
+		ev->u.eta_changed.qty = b->lines[k].qty;
+		ev->u.eta_changed.batchref = b->ref;
+	}
+	record_change(p, CHANGE_BATCH_TOTALS, i, NULL); /* totals and eta */
+	p->version++;
+	return SC_OK;
+}
+
 int product_change_batch_quantity(struct product *p, const char *ref,
 				  int64_t qty, struct sc_err *err)
 {

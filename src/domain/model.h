@@ -274,6 +274,15 @@ int product_deallocate(struct product *p, const char *orderid,
 		       const char **batchref /* OUT */, struct sc_err *err);
 
 /*
+ * Batch @ref arrives at @eta (@has_eta false: it is in the warehouse).
+ * Records EtaChanged for each of its lines, so their customers are told;
+ * the lines stay where they are.  Needs the batch's lines loaded.  An
+ * unchanged ETA changes nothing.  SC_OK, SC_ENOTFOUND or SC_ENOMEM.
+ */
+int product_change_batch_eta(struct product *p, const char *ref, bool has_eta,
+			     int32_t eta, struct sc_err *err);
+
+/*
  * Set the purchased quantity of batch @ref to @qty.  While the batch is
  * over-allocated, deallocate its lines newest first, recording
  * Deallocated for each (the caller reallocates them).  Needs the batch's

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "domain/customer.h"
+#include "domain/date.h"
 #include "service/notifier.h"
 #include "service/uow.h"
 #include "service/webhook.h"
@@ -60,6 +61,7 @@ static int send_mail(struct deliverer *d, const struct delivery *dl,
 		[NOTICE_ALLOCATED] = "is allocated",
 		[NOTICE_BACKORDERED] = "is waiting for stock",
 		[NOTICE_DEALLOCATED] = "no longer holds stock",
+		[NOTICE_ETA_CHANGED] = "arrives at another date",
 	};
 	char body[4 * 256 + 256];
 	int n;
@@ -68,9 +70,14 @@ static int send_mail(struct deliverer *d, const struct delivery *dl,
 		     "Your order %s: %lld of %s %s.\n\nnotice: %s\nid: %lld\n",
 		     dl->ev.orderid, (long long)dl->ev.qty, dl->ev.sku,
 		     what[dl->kind], notice_name(dl->kind), (long long)dl->id);
-	if (dl->ev.batchref && n > 0 && (size_t)n < sizeof(body))
+	if (dl->ev.batchref && n > 0 && (size_t)n < sizeof(body)) {
+		char eta[32] = "in the warehouse";
+
+		if (dl->has_eta)
+			date_format(dl->eta, eta);
 		(void)snprintf(body + n, sizeof(body) - (size_t)n,
-			       "batch: %s\n", dl->ev.batchref);
+			       "batch: %s\neta: %s\n", dl->ev.batchref, eta);
+	}
 	return notifier_send(d->mail, dl->target, body, err);
 }
 

@@ -268,6 +268,30 @@ static int handle_change_batch_quantity(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+static int handle_change_batch_eta(const struct msg *m, struct deps *d,
+				   struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_change_batch_eta *c = &m->u.change_batch_eta;
+	struct product *p;
+	int rc;
+
+	(void)res;
+	if (check_ident("ref", c->ref, err))
+		return SC_EINVAL;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	/* the batch's lines: each one's customer is told */
+	rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
+	if (!rc)
+		rc = product_change_batch_eta(p, c->ref, c->has_eta, c->eta,
+					      err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 static int handle_import_research(const struct msg *m, struct deps *d,
 				  struct bus_result *res, struct sc_err *err)
 {
@@ -621,6 +645,17 @@ static int tell_customer(const struct msg *m, struct deps *d,
 		return rc;
 	dl.customer = c->id;
 	dl.kind = (enum notice_kind)kind;
+	if (dl.ev.batchref) { /* where the line is: its ETA, as it is now */
+		struct product *p;
+		const struct batch *b;
+
+		rc = repo_get(d->uow, dl.ev.sku, NULL, &p, err);
+		if (rc)
+			return rc;
+		b = product_find_batch(p, dl.ev.batchref);
+		dl.has_eta = b && b->has_eta;
+		dl.eta = dl.has_eta ? b->eta : 0;
+	}
 	if (c->webhook_url) {
 		dl.channel = "webhook";
 		dl.target = c->webhook_url;
@@ -692,12 +727,14 @@ const struct handler_entry handler_table[] = {
 	[MSG_REPLAY_DELIVERY] = {1, {handle_replay_delivery}},
 	[MSG_SET_LOW_STOCK] = {1, {handle_set_low_stock}},
 	[MSG_ALERT_AGED_BACKORDERS] = {1, {handle_alert_aged_backorders}},
+	[MSG_CHANGE_BATCH_ETA] = {1, {handle_change_batch_eta}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
 	[MSG_BACKORDERED] = {1, {wake_relay}},
 	[MSG_LOW_STOCK] = {1, {wake_relay}},
 	[MSG_BACKORDER_WAITING] = {0, {NULL}}, /* queued by its command */
+	[MSG_ETA_CHANGED] = {1, {wake_relay}},
 };
 
 /*
@@ -720,11 +757,13 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_REPLAY_DELIVERY] = NULL,
 	[MSG_SET_LOW_STOCK] = NULL,
 	[MSG_ALERT_AGED_BACKORDERS] = NULL,
+	[MSG_CHANGE_BATCH_ETA] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
 	[MSG_BACKORDERED] = enqueue_and_tell,
 	[MSG_LOW_STOCK] = enqueue,
 	[MSG_BACKORDER_WAITING] = NULL,
+	[MSG_ETA_CHANGED] = enqueue_and_tell,
 };
 /* clang-format on */

@@ -201,6 +201,8 @@ struct delivery {
 	const char *target;		    /* URL or address */
 	enum notice_kind kind;		    /* what happened */
 	struct event_fields ev;		    /* orderid, sku, qty, batchref */
+	bool has_eta;			    /* with a batchref: a shipment */
+	int32_t eta;			    /* its ETA, days since 1970-01-01 */
 	enum notice_state state;	    /* see above */
 	unsigned attempts;		    /* failed sends so far */
 	int64_t next_at_ms;		    /* unix ms of the next try */

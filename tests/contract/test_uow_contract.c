@@ -935,6 +935,40 @@ static void the_low_stock_threshold_is_stored(void **state)
 	assert_int_equal(load(x, "T", NULL)->version, 4);
 }
 
+/* A batch's new ETA is stored, and its customers' notices carry it. */
+static void a_new_eta_is_stored_and_told(void **state)
+{
+	struct fx *x = *state;
+	uint8_t key[WEBHOOK_SECRET_LEN] = {9};
+	struct msg m = {.type = MSG_CHANGE_BATCH_ETA};
+	struct delivery *d;
+	size_t n;
+
+	add_batch(x, "ship", "T", 10, 20000);
+	assert_int_equal(
+		add_customer(x, "c1", NULL, "https://h.example/x", key), SC_OK);
+	assert_int_equal(allocate_for(x, "o1", "T", "c1"), SC_OK);
+	m.u.change_batch_eta =
+		(struct cmd_change_batch_eta){"ship", true, 20031};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(load(x, "T", NULL)->batches[0].eta, 20031);
+	assert_int_equal(uow_delivery_list(x->uow,
+					   &(struct delivery_filter){-1, 10},
+					   &x->arena, &d, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].kind, NOTICE_ETA_CHANGED); /* newest first */
+	assert_true(d[0].has_eta);
+	assert_int_equal(d[0].eta, 20031);
+	assert_int_equal(d[1].kind, NOTICE_ALLOCATED);
+	assert_int_equal(d[1].eta, 20000);
+	m.u.change_batch_eta.has_eta = false; /* it has arrived */
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_false(load(x, "T", NULL)->batches[0].has_eta);
+	m.u.change_batch_eta.ref = "nope";
+	assert_int_equal(send(&x->bus, &m, NULL), SC_ENOTFOUND);
+}
+
 /* OutOfStock keeps the line that caused it, and may lack it (old rows). */
 static void out_of_stock_names_its_line_when_it_has_one(void **state)
 {
@@ -1579,6 +1613,8 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			every_op_of_the_port_is_implemented, setup, teardown), \
 		cmocka_unit_test_setup_teardown(                               \
 			the_low_stock_threshold_is_stored, setup, teardown),   \
+		cmocka_unit_test_setup_teardown(a_new_eta_is_stored_and_told,  \
+						setup, teardown),              \
 		cmocka_unit_test_setup_teardown(                               \
 			aged_backorders_are_listed_until_told, setup,          \
 			teardown),                                             \

@@ -126,7 +126,8 @@ def test_notices_are_signed_and_each_is_delivered_once_after_an_outage(
         first = json.loads(got[sorted(got)[0]][0])
         assert first["data"] == {"id": first["data"]["id"],
                                  "customer": "odeon", "orderid": "show-7",
-                                 "sku": "SMOKE", "qty": 2, "batchref": "b1"}
+                                 "sku": "SMOKE", "qty": 2, "batchref": "b1",
+                                 "eta": None}  # in the warehouse
         done = s.get("/deliveries?state=delivered").json()
         assert len(done) == 3 and all(d["channel"] == "webhook"
                                       for d in done)
@@ -233,3 +234,42 @@ def test_a_customer_with_an_email_address_gets_mail(make_server, smtp_sink,
     assert (r.status_code, r.json()) == (
         400, {"message": "unknown customer 'ghost'"})
     assert s.get("/customers/ghost").status_code == 404
+
+
+def test_a_new_eta_is_told_to_the_customers_of_the_batch(make_server,
+                                                          redis_server, db):
+    rx = Receiver()
+    try:
+        s = make_server(dict(FAST, REDIS_URL=redis_server.url))
+        ps = redis_server.client().pubsub(ignore_subscribe_messages=True)
+        ps.subscribe("line_eta_changed")
+        c = customer(s, "cinema-9", webhook_url=rx.url)
+        s.post("/add_batch", json={"ref": "ship-1", "sku": "OCEAN",
+                                   "qty": 10, "eta": "2027-01-10"})
+        s.post("/allocate", json={"orderid": "o1", "sku": "OCEAN",
+                                  "qty": 2, "customer": "cinema-9"})
+        r = s.post("/change_batch_eta", json={"ref": "ship-1",
+                                              "eta": "2027-02-01"})
+        assert r.status_code == 200, r.text
+        got = wait_for(lambda: len(rx.delivered()) == 2 and rx.delivered(),
+                       what="two notices")
+        bodies = sorted((json.loads(b[0]) for b in got.values()),
+                        key=lambda j: j["data"]["id"])
+        assert [j["type"] for j in bodies] == ["order_line.allocated",
+                                               "order_line.eta_changed"]
+        assert bodies[0]["data"]["eta"] == "2027-01-10"
+        assert bodies[1]["data"]["eta"] == "2027-02-01"
+        for h, body, _ in rx.got:
+            verify(c["webhook_secret"], h, body)
+        m = wait_for(lambda: ps.get_message(timeout=0.2), what="redis")
+        assert json.loads(m["data"])["batchref"] == "ship-1"
+        # arrived: null; the CLI says the same; bad input is refused
+        assert run(db, "change-batch-eta", "ship-1", "-").returncode == 0
+        assert s.get("/products/OCEAN").json()["batches"][0]["eta"] is None
+        r = s.post("/change_batch_eta", json={"ref": "ship-1",
+                                              "eta": "2027-13-01"})
+        assert r.status_code == 400
+        assert s.post("/change_batch_eta", json={
+            "ref": "nope", "eta": None}).status_code == 404
+    finally:
+        rx.close()

@@ -43,6 +43,7 @@ ROUTES = [
      "allocate"),
     ("POST", "/add_batch", {"ref": "b1", "sku": "SKU", "qty": 5}, "stock"),
     ("POST", "/change_batch_quantity", {"ref": "b1", "qty": 5}, "stock"),
+    ("POST", "/change_batch_eta", {"ref": "b1", "eta": None}, "stock"),
     ("DELETE", "/allocations/o1", None, "allocate"),
     ("DELETE", "/allocations/o1/SKU", None, "allocate"),
     ("PUT", "/products/SKU/low_stock", {"threshold": 1}, "stock"),

@@ -407,6 +407,42 @@ static void low_stock_is_recorded_once_per_crossing(void **state)
 	assert_int_equal(f->p->n_events, n + 3); /* below already: quiet */
 }
 
+static void a_new_eta_tells_each_line_of_the_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct batch *b;
+	size_t n;
+	int64_t version;
+
+	add(f, "ship", 10, "2027-01-01");
+	alloc(f, "o1", 2);
+	alloc(f, "o2", 3);
+	n = f->p->n_events;
+	version = f->p->version;
+	assert_int_equal(product_change_batch_eta(f->p, "ship", true,
+						  day("2027-02-01"), &f->err),
+			 SC_OK);
+	b = product_find_batch(f->p, "ship");
+	assert_int_equal(b->eta, day("2027-02-01"));
+	assert_int_equal(f->p->n_events, n + 2);
+	assert_int_equal(f->p->events[n].type, MSG_ETA_CHANGED);
+	assert_string_equal(f->p->events[n].u.eta_changed.orderid, "o1");
+	assert_string_equal(f->p->events[n + 1].u.eta_changed.batchref, "ship");
+	assert_int_equal(f->p->version, version + 1);
+	/* the same date again: nothing; arrived: no ETA */
+	assert_int_equal(product_change_batch_eta(f->p, "ship", true,
+						  day("2027-02-01"), &f->err),
+			 SC_OK);
+	assert_int_equal(f->p->n_events, n + 2);
+	assert_int_equal(
+		product_change_batch_eta(f->p, "ship", false, 0, &f->err),
+		SC_OK);
+	assert_false(b->has_eta);
+	assert_int_equal(
+		product_change_batch_eta(f->p, "nope", false, 0, &f->err),
+		SC_ENOTFOUND);
+}
+
 static void changing_an_unknown_batch_is_not_found(void **state)
 {
 	struct fixture *f = *state;
@@ -492,6 +528,7 @@ int main(void)
 		T(deallocating_frees_the_line_and_records_deallocated),
 		T(deallocating_a_line_not_held_is_not_found),
 		T(low_stock_is_recorded_once_per_crossing),
+		T(a_new_eta_tells_each_line_of_the_batch),
 		T(changing_an_unknown_batch_is_not_found),
 		T(out_of_memory_leaves_the_product_unchanged),
 #undef T

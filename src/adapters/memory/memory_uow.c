@@ -567,6 +567,8 @@ static int memory_set_batch_totals(struct uow *u, const struct batch *b,
 		return not_staged(b->sku, err);
 	sb->purchased = b->purchased;
 	sb->allocated = b->allocated;
+	sb->has_eta = b->has_eta;
+	sb->eta = b->eta;
 	return SC_OK;
 }
 

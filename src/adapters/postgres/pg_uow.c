@@ -155,6 +155,8 @@ static const char *const migrations[] = {
 	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
 	/* 5: when the stock team was told a backorder waits (SQLite's 10) */
 	"ALTER TABLE backorders ADD COLUMN alerted_at BIGINT;",
+	/* 6: a notice's batch ETA (SQLite's 11) */
+	"ALTER TABLE deliveries ADD COLUMN eta INTEGER;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -181,7 +183,7 @@ static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
 /* Columns of a delivery as delivery_of() reads them (then the secret). */
 #define DELIVERY_COLS                                                          \
 	"id, customer, channel, target, kind, orderid, sku, qty, batchref,"    \
-	" attempts, created_at, state, next_at_ms, last_error"
+	" attempts, created_at, state, next_at_ms, last_error, eta"
 
 enum stmt {
 	ST_PRODUCT,
@@ -263,7 +265,8 @@ static const char *const stmt_sql[] = {
 			    " supplier) SELECT $1, id, $2, $3, $4, $6"
 			    " FROM products WHERE sku = $5",
 	[ST_UPDATE_BATCH] = "UPDATE batches SET purchased_quantity = $1,"
-			    " allocated_quantity = $2 WHERE reference = $3",
+			    " allocated_quantity = $2, eta = $4"
+			    " WHERE reference = $3",
 	[ST_INSERT_LINE] = "INSERT INTO allocations (batch_id, orderid, sku,"
 			   " qty) SELECT id, $2, $3, $4 FROM batches"
 			   " WHERE reference = $1",
@@ -353,8 +356,8 @@ static const char *const stmt_sql[] = {
 		       " JOIN customers ON id = o.customer"
 		       " WHERE o.orderid = $1",
 	[ST_DELIVERY_ADD] = "INSERT INTO deliveries (customer, channel,"
-			    " target, kind, orderid, sku, qty, batchref)"
-			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			    " target, kind, orderid, sku, qty, batchref, eta)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 	[ST_DELIVERY_CLAIM] =
 		"UPDATE deliveries d SET lease_until = " NOW_S " + $3"
 		" FROM customers c WHERE c.id = d.customer AND d.id IN"
@@ -364,7 +367,7 @@ static const char *const stmt_sql[] = {
 		" FOR UPDATE SKIP LOCKED) RETURNING d.id, d.customer,"
 		" d.channel, d.target, d.kind, d.orderid, d.sku, d.qty,"
 		" d.batchref, d.attempts, d.created_at, d.state,"
-		" d.next_at_ms, d.last_error, c.secret",
+		" d.next_at_ms, d.last_error, d.eta, c.secret",
 	[ST_DELIVERY_FINISH] = "UPDATE deliveries SET state = $2,"
 			       " attempts = $3, next_at_ms = $4,"
 			       " last_error = $5, lease_until = NULL,"
@@ -912,6 +915,10 @@ static int pg_set_batch_totals(struct uow *u, const struct batch *b,
 	p_int(&q, b->purchased);
 	p_int(&q, b->allocated);
 	p_str(&q, b->ref);
+	if (b->has_eta)
+		p_int(&q, b->eta);
+	else
+		p_str(&q, NULL);
 	return run_cmd(to_pg(u), ST_UPDATE_BATCH, &q, "update batch", NULL,
 		       err);
 }
@@ -1838,6 +1845,10 @@ static int pg_delivery_add(struct uow *u, const struct delivery *d,
 	else
 		p_str(&q, NULL);
 	p_str(&q, d->ev.batchref);
+	if (d->has_eta)
+		p_int(&q, d->eta);
+	else
+		p_str(&q, NULL);
 	return run_cmd(to_pg(u), ST_DELIVERY_ADD, &q, "add delivery", NULL,
 		       err);
 }
@@ -1864,10 +1875,12 @@ static int deliveries_of(const PGresult *r, struct arena *a,
 		d[i].created_at = int_at(r, i, 10);
 		d[i].state = st < 0 ? NOTICE_PENDING : (enum notice_state)st;
 		d[i].next_at_ms = int_at(r, i, 12);
-		if (!PQgetisnull(r, i, 14) &&
-		    !unhex(PQgetvalue(r, i, 14), d[i].secret,
+		if (!PQgetisnull(r, i, 15) &&
+		    !unhex(PQgetvalue(r, i, 15), d[i].secret,
 			   sizeof(d[i].secret)))
 			memset(d[i].secret, 0, sizeof(d[i].secret));
+		d[i].has_eta = !PQgetisnull(r, i, 14);
+		d[i].eta = d[i].has_eta ? (int32_t)int_at(r, i, 14) : 0;
 		if (text_at(r, i, 1, a, &d[i].customer) ||
 		    text_at(r, i, 2, a, &d[i].channel) ||
 		    text_at(r, i, 3, a, &d[i].target) ||

@@ -197,6 +197,8 @@ static const char *const migrations[] = {
 	" CHECK (low_stock BETWEEN 0 AND 1000000000);",
 	/* 10: when the stock team was told a backorder waits too long */
 	"ALTER TABLE backorders ADD COLUMN alerted_at INTEGER;",
+	/* 11: a notice says when its batch arrives (NULL: in the warehouse) */
+	"ALTER TABLE deliveries ADD COLUMN eta INTEGER;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -272,7 +274,7 @@ enum stmt {
 /* Columns of a delivery as delivery_of() reads them (then the secret). */
 #define DELIVERY_COLS                                                          \
 	"id, customer, channel, target, kind, orderid, sku, qty, batchref,"    \
-	" attempts, created_at, state, next_at_ms, last_error"
+	" attempts, created_at, state, next_at_ms, last_error, eta"
 
 /* The decimal text of a numeric macro, for SQL written at compile time. */
 #define TEXT_OF_(x) #x
@@ -305,7 +307,8 @@ static const char *const stmt_sql[] = {
 			    " supplier) SELECT ?1, id, ?2, ?3, ?4, ?6"
 			    " FROM products WHERE sku = ?5",
 	[ST_UPDATE_BATCH] = "UPDATE batches SET purchased_quantity = ?1,"
-			    " allocated_quantity = ?2 WHERE reference = ?3",
+			    " allocated_quantity = ?2, eta = ?4"
+			    " WHERE reference = ?3",
 	[ST_INSERT_LINE] = "INSERT INTO allocations (batch_id, orderid, sku,"
 			   " qty) SELECT id, ?2, ?3, ?4 FROM batches"
 			   " WHERE reference = ?1",
@@ -388,8 +391,8 @@ static const char *const stmt_sql[] = {
 		       " JOIN customers ON id = o.customer"
 		       " WHERE o.orderid = ?1",
 	[ST_DELIVERY_ADD] = "INSERT INTO deliveries (customer, channel,"
-			    " target, kind, orderid, sku, qty, batchref)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			    " target, kind, orderid, sku, qty, batchref, eta)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_DELIVERY_CLAIM] =
 		"UPDATE deliveries SET lease_until = unixepoch() + ?3"
 		" WHERE id IN (SELECT id FROM deliveries"
@@ -1150,6 +1153,8 @@ static int sqlite_set_batch_totals(struct uow *u, const struct batch *b,
 	(void)sqlite3_bind_int64(st, 1, b->purchased);
 	(void)sqlite3_bind_int64(st, 2, b->allocated);
 	(void)bind_text(st, 3, b->ref);
+	if (b->has_eta)
+		(void)sqlite3_bind_int(st, 4, b->eta);
 	return exec(s, st, "update batch", err);
 }
 
@@ -1863,6 +1868,8 @@ static int sqlite_delivery_add(struct uow *u, const struct delivery *d,
 	if (d->ev.has_qty)
 		(void)sqlite3_bind_int64(st, 7, d->ev.qty);
 	(void)bind_text(st, 8, d->ev.batchref);
+	if (d->has_eta)
+		(void)sqlite3_bind_int(st, 9, d->eta);
 	return exec(s, st, "add delivery", err);
 }
 
@@ -1872,7 +1879,7 @@ static int delivery_of(sqlite3_stmt *st, struct arena *a, void *row)
 	struct delivery *d = row;
 	const char *kind = (const char *)sqlite3_column_text(st, 4);
 	const char *state = (const char *)sqlite3_column_text(st, 11);
-	const void *secret = sqlite3_column_blob(st, 14);
+	const void *secret = sqlite3_column_blob(st, 15);
 	int k = notice_named(kind), sn = notice_state_named(state);
 
 	memset(d, 0, sizeof(*d));
@@ -1884,8 +1891,10 @@ static int delivery_of(sqlite3_stmt *st, struct arena *a, void *row)
 	d->created_at = sqlite3_column_int64(st, 10);
 	d->state = sn < 0 ? NOTICE_PENDING : (enum notice_state)sn;
 	d->next_at_ms = sqlite3_column_int64(st, 12);
-	if (secret && sqlite3_column_bytes(st, 14) == (int)sizeof(d->secret))
+	if (secret && sqlite3_column_bytes(st, 15) == (int)sizeof(d->secret))
 		memcpy(d->secret, secret, sizeof(d->secret));
+	d->has_eta = sqlite3_column_type(st, 14) != SQLITE_NULL;
+	d->eta = d->has_eta ? sqlite3_column_int(st, 14) : 0;
 	return col_text(a, st, 1, &d->customer) ||
 			       col_text(a, st, 2, &d->channel) ||
 			       col_text(a, st, 3, &d->target) ||

@@ -46,9 +46,20 @@ char *webhook_body(const struct delivery *d)
 	data = json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)d->id,
 			 "customer", d->customer, "orderid", d->ev.orderid,
 			 "sku", d->ev.sku, "qty", (json_int_t)d->ev.qty);
-	if (data && d->ev.batchref &&
-	    json_object_set_new(data, "batchref", json_string(d->ev.batchref)))
-		json_decref(data), data = NULL;
+	if (data && d->ev.batchref) {
+		char eta[DATE_STR_MAX];
+
+		/* where the line is, and when that batch arrives (null: in
+		   the warehouse) */
+		if (d->has_eta)
+			date_format(d->eta, eta);
+		if (json_object_set_new(data, "batchref",
+					json_string(d->ev.batchref)) ||
+		    json_object_set_new(data, "eta",
+					d->has_eta ? json_string(eta)
+						   : json_null()))
+			json_decref(data), data = NULL;
+	}
 	if (!data)
 		return NULL;
 	j = json_pack("{s:s, s:s, s:o}", "type", notice_name(d->kind),

@@ -260,6 +260,29 @@ static int cmd_deallocate(const struct config *cfg, const struct cli_opts *o,
 	return rc;
 }
 
+/* change-batch-eta REF ETA|-: the shipment arrives then (-: it is here). */
+static int cmd_change_batch_eta(const struct config *cfg,
+				const struct cli_opts *o, int argc, char **argv)
+{
+	struct msg m = {.type = MSG_CHANGE_BATCH_ETA};
+
+	(void)o;
+	(void)argc;
+	if (check_id("ref", argv[0]))
+		return CLI_USAGE;
+	m.u.change_batch_eta.ref = argv[0];
+	if (strcmp(argv[1], "-") != 0) {
+		if (!date_parse(argv[1], &m.u.change_batch_eta.eta)) {
+			cli_error("eta must be a date YYYY-MM-DD or -, not "
+				  "'%.40s'",
+				  argv[1]);
+			return CLI_USAGE;
+		}
+		m.u.change_batch_eta.has_eta = true;
+	}
+	return send(cfg, &m, NULL);
+}
+
 /* Print @j (stolen) on one line; CLI_RUNTIME when out of memory. */
 static int print_json(json_t *j)
 {
@@ -1043,6 +1066,10 @@ const struct cli_command cli_commands[] = {
 	 "Prints what was freed (JSON, as DELETE /allocations answers);\n"
 	 "exit 1 when the order holds no such line.",
 	 "", 1, 2, false, cmd_deallocate},
+	{"change-batch-eta", "REF ETA|-",
+	 "a shipment arrives at another date (-: it is in the warehouse)",
+	 "The customers of its lines are told (order_line.eta_changed).", "",
+	 2, 2, false, cmd_change_batch_eta},
 	{"allocations", "ORDERID", "print an order's allocations (JSON)", NULL,
 	 "", 1, 1, true, cmd_allocations},
 	{"products", "[--limit N] [--after SKU]",

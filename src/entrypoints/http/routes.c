@@ -361,6 +361,32 @@ static int prepare_change_batch_quantity(const struct http_req *req,
 	return 1;
 }
 
+/* POST /change_batch_eta {"ref","eta"}: null or absent: in the warehouse. */
+static void post_change_batch_eta(struct worker *w, const struct http_req *req,
+				  struct http_reply *out)
+{
+	static const char *const known[] = {"ref", "eta", NULL};
+	struct msg m = {.type = MSG_CHANGE_BATCH_ETA};
+	struct cmd_change_batch_eta *c = &m.u.change_batch_eta;
+	struct cmd_create_batch when = {0};
+	struct sc_err err;
+	json_t *o = parse_object(req, out);
+
+	if (!o)
+		return;
+	if (check_keys(o, known, out) || get_ident(o, "ref", &c->ref, out) ||
+	    get_eta(o, &when, out))
+		goto out_decref;
+	c->has_eta = when.has_eta;
+	c->eta = when.eta;
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_msg(out, 200, "OK");
+out_decref:
+	json_decref(o);
+}
+
 static void finish_change_batch_quantity(struct http_command *cmd, int rc,
 					 struct http_reply *out)
 {
@@ -1257,6 +1283,8 @@ static const struct route {
 	{"POST", "/allocate", post_allocate, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
 	{"POST", "/change_batch_quantity", post_change_batch_quantity,
 	 TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"POST", "/change_batch_eta", post_change_batch_eta, TOKEN_SCOPE_STOCK,
+	 BODY_JSON},
 	{"GET", "/allocations/{orderid}", get_allocations, TOKEN_SCOPE_READ,
 	 BODY_NONE},
 	/* cancelling is the sales systems' job, as allocating is */

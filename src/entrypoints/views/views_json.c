@@ -128,10 +128,14 @@ json_t *views_deliveries_json(const struct delivery *d, size_t n)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr && i < n; i++) {
-		char when[32], next[32];
-		json_t *o = json_pack(
+		char when[32], next[32], eta[DATE_STR_MAX];
+		json_t *o;
+
+		if (d[i].has_eta)
+			date_format(d[i].eta, eta);
+		o = json_pack(
 			"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:s,"
-			" s:i, s:s?, s:s?, s:s}",
+			" s:i, s:s?, s:s?, s:s, s:s?}",
 			"id", (json_int_t)d[i].id, "customer", d[i].customer,
 			"channel", d[i].channel, "target", d[i].target, "type",
 			notice_name(d[i].kind), "orderid", d[i].ev.orderid,
@@ -144,7 +148,8 @@ json_t *views_deliveries_json(const struct delivery *d, size_t n)
 				? utc(d[i].next_at_ms / 1000, next,
 				      sizeof(next))
 				: NULL,
-			"created_at", utc(d[i].created_at, when, sizeof(when)));
+			"created_at", utc(d[i].created_at, when, sizeof(when)),
+			"eta", d[i].has_eta ? eta : NULL);
 
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
