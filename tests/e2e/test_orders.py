@@ -132,19 +132,32 @@ def test_a_shrink_tells_the_stock_team_whose_order_lost_its_stock(
     s = make_server({"REDIS_URL": redis_server.url,
                      "SMTP_URL": smtp_sink.url})
     ps = subscribe(redis_server)
+    assert s.post("/customers", json={
+        "id": "grand", "name": "Grand Cinema",
+        "email": "orders@grand.example"}).status_code == 201
     s.post("/add_batch", json={"ref": "r1", "sku": "CAMPFIRE", "qty": 10})
     assert s.post("/allocate", json={"orderid": "cinema-42",
-                                     "sku": "CAMPFIRE",
-                                     "qty": 8}).status_code == 202
+                                     "sku": "CAMPFIRE", "qty": 8,
+                                     "customer": "grand"}).status_code == 202
     r = s.post("/change_batch_quantity", json={"ref": "r1", "qty": 5})
     assert r.status_code == 200
     got = published(ps, lambda g: len(g) == 2)
     assert got[1] == ("line_deallocated", {"id": got[1][1]["id"],
                                            "orderid": "cinema-42",
                                            "sku": "CAMPFIRE", "qty": 8})
-    mail = wait_for(smtp_sink.mails, what="mail")[0]
-    assert ("Out of stock for CAMPFIRE: order cinema-42 wanted 8"
-            in mail["data"])
+    def mails_to(who):
+        return [m["data"] for m in smtp_sink.mails() if m["to"] == [who]]
+    staff = wait_for(lambda: mails_to("stock@scents.example"),
+                     what="the stock team's mail")
+    assert "Out of stock for CAMPFIRE: order cinema-42 wanted 8" in staff[0]
+    # the customer is told too, naming the order: allocated, then no
+    # longer holding stock, then waiting for it
+    told = wait_for(lambda: len(mails_to("orders@grand.example")) == 3 and
+                    mails_to("orders@grand.example"), what="three mails")
+    text = "\n".join(told)
+    for what in ("is allocated.", "no longer holds stock.",
+                 "is waiting for stock."):
+        assert "Your order cinema-42: 8 of CAMPFIRE " + what in text
     # and the line is not lost: it waits for the next stock
     assert s.get("/allocations/cinema-42").json() == [
         {"sku": "CAMPFIRE", "qty": 8, "status": "backordered"}]
