@@ -209,6 +209,9 @@ int relay_thread_start(struct relay_thread *t, struct app *app,
 			return rc;
 		}
 		t->timer_ready = true;
+		/* the first check after one interval, not at start: a fresh
+		   server has nothing to tell, and starts quietly */
+		t->next_check_ms = now_ms() + check_every_ms(t->aged_s);
 	}
 	(void)pthread_mutex_init(&t->lock, NULL);
 	(void)pthread_cond_init(&t->cond, NULL);
