@@ -58,6 +58,28 @@ static int commit(struct deps *d, struct sc_err *err)
 	return rc ? rc : uow_commit(u, err);
 }
 
+/* What a command does inside its unit of work (see in_one_tx). */
+typedef int tx_body(struct deps *d, const struct msg *m, struct sc_err *err);
+
+/*
+ * The shape of most commands after their checks: begin, @body, commit
+ * (running the in-transaction handlers), and a rollback that is a no-op
+ * after the commit and undoes everything after a failure.
+ */
+static int in_one_tx(struct deps *d, tx_body *body, const struct msg *m,
+		     struct sc_err *err)
+{
+	int rc = uow_begin(d->uow, d->arena, err);
+
+	if (rc)
+		return rc;
+	rc = body(d, m, err);
+	if (!rc)
+		rc = commit(d, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 /*
  * The value rules of every command, here once for every transport (HTTP,
  * CLI, Redis); transports check only the shape of their encoding.
@@ -243,53 +265,51 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+static int change_quantity(struct deps *d, const struct msg *m,
+			   struct sc_err *err)
+{
+	const struct cmd_change_batch_quantity *c = &m->u.change_batch_quantity;
+	struct product *p;
+	int rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
+
+	if (!rc)
+		rc = product_change_batch_quantity(p, c->ref, c->qty, err);
+	if (!rc) /* a larger batch may fill backorders */
+		rc = product_fill_backorders(p, NULL, err);
+	return rc;
+}
+
 static int handle_change_batch_quantity(const struct msg *m, struct deps *d,
 					struct bus_result *res,
 					struct sc_err *err)
 {
 	const struct cmd_change_batch_quantity *c = &m->u.change_batch_quantity;
-	struct product *p;
-	int rc;
 
 	(void)res;
 	if (check_ident("ref", c->ref, err) || check_qty("qty", c->qty, 0, err))
 		return SC_EINVAL;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
-	if (!rc)
-		rc = product_change_batch_quantity(p, c->ref, c->qty, err);
-	if (!rc) /* a larger batch may fill backorders */
-		rc = product_fill_backorders(p, NULL, err);
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, change_quantity, m, err);
+}
+
+static int change_eta(struct deps *d, const struct msg *m, struct sc_err *err)
+{
+	const struct cmd_change_batch_eta *c = &m->u.change_batch_eta;
+	struct product *p;
+	/* the batch's lines: each one's customer is told */
+	int rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
+
+	return rc ? rc
+		  : product_change_batch_eta(p, c->ref, c->has_eta, c->eta,
+					     err);
 }
 
 static int handle_change_batch_eta(const struct msg *m, struct deps *d,
 				   struct bus_result *res, struct sc_err *err)
 {
-	const struct cmd_change_batch_eta *c = &m->u.change_batch_eta;
-	struct product *p;
-	int rc;
-
 	(void)res;
-	if (check_ident("ref", c->ref, err))
+	if (check_ident("ref", m->u.change_batch_eta.ref, err))
 		return SC_EINVAL;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	/* the batch's lines: each one's customer is told */
-	rc = repo_get_by_batchref(d->uow, c->ref, &p, err);
-	if (!rc)
-		rc = product_change_batch_eta(p, c->ref, c->has_eta, c->eta,
-					      err);
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, change_eta, m, err);
 }
 
 static int handle_import_research(const struct msg *m, struct deps *d,
@@ -421,13 +441,26 @@ static int handle_deallocate(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+static int add_customer(struct deps *d, const struct msg *m, struct sc_err *err)
+{
+	const struct cmd_create_customer *c = &m->u.create_customer;
+	struct customer_record rec = {0};
+
+	rec.id = c->id;
+	rec.name = c->name;
+	rec.email = c->email;
+	rec.webhook_url = c->webhook_url;
+	if (c->secret)
+		memcpy(rec.secret, c->secret, sizeof(rec.secret));
+	rec.created_at = c->now;
+	return uow_customer_add(d->uow, &rec, err);
+}
+
 /* Names of people and firms: the id rule (1..255 printable UTF-8). */
 static int handle_create_customer(const struct msg *m, struct deps *d,
 				  struct bus_result *res, struct sc_err *err)
 {
 	const struct cmd_create_customer *c = &m->u.create_customer;
-	struct customer_record rec = {0};
-	int rc;
 
 	(void)res;
 	if (check_ident("id", c->id, err) || check_ident("name", c->name, err))
@@ -448,40 +481,36 @@ static int handle_create_customer(const struct msg *m, struct deps *d,
 			       "to be told anything");
 	if (c->webhook_url && !c->secret)
 		return err_set(err, SC_EINVAL, "a webhook needs its secret");
-	rec.id = c->id;
-	rec.name = c->name;
-	rec.email = c->email;
-	rec.webhook_url = c->webhook_url;
-	if (c->secret)
-		memcpy(rec.secret, c->secret, sizeof(rec.secret));
-	rec.created_at = c->now;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = uow_customer_add(d->uow, &rec, err);
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, add_customer, m, err);
+}
+
+static int replay(struct deps *d, const struct msg *m, struct sc_err *err)
+{
+	return uow_delivery_replay(d->uow, m->u.replay_delivery.id,
+				   m->u.replay_delivery.now, err);
 }
 
 static int handle_replay_delivery(const struct msg *m, struct deps *d,
 				  struct bus_result *res, struct sc_err *err)
 {
-	const struct cmd_replay_delivery *c = &m->u.replay_delivery;
-	int rc;
-
 	(void)res;
-	if (c->id < 1)
+	if (m->u.replay_delivery.id < 1)
 		return err_set(err, SC_EINVAL,
 			       "a delivery id is a positive integer");
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = uow_delivery_replay(d->uow, c->id, c->now, err);
+	return in_one_tx(d, replay, m, err);
+}
+
+static int set_low_stock(struct deps *d, const struct msg *m,
+			 struct sc_err *err)
+{
+	const struct cmd_set_low_stock *c = &m->u.set_low_stock;
+	struct product *p;
+	int rc = repo_get(d->uow, c->sku, NULL, &p, err);
+
 	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
+		rc = product_set_low_stock(p, c->threshold, err);
+	if (!rc) /* already below the new threshold: say so now */
+		p->loaded_available = p->low_stock;
 	return rc;
 }
 
@@ -489,25 +518,12 @@ static int handle_set_low_stock(const struct msg *m, struct deps *d,
 				struct bus_result *res, struct sc_err *err)
 {
 	const struct cmd_set_low_stock *c = &m->u.set_low_stock;
-	struct product *p;
-	int rc;
 
 	(void)res;
 	if (check_ident("sku", c->sku, err) ||
 	    check_qty("threshold", c->threshold, 0, err))
 		return SC_EINVAL;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = repo_get(d->uow, c->sku, NULL, &p, err);
-	if (!rc)
-		rc = product_set_low_stock(p, c->threshold, err);
-	if (!rc) /* already below the new threshold: say so now */
-		p->loaded_available = p->low_stock;
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, set_low_stock, m, err);
 }
 
 /* Backorders told per command: a timer sends it again for the rest. */
@@ -568,12 +584,22 @@ static int check_token_name(const char *name, struct sc_err *err)
 		       TOKEN_NAME_MAX);
 }
 
+static int add_token(struct deps *d, const struct msg *m, struct sc_err *err)
+{
+	const struct cmd_create_token *c = &m->u.create_token;
+	struct token_record t = {0};
+
+	t.name = c->name;
+	t.scopes = c->scopes;
+	memcpy(t.hash, c->hash, sizeof(t.hash));
+	t.created_at = c->now;
+	return uow_token_add(d->uow, &t, err);
+}
+
 static int handle_create_token(const struct msg *m, struct deps *d,
 			       struct bus_result *res, struct sc_err *err)
 {
 	const struct cmd_create_token *c = &m->u.create_token;
-	struct token_record t = {0};
-	int rc;
 
 	(void)res;
 	if (check_token_name(c->name, err))
@@ -584,37 +610,22 @@ static int handle_create_token(const struct msg *m, struct deps *d,
 		return err_set(err, SC_EINVAL,
 			       "a token needs at least one scope of read, "
 			       "allocate, stock, admin");
-	t.name = c->name;
-	t.scopes = c->scopes;
-	memcpy(t.hash, c->hash, sizeof(t.hash));
-	t.created_at = c->now;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = uow_token_add(d->uow, &t, err);
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, add_token, m, err);
+}
+
+static int revoke_token(struct deps *d, const struct msg *m, struct sc_err *err)
+{
+	return uow_token_revoke(d->uow, m->u.revoke_token.name,
+				m->u.revoke_token.now, err);
 }
 
 static int handle_revoke_token(const struct msg *m, struct deps *d,
 			       struct bus_result *res, struct sc_err *err)
 {
-	const struct cmd_revoke_token *c = &m->u.revoke_token;
-	int rc;
-
 	(void)res;
-	if (check_token_name(c->name, err))
+	if (check_token_name(m->u.revoke_token.name, err))
 		return SC_EINVAL;
-	rc = uow_begin(d->uow, d->arena, err);
-	if (rc)
-		return rc;
-	rc = uow_token_revoke(d->uow, c->name, c->now, err);
-	if (!rc)
-		rc = commit(d, err);
-	uow_rollback(d->uow);
-	return rc;
+	return in_one_tx(d, revoke_token, m, err);
 }
 
 /* In the transaction: queue the event for the relay. */
