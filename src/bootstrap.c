@@ -323,6 +323,7 @@ int bootstrap_delivery_init(struct app *app, struct delivery_worker *dw,
 		       app->seed++ * 0x9e3779b97f4a7c15ULL + 1);
 	dw->deliverer.max_attempts = (unsigned)app->cfg.delivery_max_attempts;
 	dw->deliverer.backoff_ms = (unsigned)app->cfg.delivery_backoff_ms;
+	dw->deliverer.status = &app->delivery;
 	return SC_OK;
 }
 

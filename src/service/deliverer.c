@@ -10,6 +10,7 @@
 #include "domain/customer.h"
 #include "domain/date.h"
 #include "service/notifier.h"
+#include "service/relay.h"
 #include "service/uow.h"
 #include "service/webhook.h"
 
@@ -96,6 +97,8 @@ static void attempt(struct deliverer *d, const struct delivery *dl,
 	if (!rc) {
 		o->delivered = true;
 		atomic_fetch_add(&d->n_delivered, 1);
+		if (d->status)
+			atomic_fetch_add(&d->status->notices_delivered, 1);
 		return;
 	}
 	(void)snprintf(why, why_size, "%s", e.msg[0] ? e.msg : err_name(rc));
@@ -105,6 +108,11 @@ static void attempt(struct deliverer *d, const struct delivery *dl,
 	atomic_fetch_add(&d->n_failed, 1);
 	if (o->dead)
 		atomic_fetch_add(&d->n_dead, 1);
+	if (d->status) {
+		atomic_fetch_add(&d->status->notices_failed, 1);
+		if (o->dead)
+			atomic_fetch_add(&d->status->notices_dead, 1);
+	}
 	log_msg(o->dead ? LOG_ERROR : LOG_WARN,
 		"deliver=%s id=%lld customer=\"%s\" attempts=%u dead=%d "
 		"error=\"%s\"",

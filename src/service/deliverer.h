@@ -19,6 +19,7 @@
 #include "common/arena.h"
 #include "common/err.h"
 
+struct delivery_status;
 struct notifier;
 struct uow;
 struct webhook;
@@ -40,10 +41,12 @@ struct deliverer {
 	atomic_ullong n_delivered; /* for /metrics */
 	atomic_ullong n_failed;	   /* failed attempts */
 	atomic_ullong n_dead;	   /* deliveries that went dead */
-	atomic_bool stop;	   /* set from another thread: finish the
-				      send under way, leave the rest of the
-				      round to their lease (a prompt stop
-				      even when receivers hang) */
+	struct delivery_status *status; /* the process's counters, for
+					   /metrics; may be NULL */
+	atomic_bool stop;		/* set from another thread: finish the
+					   send under way, leave the rest of the
+					   round to their lease (a prompt stop
+					   even when receivers hang) */
 };
 
 /* Set up @d; @uow, @webhook and @mail are borrowed. */

@@ -52,12 +52,15 @@ enum delivery_state {
  * threads, hence atomics.  Zero-initialised: everything unknown.
  */
 struct delivery_status {
-	atomic_int publisher;		/* enum delivery_state */
-	atomic_int notifier;		/* enum delivery_state */
-	atomic_ullong published;	/* events published */
-	atomic_ullong publish_failures; /* failed publish attempts */
-	atomic_ullong notified;		/* notifications sent */
-	atomic_ullong notify_failures;	/* failed notification attempts */
+	atomic_int publisher;		 /* enum delivery_state */
+	atomic_int notifier;		 /* enum delivery_state */
+	atomic_ullong published;	 /* events published */
+	atomic_ullong publish_failures;	 /* failed publish attempts */
+	atomic_ullong notified;		 /* notifications sent */
+	atomic_ullong notify_failures;	 /* failed notification attempts */
+	atomic_ullong notices_delivered; /* customers' notices sent */
+	atomic_ullong notices_failed;	 /* their failed attempts */
+	atomic_ullong notices_dead;	 /* notices that went dead */
 };
 
 struct relay {

@@ -168,6 +168,11 @@ def test_a_receiver_that_always_fails_is_dead_lettered_then_replayed(
         assert r.status_code == 400  # delivered: nothing to replay
         assert s.post("/deliveries/999/replay").status_code == 404
         assert s.get("/deliveries?state=zombie").status_code == 400
+        # what /metrics counts: 3 failed attempts, 1 dead, 1 delivered
+        text = s.get("/metrics").text
+        for outcome, n in (("delivered", 1), ("failed", 3), ("dead", 1)):
+            assert ('scents_customer_notices_total{outcome="%s"} %d'
+                    % (outcome, n)) in text, text
         # the CLI sees the same
         p = run(db, "deliveries", "--state", "delivered")
         assert p.returncode == 0

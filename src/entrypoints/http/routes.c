@@ -1222,6 +1222,18 @@ static void render_bus_and_delivery(struct worker *w, struct text *t)
 		(unsigned long long)atomic_load(&d->notified),
 		(unsigned long long)atomic_load(&d->publish_failures),
 		(unsigned long long)atomic_load(&d->notify_failures));
+	text_printf(t,
+		    "# HELP scents_customer_notices_total Notices to "
+		    "customers by outcome (failed attempts are retried; "
+		    "dead ones wait for a replay).\n"
+		    "# TYPE scents_customer_notices_total counter\n"
+		    "scents_customer_notices_total{outcome=\"delivered\"} "
+		    "%llu\n"
+		    "scents_customer_notices_total{outcome=\"failed\"} %llu\n"
+		    "scents_customer_notices_total{outcome=\"dead\"} %llu\n",
+		    (unsigned long long)atomic_load(&d->notices_delivered),
+		    (unsigned long long)atomic_load(&d->notices_failed),
+		    (unsigned long long)atomic_load(&d->notices_dead));
 }
 
 /*
