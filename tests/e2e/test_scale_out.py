@@ -211,6 +211,21 @@ def test_three_servers_one_postgresql_under_load_and_failures(
         assert r.status_code == 200, (orderid, r.text)
         assert [x["sku"] for x in r.json()] == [sku], (orderid, r.text)
 
+    # each stream message applied by one server of the group
+    def applied():
+        seen = collections.Counter()
+        for s in servers:
+            with open(s.log_path, "rb") as f:
+                seen.update(m.decode() for m in re.findall(
+                    rb"consumer=applied stream=change_batch_quantity "
+                    rb"id=(\S+)", f.read()))
+        return seen
+    # First: the killed server's pending stream messages are claimed by
+    # another one after 30 s, and a shrink they carry writes new events
+    # (its reallocations).  Counting events before they are all applied
+    # once found 5 Allocated rows written after the outbox looked drained.
+    wait_for(lambda: set(load.stream_ids) <= set(applied()), timeout=60,
+             step=1, what="every stream message applied")
     # every event leaves, at least once with its id (a lease held by the
     # killed server expires after 30 s, then another server sends it)
     wait_for(lambda: psql(pg_url, "SELECT count(*) FROM outbox WHERE"
@@ -227,17 +242,6 @@ def test_three_servers_one_postgresql_under_load_and_failures(
     dupes = sum(1 for i in allocated_ids if published[i] > 1)
     print(f"scale-out: {len(allocated_ids)} Allocated events, all "
           f"delivered; {dupes} delivered twice (at least once)")
-    # each stream message applied by one server of the group
-    def applied():
-        seen = collections.Counter()
-        for s in servers:
-            with open(s.log_path, "rb") as f:
-                seen.update(m.decode() for m in re.findall(
-                    rb"consumer=applied stream=change_batch_quantity "
-                    rb"id=(\S+)", f.read()))
-        return seen
-    wait_for(lambda: set(load.stream_ids) <= set(applied()), timeout=60,
-             step=1, what="every stream message applied")
     seen = applied()
     twice = [i for i in load.stream_ids if seen[i] > 1]
     print(f"scale-out: {len(load.stream_ids)} stream messages, each "
