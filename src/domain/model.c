@@ -307,6 +307,8 @@ int product_set_low_stock(struct product *p, int64_t threshold,
 	if (rc)
 		return rc;
 	p->low_stock = threshold;
+	/* judged from the new threshold: already below it alerts now */
+	p->loaded_available = threshold;
 	record_change(p, CHANGE_LOW_STOCK, 0, NULL);
 	p->version++;
 	return SC_OK;

@@ -176,7 +176,9 @@ void product_mark_loaded(struct product *p);
 
 /*
  * Alert the stock team below @threshold available units (0: never).
- * Bumps the version.  SC_EINVAL out of 0..SC_QTY_MAX.
+ * Availability already below a new threshold alerts at this
+ * transaction's end.  Bumps the version.  SC_EINVAL out of
+ * 0..SC_QTY_MAX.
  */
 int product_set_low_stock(struct product *p, int64_t threshold,
 			  struct sc_err *err);

@@ -507,11 +507,7 @@ static int set_low_stock(struct deps *d, const struct msg *m,
 	struct product *p;
 	int rc = repo_get(d->uow, c->sku, NULL, &p, err);
 
-	if (!rc)
-		rc = product_set_low_stock(p, c->threshold, err);
-	if (!rc) /* already below the new threshold: say so now */
-		p->loaded_available = p->low_stock;
-	return rc;
+	return rc ? rc : product_set_low_stock(p, c->threshold, err);
 }
 
 static int handle_set_low_stock(const struct msg *m, struct deps *d,

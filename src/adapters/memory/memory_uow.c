@@ -1689,6 +1689,7 @@ static int memory_contact(struct uow *u, const char *orderid, struct arena *a,
 {
 	struct memory_uow *m = to_memory_uow(u);
 	const struct notices *st = &m->staged_notices, *kept;
+	const struct customer_record *c;
 	const char *who;
 	int rc;
 
@@ -1697,10 +1698,10 @@ static int memory_contact(struct uow *u, const char *orderid, struct arena *a,
 	who = find_link(st, orderid);
 	if (!who)
 		who = find_link(kept, orderid);
-	rc = customer_out(!who			     ? NULL
-			  : find_customer(kept, who) ? find_customer(kept, who)
-						     : find_customer(st, who),
-			  a, out);
+	c = who ? find_customer(kept, who) : NULL;
+	if (who && !c) /* registered in this same transaction */
+		c = find_customer(st, who);
+	rc = customer_out(c, a, out);
 	(void)pthread_mutex_unlock(&m->store->lock);
 	return rc ? oom(err) : SC_OK;
 }
