@@ -13,7 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct demand_entry;
+struct formula;
+struct ingredient;
 struct research_row;
+struct survey_response;
 
 /* Who a batch was bought from (domain/sourcing.h decides). */
 enum supplier {
@@ -36,6 +40,13 @@ enum msg_type {
 	MSG_SET_LOW_STOCK,
 	MSG_ALERT_AGED_BACKORDERS,
 	MSG_CHANGE_BATCH_ETA,
+	MSG_PUT_INGREDIENTS,
+	MSG_ADD_FORMULA,
+	MSG_ACTIVATE_FORMULA,
+	MSG_CREATE_SURVEY,
+	MSG_ADD_RESPONSES,
+	MSG_PROMOTE_WINNER,
+	MSG_IMPORT_DEMAND,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -67,6 +78,7 @@ struct cmd_allocate {
 	int64_t qty;	      /* 1..SC_QTY_MAX */
 	bool backorder;	      /* no stock: wait for it rather than fail */
 	const char *customer; /* whose order (told what happens); or NULL */
+	int32_t day;	      /* ordered on, days since 1970-01-01 (demand) */
 };
 
 /* ChangeBatchQuantity(ref, qty): the purchase turned out different. */
@@ -121,6 +133,7 @@ struct cmd_create_customer {
 	const char *webhook_url; /* or NULL; then @secret is set */
 	const uint8_t *secret;	 /* WEBHOOK_SECRET_LEN bytes, or NULL */
 	int64_t now;		 /* unix seconds, from the sender */
+	const char *segment;	 /* audience (segment_valid), or NULL */
 };
 
 /* ReplayDelivery: send a dead-lettered notice again, from attempt one. */
@@ -142,6 +155,70 @@ struct cmd_set_low_stock {
 struct cmd_alert_aged_backorders {
 	int64_t now;   /* unix seconds, from the sender */
 	int64_t age_s; /* older than this is too old, >= 1 */
+};
+
+/* PutIngredients: add or replace catalogue entries (domain/formula.h). */
+struct cmd_put_ingredients {
+	const struct ingredient *items; /* n entries, names unique */
+	size_t n;			/* 1..INGREDIENTS_MAX */
+};
+
+/*
+ * AddFormula: a new version of a scent's formula (the first one of a
+ * scent becomes active at once; later ones by ActivateFormula or a
+ * survey's promotion).
+ */
+struct cmd_add_formula {
+	const struct formula *f; /* version ignored; the handler numbers it */
+	const char *actor;	 /* who, for the log */
+	int64_t now;		 /* unix seconds, from the sender */
+};
+
+/*
+ * ActivateFormula(sku, version): make that version the active one;
+ * version 0 reverts to the one active before the last change.
+ */
+struct cmd_activate_formula {
+	const char *sku;    /* the scent */
+	int32_t version;    /* >= 1, or 0: revert */
+	const char *actor;  /* who */
+	const char *reason; /* why, or NULL */
+	int64_t now;	    /* unix seconds, from the sender */
+};
+
+/* CreateSurvey: a round comparing formula versions of one scent. */
+struct cmd_create_survey {
+	const char *sku;	   /* the scent */
+	const char *name;	   /* for people */
+	const char *const *labels; /* n variant labels, unique */
+	const int32_t *versions;   /* n formula versions of the sku */
+	size_t n;		   /* 2..SURVEY_VARIANTS_MAX */
+	int64_t now;		   /* unix seconds, from the sender */
+};
+
+/* AddResponses: verdicts of respondents on a survey's variants. */
+struct cmd_add_responses {
+	int64_t survey;			 /* its id */
+	const struct survey_response *r; /* n responses */
+	size_t n;			 /* 1.. */
+	size_t first_line;		 /* for errors: line of r[0], or 0 */
+	bool dry_run;			 /* check only; write nothing */
+};
+
+/* PromoteWinner: the survey's clear winner becomes the active formula. */
+struct cmd_promote_winner {
+	int64_t survey;	    /* its id */
+	const char *actor;  /* who */
+	const char *reason; /* why, or NULL */
+	int64_t now;	    /* unix seconds, from the sender */
+};
+
+/* ImportDemand: past orders from another system, into the rollup. */
+struct cmd_import_demand {
+	const struct demand_entry *e; /* n entries */
+	size_t n;		      /* 1.. */
+	size_t first_line;	      /* for errors: line of e[0], or 0 */
+	bool dry_run;		      /* check only; write nothing */
 };
 
 /* BackorderWaiting: a line has waited for stock longer than it should. */
@@ -227,6 +304,13 @@ struct msg {
 		struct cmd_alert_aged_backorders alert_aged_backorders;
 		struct ev_backorder_waiting backorder_waiting;
 		struct cmd_change_batch_eta change_batch_eta;
+		struct cmd_put_ingredients put_ingredients;
+		struct cmd_add_formula add_formula;
+		struct cmd_activate_formula activate_formula;
+		struct cmd_create_survey create_survey;
+		struct cmd_add_responses add_responses;
+		struct cmd_promote_winner promote_winner;
+		struct cmd_import_demand import_demand;
 		struct ev_eta_changed eta_changed;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;

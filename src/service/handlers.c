@@ -213,11 +213,37 @@ static int allocate_line(struct deps *d, const struct order_line *l,
 }
 
 /*
+ * Count a new order line in the demand rollup: a retry of a line already
+ * placed records no event and is not counted twice; a refused line is
+ * counted each time it is asked for (nothing of it is kept to match).
+ */
+static int count_demand(struct deps *d, const struct cmd_allocate *c,
+			const char *segment, size_t events_before,
+			enum allocation how, struct sc_err *err)
+{
+	static const enum demand_outcome outcome_of[] = {
+		[ALLOCATION_ALLOCATED] = DEMAND_ALLOCATED,
+		[ALLOCATION_BACKORDERED] = DEMAND_BACKORDERED,
+		[ALLOCATION_OUT_OF_STOCK] = DEMAND_REFUSED,
+	};
+	struct product *p;
+	int rc = repo_get(d->uow, c->sku, NULL, &p, err);
+
+	if (rc || p->n_events == events_before)
+		return rc;
+	return uow_demand_add(d->uow,
+			      &(struct demand_entry){c->sku, c->day, segment,
+						     outcome_of[how], c->qty,
+						     1},
+			      err);
+}
+
+/*
  * Order @orderid is @customer's from now on: an unknown customer is bad
  * input; an order already another customer's is a conflict.
  */
 static int own_order(struct deps *d, const char *orderid, const char *customer,
-		     struct sc_err *err)
+		     const char **segment, struct sc_err *err)
 {
 	struct customer_record *who;
 	int rc = uow_customer_get(d->uow, customer, d->arena, &who, err);
@@ -227,8 +253,10 @@ static int own_order(struct deps *d, const char *orderid, const char *customer,
 		return err_set(err, SC_EINVAL, "unknown customer '%s'",
 			       customer);
 	}
-	if (!rc)
+	if (!rc) {
+		*segment = who->segment;
 		rc = uow_order_customer_set(d->uow, orderid, customer, err);
+	}
 	return rc;
 }
 
@@ -238,7 +266,9 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 	const struct cmd_allocate *c = &m->u.allocate;
 	struct order_line line = {c->orderid, c->sku, c->qty};
 	enum allocation how = ALLOCATION_OUT_OF_STOCK;
-	const char *ref = NULL;
+	const char *ref = NULL, *segment = NULL;
+	struct product *p;
+	size_t before = 0;
 	int rc;
 
 	if (check_ident("orderid", c->orderid, err) ||
@@ -250,9 +280,17 @@ static int handle_allocate(const struct msg *m, struct deps *d,
 	if (rc)
 		return rc;
 	if (c->customer)
-		rc = own_order(d, c->orderid, c->customer, err);
+		rc = own_order(d, c->orderid, c->customer, &segment, err);
+	if (!rc) { /* loaded here first so count_demand sees what it adds */
+		rc = repo_get(d->uow, c->sku,
+			      &(struct load_hint){.orderid = c->orderid}, &p,
+			      err);
+		before = rc ? 0 : p->n_events;
+	}
 	if (!rc)
 		rc = allocate_line(d, &line, c->backorder, &ref, &how, err);
+	if (!rc)
+		rc = count_demand(d, c, segment, before, how, err);
 	if (!rc)
 		rc = commit(d, err);
 	if (!rc && res) {
@@ -453,6 +491,7 @@ static int add_customer(struct deps *d, const struct msg *m, struct sc_err *err)
 	if (c->secret)
 		memcpy(rec.secret, c->secret, sizeof(rec.secret));
 	rec.created_at = c->now;
+	rec.segment = c->segment;
 	return uow_customer_add(d->uow, &rec, err);
 }
 
@@ -481,6 +520,10 @@ static int handle_create_customer(const struct msg *m, struct deps *d,
 			       "to be told anything");
 	if (c->webhook_url && !c->secret)
 		return err_set(err, SC_EINVAL, "a webhook needs its secret");
+	if (c->segment && !segment_valid(c->segment))
+		return err_set(err, SC_EINVAL,
+			       "segment must be 1 to %d of a-z 0-9 - _",
+			       SEGMENT_MAX);
 	return in_one_tx(d, add_customer, m, err);
 }
 
@@ -722,6 +765,420 @@ static int wake_relay(const struct msg *m, struct deps *d,
 	return SC_OK;
 }
 
+/* ---- formulas, surveys and demand (issue 15) ------------------------- */
+
+/* Who and why, as every log of a change needs them. */
+static int check_actor(const char *actor, const char *reason,
+		       struct sc_err *err)
+{
+	if (check_ident("actor", actor, err))
+		return SC_EINVAL;
+	if (reason && strlen(reason) > FORMULA_NOTE_MAX)
+		return err_set(err, SC_EINVAL,
+			       "reason must be at most %d bytes",
+			       FORMULA_NOTE_MAX);
+	return SC_OK;
+}
+
+static int put_ingredients(struct deps *d, const struct msg *m,
+			   struct sc_err *err)
+{
+	const struct cmd_put_ingredients *c = &m->u.put_ingredients;
+	int rc = SC_OK;
+
+	for (size_t i = 0; !rc && i < c->n; i++)
+		rc = uow_ingredient_put(d->uow, &c->items[i], err);
+	return rc;
+}
+
+static int handle_put_ingredients(const struct msg *m, struct deps *d,
+				  struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_put_ingredients *c = &m->u.put_ingredients;
+
+	(void)res;
+	if (c->n < 1 || c->n > INGREDIENTS_MAX)
+		return err_set(err, SC_EINVAL,
+			       "an import needs 1 to %d ingredients",
+			       INGREDIENTS_MAX);
+	for (size_t i = 0; i < c->n; i++) {
+		if (ingredient_check(&c->items[i], err))
+			return SC_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->items[i].name, c->items[j].name))
+				return err_set(err, SC_EINVAL,
+					       "ingredient '%s' is listed "
+					       "twice",
+					       c->items[i].name);
+	}
+	return in_one_tx(d, put_ingredients, m, err);
+}
+
+/* The active version of @sku's formula, 0 when none; reads only. */
+static int active_version(struct deps *d, const char *sku, int32_t *out,
+			  struct sc_err *err)
+{
+	struct formula *f;
+	int rc = uow_formula_get(d->uow, sku, 0, d->arena, &f, err);
+
+	*out = rc ? 0 : f->version;
+	if (rc == SC_ENOTFOUND) {
+		err_clear(err);
+		rc = SC_OK;
+	}
+	return rc;
+}
+
+/* Version @c->to_version becomes active, logged as @c says. */
+static int activate(struct deps *d, struct formula_change *c,
+		    struct sc_err *err)
+{
+	struct formula *f;
+	int rc = uow_formula_get(d->uow, c->sku, c->to_version, d->arena, &f,
+				 err);
+
+	if (rc == SC_ENOTFOUND) {
+		err_clear(err);
+		return err_set(err, SC_ENOTFOUND,
+			       "'%s' has no formula version %d", c->sku,
+			       (int)c->to_version);
+	}
+	if (!rc)
+		rc = active_version(d, c->sku, &c->from_version, err);
+	/* already active: nothing to log (a retry, or a second click) */
+	if (!rc && c->from_version != c->to_version)
+		rc = uow_formula_activate(d->uow, c, err);
+	return rc;
+}
+
+static int handle_add_formula(const struct msg *m, struct deps *d,
+			      struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_add_formula *c = &m->u.add_formula;
+	struct formula f, *newest;
+	struct ingredient *cat = NULL;
+	int32_t active = 0;
+	size_t n_cat = 0;
+	int rc;
+
+	if (!c->f)
+		return err_set(err, SC_EINVAL, "a formula is needed");
+	if (check_actor(c->actor, NULL, err))
+		return SC_EINVAL;
+	f = *c->f;
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_ingredients(d->uow, d->arena, &cat, &n_cat, err);
+	if (!rc)
+		rc = formula_check(&f, cat, n_cat, err);
+	if (!rc) {
+		rc = uow_formula_get(d->uow, f.sku, -1, d->arena, &newest, err);
+		f.version = rc ? 1 : newest->version + 1;
+		if (rc == SC_ENOTFOUND) {
+			err_clear(err);
+			rc = SC_OK;
+		}
+	}
+	if (!rc)
+		rc = active_version(d, f.sku, &active, err);
+	f.created_at = c->now;
+	if (!rc)
+		rc = uow_formula_add(d->uow, &f, err);
+	if (!rc && !active) /* a scent's first formula is the one in use */
+		rc = uow_formula_activate(
+			d->uow,
+			&(struct formula_change){f.sku, 0, f.version, c->actor,
+						 "first formula", 0, c->now},
+			err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res) {
+		res->version = f.version;
+		res->activated = !active;
+	}
+	uow_rollback(d->uow);
+	return rc;
+}
+
+static int activate_formula(struct deps *d, const struct msg *m,
+			    struct sc_err *err)
+{
+	const struct cmd_activate_formula *c = &m->u.activate_formula;
+	struct formula_change ch = {c->sku,    0, c->version, c->actor,
+				    c->reason, 0, c->now};
+	struct formula_change *log;
+	size_t n;
+	int rc;
+
+	if (!c->version) { /* revert: to what the last change replaced */
+		rc = uow_formula_log(d->uow, c->sku, d->arena, &log, &n, err);
+		if (rc)
+			return rc;
+		if (!n || !log[0].from_version)
+			return err_set(err, SC_EINVAL,
+				       "'%s' has no earlier active formula to "
+				       "revert to",
+				       c->sku);
+		ch.to_version = log[0].from_version;
+		if (!ch.reason)
+			ch.reason = "revert";
+	}
+	rc = activate(d, &ch, err);
+	if (!rc)
+		d->result_version = ch.to_version;
+	return rc;
+}
+
+static int handle_activate_formula(const struct msg *m, struct deps *d,
+				   struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_activate_formula *c = &m->u.activate_formula;
+	int rc;
+
+	if (check_ident("sku", c->sku, err) ||
+	    check_actor(c->actor, c->reason, err))
+		return SC_EINVAL;
+	if (c->version < 0)
+		return err_set(err, SC_EINVAL,
+			       "version must be 1 or more (0: revert)");
+	rc = in_one_tx(d, activate_formula, m, err);
+	if (!rc && res)
+		res->version = d->result_version;
+	return rc;
+}
+
+static int check_survey(const struct cmd_create_survey *c, struct sc_err *err)
+{
+	if (check_ident("sku", c->sku, err))
+		return SC_EINVAL;
+	if (!c->name || !*c->name || strlen(c->name) > SURVEY_NAME_MAX)
+		return err_set(err, SC_EINVAL,
+			       "a survey needs a name of 1 to %d bytes",
+			       SURVEY_NAME_MAX);
+	if (c->n < 2 || c->n > SURVEY_VARIANTS_MAX)
+		return err_set(err, SC_EINVAL,
+			       "a survey compares 2 to %d variants (it has "
+			       "%zu)",
+			       SURVEY_VARIANTS_MAX, c->n);
+	for (size_t i = 0; i < c->n; i++) {
+		if (check_ident("variant label", c->labels[i], err))
+			return SC_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->labels[i], c->labels[j]))
+				return err_set(err, SC_EINVAL,
+					       "variant '%s' is listed twice",
+					       c->labels[i]);
+	}
+	return SC_OK;
+}
+
+static int handle_create_survey(const struct msg *m, struct deps *d,
+				struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_create_survey *c = &m->u.create_survey;
+	struct survey s = {0};
+	struct variant_tally *v;
+	struct formula *f;
+	int rc = check_survey(c, err);
+
+	if (rc)
+		return rc;
+	v = arena_calloc(d->arena, c->n, sizeof(*v));
+	if (!v)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	rc = uow_begin(d->uow, d->arena, err);
+	for (size_t i = 0; !rc && i < c->n; i++) {
+		v[i].label = c->labels[i];
+		v[i].formula_version = c->versions[i];
+		rc = uow_formula_get(d->uow, c->sku, c->versions[i], d->arena,
+				     &f, err);
+		if (rc == SC_ENOTFOUND || (!rc && c->versions[i] < 1)) {
+			err_clear(err);
+			rc = err_set(err, SC_EINVAL,
+				     "variant '%s': '%s' has no formula "
+				     "version %d",
+				     c->labels[i], c->sku, (int)c->versions[i]);
+		}
+	}
+	s = (struct survey){0, c->sku, c->name, c->now, v, c->n};
+	if (!rc)
+		rc = uow_survey_add(d->uow, &s, &s.id, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res)
+		res->survey_id = s.id;
+	uow_rollback(d->uow);
+	return rc;
+}
+
+/* Response @i of @c, checked, its variant's index found in @s. */
+static int check_response(const struct cmd_add_responses *c, size_t i,
+			  const struct survey *s, struct survey_response *r,
+			  struct sc_err *err)
+{
+	char where[48];
+
+	if (c->first_line)
+		(void)snprintf(where, sizeof(where), "line %zu",
+			       c->first_line + i);
+	else
+		(void)snprintf(where, sizeof(where), "response %zu", i + 1);
+	*r = c->r[i];
+	if (!r->respondent ||
+	    !ident_valid(r->respondent, strlen(r->respondent)))
+		return err_set(err, SC_EINVAL,
+			       "%s: a respondent id is 1 to %d "
+			       "bytes of printable utf-8",
+			       where, SC_ID_MAX);
+	r->variant_idx = -1;
+	for (size_t k = 0; r->variant && k < s->n; k++)
+		if (!strcmp(s->variants[k].label, r->variant))
+			r->variant_idx = (int32_t)k;
+	if (r->variant_idx < 0)
+		return err_set(err, SC_EINVAL, "%s: unknown variant '%s'",
+			       where, r->variant ? r->variant : "");
+	if (r->accepted < -1 || r->accepted > 1 || r->rating < 0 ||
+	    r->rating > 5)
+		return err_set(err, SC_EINVAL,
+			       "%s: accepted is yes or no, rating 1 to 5",
+			       where);
+	if (r->accepted < 0 && !r->rating)
+		return err_set(err, SC_EINVAL,
+			       "%s: a response needs accepted, a rating, or "
+			       "both",
+			       where);
+	if (r->segment && !segment_valid(r->segment))
+		return err_set(err, SC_EINVAL,
+			       "%s: segment must be 1 to %d of a-z 0-9 - _",
+			       where, SEGMENT_MAX);
+	return SC_OK;
+}
+
+static int add_responses(struct deps *d, const struct msg *m,
+			 struct sc_err *err)
+{
+	const struct cmd_add_responses *c = &m->u.add_responses;
+	struct survey_response *r;
+	struct survey *s;
+	int rc = uow_survey_get(d->uow, c->survey, NULL, d->arena, &s, err);
+
+	if (rc)
+		return rc;
+	r = arena_calloc(d->arena, c->n, sizeof(*r));
+	if (!r)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->n; i++)
+		if (check_response(c, i, s, &r[i], err))
+			return SC_EINVAL;
+	/* a dry run (the CLI's first pass over a large file) stops here */
+	return c->dry_run ? SC_OK
+			  : uow_responses_add(d->uow, c->survey, r, c->n, err);
+}
+
+static int handle_add_responses(const struct msg *m, struct deps *d,
+				struct bus_result *res, struct sc_err *err)
+{
+	(void)res;
+	if (m->u.add_responses.survey < 1 || m->u.add_responses.n < 1)
+		return err_set(err, SC_EINVAL,
+			       "responses need a survey id and at least one "
+			       "response");
+	return in_one_tx(d, add_responses, m, err);
+}
+
+static int promote_winner(struct deps *d, const struct msg *m,
+			  struct sc_err *err)
+{
+	const struct cmd_promote_winner *c = &m->u.promote_winner;
+	struct variant_stats st[SURVEY_VARIANTS_MAX];
+	struct formula_change ch = {0};
+	struct survey_verdict v;
+	struct survey *s;
+	int rc = uow_survey_get(d->uow, c->survey, NULL, d->arena, &s, err);
+
+	if (rc)
+		return rc;
+	survey_analyse(s->variants, s->n, st, &v);
+	if (v.winner < 0)
+		return v.more_needed >= 0
+			       ? err_set(err, SC_EEXIST,
+					 "survey %lld has no clear winner: "
+					 "about %lld more respondents per "
+					 "leading variant are needed",
+					 (long long)c->survey,
+					 (long long)v.more_needed)
+			       : err_set(err, SC_EEXIST,
+					 "survey %lld has no clear winner",
+					 (long long)c->survey);
+	ch = (struct formula_change){
+		s->sku,	  0,	     s->variants[v.winner].formula_version,
+		c->actor, c->reason, c->survey,
+		c->now};
+	if (!ch.reason)
+		ch.reason = "survey winner";
+	rc = activate(d, &ch, err);
+	if (!rc)
+		d->result_version = ch.to_version;
+	return rc;
+}
+
+static int handle_promote_winner(const struct msg *m, struct deps *d,
+				 struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_promote_winner *c = &m->u.promote_winner;
+	int rc;
+
+	if (c->survey < 1)
+		return err_set(err, SC_EINVAL,
+			       "a survey id is a positive integer");
+	if (check_actor(c->actor, c->reason, err))
+		return SC_EINVAL;
+	rc = in_one_tx(d, promote_winner, m, err);
+	if (!rc && res)
+		res->version = d->result_version;
+	return rc;
+}
+
+static int import_demand(struct deps *d, const struct msg *m,
+			 struct sc_err *err)
+{
+	const struct cmd_import_demand *c = &m->u.import_demand;
+	int rc = SC_OK;
+
+	for (size_t i = 0; !rc && i < c->n; i++)
+		rc = uow_demand_add(d->uow, &c->e[i], err);
+	return rc;
+}
+
+static int handle_import_demand(const struct msg *m, struct deps *d,
+				struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_import_demand *c = &m->u.import_demand;
+
+	(void)res;
+	if (c->n < 1)
+		return err_set(err, SC_EINVAL, "nothing to import");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct demand_entry *e = &c->e[i];
+		size_t line = c->first_line ? c->first_line + i : i + 1;
+
+		if (!e->sku || !ident_valid(e->sku, strlen(e->sku)) ||
+		    e->day < 0 || (unsigned)e->outcome >= DEMAND__OUTCOMES ||
+		    e->units < 1 || e->units > SC_QTY_MAX || e->lines < 1 ||
+		    e->lines > e->units ||
+		    (e->segment && !segment_valid(e->segment)))
+			return err_set(err, SC_EINVAL,
+				       "%s %zu: needs a sku, a date, an "
+				       "outcome, 1 to %lld units in 1 or "
+				       "more lines (at most one per unit) "
+				       "and an optional segment",
+				       c->first_line ? "line" : "entry", line,
+				       (long long)SC_QTY_MAX);
+	}
+	return c->dry_run ? SC_OK : in_one_tx(d, import_demand, m, err);
+}
+
 const struct handler_entry handler_table[] = {
 	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
@@ -735,6 +1192,13 @@ const struct handler_entry handler_table[] = {
 	[MSG_SET_LOW_STOCK] = {1, {handle_set_low_stock}},
 	[MSG_ALERT_AGED_BACKORDERS] = {1, {handle_alert_aged_backorders}},
 	[MSG_CHANGE_BATCH_ETA] = {1, {handle_change_batch_eta}},
+	[MSG_PUT_INGREDIENTS] = {1, {handle_put_ingredients}},
+	[MSG_ADD_FORMULA] = {1, {handle_add_formula}},
+	[MSG_ACTIVATE_FORMULA] = {1, {handle_activate_formula}},
+	[MSG_CREATE_SURVEY] = {1, {handle_create_survey}},
+	[MSG_ADD_RESPONSES] = {1, {handle_add_responses}},
+	[MSG_PROMOTE_WINNER] = {1, {handle_promote_winner}},
+	[MSG_IMPORT_DEMAND] = {1, {handle_import_demand}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -765,6 +1229,13 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_SET_LOW_STOCK] = NULL,
 	[MSG_ALERT_AGED_BACKORDERS] = NULL,
 	[MSG_CHANGE_BATCH_ETA] = NULL,
+	[MSG_PUT_INGREDIENTS] = NULL,
+	[MSG_ADD_FORMULA] = NULL,
+	[MSG_ACTIVATE_FORMULA] = NULL,
+	[MSG_CREATE_SURVEY] = NULL,
+	[MSG_ADD_RESPONSES] = NULL,
+	[MSG_PROMOTE_WINNER] = NULL,
+	[MSG_IMPORT_DEMAND] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,

@@ -53,6 +53,7 @@ struct deps {
 	struct bus_metrics *metrics;  /* may be NULL */
 	struct outbox_signal *signal; /* wakes the relay; may be NULL */
 	struct arena *arena;	      /* the current message's arena */
+	int32_t result_version;	      /* a tx body's formula version out */
 };
 
 /* A line a Deallocate freed (in the result's arena). */
@@ -73,6 +74,10 @@ struct bus_result {
 	bool backordered;	      /* Allocate: the line waits for stock */
 	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
 	int64_t round_id;	      /* ImportResearch: the new round */
+	int32_t version;	      /* AddFormula, ActivateFormula,
+					 PromoteWinner: the version */
+	bool activated;		      /* AddFormula: it became active */
+	int64_t survey_id;	      /* CreateSurvey: the new survey */
 	struct arena *arena;	      /* the caller's, for lists; may be NULL */
 	struct freed_line *freed;     /* Deallocate: lines freed, sku order */
 	size_t n_freed;		      /* entries in freed */

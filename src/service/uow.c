@@ -265,6 +265,46 @@ int uow_research_add(struct uow *u, const struct research_round *r,
 	return u->records->research_add(u, r, id_out, err);
 }
 
+/* An analytics write: in the open unit of work, queries refused after. */
+#define ANALYTICS_WRITE(u, call)                                               \
+	(assert((u)->active), (u)->wrote_record = true, (u)->analytics->call)
+
+int uow_ingredient_put(struct uow *u, const struct ingredient *in,
+		       struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, ingredient_put(u, in, err));
+}
+
+int uow_formula_add(struct uow *u, const struct formula *f, struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, formula_add(u, f, err));
+}
+
+int uow_formula_activate(struct uow *u, const struct formula_change *c,
+			 struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, formula_activate(u, c, err));
+}
+
+int uow_survey_add(struct uow *u, const struct survey *s, int64_t *id_out,
+		   struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, survey_add(u, s, id_out, err));
+}
+
+int uow_responses_add(struct uow *u, int64_t id,
+		      const struct survey_response *r, size_t n,
+		      struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, responses_add(u, id, r, n, err));
+}
+
+int uow_demand_add(struct uow *u, const struct demand_entry *e,
+		   struct sc_err *err)
+{
+	return ANALYTICS_WRITE(u, demand_add(u, e, err));
+}
+
 int uow_token_add(struct uow *u, const struct token_record *t,
 		  struct sc_err *err)
 {

@@ -44,8 +44,10 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "domain/analytics.h"
 #include "domain/customer.h"
 #include "domain/events.h"
+#include "domain/formula.h"
 #include "domain/messages.h"
 #include "domain/sourcing.h"
 #include "domain/token.h"
@@ -179,6 +181,7 @@ struct customer_record {
 	const char *webhook_url;	    /* or NULL */
 	uint8_t secret[WEBHOOK_SECRET_LEN]; /* signs webhooks; with a URL */
 	int64_t created_at;		    /* unix seconds */
+	const char *segment;		    /* audience ("cinema"), or NULL */
 };
 
 /* Where a notice stands. */
@@ -523,6 +526,115 @@ struct record_ops {
 				  const char *customer, struct sc_err *err);
 };
 
+/* A formula made active (by a survey, by hand, or a revert), as logged. */
+struct formula_change {
+	const char *sku;      /* the scent */
+	int32_t from_version; /* active before; 0: none */
+	int32_t to_version;   /* active after */
+	const char *actor;    /* who (token name, or the CLI's user) */
+	const char *reason;   /* why; or NULL */
+	int64_t survey_id;    /* the survey that chose it, or 0 */
+	int64_t at;	      /* unix seconds */
+};
+
+/* A survey round and, when read, each variant's tally. */
+struct survey {
+	int64_t id;			/* set by the store */
+	const char *sku;		/* the scent its variants are of */
+	const char *name;		/* for people */
+	int64_t created_at;		/* unix seconds */
+	struct variant_tally *variants; /* n entries, in order */
+	size_t n;			/* 2..SURVEY_VARIANTS_MAX */
+};
+
+/* Which demand to read, and how to group it. */
+struct demand_query {
+	int32_t from_day; /* first day, inclusive */
+	int32_t to_day;	  /* last day, inclusive */
+	int32_t bucket;	  /* 1: by day; 7: by ISO week (Monday first) */
+	bool by_segment;  /* else segment is NULL in every row */
+	const char *sku;  /* one sku, or NULL for all */
+};
+
+/* One group of the demand rollup. */
+struct demand_row {
+	const char *sku;		 /* product */
+	int32_t bucket;			 /* first day of the day or week */
+	const char *segment;		 /* "" none; NULL not grouped */
+	int64_t units[DEMAND__OUTCOMES]; /* by outcome */
+	int64_t lines[DEMAND__OUTCOMES]; /* idem */
+};
+
+/*
+ * Formulas, surveys and demand (issue 15).  The writes run in the open
+ * transaction, like record_ops; the reads are queries (the rules at the
+ * top), and aggregate in the store: a report never loads every row.
+ */
+struct analytics_ops {
+	/* Add or replace catalogue entry @in (by name). */
+	int (*ingredient_put)(struct uow *self, const struct ingredient *in,
+			      struct sc_err *err);
+
+	/* The whole catalogue, by name, into @a. */
+	int (*ingredients)(struct uow *self, struct arena *a,
+			   struct ingredient **out, size_t *n_out,
+			   struct sc_err *err);
+
+	/*
+	 * Record formula version @f (its lines too).  SC_ECONFLICT when
+	 * that version of the sku exists (a concurrent add: retry).
+	 */
+	int (*formula_add)(struct uow *self, const struct formula *f,
+			   struct sc_err *err);
+
+	/*
+	 * Version @version of @sku's formula (0: the active one, -1: the
+	 * newest), into @a.  SC_ENOTFOUND when there is none.
+	 */
+	int (*formula_get)(struct uow *self, const char *sku, int32_t version,
+			   struct arena *a, struct formula **out,
+			   struct sc_err *err);
+
+	/* Make @c->to_version active for @c->sku and log @c. */
+	int (*formula_activate)(struct uow *self,
+				const struct formula_change *c,
+				struct sc_err *err);
+
+	/* Every activation of @sku's formulas, newest first, into @a. */
+	int (*formula_log)(struct uow *self, const char *sku, struct arena *a,
+			   struct formula_change **out, size_t *n_out,
+			   struct sc_err *err);
+
+	/* Record survey @s and its variants (tallies ignored); its id. */
+	int (*survey_add)(struct uow *self, const struct survey *s,
+			  int64_t *id_out, struct sc_err *err);
+
+	/*
+	 * Survey @id with each variant's tally, counting only responses of
+	 * @segment when not NULL, into @a.  SC_ENOTFOUND.
+	 */
+	int (*survey_get)(struct uow *self, int64_t id, const char *segment,
+			  struct arena *a, struct survey **out,
+			  struct sc_err *err);
+
+	/*
+	 * Record @n responses to survey @id; a respondent's later verdict
+	 * on a variant replaces the earlier one.
+	 */
+	int (*responses_add)(struct uow *self, int64_t id,
+			     const struct survey_response *r, size_t n,
+			     struct sc_err *err);
+
+	/* Add @e to the demand rollup (sku, day, segment, outcome). */
+	int (*demand_add)(struct uow *self, const struct demand_entry *e,
+			  struct sc_err *err);
+
+	/* Demand grouped as @q asks, by sku, bucket, segment; into @a. */
+	int (*demand)(struct uow *self, const struct demand_query *q,
+		      struct arena *a, struct demand_row **out, size_t *n_out,
+		      struct sc_err *err);
+};
+
 /* For operators. */
 struct admin_ops {
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
@@ -567,6 +679,7 @@ struct uow {
 	const struct record_ops *records;	 /* set by the adapter */
 	const struct admin_ops *admin;		 /* set by the adapter */
 	const struct delivery_ops *deliveries;	 /* set by the adapter */
+	const struct analytics_ops *analytics;	 /* set by the adapter */
 	struct arena *arena;   /* storage for loads; set by uow_begin */
 	struct product **seen; /* loaded or added in this transaction */
 	size_t n_seen;	       /* entries used in seen */
@@ -791,6 +904,67 @@ int uow_token_add(struct uow *u, const struct token_record *t,
 /* See record_ops.token_revoke; needs an open unit of work. */
 int uow_token_revoke(struct uow *u, const char *name, int64_t at,
 		     struct sc_err *err);
+
+/* See analytics_ops: queries (refused after a write in the same tx). */
+static inline int uow_ingredients(struct uow *u, struct arena *a,
+				  struct ingredient **out, size_t *n_out,
+				  struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->analytics->ingredients(u, a, out, n_out, err);
+}
+
+static inline int uow_formula_get(struct uow *u, const char *sku,
+				  int32_t version, struct arena *a,
+				  struct formula **out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->analytics->formula_get(u, sku, version, a, out,
+						   err);
+}
+
+static inline int uow_formula_log(struct uow *u, const char *sku,
+				  struct arena *a, struct formula_change **out,
+				  size_t *n_out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->analytics->formula_log(u, sku, a, out, n_out, err);
+}
+
+static inline int uow_survey_get(struct uow *u, int64_t id, const char *segment,
+				 struct arena *a, struct survey **out,
+				 struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->analytics->survey_get(u, id, segment, a, out, err);
+}
+
+static inline int uow_demand(struct uow *u, const struct demand_query *q,
+			     struct arena *a, struct demand_row **out,
+			     size_t *n_out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->analytics->demand(u, q, a, out, n_out, err);
+}
+
+/* See analytics_ops: writes, each needing an open unit of work. */
+int uow_ingredient_put(struct uow *u, const struct ingredient *in,
+		       struct sc_err *err);
+int uow_formula_add(struct uow *u, const struct formula *f, struct sc_err *err);
+int uow_formula_activate(struct uow *u, const struct formula_change *c,
+			 struct sc_err *err);
+int uow_survey_add(struct uow *u, const struct survey *s, int64_t *id_out,
+		   struct sc_err *err);
+int uow_responses_add(struct uow *u, int64_t id,
+		      const struct survey_response *r, size_t n,
+		      struct sc_err *err);
+int uow_demand_add(struct uow *u, const struct demand_entry *e,
+		   struct sc_err *err);
 
 /* See admin_ops.ping. */
 static inline int uow_ping(struct uow *u, struct sc_err *err)

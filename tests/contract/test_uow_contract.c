@@ -549,10 +549,189 @@ static void port_complete(const struct uow *u)
 	all_set(u->records, sizeof(*u->records), "record_ops");
 	all_set(u->admin, sizeof(*u->admin), "admin_ops");
 	all_set(u->deliveries, sizeof(*u->deliveries), "delivery_ops");
+	all_set(u->analytics, sizeof(*u->analytics), "analytics_ops");
 	assert_non_null(u->tx->begin);
 	assert_non_null(u->tx->commit);
 	assert_non_null(u->tx->rollback);
 	assert_non_null(u->tx->free);
+}
+
+/*
+ * Formulas and surveys (issue 15) on every store: versions numbered in
+ * order, the first active, a survey's tallies counted by the store, the
+ * winner promoted and the promotion reverted, each change logged.
+ */
+static void formulas_and_surveys_round_trip(void **state)
+{
+	static const struct ingredient cat[] = {
+		{"calone", "28940-11-6", 5000, {12000, 18000}},
+		{"ethanol", NULL, -1, {200, 350}},
+	};
+	static const struct formula_line v1[] = {{"calone", 2000},
+						 {"ethanol", 98000}};
+	static const struct formula_line v2[] = {{"calone", 4000},
+						 {"ethanol", 96000}};
+	struct formula f = {"SEA", 0, 10, 1000, "first", 0, v1, 2};
+	const char *labels[] = {"A", "B"};
+	const int32_t versions[] = {1, 2};
+	struct survey_response r[2 * 60];
+	char names[60][8];
+	struct fx *x = *state;
+	struct msg m = {.type = MSG_PUT_INGREDIENTS};
+	struct bus_result res = {0};
+	struct formula_change *log;
+	struct ingredient *in;
+	struct formula *got;
+	struct survey *sv;
+	size_t n;
+
+	m.u.put_ingredients = (struct cmd_put_ingredients){cat, 2};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(uow_ingredients(x->uow, &x->arena, &in, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(in[0].cas, "28940-11-6");
+	assert_null(in[1].cas);
+	assert_int_equal(in[1].max_milli, -1);
+	m = (struct msg){.type = MSG_ADD_FORMULA};
+	m.u.add_formula = (struct cmd_add_formula){&f, "tester", 100};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.version, 1);
+	assert_true(res.activated);
+	f.lines = v2;
+	f.note = NULL;
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.version, 2);
+	assert_false(res.activated);
+	assert_int_equal(
+		uow_formula_get(x->uow, "SEA", 0, &x->arena, &got, &x->err),
+		SC_OK);
+	assert_int_equal(got->version, 1);
+	assert_string_equal(got->note, "first");
+	assert_int_equal(got->n, 2);
+	assert_string_equal(got->lines[1].ingredient, "ethanol");
+	assert_int_equal(got->lines[1].milli, 98000);
+	assert_int_equal(
+		uow_formula_get(x->uow, "SEA", -1, &x->arena, &got, &x->err),
+		SC_OK);
+	assert_int_equal(got->version, 2);
+	assert_int_equal(
+		uow_formula_get(x->uow, "SEA", 3, &x->arena, &got, &x->err),
+		SC_ENOTFOUND);
+
+	m = (struct msg){.type = MSG_CREATE_SURVEY};
+	m.u.create_survey = (struct cmd_create_survey){
+		"SEA", "breeze", labels, versions, 2, 100};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.survey_id, 1);
+	/* A accepted by 20 of 60, B by 45 of 60; each rated 4 */
+	for (int i = 0; i < 60; i++) {
+		(void)snprintf(names[i], sizeof(names[i]), "r%d", i);
+		r[2 * i] = (struct survey_response){
+			"A",	  0,
+			names[i], (int8_t)(i < 20),
+			4,	  i % 2 ? "cinema" : NULL};
+		r[2 * i + 1] = (struct survey_response){
+			"B", 0, names[i], (int8_t)(i < 45), 0, NULL};
+	}
+	m = (struct msg){.type = MSG_ADD_RESPONSES};
+	m.u.add_responses = (struct cmd_add_responses){1, r, 120, 0, false};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK); /* replaces */
+	assert_int_equal(
+		uow_survey_get(x->uow, 1, NULL, &x->arena, &sv, &x->err),
+		SC_OK);
+	assert_int_equal(sv->n, 2);
+	assert_string_equal(sv->sku, "SEA");
+	assert_int_equal(sv->variants[0].responses, 60);
+	assert_int_equal(sv->variants[0].accepted, 20);
+	assert_int_equal(sv->variants[0].rated, 60);
+	assert_int_equal(sv->variants[0].rating_sum, 240);
+	assert_int_equal(sv->variants[0].rating_sumsq, 960);
+	assert_int_equal(sv->variants[1].accepted, 45);
+	assert_int_equal(sv->variants[1].rated, 0);
+	assert_int_equal(
+		uow_survey_get(x->uow, 1, "cinema", &x->arena, &sv, &x->err),
+		SC_OK);
+	assert_int_equal(sv->variants[0].responses, 30);
+	assert_int_equal(sv->variants[1].responses, 0);
+	assert_int_equal(
+		uow_survey_get(x->uow, 9, NULL, &x->arena, &sv, &x->err),
+		SC_ENOTFOUND);
+
+	m = (struct msg){.type = MSG_PROMOTE_WINNER};
+	m.u.promote_winner =
+		(struct cmd_promote_winner){1, "tester", NULL, 200};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.version, 2);
+	m = (struct msg){.type = MSG_ACTIVATE_FORMULA};
+	m.u.activate_formula =
+		(struct cmd_activate_formula){"SEA", 0, "tester", NULL, 300};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.version, 1); /* reverted */
+	assert_int_equal(
+		uow_formula_log(x->uow, "SEA", &x->arena, &log, &n, &x->err),
+		SC_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(log[0].to_version, 1);
+	assert_string_equal(log[0].reason, "revert");
+	assert_int_equal(log[1].to_version, 2);
+	assert_int_equal(log[1].survey_id, 1);
+	assert_string_equal(log[1].reason, "survey winner");
+	assert_int_equal(log[2].from_version, 0);
+}
+
+/*
+ * Demand (issue 15) on every store: each new order line is counted once
+ * by outcome (a retried line is not), imports add to the same rollup,
+ * and the store groups by week and segment.
+ */
+static void demand_is_rolled_up_by_day_and_grouped(void **state)
+{
+	/* day 20000 is a Tuesday (2024-10-04 is 20000: a Friday) */
+	static const struct demand_entry past[] = {
+		{"T", 19990, "cinema", DEMAND_ALLOCATED, 30, 3},
+		{"T", 19991, NULL, DEMAND_REFUSED, 5, 1},
+		{"U", 19990, "game", DEMAND_BACKORDERED, 7, 1},
+	};
+	struct fx *x = *state;
+	struct msg m = {.type = MSG_IMPORT_DEMAND};
+	struct demand_query q = {19980, 20010, 1, false, "T"};
+	struct demand_row *rows;
+	size_t n;
+
+	add_batch(x, "b1", "T", 10, 0);
+	m.u.import_demand = (struct cmd_import_demand){past, 3, 0, false};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	m = (struct msg){.type = MSG_ALLOCATE};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 4, false, NULL, 20000};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK); /* a retry */
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 50, false, NULL, 20000};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK); /* out of stock */
+	assert_int_equal(uow_demand(x->uow, &q, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 3); /* days 19990, 19991, 20000 */
+	assert_int_equal(rows[0].bucket, 19990);
+	assert_int_equal(rows[0].units[DEMAND_ALLOCATED], 30);
+	assert_int_equal(rows[0].lines[DEMAND_ALLOCATED], 3);
+	assert_null(rows[0].segment);
+	assert_int_equal(rows[2].units[DEMAND_ALLOCATED], 4);
+	assert_int_equal(rows[2].lines[DEMAND_ALLOCATED], 1);
+	assert_int_equal(rows[2].units[DEMAND_REFUSED], 50);
+	q = (struct demand_query){19980, 20010, 7, true, NULL};
+	assert_int_equal(uow_demand(x->uow, &q, &x->arena, &rows, &n, &x->err),
+			 SC_OK);
+	/* T: week of 19990 by "cinema" and "" (19991 is in the same
+	   week), week of 20000 by ""; U: one row */
+	assert_int_equal(n, 4);
+	assert_string_equal(rows[0].sku, "T");
+	assert_int_equal(rows[0].bucket, 19990 - (19990 + 3) % 7);
+	assert_string_equal(rows[0].segment, "");
+	assert_int_equal(rows[0].units[DEMAND_REFUSED], 5);
+	assert_string_equal(rows[1].segment, "cinema");
+	assert_string_equal(rows[3].sku, "U");
+	assert_int_equal(rows[3].units[DEMAND_BACKORDERED], 7);
 }
 
 /* Every store fills every op of the port, and so does the fault wrapper. */
@@ -643,7 +822,7 @@ static struct bus_result backorder(struct fx *x, const char *orderid,
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res = {0};
 
-	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL};
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL, 0};
 	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
 	return res;
 }
@@ -713,7 +892,7 @@ static int add_customer(struct fx *x, const char *id, const char *email,
 	struct msg m = {.type = MSG_CREATE_CUSTOMER};
 
 	m.u.create_customer = (struct cmd_create_customer){
-		id, "Cinema One", email, url, secret, 1700000000};
+		id, "Cinema One", email, url, secret, 1700000000, NULL};
 	return send(&x->bus, &m, NULL);
 }
 
@@ -724,7 +903,8 @@ static int allocate_for(struct fx *x, const char *orderid, const char *sku,
 	struct msg m = {.type = MSG_ALLOCATE};
 	struct bus_result res = {0};
 
-	m.u.allocate = (struct cmd_allocate){orderid, sku, 2, false, customer};
+	m.u.allocate =
+		(struct cmd_allocate){orderid, sku, 2, false, customer, 0};
 	return send(&x->bus, &m, &res);
 }
 
@@ -1612,6 +1792,11 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 		cmocka_unit_test_setup_teardown(                               \
 			every_op_of_the_port_is_implemented, setup, teardown), \
 		cmocka_unit_test_setup_teardown(                               \
+			formulas_and_surveys_round_trip, setup, teardown),     \
+		cmocka_unit_test_setup_teardown(                               \
+			demand_is_rolled_up_by_day_and_grouped, setup,         \
+			teardown),                                             \
+		cmocka_unit_test_setup_teardown(                               \
 			the_low_stock_threshold_is_stored, setup, teardown),   \
 		cmocka_unit_test_setup_teardown(a_new_eta_is_stored_and_told,  \
 						setup, teardown),              \
@@ -1705,13 +1890,13 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 		skip();
 	add_batch(x, "b1", "T", 10, 0);
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL, 0};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 4, false,
-					     NULL}; /* other qty */
+	m.u.allocate = (struct cmd_allocate){"o1",  "T",  4,
+					     false, NULL, 0}; /* other qty */
 	err_clear(&err);
 	assert_int_equal(bus_handle(&x->bus, &m, NULL, &err), SC_EEXIST);
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 5, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 5, false, NULL, 0};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	assert_true(uow_batch_alive(x->uow));
 	assert_int_equal(uow_batch_commit(x->uow, &ticket, &x->err), SC_OK);
@@ -1719,7 +1904,7 @@ static void a_batch_commits_many_and_a_failure_undoes_only_itself(void **st)
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 8);
 	/* a batch rolled back: nothing of it stays */
 	assert_int_equal(uow_batch_begin(x->uow, &x->err), SC_OK);
-	m.u.allocate = (struct cmd_allocate){"o3", "T", 1, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o3", "T", 1, false, NULL, 0};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	uow_batch_rollback(x->uow);
 	assert_int_equal(
@@ -1758,7 +1943,7 @@ static void a_failed_batch_commit_acknowledges_nothing(void **st)
 	faulty_uow_init(&f, x->uow);
 	start_writer(&w, &f.base, NULL);
 	f.fail_batch_commit = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL, 0};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected batch commit failure");
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 0);
@@ -1792,14 +1977,14 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 	faulty_uow_init(&g, u2);
 	start_writer(&w, &f.base, &g.base);
 	g.fail_wait_durable = true;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL, 0};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_EIO);
 	assert_string_equal(err.msg, "injected sync failure");
 	assert_false(g.fail_wait_durable); /* it was injected */
 	err_clear(&err);
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL, 0};
 	assert_int_equal(writer_submit(&w, &m, &res, &err), SC_OK);
 	writer_stop(&w);
 	assert_int_equal(atomic_load(&w.batches), 3);
@@ -1825,7 +2010,7 @@ static void *submit_many(void *arg)
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d-%d", s->id, i);
 		m.u.allocate =
-			(struct cmd_allocate){orderid, "T", 1, false, NULL};
+			(struct cmd_allocate){orderid, "T", 1, false, NULL, 0};
 		err_clear(&err);
 		if (writer_submit(s->w, &m, &res, &err) == SC_OK &&
 		    res.allocated)
@@ -1889,7 +2074,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	start_writer(&w, u2, NULL);
 	assert_true(writer_idle(&w));
 	x->bus.writer = &w;
-	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o1", "T", 3, false, NULL, 0};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_string_equal(res.batchref, "b1");
 	assert_int_equal(atomic_load(&w.inlined), 1);
@@ -1897,7 +2082,7 @@ static void an_idle_writer_lets_one_command_run_inline(void **st)
 	assert_true(writer_try_inline(&w));
 	assert_false(writer_idle(&w));
 	assert_false(writer_try_inline(&w)); /* one at a time */
-	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL};
+	m.u.allocate = (struct cmd_allocate){"o2", "T", 2, false, NULL, 0};
 	assert_int_equal(bus_handle(&x->bus, &m, &res, &err), SC_OK);
 	assert_int_equal(atomic_load(&w.batches), 1); /* it queued */
 	writer_inline_done(&w);
@@ -1932,7 +2117,7 @@ static void the_wal_is_checkpointed_in_the_background(void **st)
 
 		(void)snprintf(orderid, sizeof(orderid), "o-%d", i);
 		m.u.allocate =
-			(struct cmd_allocate){orderid, "T", 1, false, NULL};
+			(struct cmd_allocate){orderid, "T", 1, false, NULL, 0};
 		assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	}
 	for (int i = 0; i < 500 && !sqlite_db_checkpoints(store->db); i++)

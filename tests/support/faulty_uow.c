@@ -205,6 +205,46 @@ FORWARD(records, token_add,
 FORWARD(records, token_revoke,
 	(struct uow * u, const char *name, int64_t at, struct sc_err *err),
 	name, at, err)
+FORWARD(analytics, ingredient_put,
+	(struct uow * u, const struct ingredient *in, struct sc_err *err), in,
+	err)
+FORWARD(analytics, ingredients,
+	(struct uow * u, struct arena *a, struct ingredient **out, size_t *n,
+	 struct sc_err *err),
+	a, out, n, err)
+FORWARD(analytics, formula_add,
+	(struct uow * u, const struct formula *fm, struct sc_err *err), fm, err)
+FORWARD(analytics, formula_get,
+	(struct uow * u, const char *sku, int32_t v, struct arena *a,
+	 struct formula **out, struct sc_err *err),
+	sku, v, a, out, err)
+FORWARD(analytics, formula_activate,
+	(struct uow * u, const struct formula_change *c, struct sc_err *err), c,
+	err)
+FORWARD(analytics, formula_log,
+	(struct uow * u, const char *sku, struct arena *a,
+	 struct formula_change **out, size_t *n, struct sc_err *err),
+	sku, a, out, n, err)
+FORWARD(analytics, survey_add,
+	(struct uow * u, const struct survey *s, int64_t *id,
+	 struct sc_err *err),
+	s, id, err)
+FORWARD(analytics, survey_get,
+	(struct uow * u, int64_t id, const char *seg, struct arena *a,
+	 struct survey **out, struct sc_err *err),
+	id, seg, a, out, err)
+FORWARD(analytics, responses_add,
+	(struct uow * u, int64_t id, const struct survey_response *r, size_t n,
+	 struct sc_err *err),
+	id, r, n, err)
+FORWARD_WRITE(analytics, demand_add, e->sku,
+	      (struct uow * u, const struct demand_entry *e,
+	       struct sc_err *err),
+	      e, err)
+FORWARD(analytics, demand,
+	(struct uow * u, const struct demand_query *q, struct arena *a,
+	 struct demand_row **out, size_t *n, struct sc_err *err),
+	q, a, out, n, err)
 FORWARD(admin, ping, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, probe_write, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, stats,
@@ -390,6 +430,20 @@ static const struct record_ops faulty_records = {
 	.backorder_alerted = f_records_backorder_alerted,
 };
 
+static const struct analytics_ops faulty_analytics = {
+	.ingredient_put = f_analytics_ingredient_put,
+	.ingredients = f_analytics_ingredients,
+	.formula_add = f_analytics_formula_add,
+	.formula_get = f_analytics_formula_get,
+	.formula_activate = f_analytics_formula_activate,
+	.formula_log = f_analytics_formula_log,
+	.survey_add = f_analytics_survey_add,
+	.survey_get = f_analytics_survey_get,
+	.responses_add = f_analytics_responses_add,
+	.demand_add = f_analytics_demand_add,
+	.demand = f_analytics_demand,
+};
+
 static const struct admin_ops faulty_admin = {
 	.ping = f_admin_ping,
 	.probe_write = f_admin_probe_write,
@@ -408,6 +462,7 @@ void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
 	f->base.records = &faulty_records;
 	f->base.admin = &faulty_admin;
 	f->base.deliveries = &faulty_deliveries;
+	f->base.analytics = &faulty_analytics;
 	f->inner = inner;
 	f->fail_call = -1;
 }

@@ -403,7 +403,7 @@ static int app_backorder(struct test_app *app, const char *orderid,
 	struct sc_err err;
 
 	err_clear(&err);
-	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL};
+	m.u.allocate = (struct cmd_allocate){orderid, sku, qty, true, NULL, 0};
 	memset(res, 0, sizeof(*res));
 	return bus_handle(&app->bus, &m, res, &err);
 }
@@ -532,11 +532,11 @@ static void customer_orders(struct test_app *app, const char *id,
 	struct sc_err err;
 
 	m.u.create_customer = (struct cmd_create_customer){
-		id, "Cinema", email, "https://hooks.example/x", key, 1};
+		id, "Cinema", email, "https://hooks.example/x", key, 1, NULL};
 	err_clear(&err);
 	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
 	m = (struct msg){.type = MSG_ALLOCATE};
-	m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false, id};
+	m.u.allocate = (struct cmd_allocate){orderid, "T", 1, false, id, 0};
 	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
 }
 

@@ -131,6 +131,7 @@ struct memory_store {
 	size_t n_tokens;		  /* entries used */
 	int64_t clock_skew;		  /* seconds added to the wall clock */
 	struct notices notices;		  /* customers and their notices */
+	struct mem_analytics *analytics;  /* formulas, surveys, demand */
 };
 
 /* A token change made in a transaction, applied by its commit. */
@@ -156,6 +157,7 @@ struct memory_uow {
 	struct stored_round *round;    /* research added in this transaction */
 	struct token_op token;	       /* token change in this transaction */
 	struct notices staged_notices; /* customers etc. in this transaction */
+	struct mem_analytics *analytics; /* staged analytics rows, or NULL */
 };
 
 /* Free a string the store owns but keeps as const in a research row. */
@@ -262,6 +264,7 @@ static void stored_free(struct stored_product *sp)
 }
 
 static void notices_free(struct notices *n);
+static void analytics_free(struct mem_analytics *an);
 
 void memory_store_free(struct memory_store *s)
 {
@@ -278,6 +281,7 @@ void memory_store_free(struct memory_store *s)
 		free_owned(s->tokens[i].name);
 	mem_free(s->tokens);
 	notices_free(&s->notices);
+	analytics_free(s->analytics);
 	(void)pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -812,6 +816,640 @@ static void publish_token(struct memory_store *s, struct token_op *op)
 }
 
 static void memory_rollback(struct uow *u);
+/* ---- formulas, surveys and demand (issue 15) ------------------------- */
+
+/*
+ * The analytics rows of the store, or those one transaction staged (the
+ * same shape: a commit replays the staged ones into the store).  Records
+ * and strings live in @arena and are never freed one by one: a replaced
+ * ingredient's old strings stay until the store is freed, which suits a
+ * store that serves tests.  Responses and demand are upserted by key
+ * through @index (open addressing), so a 100 000-response import stays
+ * linear.
+ */
+struct kept_response {
+	int64_t survey;		  /* its survey */
+	struct survey_response r; /* variant_idx set; strings in arena */
+};
+
+struct keyed {
+	const char *key; /* in the arena */
+	size_t at;	 /* index in its vector */
+};
+
+struct key_index {
+	struct keyed *slots; /* cap entries, key NULL when free */
+	size_t cap;	     /* a power of two, or 0 */
+	size_t n;	     /* used */
+};
+
+struct mem_analytics {
+	struct arena arena;
+	struct ingredient *ing;
+	size_t n_ing, cap_ing;
+	struct formula *formulas;
+	size_t n_formulas, cap_formulas;
+	struct formula_change *log; /* oldest first */
+	size_t n_log, cap_log;
+	struct survey *surveys; /* by id, from 1 */
+	size_t n_surveys, cap_surveys;
+	int64_t first_survey_id; /* staged: the id of surveys[0] */
+	struct kept_response *resp;
+	size_t n_resp, cap_resp;
+	struct demand_entry *demand;
+	size_t n_demand, cap_demand;
+	struct key_index resp_index, demand_index;
+};
+
+static void analytics_free(struct mem_analytics *an)
+{
+	if (!an)
+		return;
+	arena_release(&an->arena);
+	mem_free(an->resp_index.slots);
+	mem_free(an->demand_index.slots);
+	mem_free(an);
+}
+
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	while (*k)
+		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot of @key: its entry, or the free slot where it would go. */
+static struct keyed *key_slot(const struct key_index *ix, const char *key)
+{
+	size_t i = (size_t)key_hash(key) & (ix->cap - 1);
+
+	while (ix->slots[i].key && strcmp(ix->slots[i].key, key) != 0)
+		i = (i + 1) & (ix->cap - 1);
+	return &ix->slots[i];
+}
+
+/* Room for one more key (load at most one half); -1 on OOM. */
+static int key_reserve(struct key_index *ix)
+{
+	struct key_index big;
+
+	if (2 * (ix->n + 1) <= ix->cap)
+		return 0;
+	big.cap = ix->cap ? 2 * ix->cap : 64;
+	big.n = ix->n;
+	big.slots = mem_calloc(big.cap, sizeof(*big.slots));
+	if (!big.slots)
+		return -1;
+	for (size_t i = 0; i < ix->cap; i++)
+		if (ix->slots[i].key)
+			*key_slot(&big, ix->slots[i].key) = ix->slots[i];
+	mem_free(ix->slots);
+	*ix = big;
+	return 0;
+}
+
+/*
+ * The index of @key in a vector through @ix, or SIZE_MAX after noting
+ * that it will be at @next (the caller appends it there).  -1 via *@bad
+ * on OOM.
+ */
+static size_t key_find_or_add(struct mem_analytics *an, struct key_index *ix,
+			      const char *key, size_t next, bool *bad)
+{
+	struct keyed *slot;
+
+	if (key_reserve(ix)) {
+		*bad = true;
+		return SIZE_MAX;
+	}
+	slot = key_slot(ix, key);
+	if (slot->key)
+		return slot->at;
+	slot->key = arena_strdup(&an->arena, key);
+	if (!slot->key) {
+		*bad = true;
+		return SIZE_MAX;
+	}
+	slot->at = next;
+	ix->n++;
+	return SIZE_MAX;
+}
+
+/* Grow vector @v (of @n, @cap) in @an's arena for one more; -1 on OOM. */
+#define AN_GROW(an, v, n, cap)                                                 \
+	arena_reserve(&(an)->arena, (void **)&(v), &(cap), (n) + 1,            \
+		      sizeof(*(v)))
+
+static const char *an_dup(struct mem_analytics *an, const char *s, bool *bad)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = arena_strdup(&an->arena, s);
+	if (!d)
+		*bad = true;
+	return d;
+}
+
+static int an_put_ingredient(struct mem_analytics *an,
+			     const struct ingredient *in)
+{
+	struct ingredient copy = *in;
+	bool bad = false;
+	size_t i = 0;
+
+	copy.name = an_dup(an, in->name, &bad);
+	copy.cas = an_dup(an, in->cas, &bad);
+	while (i < an->n_ing && strcmp(an->ing[i].name, in->name) != 0)
+		i++;
+	if (bad ||
+	    (i == an->n_ing && AN_GROW(an, an->ing, an->n_ing, an->cap_ing)))
+		return -1;
+	an->ing[i] = copy;
+	if (i == an->n_ing)
+		an->n_ing++;
+	return 0;
+}
+
+static const struct formula *an_formula(const struct mem_analytics *an,
+					const char *sku, int32_t version)
+{
+	for (size_t i = 0; i < an->n_formulas; i++)
+		if (!strcmp(an->formulas[i].sku, sku) &&
+		    an->formulas[i].version == version)
+			return &an->formulas[i];
+	return NULL;
+}
+
+static int an_add_formula(struct mem_analytics *an, const struct formula *f)
+{
+	struct formula copy = *f;
+	struct formula_line *lines =
+		arena_calloc(&an->arena, f->n, sizeof(*lines));
+	bool bad = !lines;
+
+	copy.sku = an_dup(an, f->sku, &bad);
+	copy.note = an_dup(an, f->note, &bad);
+	for (size_t i = 0; !bad && i < f->n; i++) {
+		lines[i].milli = f->lines[i].milli;
+		lines[i].ingredient = an_dup(an, f->lines[i].ingredient, &bad);
+	}
+	copy.lines = lines;
+	if (bad || AN_GROW(an, an->formulas, an->n_formulas, an->cap_formulas))
+		return -1;
+	an->formulas[an->n_formulas++] = copy;
+	return 0;
+}
+
+static int an_log(struct mem_analytics *an, const struct formula_change *c)
+{
+	struct formula_change copy = *c;
+	bool bad = false;
+
+	copy.sku = an_dup(an, c->sku, &bad);
+	copy.actor = an_dup(an, c->actor, &bad);
+	copy.reason = an_dup(an, c->reason, &bad);
+	if (bad || AN_GROW(an, an->log, an->n_log, an->cap_log))
+		return -1;
+	an->log[an->n_log++] = copy;
+	return 0;
+}
+
+static int an_add_survey(struct mem_analytics *an, const struct survey *sv)
+{
+	struct survey copy = *sv;
+	struct variant_tally *v = arena_calloc(&an->arena, sv->n, sizeof(*v));
+	bool bad = !v;
+
+	copy.sku = an_dup(an, sv->sku, &bad);
+	copy.name = an_dup(an, sv->name, &bad);
+	for (size_t i = 0; !bad && i < sv->n; i++) {
+		v[i].label = an_dup(an, sv->variants[i].label, &bad);
+		v[i].formula_version = sv->variants[i].formula_version;
+	}
+	copy.variants = v;
+	if (bad || AN_GROW(an, an->surveys, an->n_surveys, an->cap_surveys))
+		return -1;
+	an->surveys[an->n_surveys++] = copy;
+	return 0;
+}
+
+static int an_add_response(struct mem_analytics *an, int64_t survey,
+			   const struct survey_response *r)
+{
+	char key[SC_ID_MAX + 48];
+	struct kept_response k = {survey, *r};
+	bool bad = false;
+	size_t at;
+
+	(void)snprintf(key, sizeof(key), "%lld/%d/%s", (long long)survey,
+		       (int)r->variant_idx, r->respondent);
+	k.r.variant = NULL;
+	k.r.respondent = an_dup(an, r->respondent, &bad);
+	k.r.segment = an_dup(an, r->segment, &bad);
+	if (bad || AN_GROW(an, an->resp, an->n_resp, an->cap_resp))
+		return -1;
+	at = key_find_or_add(an, &an->resp_index, key, an->n_resp, &bad);
+	if (bad)
+		return -1;
+	an->resp[at == SIZE_MAX ? an->n_resp++ : at] = k;
+	return 0;
+}
+
+static int an_add_demand(struct mem_analytics *an, const struct demand_entry *e)
+{
+	char key[2 * SC_ID_MAX + 48];
+	struct demand_entry copy = *e;
+	bool bad = false;
+	size_t at;
+
+	(void)snprintf(key, sizeof(key), "%d/%d/%s/%s", (int)e->day,
+		       (int)e->outcome, e->sku, e->segment ? e->segment : "");
+	if (AN_GROW(an, an->demand, an->n_demand, an->cap_demand))
+		return -1;
+	at = key_find_or_add(an, &an->demand_index, key, an->n_demand, &bad);
+	if (bad)
+		return -1;
+	if (at != SIZE_MAX) {
+		an->demand[at].units += e->units;
+		an->demand[at].lines += e->lines;
+		return 0;
+	}
+	copy.sku = an_dup(an, e->sku, &bad);
+	copy.segment = an_dup(an, e->segment ? e->segment : "", &bad);
+	if (bad)
+		return -1;
+	an->demand[an->n_demand++] = copy;
+	return 0;
+}
+
+/* The transaction's staged rows, made on first use; NULL on OOM. */
+static struct mem_analytics *staged_analytics(struct memory_uow *m)
+{
+	if (!m->analytics) {
+		m->analytics = mem_calloc(1, sizeof(*m->analytics));
+		if (m->analytics)
+			arena_init(&m->analytics->arena);
+	}
+	return m->analytics;
+}
+
+/* The store's rows, made on first use; NULL on OOM.  Under the lock. */
+static struct mem_analytics *store_analytics(struct memory_store *s)
+{
+	if (!s->analytics) {
+		s->analytics = mem_calloc(1, sizeof(*s->analytics));
+		if (s->analytics)
+			arena_init(&s->analytics->arena);
+	}
+	return s->analytics;
+}
+
+static int memory_ingredient_put(struct uow *u, const struct ingredient *in,
+				 struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	return !st || an_put_ingredient(st, in) ? oom(err) : SC_OK;
+}
+
+static int memory_formula_add(struct uow *u, const struct formula *f,
+			      struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	if (st && an_formula(st, f->sku, f->version))
+		return err_set(err, SC_ECONFLICT,
+			       "formula '%s' version %d exists", f->sku,
+			       (int)f->version);
+	return !st || an_add_formula(st, f) ? oom(err) : SC_OK;
+}
+
+static int memory_formula_activate(struct uow *u,
+				   const struct formula_change *c,
+				   struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	return !st || an_log(st, c) ? oom(err) : SC_OK;
+}
+
+static int memory_survey_add(struct uow *u, const struct survey *sv,
+			     int64_t *id_out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct mem_analytics *st = staged_analytics(m), *an;
+
+	if (!st)
+		return oom(err);
+	if (!st->n_surveys) { /* ids follow the store's; checked at commit */
+		(void)pthread_mutex_lock(&m->store->lock);
+		an = m->store->analytics;
+		st->first_survey_id = (an ? (int64_t)an->n_surveys : 0) + 1;
+		(void)pthread_mutex_unlock(&m->store->lock);
+	}
+	if (an_add_survey(st, sv))
+		return oom(err);
+	*id_out = st->first_survey_id + (int64_t)st->n_surveys - 1;
+	return SC_OK;
+}
+
+static int memory_responses_add(struct uow *u, int64_t id,
+				const struct survey_response *r, size_t n,
+				struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	for (size_t i = 0; st && i < n; i++)
+		if (an_add_response(st, id, &r[i]))
+			return oom(err);
+	return st ? SC_OK : oom(err);
+}
+
+static int memory_demand_add(struct uow *u, const struct demand_entry *e,
+			     struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	return !st || an_add_demand(st, e) ? oom(err) : SC_OK;
+}
+
+/*
+ * At commit, under the lock: refuse what a concurrent commit made
+ * impossible (a formula version or survey id taken meanwhile), then
+ * replay the staged rows into the store.
+ */
+static int publish_analytics(struct memory_store *s, struct memory_uow *m,
+			     struct sc_err *err)
+{
+	struct mem_analytics *st = m->analytics, *an;
+	bool bad = false;
+
+	if (!st)
+		return SC_OK;
+	an = store_analytics(s);
+	if (!an)
+		return oom(err);
+	for (size_t i = 0; i < st->n_formulas; i++)
+		if (an_formula(an, st->formulas[i].sku,
+			       st->formulas[i].version))
+			return err_set(err, SC_ECONFLICT,
+				       "formula '%s' version %d added "
+				       "concurrently",
+				       st->formulas[i].sku,
+				       (int)st->formulas[i].version);
+	if (st->n_surveys && st->first_survey_id != (int64_t)an->n_surveys + 1)
+		return err_set(err, SC_ECONFLICT,
+			       "a survey was added concurrently");
+	for (size_t i = 0; !bad && i < st->n_ing; i++)
+		bad = an_put_ingredient(an, &st->ing[i]);
+	for (size_t i = 0; !bad && i < st->n_formulas; i++)
+		bad = an_add_formula(an, &st->formulas[i]);
+	for (size_t i = 0; !bad && i < st->n_log; i++)
+		bad = an_log(an, &st->log[i]);
+	for (size_t i = 0; !bad && i < st->n_surveys; i++)
+		bad = an_add_survey(an, &st->surveys[i]);
+	for (size_t i = 0; !bad && i < st->n_resp; i++)
+		bad = an_add_response(an, st->resp[i].survey, &st->resp[i].r);
+	for (size_t i = 0; !bad && i < st->n_demand; i++)
+		bad = an_add_demand(an, &st->demand[i]);
+	return bad ? oom(err) : SC_OK;
+}
+
+static int cmp_ingredients(const void *a, const void *b)
+{
+	return strcmp(((const struct ingredient *)a)->name,
+		      ((const struct ingredient *)b)->name);
+}
+
+/* Copy @n records of @size at @src into @a; NULL on OOM (n 0: non-NULL). */
+static void *copy_records(struct arena *a, const void *src, size_t n,
+			  size_t size)
+{
+	void *v = arena_calloc(a, n ? n : 1, size);
+
+	if (v && n)
+		memcpy(v, src, n * size);
+	return v;
+}
+
+/*
+ * Read results point into the store's arena, which only grows and lives
+ * as long as the store: strings need no copy, records do (a later
+ * commit may grow the vectors).
+ */
+static int memory_ingredients(struct uow *u, struct arena *a,
+			      struct ingredient **out, size_t *n_out,
+			      struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	*n_out = an ? an->n_ing : 0;
+	*out = copy_records(a, an ? an->ing : NULL, *n_out, sizeof(**out));
+	if (!*out)
+		rc = oom(err);
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc)
+		qsort(*out, *n_out, sizeof(**out), cmp_ingredients);
+	return rc;
+}
+
+/* Active version of @sku in @an: its latest change, 0 when none. */
+static int32_t an_active(const struct mem_analytics *an, const char *sku)
+{
+	for (size_t i = an->n_log; i-- > 0;)
+		if (!strcmp(an->log[i].sku, sku))
+			return an->log[i].to_version;
+	return 0;
+}
+
+static int memory_formula_get(struct uow *u, const char *sku, int32_t version,
+			      struct arena *a, struct formula **out,
+			      struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	const struct formula *f = NULL;
+	struct mem_analytics *an;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	if (an && version == 0)
+		version = an_active(an, sku);
+	for (size_t i = 0; an && version < 0 && i < an->n_formulas; i++)
+		if (!strcmp(an->formulas[i].sku, sku) &&
+		    (!f || an->formulas[i].version > f->version))
+			f = &an->formulas[i];
+	if (an && version > 0)
+		f = an_formula(an, sku, version);
+	if (!f)
+		rc = err_set(err, SC_ENOTFOUND, "'%s' has no %s formula", sku,
+			     version > 0 ? "such" : "");
+	else if (!(*out = copy_records(a, f, 1, sizeof(*f))))
+		rc = oom(err);
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int memory_formula_log(struct uow *u, const char *sku, struct arena *a,
+			      struct formula_change **out, size_t *n_out,
+			      struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	size_t n = 0;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	*out = arena_calloc(a, an && an->n_log ? an->n_log : 1, sizeof(**out));
+	if (!*out)
+		rc = oom(err);
+	else if (an)
+		for (size_t i = an->n_log; i-- > 0;)
+			if (!strcmp(an->log[i].sku, sku))
+				(*out)[n++] = an->log[i];
+	(void)pthread_mutex_unlock(&s->lock);
+	*n_out = n;
+	return rc;
+}
+
+/* Count response @k into its variant's tally in @t. */
+static void tally(struct variant_tally *t, const struct kept_response *k)
+{
+	struct variant_tally *v = &t[k->r.variant_idx];
+
+	v->responses++;
+	if (k->r.accepted >= 0) {
+		v->answered++;
+		v->accepted += k->r.accepted;
+	}
+	if (k->r.rating) {
+		v->rated++;
+		v->rating_sum += k->r.rating;
+		v->rating_sumsq += (int64_t)k->r.rating * k->r.rating;
+	}
+}
+
+static int memory_survey_get(struct uow *u, int64_t id, const char *segment,
+			     struct arena *a, struct survey **out,
+			     struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	struct survey *sv = NULL;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	if (!an || id < 1 || id > (int64_t)an->n_surveys) {
+		(void)pthread_mutex_unlock(&s->lock);
+		return err_set(err, SC_ENOTFOUND, "unknown survey %lld",
+			       (long long)id);
+	}
+	sv = copy_records(a, &an->surveys[id - 1], 1, sizeof(*sv));
+	if (sv)
+		sv->variants = copy_records(a, an->surveys[id - 1].variants,
+					    sv->n, sizeof(*sv->variants));
+	if (!sv || !sv->variants)
+		rc = oom(err);
+	for (size_t i = 0; !rc && i < an->n_resp; i++)
+		if (an->resp[i].survey == id &&
+		    (!segment || (an->resp[i].r.segment &&
+				  !strcmp(an->resp[i].r.segment, segment))))
+			tally(sv->variants, &an->resp[i]);
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!rc) {
+		sv->id = id;
+		*out = sv;
+	}
+	return rc;
+}
+
+static int32_t bucket_of(int32_t day, int32_t bucket)
+{
+	return bucket == 7 ? day - (day + 3) % 7 : day;
+}
+
+static int cmp_demand(const void *pa, const void *pb)
+{
+	const struct demand_row *a = pa, *b = pb;
+	int c = strcmp(a->sku, b->sku);
+
+	if (c)
+		return c;
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	return a->segment && b->segment ? strcmp(a->segment, b->segment) : 0;
+}
+
+static int memory_demand(struct uow *u, const struct demand_query *q,
+			 struct arena *a, struct demand_row **out,
+			 size_t *n_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	struct demand_row *v;
+	size_t n = 0, w = 0;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	v = arena_calloc(a, an && an->n_demand ? an->n_demand : 1, sizeof(*v));
+	if (!v) {
+		(void)pthread_mutex_unlock(&s->lock);
+		return oom(err);
+	}
+	for (size_t i = 0; an && i < an->n_demand; i++) {
+		const struct demand_entry *e = &an->demand[i];
+
+		if (e->day < q->from_day || e->day > q->to_day ||
+		    (q->sku && strcmp(q->sku, e->sku) != 0))
+			continue;
+		v[n].sku = e->sku;
+		v[n].bucket = bucket_of(e->day, q->bucket);
+		v[n].segment = q->by_segment ? e->segment : NULL;
+		v[n].units[e->outcome] = e->units;
+		v[n].lines[e->outcome] = e->lines;
+		n++;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	qsort(v, n, sizeof(*v), cmp_demand);
+	for (size_t i = 0; i < n; i++) { /* merge equal groups */
+		if (w && !cmp_demand(&v[w - 1], &v[i])) {
+			for (int k = 0; k < DEMAND__OUTCOMES; k++) {
+				v[w - 1].units[k] += v[i].units[k];
+				v[w - 1].lines[k] += v[i].lines[k];
+			}
+			continue;
+		}
+		v[w++] = v[i];
+	}
+	*out = v;
+	*n_out = w;
+	return SC_OK;
+}
+
+static const struct analytics_ops memory_analytics_ops = {
+	.ingredient_put = memory_ingredient_put,
+	.ingredients = memory_ingredients,
+	.formula_add = memory_formula_add,
+	.formula_get = memory_formula_get,
+	.formula_activate = memory_formula_activate,
+	.formula_log = memory_formula_log,
+	.survey_add = memory_survey_add,
+	.survey_get = memory_survey_get,
+	.responses_add = memory_responses_add,
+	.demand_add = memory_demand_add,
+	.demand = memory_demand,
+};
+
 static int reserve_notices(struct memory_store *s, struct memory_uow *m);
 static void publish_notices(struct memory_store *s, struct memory_uow *m);
 static void notices_free(struct notices *n);
@@ -834,6 +1472,8 @@ static int memory_commit(struct uow *u, struct sc_err *err)
 		rc = reserve_token(s, &m->token, err);
 	if (!rc && reserve_notices(s, m))
 		rc = oom(err);
+	if (!rc) /* checked first: it may refuse; it cannot be undone */
+		rc = publish_analytics(s, m, err);
 	if (!rc) {
 		swap_in(s, m);
 		publish_queued(s, &m->queued);
@@ -862,6 +1502,8 @@ static void memory_rollback(struct uow *u)
 	mem_free(m->round);
 	m->round = NULL;
 	notices_free(&m->staged_notices);
+	analytics_free(m->analytics);
+	m->analytics = NULL;
 }
 
 /* Heap copy of @r's rows and decisions into @dst; -1 on OOM. */
@@ -1517,6 +2159,7 @@ static void customer_free(struct customer_record *c)
 	free_owned(c->name);
 	free_owned(c->email);
 	free_owned(c->webhook_url);
+	free_owned(c->segment);
 }
 
 static void delivery_free(struct delivery *d)
@@ -1612,6 +2255,7 @@ static int memory_customer_add(struct uow *u, const struct customer_record *c,
 	to->name = dup_or_flag(c->name, &bad);
 	to->email = dup_or_flag(c->email, &bad);
 	to->webhook_url = dup_or_flag(c->webhook_url, &bad);
+	to->segment = dup_or_flag(c->segment, &bad);
 	st->n_customers++;
 	return bad ? oom(err) : SC_OK;
 }
@@ -1633,9 +2277,11 @@ static int customer_out(const struct customer_record *c, struct arena *a,
 	o->email = c->email ? arena_strdup(a, c->email) : NULL;
 	o->webhook_url =
 		c->webhook_url ? arena_strdup(a, c->webhook_url) : NULL;
+	o->segment = c->segment ? arena_strdup(a, c->segment) : NULL;
 	*out = o;
 	return !o->id || !o->name || (c->email && !o->email) ||
-			       (c->webhook_url && !o->webhook_url)
+			       (c->webhook_url && !o->webhook_url) ||
+			       (c->segment && !o->segment)
 		       ? -1
 		       : 0;
 }
@@ -2089,6 +2735,7 @@ int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
 	m->base.records = &memory_record_ops;
 	m->base.admin = &memory_admin_ops;
 	m->base.deliveries = &memory_delivery_ops;
+	m->base.analytics = &memory_analytics_ops;
 	m->store = s;
 	*out = &m->base;
 	return SC_OK;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/analytics_sql.h"
 #include "common/arena.h"
 #include "common/err.h"
 #include "common/mem.h"
@@ -157,6 +158,70 @@ static const char *const migrations[] = {
 	"ALTER TABLE backorders ADD COLUMN alerted_at BIGINT;",
 	/* 6: a notice's batch ETA (SQLite's 11) */
 	"ALTER TABLE deliveries ADD COLUMN eta INTEGER;",
+	/* 7: formulas, surveys and the demand rollup (SQLite's 12) */
+	"CREATE TABLE ingredients ("
+	" name TEXT COLLATE \"C\" PRIMARY KEY,"
+	" cas TEXT,"
+	" max_milli INTEGER CHECK (max_milli BETWEEN 0 AND 100000),"
+	" price_cheap BIGINT CHECK (price_cheap >= 0),"
+	" price_expensive BIGINT CHECK (price_expensive >= 0));"
+	"CREATE TABLE formulas ("
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" version INTEGER NOT NULL CHECK (version >= 1),"
+	" unit_ml INTEGER NOT NULL,"
+	" density INTEGER NOT NULL,"
+	" note TEXT,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY (sku, version));"
+	"CREATE TABLE formula_lines ("
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" pos INTEGER NOT NULL,"
+	" ingredient TEXT COLLATE \"C\" NOT NULL"
+	"  REFERENCES ingredients(name),"
+	" milli INTEGER NOT NULL CHECK (milli BETWEEN 1 AND 100000),"
+	" PRIMARY KEY (sku, version, pos));"
+	"CREATE TABLE formula_active ("
+	" sku TEXT COLLATE \"C\" PRIMARY KEY,"
+	" version INTEGER NOT NULL);"
+	"CREATE TABLE formula_log ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" from_version INTEGER NOT NULL,"
+	" to_version INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" reason TEXT,"
+	" survey_id BIGINT,"
+	" at BIGINT NOT NULL);"
+	"CREATE INDEX formula_log_by_sku ON formula_log(sku, id);"
+	"CREATE TABLE surveys ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" name TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL);"
+	"CREATE TABLE survey_variants ("
+	" survey_id BIGINT NOT NULL REFERENCES surveys(id),"
+	" idx INTEGER NOT NULL,"
+	" label TEXT NOT NULL,"
+	" formula_version INTEGER NOT NULL,"
+	" PRIMARY KEY (survey_id, idx));"
+	"CREATE TABLE survey_responses ("
+	" survey_id BIGINT NOT NULL,"
+	" variant INTEGER NOT NULL,"
+	" respondent TEXT COLLATE \"C\" NOT NULL,"
+	" accepted SMALLINT CHECK (accepted IN (0, 1)),"
+	" rating SMALLINT CHECK (rating BETWEEN 1 AND 5),"
+	" segment TEXT,"
+	" PRIMARY KEY (survey_id, variant, respondent));"
+	"CREATE TABLE demand ("
+	" day INTEGER NOT NULL,"
+	" sku TEXT COLLATE \"C\" NOT NULL,"
+	" segment TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+	" outcome SMALLINT NOT NULL CHECK (outcome BETWEEN 0 AND 2),"
+	" units BIGINT NOT NULL,"
+	" lines BIGINT NOT NULL,"
+	" PRIMARY KEY (day, sku, segment, outcome));"
+	"ALTER TABLE customers ADD COLUMN segment TEXT;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -178,7 +243,14 @@ static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
 	" saving_cents, ci_low_pct, ci_high_pct, significant"
 
 /* Columns of a customer as customer_of() reads them. */
-#define CUSTOMER_COLS "id, name, email, webhook_url, secret, created_at"
+#define CUSTOMER_COLS                                                          \
+	"id, name, email, webhook_url, secret, created_at, segment"
+
+/* Columns of the analytics rows (issue 15), as their readers take them. */
+#define INGREDIENT_COLS "name, cas, max_milli, price_cheap, price_expensive"
+#define FORMULA_COLS	"sku, version, unit_ml, density, note, created_at"
+#define CHANGE_COLS                                                            \
+	"sku, from_version, to_version, actor, reason, survey_id, at"
 
 /* Columns of a delivery as delivery_of() reads them (then the secret). */
 #define DELIVERY_COLS                                                          \
@@ -236,6 +308,22 @@ enum stmt {
 	ST_SET_LOW_STOCK,
 	ST_AGED_BACKORDERS,
 	ST_BACKORDER_ALERTED,
+	ST_INGREDIENT_PUT,
+	ST_INGREDIENTS,
+	ST_FORMULA_ADD,
+	ST_FORMULA_LINE_ADD,
+	ST_FORMULA_GET,
+	ST_FORMULA_LINES,
+	ST_FORMULA_ACTIVATE,
+	ST_FORMULA_LOG_ADD,
+	ST_FORMULA_LOG,
+	ST_SURVEY_ADD,
+	ST_VARIANT_ADD,
+	ST_SURVEY_GET,
+	ST_SURVEY_TALLY,
+	ST_RESPONSE_ADD,
+	ST_DEMAND_ADD,
+	ST_DEMAND,
 	ST__COUNT
 };
 
@@ -343,8 +431,8 @@ static const char *const stmt_sql[] = {
 	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
 				" WHERE orderid = $1 AND sku = $2",
 	[ST_CUSTOMER_ADD] = "INSERT INTO customers (id, name, email,"
-			    " webhook_url, secret, created_at)"
-			    " VALUES ($1, $2, $3, $4, $5, $6)",
+			    " webhook_url, secret, created_at, segment)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
 	[ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLS " FROM customers"
 			    " WHERE id = $1",
 	/* FOR UPDATE: two servers naming two customers for one order */
@@ -388,6 +476,55 @@ static const char *const stmt_sql[] = {
 			       " AND alerted_at IS NULL ORDER BY id LIMIT $2",
 	[ST_BACKORDER_ALERTED] = "UPDATE backorders SET alerted_at = $3"
 				 " WHERE orderid = $1 AND sku = $2",
+	[ST_INGREDIENT_PUT] = "INSERT INTO ingredients VALUES ($1, $2, $3, $4,"
+			      " $5) ON CONFLICT (name) DO UPDATE SET"
+			      " cas = excluded.cas,"
+			      " max_milli = excluded.max_milli,"
+			      " price_cheap = excluded.price_cheap,"
+			      " price_expensive = excluded.price_expensive",
+	[ST_INGREDIENTS] = "SELECT " INGREDIENT_COLS " FROM ingredients"
+			   " ORDER BY name",
+	[ST_FORMULA_ADD] = "INSERT INTO formulas VALUES ($1, $2, $3, $4, $5,"
+			   " $6)",
+	[ST_FORMULA_LINE_ADD] = "INSERT INTO formula_lines VALUES ($1, $2,"
+				" $3, $4, $5)",
+	[ST_FORMULA_GET] = "SELECT " FORMULA_COLS " FROM formulas"
+			   " WHERE sku = $1 AND version = CASE $2::int"
+			   " WHEN 0 THEN (SELECT version FROM formula_active"
+			   "  WHERE sku = $1)"
+			   " WHEN -1 THEN (SELECT max(version) FROM formulas"
+			   "  WHERE sku = $1)"
+			   " ELSE $2::int END",
+	[ST_FORMULA_LINES] = "SELECT ingredient, milli FROM formula_lines"
+			     " WHERE sku = $1 AND version = $2 ORDER BY pos",
+	[ST_FORMULA_ACTIVATE] = "INSERT INTO formula_active VALUES ($1, $2)"
+				" ON CONFLICT (sku) DO UPDATE SET"
+				" version = excluded.version",
+	[ST_FORMULA_LOG_ADD] = "INSERT INTO formula_log (sku, from_version,"
+			       " to_version, actor, reason, survey_id, at)"
+			       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[ST_FORMULA_LOG] = "SELECT " CHANGE_COLS " FROM formula_log"
+			   " WHERE sku = $1 ORDER BY id DESC",
+	[ST_SURVEY_ADD] = "INSERT INTO surveys (sku, name, created_at)"
+			  " VALUES ($1, $2, $3) RETURNING id",
+	[ST_VARIANT_ADD] = "INSERT INTO survey_variants VALUES ($1, $2, $3,"
+			   " $4)",
+	[ST_SURVEY_GET] = "SELECT sku, name, created_at FROM surveys"
+			  " WHERE id = $1",
+	[ST_SURVEY_TALLY] = SURVEY_TALLY_SQL("$1::bigint", "$2::text"),
+	[ST_RESPONSE_ADD] = "INSERT INTO survey_responses VALUES ($1, $2, $3,"
+			    " $4, $5, $6)"
+			    " ON CONFLICT (survey_id, variant, respondent)"
+			    " DO UPDATE SET accepted = excluded.accepted,"
+			    " rating = excluded.rating,"
+			    " segment = excluded.segment",
+	[ST_DEMAND_ADD] =
+		"INSERT INTO demand VALUES ($1, $2, $3, $4, $5, $6)"
+		" ON CONFLICT (day, sku, segment, outcome)"
+		" DO UPDATE SET units = demand.units + excluded.units,"
+		" lines = demand.lines + excluded.lines",
+	[ST_DEMAND] = DEMAND_SQL("$1::int", "$2::int", "$3::int", "$4::boolean",
+				 "$5::text"),
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1740,7 +1877,8 @@ static int customer_of(const PGresult *r, int i, struct arena *a,
 	c->created_at = int_at(r, i, 5);
 	return text_at(r, i, 0, a, &c->id) || text_at(r, i, 1, a, &c->name) ||
 			       text_at(r, i, 2, a, &c->email) ||
-			       text_at(r, i, 3, a, &c->webhook_url)
+			       text_at(r, i, 3, a, &c->webhook_url) ||
+			       text_at(r, i, 6, a, &c->segment)
 		       ? -1
 		       : 0;
 }
@@ -1780,6 +1918,7 @@ static int pg_customer_add(struct uow *u, const struct customer_record *c,
 	p_str(&q, c->webhook_url);
 	p_str(&q, c->webhook_url ? hex : NULL);
 	p_int(&q, c->created_at);
+	p_str(&q, c->segment);
 	rc = run_cmd(to_pg(u), ST_CUSTOMER_ADD, &q, "add customer", NULL, err);
 	if (rc == SC_ECONFLICT) /* a unique violation: the id is taken */
 		return err_set(err, SC_EEXIST, "customer '%s' exists", c->id);
@@ -1992,6 +2131,393 @@ static int pg_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
 		       (long long)id);
 }
 
+/* ---- formulas, surveys and demand (issue 15) ------------------------- */
+
+/* @v as a parameter, or SQL NULL when it is -1 (not given). */
+static void p_opt(struct params *p, int64_t v)
+{
+	if (v < 0)
+		p_str(p, NULL);
+	else
+		p_int(p, v);
+}
+
+static int64_t opt_at(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? -1 : int_at(r, row, col);
+}
+
+/* Fill element @i of a list from row @i of @r; -1 on OOM. */
+typedef int pg_fill_fn(const PGresult *r, int i, struct arena *a, void *row);
+
+/* A list read: which statement with which parameters, filled how. */
+struct pg_list {
+	enum stmt which;	/* the statement */
+	const struct params *q; /* its parameters, or NULL */
+	size_t size;		/* bytes per element */
+	pg_fill_fn *fill;	/* fills one element */
+};
+
+/* Run @l's statement and read every row into an array in @a. */
+static int pg_read_all(struct pg_uow *s, const struct pg_list *l,
+		       struct arena *a, void **items, size_t *n_out,
+		       struct sc_err *err)
+{
+	PGresult *r = NULL;
+	size_t size = l->size;
+	pg_fill_fn *fill = l->fill;
+	int rc = run(s, l->which, l->q, "read analytics", &r, err);
+	int n = rc ? 0 : PQntuples(r);
+	char *v = NULL;
+
+	if (!rc && n > 0 && !(v = arena_calloc(a, (size_t)n, size)))
+		rc = oom(err);
+	for (int i = 0; !rc && i < n; i++)
+		if (fill(r, i, a, v + (size_t)i * size))
+			rc = oom(err);
+	PQclear(r);
+	if (!rc) {
+		*items = v;
+		*n_out = (size_t)n;
+	}
+	return rc;
+}
+
+static int pg_ingredient_put(struct uow *u, const struct ingredient *in,
+			     struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, in->name);
+	p_str(&q, in->cas);
+	p_opt(&q, in->max_milli);
+	p_opt(&q, in->price[0]);
+	p_opt(&q, in->price[1]);
+	return run_cmd(to_pg(u), ST_INGREDIENT_PUT, &q, "put ingredient", NULL,
+		       err);
+}
+
+static int fill_ingredient(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct ingredient *in = row;
+
+	in->max_milli = (int32_t)opt_at(r, i, 2);
+	in->price[0] = opt_at(r, i, 3);
+	in->price[1] = opt_at(r, i, 4);
+	return text_at(r, i, 0, a, &in->name) || text_at(r, i, 1, a, &in->cas);
+}
+
+static int pg_ingredients(struct uow *u, struct arena *a,
+			  struct ingredient **out, size_t *n_out,
+			  struct sc_err *err)
+{
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_INGREDIENTS, NULL,
+						   sizeof(**out),
+						   fill_ingredient},
+			   a, (void **)out, n_out, err);
+}
+
+static int pg_formula_add(struct uow *u, const struct formula *f,
+			  struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	int rc;
+
+	p_str(&q, f->sku);
+	p_int(&q, f->version);
+	p_int(&q, f->unit_ml);
+	p_int(&q, f->density_mg_ml);
+	p_str(&q, f->note);
+	p_int(&q, f->created_at);
+	rc = run_cmd(s, ST_FORMULA_ADD, &q, "add formula", NULL, err);
+	for (size_t i = 0; !rc && i < f->n; i++) {
+		q = (struct params){0};
+		p_str(&q, f->sku);
+		p_int(&q, f->version);
+		p_int(&q, (int64_t)i);
+		p_str(&q, f->lines[i].ingredient);
+		p_int(&q, f->lines[i].milli);
+		rc = run_cmd(s, ST_FORMULA_LINE_ADD, &q, "add formula line",
+			     NULL, err);
+	}
+	return rc;
+}
+
+static int fill_formula(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct formula *f = row;
+
+	f->version = (int32_t)int_at(r, i, 1);
+	f->unit_ml = (int32_t)int_at(r, i, 2);
+	f->density_mg_ml = (int32_t)int_at(r, i, 3);
+	f->created_at = int_at(r, i, 5);
+	return text_at(r, i, 0, a, &f->sku) || text_at(r, i, 4, a, &f->note);
+}
+
+static int fill_formula_line(const PGresult *r, int i, struct arena *a,
+			     void *row)
+{
+	struct formula_line *l = row;
+
+	l->milli = (int32_t)int_at(r, i, 1);
+	return text_at(r, i, 0, a, &l->ingredient);
+}
+
+static int pg_formula_get(struct uow *u, const char *sku, int32_t version,
+			  struct arena *a, struct formula **out,
+			  struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct formula_line *lines = NULL;
+	struct params q = {0};
+	size_t n = 0;
+	bool own;
+	int rc = read_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	p_str(&q, sku);
+	p_int(&q, version);
+	rc = pg_read_all(s,
+			 &(const struct pg_list){ST_FORMULA_GET, &q,
+						 sizeof(**out), fill_formula},
+			 a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "'%s' has no %s formula", sku,
+			     version > 0 ? "such" : "");
+	if (!rc) {
+		q = (struct params){0};
+		p_str(&q, sku);
+		p_int(&q, (*out)->version);
+		rc = pg_read_all(s,
+				 &(const struct pg_list){ST_FORMULA_LINES, &q,
+							 sizeof(*lines),
+							 fill_formula_line},
+				 a, (void **)&lines, &n, err);
+		(*out)->lines = lines;
+		(*out)->n = n;
+	}
+	read_end(s, own);
+	return rc;
+}
+
+static int pg_formula_activate(struct uow *u, const struct formula_change *c,
+			       struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	int rc;
+
+	p_str(&q, c->sku);
+	p_int(&q, c->to_version);
+	rc = run_cmd(s, ST_FORMULA_ACTIVATE, &q, "activate formula", NULL, err);
+	if (rc)
+		return rc;
+	q = (struct params){0};
+	p_str(&q, c->sku);
+	p_int(&q, c->from_version);
+	p_int(&q, c->to_version);
+	p_str(&q, c->actor);
+	p_str(&q, c->reason);
+	p_opt(&q, c->survey_id ? c->survey_id : -1);
+	p_int(&q, c->at);
+	return run_cmd(s, ST_FORMULA_LOG_ADD, &q, "log formula change", NULL,
+		       err);
+}
+
+static int fill_change(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct formula_change *c = row;
+
+	c->from_version = (int32_t)int_at(r, i, 1);
+	c->to_version = (int32_t)int_at(r, i, 2);
+	c->survey_id = PQgetisnull(r, i, 5) ? 0 : int_at(r, i, 5);
+	c->at = int_at(r, i, 6);
+	return text_at(r, i, 0, a, &c->sku) || text_at(r, i, 3, a, &c->actor) ||
+			       text_at(r, i, 4, a, &c->reason)
+		       ? -1
+		       : 0;
+}
+
+static int pg_formula_log(struct uow *u, const char *sku, struct arena *a,
+			  struct formula_change **out, size_t *n_out,
+			  struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, sku);
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_FORMULA_LOG, &q,
+						   sizeof(**out), fill_change},
+			   a, (void **)out, n_out, err);
+}
+
+static int pg_survey_add(struct uow *u, const struct survey *sv,
+			 int64_t *id_out, struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	PGresult *r = NULL;
+	int64_t id = 0;
+	int rc;
+
+	p_str(&q, sv->sku);
+	p_str(&q, sv->name);
+	p_int(&q, sv->created_at);
+	rc = run(s, ST_SURVEY_ADD, &q, "add survey", &r, err);
+	if (!rc)
+		id = int_at(r, 0, 0);
+	PQclear(r);
+	for (size_t i = 0; !rc && i < sv->n; i++) {
+		q = (struct params){0};
+		p_int(&q, id);
+		p_int(&q, (int64_t)i);
+		p_str(&q, sv->variants[i].label);
+		p_int(&q, sv->variants[i].formula_version);
+		rc = run_cmd(s, ST_VARIANT_ADD, &q, "add survey variant", NULL,
+			     err);
+	}
+	if (!rc)
+		*id_out = id;
+	return rc;
+}
+
+static int fill_survey(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct survey *sv = row;
+
+	sv->created_at = int_at(r, i, 2);
+	return text_at(r, i, 0, a, &sv->sku) || text_at(r, i, 1, a, &sv->name);
+}
+
+static int fill_tally(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct variant_tally *t = row;
+
+	t->formula_version = (int32_t)int_at(r, i, 1);
+	t->responses = int_at(r, i, 2);
+	t->answered = int_at(r, i, 3);
+	t->accepted = int_at(r, i, 4);
+	t->rated = int_at(r, i, 5);
+	t->rating_sum = int_at(r, i, 6);
+	t->rating_sumsq = int_at(r, i, 7);
+	return text_at(r, i, 0, a, &t->label);
+}
+
+static int pg_survey_get(struct uow *u, int64_t id, const char *segment,
+			 struct arena *a, struct survey **out,
+			 struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	struct params q = {0};
+	size_t n = 0;
+	bool own;
+	int rc = read_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	p_int(&q, id);
+	rc = pg_read_all(s,
+			 &(const struct pg_list){ST_SURVEY_GET, &q,
+						 sizeof(**out), fill_survey},
+			 a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "unknown survey %lld",
+			     (long long)id);
+	if (!rc) {
+		(*out)->id = id;
+		p_str(&q, segment);
+		rc = pg_read_all(s,
+				 &(const struct pg_list){
+					 ST_SURVEY_TALLY, &q,
+					 sizeof(*(*out)->variants), fill_tally},
+				 a, (void **)&(*out)->variants, &(*out)->n,
+				 err);
+	}
+	read_end(s, own);
+	return rc;
+}
+
+static int pg_responses_add(struct uow *u, int64_t id,
+			    const struct survey_response *r, size_t n,
+			    struct sc_err *err)
+{
+	struct pg_uow *s = to_pg(u);
+	int rc = SC_OK;
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct params q = {0};
+
+		p_int(&q, id);
+		p_int(&q, r[i].variant_idx);
+		p_str(&q, r[i].respondent);
+		p_opt(&q, r[i].accepted);
+		p_opt(&q, r[i].rating ? r[i].rating : -1);
+		p_str(&q, r[i].segment);
+		rc = run_cmd(s, ST_RESPONSE_ADD, &q, "add response", NULL, err);
+	}
+	return rc;
+}
+
+static int pg_demand_add(struct uow *u, const struct demand_entry *e,
+			 struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_int(&q, e->day);
+	p_str(&q, e->sku);
+	p_str(&q, e->segment ? e->segment : "");
+	p_int(&q, (int64_t)e->outcome);
+	p_int(&q, e->units);
+	p_int(&q, e->lines);
+	return run_cmd(to_pg(u), ST_DEMAND_ADD, &q, "add demand", NULL, err);
+}
+
+static int fill_demand(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct demand_row *d = row;
+
+	d->bucket = (int32_t)int_at(r, i, 1);
+	for (int k = 0; k < DEMAND__OUTCOMES; k++) {
+		d->units[k] = int_at(r, i, 3 + k);
+		d->lines[k] = int_at(r, i, 6 + k);
+	}
+	return text_at(r, i, 0, a, &d->sku) || text_at(r, i, 2, a, &d->segment);
+}
+
+static int pg_demand(struct uow *u, const struct demand_query *dq,
+		     struct arena *a, struct demand_row **out, size_t *n_out,
+		     struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_int(&q, dq->from_day);
+	p_int(&q, dq->to_day);
+	p_int(&q, dq->bucket);
+	p_int(&q, dq->by_segment);
+	p_str(&q, dq->sku);
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_DEMAND, &q, sizeof(**out),
+						   fill_demand},
+			   a, (void **)out, n_out, err);
+}
+
+static const struct analytics_ops pg_analytics_ops = {
+	.ingredient_put = pg_ingredient_put,
+	.ingredients = pg_ingredients,
+	.formula_add = pg_formula_add,
+	.formula_get = pg_formula_get,
+	.formula_activate = pg_formula_activate,
+	.formula_log = pg_formula_log,
+	.survey_add = pg_survey_add,
+	.survey_get = pg_survey_get,
+	.responses_add = pg_responses_add,
+	.demand_add = pg_demand_add,
+	.demand = pg_demand,
+};
+
 static const struct delivery_ops pg_delivery_ops = {
 	.contact = pg_contact,
 	.add = pg_delivery_add,
@@ -2042,6 +2568,7 @@ int pg_uow_new(struct pg_db *db, struct uow **out, struct sc_err *err)
 	s->base.records = &pg_record_ops;
 	s->base.admin = &pg_admin_ops;
 	s->base.deliveries = &pg_delivery_ops;
+	s->base.analytics = &pg_analytics_ops;
 	s->shared = db;
 	*out = &s->base;
 	return SC_OK;

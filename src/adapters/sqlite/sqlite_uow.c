@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/analytics_sql.h"
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -199,6 +200,73 @@ static const char *const migrations[] = {
 	"ALTER TABLE backorders ADD COLUMN alerted_at INTEGER;",
 	/* 11: a notice says when its batch arrives (NULL: in the warehouse) */
 	"ALTER TABLE deliveries ADD COLUMN eta INTEGER;",
+	/*
+	 * 12: formulas, surveys and the demand rollup (issue 15).  Demand
+	 * is aggregated as it is written, one row per day, sku, segment and
+	 * outcome, keyed by day first: reports read a date range.
+	 */
+	"CREATE TABLE ingredients ("
+	" name TEXT PRIMARY KEY,"
+	" cas TEXT,"
+	" max_milli INTEGER CHECK (max_milli BETWEEN 0 AND 100000),"
+	" price_cheap INTEGER CHECK (price_cheap >= 0),"
+	" price_expensive INTEGER CHECK (price_expensive >= 0)) WITHOUT ROWID;"
+	"CREATE TABLE formulas ("
+	" sku TEXT NOT NULL,"
+	" version INTEGER NOT NULL CHECK (version >= 1),"
+	" unit_ml INTEGER NOT NULL,"
+	" density INTEGER NOT NULL,"
+	" note TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (sku, version)) WITHOUT ROWID;"
+	"CREATE TABLE formula_lines ("
+	" sku TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" pos INTEGER NOT NULL,"
+	" ingredient TEXT NOT NULL REFERENCES ingredients(name),"
+	" milli INTEGER NOT NULL CHECK (milli BETWEEN 1 AND 100000),"
+	" PRIMARY KEY (sku, version, pos)) WITHOUT ROWID;"
+	"CREATE TABLE formula_active ("
+	" sku TEXT PRIMARY KEY,"
+	" version INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE formula_log ("
+	" id INTEGER PRIMARY KEY,"
+	" sku TEXT NOT NULL,"
+	" from_version INTEGER NOT NULL,"
+	" to_version INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" reason TEXT,"
+	" survey_id INTEGER,"
+	" at INTEGER NOT NULL);"
+	"CREATE INDEX formula_log_by_sku ON formula_log(sku, id);"
+	"CREATE TABLE surveys ("
+	" id INTEGER PRIMARY KEY,"
+	" sku TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE survey_variants ("
+	" survey_id INTEGER NOT NULL REFERENCES surveys(id),"
+	" idx INTEGER NOT NULL,"
+	" label TEXT NOT NULL,"
+	" formula_version INTEGER NOT NULL,"
+	" PRIMARY KEY (survey_id, idx)) WITHOUT ROWID;"
+	"CREATE TABLE survey_responses ("
+	" survey_id INTEGER NOT NULL,"
+	" variant INTEGER NOT NULL,"
+	" respondent TEXT NOT NULL,"
+	" accepted INTEGER CHECK (accepted IN (0, 1)),"
+	" rating INTEGER CHECK (rating BETWEEN 1 AND 5),"
+	" segment TEXT,"
+	" PRIMARY KEY (survey_id, variant, respondent)) WITHOUT ROWID;"
+	"CREATE TABLE demand ("
+	" day INTEGER NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" segment TEXT NOT NULL DEFAULT '',"
+	" outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 2),"
+	" units INTEGER NOT NULL,"
+	" lines INTEGER NOT NULL,"
+	" PRIMARY KEY (day, sku, segment, outcome)) WITHOUT ROWID;"
+	"ALTER TABLE customers ADD COLUMN segment TEXT;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -259,6 +327,22 @@ enum stmt {
 	ST_SET_LOW_STOCK,
 	ST_AGED_BACKORDERS,
 	ST_BACKORDER_ALERTED,
+	ST_INGREDIENT_PUT,
+	ST_INGREDIENTS,
+	ST_FORMULA_ADD,
+	ST_FORMULA_LINE_ADD,
+	ST_FORMULA_GET,
+	ST_FORMULA_LINES,
+	ST_FORMULA_ACTIVATE,
+	ST_FORMULA_LOG_ADD,
+	ST_FORMULA_LOG,
+	ST_SURVEY_ADD,
+	ST_VARIANT_ADD,
+	ST_SURVEY_GET,
+	ST_SURVEY_TALLY,
+	ST_RESPONSE_ADD,
+	ST_DEMAND_ADD,
+	ST_DEMAND,
 	ST__COUNT
 };
 
@@ -269,12 +353,19 @@ enum stmt {
 	" saving_cents, ci_low_pct, ci_high_pct, significant"
 
 /* Columns of a customer as customer_of() reads them. */
-#define CUSTOMER_COLS "id, name, email, webhook_url, secret, created_at"
+#define CUSTOMER_COLS                                                          \
+	"id, name, email, webhook_url, secret, created_at, segment"
 
 /* Columns of a delivery as delivery_of() reads them (then the secret). */
 #define DELIVERY_COLS                                                          \
 	"id, customer, channel, target, kind, orderid, sku, qty, batchref,"    \
 	" attempts, created_at, state, next_at_ms, last_error, eta"
+
+/* Columns of the analytics rows (issue 15), as their readers take them. */
+#define INGREDIENT_COLS "name, cas, max_milli, price_cheap, price_expensive"
+#define FORMULA_COLS	"sku, version, unit_ml, density, note, created_at"
+#define CHANGE_COLS                                                            \
+	"sku, from_version, to_version, actor, reason, survey_id, at"
 
 /* The decimal text of a numeric macro, for SQL written at compile time. */
 #define TEXT_OF_(x) #x
@@ -379,8 +470,8 @@ static const char *const stmt_sql[] = {
 	[ST_DELETE_BACKORDER] = "DELETE FROM backorders"
 				" WHERE orderid = ?1 AND sku = ?2",
 	[ST_CUSTOMER_ADD] = "INSERT INTO customers (id, name, email,"
-			    " webhook_url, secret, created_at)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			    " webhook_url, secret, created_at, segment)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_CUSTOMER_GET] = "SELECT " CUSTOMER_COLS " FROM customers"
 			    " WHERE id = ?1",
 	[ST_ORDER_CUSTOMER] = "SELECT customer FROM order_customers"
@@ -421,6 +512,52 @@ static const char *const stmt_sql[] = {
 			       " AND alerted_at IS NULL ORDER BY id LIMIT ?2",
 	[ST_BACKORDER_ALERTED] = "UPDATE backorders SET alerted_at = ?3"
 				 " WHERE orderid = ?1 AND sku = ?2",
+	[ST_INGREDIENT_PUT] = "INSERT INTO ingredients VALUES (?1, ?2, ?3, ?4,"
+			      " ?5) ON CONFLICT (name) DO UPDATE SET"
+			      " cas = excluded.cas,"
+			      " max_milli = excluded.max_milli,"
+			      " price_cheap = excluded.price_cheap,"
+			      " price_expensive = excluded.price_expensive",
+	[ST_INGREDIENTS] = "SELECT " INGREDIENT_COLS " FROM ingredients"
+			   " ORDER BY name",
+	[ST_FORMULA_ADD] = "INSERT INTO formulas VALUES (?1, ?2, ?3, ?4, ?5,"
+			   " ?6)",
+	[ST_FORMULA_LINE_ADD] = "INSERT INTO formula_lines VALUES (?1, ?2,"
+				" ?3, ?4, ?5)",
+	[ST_FORMULA_GET] = "SELECT " FORMULA_COLS " FROM formulas"
+			   " WHERE sku = ?1 AND version = CASE ?2"
+			   " WHEN 0 THEN (SELECT version FROM formula_active"
+			   "  WHERE sku = ?1)"
+			   " WHEN -1 THEN (SELECT max(version) FROM formulas"
+			   "  WHERE sku = ?1)"
+			   " ELSE ?2 END",
+	[ST_FORMULA_LINES] = "SELECT ingredient, milli FROM formula_lines"
+			     " WHERE sku = ?1 AND version = ?2 ORDER BY pos",
+	[ST_FORMULA_ACTIVATE] = "INSERT INTO formula_active VALUES (?1, ?2)"
+				" ON CONFLICT (sku) DO UPDATE SET"
+				" version = excluded.version",
+	[ST_FORMULA_LOG_ADD] = "INSERT INTO formula_log (sku, from_version,"
+			       " to_version, actor, reason, survey_id, at)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_FORMULA_LOG] = "SELECT " CHANGE_COLS " FROM formula_log"
+			   " WHERE sku = ?1 ORDER BY id DESC",
+	[ST_SURVEY_ADD] = "INSERT INTO surveys (sku, name, created_at)"
+			  " VALUES (?1, ?2, ?3)",
+	[ST_VARIANT_ADD] = "INSERT INTO survey_variants VALUES (?1, ?2, ?3,"
+			   " ?4)",
+	[ST_SURVEY_GET] = "SELECT sku, name, created_at FROM surveys"
+			  " WHERE id = ?1",
+	[ST_SURVEY_TALLY] = SURVEY_TALLY_SQL("?1", "?2"),
+	[ST_RESPONSE_ADD] = "INSERT INTO survey_responses VALUES (?1, ?2, ?3,"
+			    " ?4, ?5, ?6) ON CONFLICT DO UPDATE SET"
+			    " accepted = excluded.accepted,"
+			    " rating = excluded.rating,"
+			    " segment = excluded.segment",
+	[ST_DEMAND_ADD] = "INSERT INTO demand VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			  " ON CONFLICT DO UPDATE SET"
+			  " units = units + excluded.units,"
+			  " lines = lines + excluded.lines",
+	[ST_DEMAND] = DEMAND_SQL("?1", "?2", "?3", "?4", "?5"),
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -1757,7 +1894,8 @@ static int customer_of(sqlite3_stmt *st, struct arena *a, void *row)
 	c->created_at = sqlite3_column_int64(st, 5);
 	return col_text(a, st, 0, &c->id) || col_text(a, st, 1, &c->name) ||
 			       col_text_opt(a, st, 2, &c->email) ||
-			       col_text_opt(a, st, 3, &c->webhook_url)
+			       col_text_opt(a, st, 3, &c->webhook_url) ||
+			       col_text_opt(a, st, 6, &c->segment)
 		       ? -1
 		       : 0;
 }
@@ -1793,6 +1931,7 @@ static int sqlite_customer_add(struct uow *u, const struct customer_record *c,
 		(void)sqlite3_bind_blob(st, 5, c->secret, sizeof(c->secret),
 					SQLITE_STATIC);
 	(void)sqlite3_bind_int64(st, 6, c->created_at);
+	(void)bind_text(st, 7, c->segment);
 	rc = sqlite3_step(st);
 	(void)sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -2015,6 +2154,369 @@ static int sqlite_delivery_replay(struct uow *u, int64_t id, int64_t now_ms,
 		       "delivery %lld is not dead: only a dead one is replayed",
 		       (long long)id);
 }
+
+/* ---- formulas, surveys and demand (issue 15) ------------------------- */
+
+/* Bind @v, or NULL when it is -1 (not given). */
+static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		(void)sqlite3_bind_null(st, i);
+	else
+		(void)sqlite3_bind_int64(st, i, v);
+}
+
+static int64_t col_opt_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+		       ? -1
+		       : sqlite3_column_int64(st, col);
+}
+
+static int sqlite_ingredient_put(struct uow *u, const struct ingredient *in,
+				 struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_INGREDIENT_PUT);
+
+	(void)bind_text(st, 1, in->name);
+	(void)bind_text(st, 2, in->cas);
+	bind_opt_int(st, 3, in->max_milli);
+	bind_opt_int(st, 4, in->price[0]);
+	bind_opt_int(st, 5, in->price[1]);
+	return exec(s, st, "put ingredient", err);
+}
+
+static int fill_ingredient(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct ingredient *in = row;
+
+	in->max_milli = (int32_t)col_opt_int(st, 2);
+	in->price[0] = col_opt_int(st, 3);
+	in->price[1] = col_opt_int(st, 4);
+	return col_text(a, st, 0, &in->name) || col_text_opt(a, st, 1, &in->cas)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_ingredients(struct uow *u, struct arena *a,
+			      struct ingredient **out, size_t *n_out,
+			      struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	return read_all(s,
+			&(const struct row_reader){
+				stmt(s, ST_INGREDIENTS), sizeof(**out),
+				fill_ingredient, "read ingredients"},
+			a, (void **)out, n_out, err);
+}
+
+static int sqlite_formula_add(struct uow *u, const struct formula *f,
+			      struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_FORMULA_ADD);
+	int rc;
+
+	(void)bind_text(st, 1, f->sku);
+	(void)sqlite3_bind_int(st, 2, f->version);
+	(void)sqlite3_bind_int(st, 3, f->unit_ml);
+	(void)sqlite3_bind_int(st, 4, f->density_mg_ml);
+	(void)bind_text(st, 5, f->note);
+	(void)sqlite3_bind_int64(st, 6, f->created_at);
+	rc = exec(s, st, "add formula", err);
+	for (size_t i = 0; !rc && i < f->n; i++) {
+		st = stmt(s, ST_FORMULA_LINE_ADD);
+		(void)bind_text(st, 1, f->sku);
+		(void)sqlite3_bind_int(st, 2, f->version);
+		(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+		(void)bind_text(st, 4, f->lines[i].ingredient);
+		(void)sqlite3_bind_int(st, 5, f->lines[i].milli);
+		rc = exec(s, st, "add formula line", err);
+	}
+	return rc;
+}
+
+static int fill_formula(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct formula *f = row;
+
+	f->version = sqlite3_column_int(st, 1);
+	f->unit_ml = sqlite3_column_int(st, 2);
+	f->density_mg_ml = sqlite3_column_int(st, 3);
+	f->created_at = sqlite3_column_int64(st, 5);
+	return col_text(a, st, 0, &f->sku) || col_text_opt(a, st, 4, &f->note)
+		       ? -1
+		       : 0;
+}
+
+static int fill_formula_line(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct formula_line *l = row;
+
+	l->milli = sqlite3_column_int(st, 1);
+	return col_text(a, st, 0, &l->ingredient);
+}
+
+static int sqlite_formula_get(struct uow *u, const char *sku, int32_t version,
+			      struct arena *a, struct formula **out,
+			      struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_FORMULA_GET);
+	struct formula_line *lines = NULL;
+	size_t n = 0;
+	bool own;
+	int rc = read_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	(void)bind_text(st, 1, sku);
+	(void)sqlite3_bind_int(st, 2, version);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(**out),
+						 fill_formula, "read formula"},
+		      a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "'%s' has no %s formula", sku,
+			     version > 0 ? "such" : "");
+	if (!rc) {
+		st = stmt(s, ST_FORMULA_LINES);
+		(void)bind_text(st, 1, sku);
+		(void)sqlite3_bind_int(st, 2, (*out)->version);
+		rc = read_all(s,
+			      &(const struct row_reader){st, sizeof(*lines),
+							 fill_formula_line,
+							 "read formula"},
+			      a, (void **)&lines, &n, err);
+		(*out)->lines = lines;
+		(*out)->n = n;
+	}
+	read_end(s, own);
+	return rc;
+}
+
+static int sqlite_formula_activate(struct uow *u,
+				   const struct formula_change *c,
+				   struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_FORMULA_ACTIVATE);
+	int rc;
+
+	(void)bind_text(st, 1, c->sku);
+	(void)sqlite3_bind_int(st, 2, c->to_version);
+	rc = exec(s, st, "activate formula", err);
+	if (rc)
+		return rc;
+	st = stmt(s, ST_FORMULA_LOG_ADD);
+	(void)bind_text(st, 1, c->sku);
+	(void)sqlite3_bind_int(st, 2, c->from_version);
+	(void)sqlite3_bind_int(st, 3, c->to_version);
+	(void)bind_text(st, 4, c->actor);
+	(void)bind_text(st, 5, c->reason);
+	bind_opt_int(st, 6, c->survey_id ? c->survey_id : -1);
+	(void)sqlite3_bind_int64(st, 7, c->at);
+	return exec(s, st, "log formula change", err);
+}
+
+static int fill_change(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct formula_change *c = row;
+
+	c->from_version = sqlite3_column_int(st, 1);
+	c->to_version = sqlite3_column_int(st, 2);
+	c->survey_id = sqlite3_column_int64(st, 5);
+	c->at = sqlite3_column_int64(st, 6);
+	return col_text(a, st, 0, &c->sku) || col_text(a, st, 3, &c->actor) ||
+			       col_text_opt(a, st, 4, &c->reason)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_formula_log(struct uow *u, const char *sku, struct arena *a,
+			      struct formula_change **out, size_t *n_out,
+			      struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_FORMULA_LOG);
+
+	(void)bind_text(st, 1, sku);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   fill_change,
+						   "read formula log"},
+			a, (void **)out, n_out, err);
+}
+
+static int sqlite_survey_add(struct uow *u, const struct survey *sv,
+			     int64_t *id_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SURVEY_ADD);
+	int64_t id;
+	int rc;
+
+	(void)bind_text(st, 1, sv->sku);
+	(void)bind_text(st, 2, sv->name);
+	(void)sqlite3_bind_int64(st, 3, sv->created_at);
+	rc = exec(s, st, "add survey", err);
+	id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; !rc && i < sv->n; i++) {
+		st = stmt(s, ST_VARIANT_ADD);
+		(void)sqlite3_bind_int64(st, 1, id);
+		(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		(void)bind_text(st, 3, sv->variants[i].label);
+		(void)sqlite3_bind_int(st, 4, sv->variants[i].formula_version);
+		rc = exec(s, st, "add survey variant", err);
+	}
+	if (!rc)
+		*id_out = id;
+	return rc;
+}
+
+static int fill_survey(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct survey *sv = row;
+
+	sv->created_at = sqlite3_column_int64(st, 2);
+	return col_text(a, st, 0, &sv->sku) || col_text(a, st, 1, &sv->name)
+		       ? -1
+		       : 0;
+}
+
+static int fill_tally(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct variant_tally *t = row;
+
+	t->formula_version = sqlite3_column_int(st, 1);
+	t->responses = sqlite3_column_int64(st, 2);
+	t->answered = sqlite3_column_int64(st, 3);
+	t->accepted = sqlite3_column_int64(st, 4);
+	t->rated = sqlite3_column_int64(st, 5);
+	t->rating_sum = sqlite3_column_int64(st, 6);
+	t->rating_sumsq = sqlite3_column_int64(st, 7);
+	return col_text(a, st, 0, &t->label);
+}
+
+static int sqlite_survey_get(struct uow *u, int64_t id, const char *segment,
+			     struct arena *a, struct survey **out,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SURVEY_GET);
+	size_t n = 0;
+	bool own;
+	int rc = read_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	(void)sqlite3_bind_int64(st, 1, id);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(**out), fill_survey,
+						 "read survey"},
+		      a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "unknown survey %lld",
+			     (long long)id);
+	if (!rc) {
+		(*out)->id = id;
+		st = stmt(s, ST_SURVEY_TALLY);
+		(void)sqlite3_bind_int64(st, 1, id);
+		(void)bind_text(st, 2, segment);
+		rc = read_all(s,
+			      &(const struct row_reader){
+				      st, sizeof(*(*out)->variants), fill_tally,
+				      "tally survey"},
+			      a, (void **)&(*out)->variants, &(*out)->n, err);
+	}
+	read_end(s, own);
+	return rc;
+}
+
+static int sqlite_responses_add(struct uow *u, int64_t id,
+				const struct survey_response *r, size_t n,
+				struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	int rc = SC_OK;
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		sqlite3_stmt *st = stmt(s, ST_RESPONSE_ADD);
+
+		(void)sqlite3_bind_int64(st, 1, id);
+		(void)sqlite3_bind_int(st, 2, r[i].variant_idx);
+		(void)bind_text(st, 3, r[i].respondent);
+		bind_opt_int(st, 4, r[i].accepted);
+		bind_opt_int(st, 5, r[i].rating ? r[i].rating : -1);
+		(void)bind_text(st, 6, r[i].segment);
+		rc = exec(s, st, "add response", err);
+	}
+	return rc;
+}
+
+static int sqlite_demand_add(struct uow *u, const struct demand_entry *e,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DEMAND_ADD);
+
+	(void)sqlite3_bind_int(st, 1, e->day);
+	(void)bind_text(st, 2, e->sku);
+	(void)bind_text(st, 3, e->segment ? e->segment : "");
+	(void)sqlite3_bind_int(st, 4, (int)e->outcome);
+	(void)sqlite3_bind_int64(st, 5, e->units);
+	(void)sqlite3_bind_int64(st, 6, e->lines);
+	return exec(s, st, "add demand", err);
+}
+
+static int fill_demand(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct demand_row *d = row;
+
+	d->bucket = sqlite3_column_int(st, 1);
+	for (int k = 0; k < DEMAND__OUTCOMES; k++) {
+		d->units[k] = sqlite3_column_int64(st, 3 + k);
+		d->lines[k] = sqlite3_column_int64(st, 6 + k);
+	}
+	return col_text(a, st, 0, &d->sku) ||
+			       col_text_opt(a, st, 2, &d->segment)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_demand(struct uow *u, const struct demand_query *q,
+			 struct arena *a, struct demand_row **out,
+			 size_t *n_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_DEMAND);
+
+	(void)sqlite3_bind_int(st, 1, q->from_day);
+	(void)sqlite3_bind_int(st, 2, q->to_day);
+	(void)sqlite3_bind_int(st, 3, q->bucket);
+	(void)sqlite3_bind_int(st, 4, q->by_segment);
+	(void)bind_text(st, 5, q->sku);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   fill_demand, "read demand"},
+			a, (void **)out, n_out, err);
+}
+
+static const struct analytics_ops sqlite_analytics_ops = {
+	.ingredient_put = sqlite_ingredient_put,
+	.ingredients = sqlite_ingredients,
+	.formula_add = sqlite_formula_add,
+	.formula_get = sqlite_formula_get,
+	.formula_activate = sqlite_formula_activate,
+	.formula_log = sqlite_formula_log,
+	.survey_add = sqlite_survey_add,
+	.survey_get = sqlite_survey_get,
+	.responses_add = sqlite_responses_add,
+	.demand_add = sqlite_demand_add,
+	.demand = sqlite_demand,
+};
 
 static const struct delivery_ops sqlite_delivery_ops = {
 	.contact = sqlite_contact,
@@ -2392,6 +2894,7 @@ static int connect(struct sqlite_db *shared, bool migrate_only,
 	s->base.records = &sqlite_record_ops;
 	s->base.admin = &sqlite_admin_ops;
 	s->base.deliveries = &sqlite_delivery_ops;
+	s->base.analytics = &sqlite_analytics_ops;
 	s->shared = shared;
 	rc = sqlite3_open_v2(shared->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

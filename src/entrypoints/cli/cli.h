@@ -37,6 +37,23 @@ struct cli_opts {
 	const char *webhook;   /* --webhook URL (customer add) */
 	const char *state;     /* --state S (deliveries) */
 	const char *customer;  /* --customer ID (allocate) */
+	/* issue 15: formulas, surveys, demand and plans */
+	const char *weeks;     /* --weeks N (plan) */
+	const char *history;   /* --history N (plan) */
+	const char *min_batch; /* --min-batch N (plan) */
+	const char *lead_days; /* --lead-days N (plan) */
+	bool apply;	       /* --apply (plan) */
+	const char *segment;   /* --segment S (survey report, customer add) */
+	const char *version;   /* --version N (formula show, bom) */
+	const char *ml;	       /* --ml N (formula bom) */
+	const char *reason;    /* --reason TEXT (activate, revert, promote) */
+	const char *from;      /* --from DATE (demand report) */
+	const char *to;	       /* --to DATE (demand report) */
+	const char *period;    /* --period day|week (demand report) */
+	bool by_segment;       /* --by-segment (demand report) */
+	const char *unit_ml;   /* --unit-ml N (formula add) */
+	const char *density;   /* --density G (formula add) */
+	const char *note;      /* --note TEXT (formula add) */
 };
 
 /*

@@ -22,8 +22,10 @@
 #include "domain/model.h"
 #include "domain/sourcing.h"
 #include "domain/token.h"
+#include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/cli/cli.h"
+#include "entrypoints/cli/session.h"
 #include "entrypoints/http/server.h"
 #include "entrypoints/redis_consumer/consumer.h"
 #include "entrypoints/relay/relay_thread.h"
@@ -32,14 +34,14 @@
 #include "service/uow.h"
 
 /* Map a service code to an exit code, printing the reason. */
-static int fail(const struct sc_err *err)
+int cli_fail(const struct sc_err *err)
 {
 	cli_error("%s", err->msg[0] ? err->msg : err_name(err->code));
 	return err->code == SC_EINVAL ? CLI_USAGE : CLI_RUNTIME;
 }
 
-static int parse_qty(const char *what, const char *s, long long min,
-		     long long *out)
+int cli_parse_qty(const char *what, const char *s, long long min,
+		  long long *out)
 {
 	char *end;
 	long long v;
@@ -57,7 +59,7 @@ static int parse_qty(const char *what, const char *s, long long min,
 	return 0;
 }
 
-static int check_id(const char *what, const char *s)
+int cli_check_id(const char *what, const char *s)
 {
 	if (ident_valid(s, strlen(s)))
 		return 0;
@@ -104,16 +106,9 @@ static void deliver_now(struct app *app)
 		bootstrap_relay_release(&rw);
 }
 
-/* The app and one worker, for the length of one command. */
-struct session {
-	struct app *app; /* NULL until opened */
-	struct worker w; /* usable when ready */
-	bool ready;	 /* w was initialised */
-};
-
 /* Open the store (waking @sig, may be NULL, after commits) and a worker. */
-static int session_open(const struct config *cfg, struct outbox_signal *sig,
-			struct session *s, struct sc_err *err)
+int session_open(const struct config *cfg, struct outbox_signal *sig,
+		 struct session *s, struct sc_err *err)
 {
 	int rc;
 
@@ -128,7 +123,7 @@ static int session_open(const struct config *cfg, struct outbox_signal *sig,
 	return rc;
 }
 
-static void session_close(struct session *s)
+void session_close(struct session *s)
 {
 	if (s->ready)
 		bootstrap_worker_release(&s->w);
@@ -136,8 +131,8 @@ static void session_close(struct session *s)
 }
 
 /* Open the store, send @m through the bus, deliver, close.  Exit code. */
-static int send(const struct config *cfg, const struct msg *m,
-		struct bus_result *res)
+int cli_send(const struct config *cfg, const struct msg *m,
+	     struct bus_result *res)
 {
 	struct cli_signal sig = {{cli_notify}, false};
 	struct session s;
@@ -151,7 +146,7 @@ static int send(const struct config *cfg, const struct msg *m,
 	if (sig.kicked)
 		deliver_now(s.app);
 	session_close(&s);
-	return rc ? fail(&err) : CLI_OK;
+	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 static int cmd_add_batch(const struct config *cfg, const struct cli_opts *o,
@@ -162,8 +157,8 @@ static int cmd_add_batch(const struct config *cfg, const struct cli_opts *o,
 	long long qty;
 
 	(void)o;
-	if (check_id("ref", argv[0]) || check_id("sku", argv[1]) ||
-	    parse_qty("qty", argv[2], 0, &qty))
+	if (cli_check_id("ref", argv[0]) || cli_check_id("sku", argv[1]) ||
+	    cli_parse_qty("qty", argv[2], 0, &qty))
 		return CLI_USAGE;
 	c->ref = argv[0];
 	c->sku = argv[1];
@@ -182,8 +177,10 @@ static int cmd_add_batch(const struct config *cfg, const struct cli_opts *o,
 			  argv[4]);
 		return CLI_USAGE;
 	}
-	return send(cfg, &m, NULL);
+	return cli_send(cfg, &m, NULL);
 }
+
+int32_t cli_today(void);
 
 static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 			int argc, char **argv)
@@ -194,15 +191,16 @@ static int cmd_allocate(const struct config *cfg, const struct cli_opts *o,
 	int rc;
 
 	(void)argc;
-	if (check_id("orderid", argv[0]) || check_id("sku", argv[1]) ||
-	    parse_qty("qty", argv[2], 1, &qty))
+	if (cli_check_id("orderid", argv[0]) || cli_check_id("sku", argv[1]) ||
+	    cli_parse_qty("qty", argv[2], 1, &qty))
 		return CLI_USAGE;
 	m.u.allocate.orderid = argv[0];
 	m.u.allocate.sku = argv[1];
 	m.u.allocate.qty = qty;
 	m.u.allocate.backorder = o->backorder;
 	m.u.allocate.customer = o->customer;
-	rc = send(cfg, &m, &res);
+	m.u.allocate.day = cli_today();
+	rc = cli_send(cfg, &m, &res);
 	if (rc)
 		return rc;
 	if (res.backordered) {
@@ -226,14 +224,15 @@ static int cmd_change_batch_quantity(const struct config *cfg,
 
 	(void)o;
 	(void)argc;
-	if (check_id("ref", argv[0]) || parse_qty("qty", argv[1], 0, &qty))
+	if (cli_check_id("ref", argv[0]) ||
+	    cli_parse_qty("qty", argv[1], 0, &qty))
 		return CLI_USAGE;
 	m.u.change_batch_quantity.ref = argv[0];
 	m.u.change_batch_quantity.qty = qty;
-	return send(cfg, &m, NULL);
+	return cli_send(cfg, &m, NULL);
 }
 
-static int print_json(json_t *j);
+int cli_print_json(json_t *j);
 
 /* deallocate ORDERID [SKU]: what was freed, as DELETE /allocations says. */
 static int cmd_deallocate(const struct config *cfg, const struct cli_opts *o,
@@ -245,16 +244,16 @@ static int cmd_deallocate(const struct config *cfg, const struct cli_opts *o,
 	int rc;
 
 	(void)o;
-	if (check_id("orderid", argv[0]) ||
-	    (argc > 1 && check_id("sku", argv[1])))
+	if (cli_check_id("orderid", argv[0]) ||
+	    (argc > 1 && cli_check_id("sku", argv[1])))
 		return CLI_USAGE;
 	m.u.deallocate.orderid = argv[0];
 	m.u.deallocate.sku = argc > 1 ? argv[1] : NULL;
 	arena_init(&a);
 	res.arena = &a;
-	rc = send(cfg, &m, &res);
+	rc = cli_send(cfg, &m, &res);
 	if (!rc)
-		rc = print_json(
+		rc = cli_print_json(
 			views_freed_json(argv[0], res.freed, res.n_freed));
 	arena_release(&a);
 	return rc;
@@ -268,7 +267,7 @@ static int cmd_change_batch_eta(const struct config *cfg,
 
 	(void)o;
 	(void)argc;
-	if (check_id("ref", argv[0]))
+	if (cli_check_id("ref", argv[0]))
 		return CLI_USAGE;
 	m.u.change_batch_eta.ref = argv[0];
 	if (strcmp(argv[1], "-") != 0) {
@@ -280,11 +279,11 @@ static int cmd_change_batch_eta(const struct config *cfg,
 		}
 		m.u.change_batch_eta.has_eta = true;
 	}
-	return send(cfg, &m, NULL);
+	return cli_send(cfg, &m, NULL);
 }
 
 /* Print @j (stolen) on one line; CLI_RUNTIME when out of memory. */
-static int print_json(json_t *j)
+int cli_print_json(json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
@@ -319,9 +318,9 @@ static int read_and_print(const struct config *cfg, read_fn *read, void *ctx)
 	if (!rc && !j)
 		rc = err_set(&err, SC_ENOMEM, "out of memory");
 	if (!rc)
-		rc = print_json(j);
+		rc = cli_print_json(j);
 	session_close(&s);
-	return rc > 0 ? rc : rc ? fail(&err) : CLI_OK;
+	return rc > 0 ? rc : rc ? cli_fail(&err) : CLI_OK;
 }
 
 static int read_allocations(struct worker *w, void *ctx, json_t **out,
@@ -345,7 +344,7 @@ static int cmd_allocations(const struct config *cfg, const struct cli_opts *o,
 {
 	(void)o;
 	(void)argc;
-	if (check_id("orderid", argv[0]))
+	if (cli_check_id("orderid", argv[0]))
 		return CLI_USAGE;
 	return read_and_print(cfg, read_allocations, argv[0]);
 }
@@ -366,7 +365,7 @@ static int cmd_product(const struct config *cfg, const struct cli_opts *o,
 {
 	(void)o;
 	(void)argc;
-	if (check_id("sku", argv[0]))
+	if (cli_check_id("sku", argv[0]))
 		return CLI_USAGE;
 	return read_and_print(cfg, read_product, argv[0]);
 }
@@ -398,13 +397,13 @@ static int cmd_products(const struct config *cfg, const struct cli_opts *o,
 
 	(void)argc;
 	(void)argv;
-	if (o->limit && parse_qty("--limit", o->limit, 1, &limit))
+	if (o->limit && cli_parse_qty("--limit", o->limit, 1, &limit))
 		return CLI_USAGE;
 	if (limit > 1000) {
 		cli_error("--limit must be 1 to 1000");
 		return CLI_USAGE;
 	}
-	if (o->after && check_id("--after", o->after))
+	if (o->after && cli_check_id("--after", o->after))
 		return CLI_USAGE;
 	ask.limit = (size_t)limit;
 	ask.after = o->after ? o->after : "";
@@ -499,7 +498,7 @@ static int cmd_serve(const struct config *cfg, const struct cli_opts *o,
 		}
 	}
 	bootstrap_close(app);
-	return rc ? fail(&err) : CLI_OK;
+	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 /*
@@ -533,7 +532,7 @@ static int run_daemon(const struct config *cfg, bool consume)
 		relay_thread_stop(&relay);
 	}
 	bootstrap_close(app);
-	return rc ? fail(&err) : CLI_OK;
+	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 static int cmd_consume(const struct config *cfg, const struct cli_opts *o,
@@ -559,13 +558,13 @@ static int cmd_relay(const struct config *cfg, const struct cli_opts *o,
 }
 
 /* Today (UTC) as days since the epoch: rounds are dated by who sends. */
-static int32_t today(void)
+int32_t cli_today(void)
 {
 	return (int32_t)(time(NULL) / 86400);
 }
 
 /* Read all of @path (at most 16 MiB) into @a. */
-static int slurp(const char *path, struct arena *a, char **out, size_t *len)
+int cli_slurp(const char *path, struct arena *a, char **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	size_t cap = 1 << 16, n = 0;
@@ -606,12 +605,18 @@ static int report(const struct config *cfg, int64_t id, bool as_json)
 	if (!rc)
 		rc = uow_research_round(s.w.uow, id, &s.w.scratch, &round,
 					&err);
-	if (!rc && as_json)
-		rc = print_json(sourcing_round_json(round));
-	else if (!rc)
+	if (!rc && as_json) {
+		json_t *j = sourcing_round_json(round);
+
+		if (aio_sourcing_costs(j, s.w.uow, &s.w.scratch)) {
+			json_decref(j);
+			j = NULL;
+		}
+		rc = cli_print_json(j);
+	} else if (!rc)
 		sourcing_print_table(stdout, round);
 	session_close(&s);
-	return rc ? fail(&err) : CLI_OK;
+	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 /*
@@ -637,7 +642,7 @@ static int import_and_print(const struct config *cfg, const struct msg *m,
 		sourcing_print_table(stdout, round);
 	}
 	session_close(&s);
-	return rc ? fail(err) : CLI_OK;
+	return rc ? cli_fail(err) : CLI_OK;
 }
 
 static int import(const struct config *cfg, const char *path,
@@ -662,12 +667,12 @@ static int import(const struct config *cfg, const char *path,
 	}
 	arena_init(&a);
 	err_clear(&err);
-	rc = slurp(path, &a, &text, &len);
+	rc = cli_slurp(path, &a, &text, &len);
 	if (!rc && sourcing_parse_csv(text, len, &a, &rows, &c->n_rows, &err))
-		rc = fail(&err);
+		rc = cli_fail(&err);
 	if (!rc) {
 		c->rows = rows;
-		c->day = today();
+		c->day = cli_today();
 		c->threshold_bp = (int32_t)bp;
 		rc = import_and_print(cfg, &m, &err);
 	}
@@ -749,11 +754,11 @@ static int token_create(const struct config *cfg, const struct cli_opts *o)
 	c->name = o->name;
 	err_clear(&err);
 	if (auth_global_init(&err))
-		return fail(&err);
+		return cli_fail(&err);
 	auth_secret_new(secret, hash);
 	c->hash = hash;
 	c->now = (int64_t)time(NULL);
-	rc = send(cfg, &m, NULL);
+	rc = cli_send(cfg, &m, NULL);
 	if (!rc)
 		printf("%s\n", secret);
 	auth_secret_wipe(secret);
@@ -779,7 +784,7 @@ static int token_list(const struct config *cfg)
 		printf("\n");
 	}
 	session_close(&s);
-	return rc ? fail(&err) : CLI_OK;
+	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 static int cmd_token(const struct config *cfg, const struct cli_opts *o,
@@ -799,7 +804,7 @@ static int cmd_token(const struct config *cfg, const struct cli_opts *o,
 	if (!strcmp(argv[0], "revoke") && argc == 2 && no_opts) {
 		m.u.revoke_token.name = argv[1];
 		m.u.revoke_token.now = (int64_t)time(NULL);
-		return send(cfg, &m, NULL);
+		return cli_send(cfg, &m, NULL);
 	}
 	cli_error("%s", token_usage);
 	return CLI_USAGE;
@@ -814,11 +819,12 @@ static int cmd_low_stock(const struct config *cfg, const struct cli_opts *o,
 
 	(void)o;
 	(void)argc;
-	if (check_id("sku", argv[0]) || parse_qty("threshold", argv[1], 0, &n))
+	if (cli_check_id("sku", argv[0]) ||
+	    cli_parse_qty("threshold", argv[1], 0, &n))
 		return CLI_USAGE;
 	m.u.set_low_stock.sku = argv[0];
 	m.u.set_low_stock.threshold = n;
-	return send(cfg, &m, NULL);
+	return cli_send(cfg, &m, NULL);
 }
 
 /* Print one customer (JSON, as GET /customers/{id}), from a session. */
@@ -836,9 +842,9 @@ static int customer_show(const struct config *cfg, const char *id)
 	if (!rc)
 		rc = uow_customer_get(s.w.uow, id, &s.w.scratch, &c, &err);
 	if (!rc)
-		rc = print_json(views_customer_json(c));
+		rc = cli_print_json(views_customer_json(c));
 	session_close(&s);
-	return rc < 0 ? fail(&err) : rc;
+	return rc < 0 ? cli_fail(&err) : rc;
 }
 
 /*
@@ -865,12 +871,13 @@ static int cmd_customer(const struct config *cfg, const struct cli_opts *o,
 	c->name = argv[2];
 	c->email = o->email;
 	c->webhook_url = o->webhook;
+	c->segment = o->segment;
 	if (c->webhook_url) {
 		auth_webhook_secret_new(key, shown);
 		c->secret = key;
 	}
 	c->now = (int64_t)time(NULL);
-	rc = send(cfg, &m, NULL);
+	rc = cli_send(cfg, &m, NULL);
 	if (!rc && c->webhook_url)
 		printf("webhook secret (shown once): %s\n", shown);
 	sodium_memzero(key, sizeof(key));
@@ -898,7 +905,7 @@ static int cmd_deliveries(const struct config *cfg, const struct cli_opts *o,
 			return CLI_USAGE;
 		}
 		m.u.replay_delivery.now = (int64_t)time(NULL) * 1000;
-		return send(cfg, &m, NULL);
+		return cli_send(cfg, &m, NULL);
 	}
 	if (argc || (o->state && state < 0)) {
 		cli_error("usage: scents deliveries [--state pending|delivered|"
@@ -913,9 +920,9 @@ static int cmd_deliveries(const struct config *cfg, const struct cli_opts *o,
 				       &(struct delivery_filter){state, 1000},
 				       &s.w.scratch, &rows, &n, &err);
 	if (!rc)
-		rc = print_json(views_deliveries_json(rows, n));
+		rc = cli_print_json(views_deliveries_json(rows, n));
 	session_close(&s);
-	return rc < 0 ? fail(&err) : rc;
+	return rc < 0 ? cli_fail(&err) : rc;
 }
 
 /*
@@ -949,7 +956,7 @@ static int cmd_check(const struct config *cfg, const struct cli_opts *o,
 	}
 	session_close(&s);
 	if (rc)
-		return fail(&err);
+		return cli_fail(&err);
 	return rep.n_problems ? CLI_RUNTIME : CLI_OK;
 }
 
@@ -971,7 +978,7 @@ static int cmd_backup(const struct config *cfg, const struct cli_opts *o,
 		rc = uow_backup(s.w.uow, argv[0], &err);
 	session_close(&s);
 	if (rc)
-		return fail(&err);
+		return cli_fail(&err);
 	printf("%s\n", argv[0]);
 	return CLI_OK;
 }
@@ -1046,13 +1053,15 @@ const struct cli_command cli_commands[] = {
 	 "Once per crossing (and at most once per STOCK_ALERT_WINDOW_S);\n"
 	 "0 turns the alert off.",
 	 "", 2, 2, false, cmd_low_stock},
-	{"customer", "add ID NAME [--email A] [--webhook URL] | show ID",
+	{"customer",
+	 "add ID NAME [--email A] [--webhook URL] [--segment S] | show ID",
 	 "register a customer to tell about its orders",
 	 "  add        prints the customer; with --webhook, also the signing\n"
 	 "             secret, once (receivers verify webhook-signature)\n"
 	 "  --email    an address notices are mailed to (SMTP_URL)\n"
-	 "  --webhook  an http(s) URL notices are POSTed to, signed",
-	 "e:w:", 2, 3, false, cmd_customer},
+	 "  --webhook  an http(s) URL notices are POSTed to, signed\n"
+	 "  --segment  its audience (cinema, game, vr...): demand by segment",
+	 "e:w:g:", 2, 3, false, cmd_customer},
 	{"deliveries", "[--state pending|delivered|dead] | replay ID",
 	 "list customers' notices, or send a dead one again",
 	 "Newest first, as GET /deliveries answers (JSON).", "S:", 0, 2,
@@ -1087,6 +1096,51 @@ const struct cli_command cli_commands[] = {
 	 "  report            the latest round as a table\n"
 	 "  --json            ... as JSON",
 	 "t:j", 1, 2, false, cmd_sourcing},
+	{"ingredients", "import FILE | list",
+	 "the ingredient catalogue: CAS numbers, limits, prices",
+	 "  import FILE   add or replace ingredients from CSV (name,cas,max_pct,\n"
+	 "                cheap_usd_per_kg,expensive_usd_per_kg) or JSON\n"
+	 "  list          the catalogue (JSON)",
+	 "", 1, 2, false, cmd_ingredients},
+	{"formula", "add SKU FILE | show SKU | log SKU | bom SKU UNITS | "
+	 "activate SKU VERSION | revert SKU",
+	 "versioned scent formulas, their cost and bills of materials",
+	 "  add SKU FILE     a new version from CSV (ingredient,pct) or JSON;\n"
+	 "                   --unit-ml N (10), --density G/ML (1.000), --note\n"
+	 "  show SKU         the active version (--version N) with its cost\n"
+	 "                   per unit from each supplier; --json\n"
+	 "  log SKU          who changed the active version, when, why\n"
+	 "  bom SKU UNITS    grams of each ingredient (--ml N per unit)\n"
+	 "  activate, revert make a version active, or go back (--reason)",
+	 "U:D:N:V:M:R:j", 2, 3, false, cmd_formula},
+	{"survey", "create SKU NAME LABEL=VERSION... | import ID FILE | "
+	 "report ID | promote ID",
+	 "compare formula versions with audiences and adopt the winner",
+	 "  create    2 to 10 variants, each a formula version of SKU\n"
+	 "  import    responses from CSV (respondent,variant,accepted,rating,\n"
+	 "            segment), streamed, checked whole before any is written\n"
+	 "  report    acceptance and rating per variant, the winner if any\n"
+	 "            (--segment S: one audience; --json)\n"
+	 "  promote   the winner becomes the active formula (--reason)",
+	 "g:R:j", 2, 13, false, cmd_survey},
+	{"demand", "import FILE | report",
+	 "units ordered per sku and week, by outcome",
+	 "  import FILE  past demand, CSV date,sku,outcome,units[,lines]"
+	 "[,segment]\n"
+	 "  report       --from/--to DATE (90 days to today), --period "
+	 "day|week,\n"
+	 "               --by-segment, --json",
+	 "f:T:P:Bj", 1, 2, false, cmd_demand},
+	{"plan", "[--weeks N] [--history N] [--min-batch N] [--lead-days N] "
+	 "[--apply]",
+	 "what to produce next: forecast, stock, units to make",
+	 "Forecasts each sku's weekly demand (exponential smoothing, its error\n"
+	 "on held-out weeks beside the naive forecast's), adds safety stock,\n"
+	 "takes away free stock in the warehouse and in shipment, and rounds\n"
+	 "up to --min-batch.  --apply creates one batch per line through the\n"
+	 "bus (ref plan-DATE-SKU, ETA today + --lead-days; supplier from the\n"
+	 "sourcing decision).  --json prints the plan as GET /plan does.",
+	 "W:H:m:L:Aj", 0, 0, false, cmd_plan},
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"

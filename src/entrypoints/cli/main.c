@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,8 +62,56 @@ static const struct option command_options[] = {
 	{"webhook", required_argument, NULL, 'w'},
 	{"state", required_argument, NULL, 'S'},
 	{"customer", required_argument, NULL, 'c'},
+	{"weeks", required_argument, NULL, 'W'},
+	{"history", required_argument, NULL, 'H'},
+	{"min-batch", required_argument, NULL, 'm'},
+	{"lead-days", required_argument, NULL, 'L'},
+	{"apply", no_argument, NULL, 'A'},
+	{"segment", required_argument, NULL, 'g'},
+	{"version", required_argument, NULL, 'V'},
+	{"ml", required_argument, NULL, 'M'},
+	{"reason", required_argument, NULL, 'R'},
+	{"from", required_argument, NULL, 'f'},
+	{"to", required_argument, NULL, 'T'},
+	{"period", required_argument, NULL, 'P'},
+	{"by-segment", no_argument, NULL, 'B'},
+	{"unit-ml", required_argument, NULL, 'U'},
+	{"density", required_argument, NULL, 'D'},
+	{"note", required_argument, NULL, 'N'},
 	{NULL, 0, NULL, 0},
 };
+
+/* The options of issue 15's commands (formula, survey, demand, plan). */
+static void take_analytics_option(struct cli_opts *o, int opt, const char *arg)
+{
+	static const struct {
+		int opt;    /* letter */
+		size_t off; /* its const char * in struct cli_opts */
+	} text[] = {
+		{'W', offsetof(struct cli_opts, weeks)},
+		{'H', offsetof(struct cli_opts, history)},
+		{'m', offsetof(struct cli_opts, min_batch)},
+		{'L', offsetof(struct cli_opts, lead_days)},
+		{'g', offsetof(struct cli_opts, segment)},
+		{'V', offsetof(struct cli_opts, version)},
+		{'M', offsetof(struct cli_opts, ml)},
+		{'R', offsetof(struct cli_opts, reason)},
+		{'f', offsetof(struct cli_opts, from)},
+		{'T', offsetof(struct cli_opts, to)},
+		{'P', offsetof(struct cli_opts, period)},
+		{'U', offsetof(struct cli_opts, unit_ml)},
+		{'D', offsetof(struct cli_opts, density)},
+		{'N', offsetof(struct cli_opts, note)},
+	};
+
+	if (opt == 'A')
+		o->apply = true;
+	if (opt == 'B')
+		o->by_segment = true;
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (text[i].opt == opt)
+			*(const char **)((char *)o + text[i].off) = arg;
+}
 
 static void take_option(struct cli_opts *o, int opt, char *arg)
 {
@@ -105,6 +154,7 @@ static void take_option(struct cli_opts *o, int opt, char *arg)
 		o->customer = arg;
 		break;
 	default:
+		take_analytics_option(o, opt, arg);
 		break;
 	}
 }

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Route slots: enough for the route table, plus "other" at the end. */
-#define HTTP_METRICS_ROUTES 32
+#define HTTP_METRICS_ROUTES 64
 #define HTTP_METRICS_OTHER  (HTTP_METRICS_ROUTES - 1)
 /* Statuses counted one by one; anything else is counted as "other". */
 #define HTTP_METRICS_STATUSES 17

@@ -26,6 +26,7 @@
 #include "domain/model.h"
 #include "domain/sourcing.h"
 #include "domain/token.h"
+#include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/http/guard.h"
 #include "entrypoints/http/http_metrics.h"
@@ -38,11 +39,17 @@
 /* Largest page of GET /products. */
 #define PRODUCTS_PAGE_MAX 1000
 
-/* Set @out to @status with body @json (stolen). */
+/*
+ * Set @out to @status with body @json (stolen).  Reals print with 12
+ * significant digits: shares rounded to 4 decimals then read 45.75, not
+ * the double's 17-digit neighbour.
+ */
 static void reply_json(struct http_reply *out, unsigned status, json_t *json)
 {
 	out->status = status;
-	out->body = json ? json_dumps(json, JSON_COMPACT) : NULL;
+	out->body =
+		json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(12))
+		     : NULL;
 	json_decref(json);
 	if (!out->body) {
 		out->status = 503;
@@ -307,6 +314,7 @@ static int prepare_allocate(const struct http_req *req,
 	json_t *o = parse_object(req, out);
 
 	cmd->m.type = MSG_ALLOCATE;
+	c->day = (int32_t)(time(NULL) / 86400);
 	if (!o)
 		return 0;
 	cmd->owner = o;
@@ -757,6 +765,19 @@ static int research_of(const struct http_req *req, struct arena *a,
 	return 0;
 }
 
+/* A round with its scents' formula costs (docs/analytics.md). */
+static void reply_round(struct worker *w, const struct research_round *round,
+			unsigned status, struct http_reply *out)
+{
+	json_t *j = sourcing_round_json(round);
+
+	if (aio_sourcing_costs(j, w->uow, &w->scratch)) {
+		json_decref(j);
+		j = NULL; /* answered 503 */
+	}
+	reply_json(out, status, j);
+}
+
 static void post_research(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
@@ -776,7 +797,7 @@ static void post_research(struct worker *w, const struct http_req *req,
 	if (uow_research_round(w->uow, res.round_id, &w->scratch, &round, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 201, sourcing_round_json(round));
+		reply_round(w, round, 201, out);
 out_reset:
 	arena_reset(&w->scratch);
 }
@@ -792,7 +813,7 @@ static void get_decisions(struct worker *w, const struct http_req *req,
 	if (uow_research_round(w->uow, 0, &w->scratch, &round, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 200, sourcing_round_json(round));
+		reply_round(w, round, 200, out);
 	arena_reset(&w->scratch);
 }
 
@@ -935,8 +956,8 @@ static int get_opt_string(json_t *o, const char *name, const char **out,
 static void post_customer(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
-	static const char *const known[] = {"id", "name", "email",
-					    "webhook_url", NULL};
+	static const char *const known[] = {"id",	   "name",    "email",
+					    "webhook_url", "segment", NULL};
 	struct msg m = {.type = MSG_CREATE_CUSTOMER};
 	struct cmd_create_customer *c = &m.u.create_customer;
 	struct customer_record rec = {0};
@@ -950,7 +971,8 @@ static void post_customer(struct worker *w, const struct http_req *req,
 	if (check_keys(o, known, out) || get_ident(o, "id", &c->id, out) ||
 	    get_ident(o, "name", &c->name, out) ||
 	    get_opt_string(o, "email", &c->email, out) ||
-	    get_opt_string(o, "webhook_url", &c->webhook_url, out))
+	    get_opt_string(o, "webhook_url", &c->webhook_url, out) ||
+	    get_opt_string(o, "segment", &c->segment, out))
 		goto out_decref;
 	if (c->webhook_url) {
 		auth_webhook_secret_new(key, shown);
@@ -1284,6 +1306,568 @@ enum body_kind {
 	BODY_JSON_OR_CSV /* application/json or text/csv */
 };
 
+/* ---- formulas, surveys, demand and plans (issue 15) ------------------ */
+
+/*
+ * Query argument @name of @req (raw, still percent-encoded), copied into
+ * @buf; NULL when absent.  Values here are numbers, dates and names, so
+ * a '%' is refused rather than decoded.
+ */
+static const char *query_arg(const struct http_req *req, const char *name,
+			     char *buf, size_t size)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = req->query; p && *p;) {
+		size_t len = strcspn(p, "&");
+
+		if (len > n && !strncmp(p, name, n) && p[n] == '=') {
+			len -= n + 1;
+			if (len >= size || memchr(p + n + 1, '%', len))
+				return "";
+			memcpy(buf, p + n + 1, len);
+			buf[len] = '\0';
+			return buf;
+		}
+		p += len + (p[len] == '&');
+	}
+	return NULL;
+}
+
+/* An integer query argument: its name, range and default. */
+struct int_arg {
+	const char *name; /* as in the query */
+	long long min;	  /* smallest accepted */
+	long long max;	  /* largest accepted */
+	long long def;	  /* when absent */
+};
+
+/* Integer query argument @arg into *@out; -1 after replying 400. */
+static int query_int(const struct http_req *req, const struct int_arg *arg,
+		     long long *out, struct http_reply *rep)
+{
+	char buf[24];
+	const char *v = query_arg(req, arg->name, buf, sizeof(buf));
+	char *end;
+
+	*out = arg->def;
+	if (!v)
+		return 0;
+	*out = strtoll(v, &end, 10);
+	if (!*v || *end || *out < arg->min || *out > arg->max) {
+		reply_msg(rep, 400, "%s must be an integer from %lld to %lld",
+			  arg->name, arg->min, arg->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Who did it, for logs of changes: the token's name. */
+static const char *actor_of(const struct http_req *req)
+{
+	return req->who && req->who[0] ? req->who : "http";
+}
+
+/* The body's CSV (text/csv) or JSON; o set for JSON, else NULL. */
+static bool is_csv(const struct http_req *req)
+{
+	return req->content_type &&
+	       !strncasecmp(req->content_type, "text/csv", 8);
+}
+
+/* Parse a JSON body of any type, or reply 400 and return NULL. */
+static json_t *parse_any(const struct http_req *req, struct http_reply *out)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(req->body ? req->body : "", req->len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!j)
+		reply_msg(out, 400, "body is not valid JSON: %s", jerr.text);
+	return j;
+}
+
+/* Reply with formula @version of @sku, costed, at @status. */
+static void reply_formula(struct worker *w, const char *sku, int32_t version,
+			  unsigned status, struct http_reply *out)
+{
+	struct formula_view fv;
+	struct sc_err err;
+
+	err_clear(&err);
+	if (report_formula(w->uow, sku, version, &w->scratch, &fv, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, status, aio_formula_out(&fv));
+}
+
+static void put_ingredients(struct worker *w, const struct http_req *req,
+			    struct http_reply *out)
+{
+	struct msg m = {.type = MSG_PUT_INGREDIENTS};
+	struct ingredient *in = NULL, *all;
+	struct sc_err err;
+	json_t *j = NULL;
+	size_t n = 0;
+	int rc;
+
+	err_clear(&err);
+	if (is_csv(req))
+		rc = aio_ingredients_csv(
+			&(struct csv_text){req->body, req->len, 1}, &w->scratch,
+			&in, &n, &err);
+	else if ((j = parse_any(req, out)))
+		rc = aio_ingredients_json(j, &w->scratch, &in, &n, &err);
+	else
+		goto out_reset;
+	m.u.put_ingredients = (struct cmd_put_ingredients){in, n};
+	if (!rc)
+		rc = send(w, &m, NULL, &err);
+	if (!rc)
+		rc = uow_ingredients(w->uow, &w->scratch, &all, &n, &err);
+	if (rc)
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_ingredients_out(all, n));
+	json_decref(j);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_ingredients(struct worker *w, const struct http_req *req,
+			    struct http_reply *out)
+{
+	struct ingredient *in;
+	struct sc_err err;
+	size_t n;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_ingredients(w->uow, &w->scratch, &in, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_ingredients_out(in, n));
+	arena_reset(&w->scratch);
+}
+
+static void post_formula(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	struct msg m = {.type = MSG_ADD_FORMULA};
+	struct bus_result res = {0};
+	struct formula *f = NULL;
+	struct sc_err err;
+	json_t *j = NULL;
+	int rc;
+
+	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku), out))
+		return;
+	err_clear(&err);
+	if (is_csv(req))
+		rc = aio_formula_csv(&(struct csv_text){req->body, req->len, 1},
+				     sku, &w->scratch, &f, &err);
+	else if ((j = parse_object(req, out)))
+		rc = aio_formula_json(j, sku, &w->scratch, &f, &err);
+	else
+		goto out_reset;
+	m.u.add_formula =
+		(struct cmd_add_formula){f, actor_of(req), (int64_t)time(NULL)};
+	if (!rc)
+		rc = send(w, &m, &res, &err);
+	if (rc)
+		reply_err(out, &err);
+	else
+		reply_formula(w, sku, res.version, 201, out);
+	json_decref(j);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_formula(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	long long version;
+
+	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku),
+		       out) ||
+	    query_int(req, &(struct int_arg){"version", 1, INT32_MAX, 0},
+		      &version, out))
+		return;
+	reply_formula(w, sku, (int32_t)version, 200, out);
+	arena_reset(&w->scratch);
+}
+
+static void get_formula_log(struct worker *w, const struct http_req *req,
+			    struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	struct formula_change *c;
+	struct sc_err err;
+	size_t n;
+
+	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku), out))
+		return;
+	err_clear(&err);
+	if (uow_formula_log(w->uow, sku, &w->scratch, &c, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_log_out(c, n));
+	arena_reset(&w->scratch);
+}
+
+/* POST /formulas/{sku}/activate {"version": N} or {"revert": true}. */
+static void post_activate(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	static const char *const known[] = {"version", "revert", "reason",
+					    NULL};
+	char sku[SC_ID_MAX * 3 + 1];
+	struct msg m = {.type = MSG_ACTIVATE_FORMULA};
+	struct cmd_activate_formula *c = &m.u.activate_formula;
+	struct bus_result res = {0};
+	long long version = 0;
+	struct sc_err err;
+	bool revert;
+	json_t *o;
+
+	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku), out))
+		return;
+	o = parse_object(req, out);
+	if (!o)
+		return;
+	if (check_keys(o, known, out) || get_flag(o, "revert", &revert, out) ||
+	    (!revert && get_qty(o, "version", 1, &version, out)) ||
+	    get_opt_string(o, "reason", &c->reason, out))
+		goto out_decref;
+	if (revert && json_object_get(o, "version")) {
+		reply_msg(out, 400, "give a version or revert, not both");
+		goto out_decref;
+	}
+	c->sku = sku;
+	c->version = (int32_t)(version > INT32_MAX ? -1 : version);
+	c->actor = actor_of(req);
+	c->now = (int64_t)time(NULL);
+	if (send(w, &m, &res, &err))
+		reply_err(out, &err);
+	else
+		reply_formula(w, sku, res.version, 200, out);
+out_decref:
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+/* GET /formulas/{sku}/bom?units=N&ml=M[&version=V]. */
+static void get_bom(struct worker *w, const struct http_req *req,
+		    struct http_reply *out)
+{
+	char sku[SC_ID_MAX * 3 + 1];
+	long long units, ml, version;
+	struct bom_run run;
+	struct formula *f;
+	struct bom bom;
+	struct sc_err err;
+
+	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku),
+		       out) ||
+	    query_int(req, &(struct int_arg){"units", 1, SC_QTY_MAX, 1}, &units,
+		      out) ||
+	    query_int(req, &(struct int_arg){"ml", 0, FORMULA_UNIT_ML_MAX, 0},
+		      &ml, out) ||
+	    query_int(req, &(struct int_arg){"version", 1, INT32_MAX, 0},
+		      &version, out))
+		return;
+	run = (struct bom_run){units, (int32_t)ml};
+	err_clear(&err);
+	if (uow_formula_get(w->uow, sku, (int32_t)version, &w->scratch, &f,
+			    &err) ||
+	    formula_bom(f, &run, &w->scratch, &bom, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_bom_out(f, &run, &bom));
+	arena_reset(&w->scratch);
+}
+
+/* Reply with survey @id's report (responses of ?segment= only). */
+static void reply_survey(struct worker *w, const struct http_req *req,
+			 int64_t id, unsigned status, struct http_reply *out)
+{
+	char seg[SEGMENT_MAX + 2];
+	const char *segment = query_arg(req, "segment", seg, sizeof(seg));
+	struct survey_report r;
+	struct sc_err err;
+
+	if (segment && !segment_valid(segment)) {
+		reply_msg(out, 400, "segment must be 1 to %d of a-z 0-9 - _",
+			  SEGMENT_MAX);
+		return;
+	}
+	err_clear(&err);
+	if (report_survey(w->uow, id, segment, &w->scratch, &r, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, status, aio_survey_out(&r, segment));
+}
+
+/* The survey id of a /surveys/{id}... path; -1 after replying 400. */
+static int64_t survey_id_of(const struct http_req *req, struct http_reply *out)
+{
+	char id[24];
+	char *end;
+	long long v;
+
+	if (path_ident(req, strlen("/surveys/"), "survey id", id, sizeof(id),
+		       out))
+		return -1;
+	v = strtoll(id, &end, 10);
+	if (*end || v < 1) {
+		reply_msg(out, 400, "a survey id is a positive integer");
+		return -1;
+	}
+	return v;
+}
+
+/* POST /surveys {"sku","name","variants":[{"label","version"}]}. */
+static void post_survey(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	static const char *const known[] = {"sku", "name", "variants", NULL};
+	struct msg m = {.type = MSG_CREATE_SURVEY};
+	struct cmd_create_survey *c = &m.u.create_survey;
+	const char *labels[SURVEY_VARIANTS_MAX];
+	int32_t versions[SURVEY_VARIANTS_MAX];
+	struct bus_result res = {0};
+	struct sc_err err;
+	json_t *o = parse_object(req, out), *vs;
+
+	if (!o)
+		return;
+	vs = json_object_get(o, "variants");
+	if (check_keys(o, known, out) || get_ident(o, "sku", &c->sku, out) ||
+	    get_opt_string(o, "name", &c->name, out))
+		goto out_decref;
+	if (!json_is_array(vs)) {
+		reply_msg(out, 400,
+			  "field 'variants' must be an array of {\"label\", "
+			  "\"version\"}");
+		goto out_decref;
+	}
+	c->n = json_array_size(vs);
+	for (size_t i = 0; i < c->n && i < SURVEY_VARIANTS_MAX; i++) {
+		json_t *v = json_array_get(vs, i);
+		long long version;
+
+		if (!json_is_object(v) ||
+		    get_ident(v, "label", &labels[i], out) ||
+		    get_qty(v, "version", 1, &version, out))
+			goto out_decref;
+		versions[i] = (int32_t)(version > INT32_MAX ? 0 : version);
+	}
+	c->labels = labels;
+	c->versions = versions;
+	c->now = (int64_t)time(NULL);
+	if (send(w, &m, &res, &err))
+		reply_err(out, &err);
+	else
+		reply_survey(w, req, res.survey_id, 201, out);
+out_decref:
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+static void get_survey(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	int64_t id = survey_id_of(req, out);
+
+	if (id > 0)
+		reply_survey(w, req, id, 200, out);
+	arena_reset(&w->scratch);
+}
+
+/* POST /surveys/{id}/responses: a JSON array or CSV, all or nothing. */
+static void post_responses(struct worker *w, const struct http_req *req,
+			   struct http_reply *out)
+{
+	struct msg m = {.type = MSG_ADD_RESPONSES};
+	struct cmd_add_responses *c = &m.u.add_responses;
+	struct survey_response *r = NULL;
+	int64_t id = survey_id_of(req, out);
+	struct sc_err err;
+	json_t *j = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (id < 0)
+		return;
+	err_clear(&err);
+	if (is_csv(req))
+		rc = aio_responses_csv(
+			&(struct csv_text){req->body, req->len, 1}, &w->scratch,
+			&r, &n, &err);
+	else if ((j = parse_any(req, out)))
+		rc = aio_responses_json(j, &w->scratch, &r, &n, &err);
+	else
+		goto out_reset;
+	*c = (struct cmd_add_responses){id, r, n, is_csv(req) ? 2 : 0, false};
+	if (!rc)
+		rc = send(w, &m, NULL, &err);
+	if (rc)
+		reply_err(out, &err);
+	else
+		reply_survey(w, req, id, 200, out);
+	json_decref(j);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+/* POST /surveys/{id}/promote {"reason"}: the winner becomes active. */
+static void post_promote(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	static const char *const known[] = {"reason", NULL};
+	struct msg m = {.type = MSG_PROMOTE_WINNER};
+	struct cmd_promote_winner *c = &m.u.promote_winner;
+	struct bus_result res = {0};
+	struct survey_report r;
+	int64_t id = survey_id_of(req, out);
+	struct sc_err err;
+	json_t *o;
+
+	if (id < 0)
+		return;
+	o = req->len ? parse_object(req, out) : json_object();
+	if (!o)
+		return;
+	if (check_keys(o, known, out) ||
+	    get_opt_string(o, "reason", &c->reason, out))
+		goto out_decref;
+	c->survey = id;
+	c->actor = actor_of(req);
+	c->now = (int64_t)time(NULL);
+	err_clear(&err);
+	if (send(w, &m, &res, &err) ||
+	    report_survey(w->uow, id, NULL, &w->scratch, &r, &err))
+		reply_err(out, &err);
+	else
+		reply_formula(w, r.s->sku, res.version, 200, out);
+out_decref:
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+/* POST /demand (CSV): past demand from another system. */
+static void post_demand(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	struct msg m = {.type = MSG_IMPORT_DEMAND};
+	struct demand_entry *e = NULL;
+	struct sc_err err;
+	size_t n = 0;
+
+	err_clear(&err);
+	if (aio_demand_csv(&(struct csv_text){req->body, req->len, 1},
+			   &w->scratch, &e, &n, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	m.u.import_demand = (struct cmd_import_demand){e, n, 2, false};
+	if (send(w, &m, NULL, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:I}", "imported", (json_int_t)n));
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+/* A date query argument, default @def; -1 after replying 400. */
+static int query_date(const struct http_req *req, const char *name, int32_t def,
+		      int32_t *out, struct http_reply *rep)
+{
+	char buf[DATE_STR_MAX + 1];
+	const char *v = query_arg(req, name, buf, sizeof(buf));
+
+	*out = def;
+	if (v && !date_parse(v, out)) {
+		reply_msg(rep, 400, "%s must be a date YYYY-MM-DD", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* GET /demand?from=&to=&period=day|week&by=segment&sku=. */
+static void get_demand(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	int32_t today = (int32_t)(time(NULL) / 86400);
+	struct demand_query q = {0, 0, 7, false, NULL};
+	char period[8], by[16], sku[SC_ID_MAX + 1];
+	const char *p = query_arg(req, "period", period, sizeof(period));
+	const char *b = query_arg(req, "by", by, sizeof(by));
+	struct demand_row *rows;
+	struct sc_err err;
+	size_t n;
+
+	if (query_date(req, "from", today - 90, &q.from_day, out) ||
+	    query_date(req, "to", today, &q.to_day, out))
+		return;
+	if ((p && strcmp(p, "day") != 0 && strcmp(p, "week") != 0) ||
+	    (b && strcmp(b, "segment") != 0)) {
+		reply_msg(out, 400, "period is day or week; by is segment");
+		return;
+	}
+	if (q.to_day < q.from_day || q.to_day - q.from_day > 3660) {
+		reply_msg(out, 400,
+			  "from must be before to, at most ten "
+			  "years apart");
+		return;
+	}
+	q.bucket = p && !strcmp(p, "day") ? 1 : 7;
+	q.by_segment = b != NULL;
+	q.sku = query_arg(req, "sku", sku, sizeof(sku));
+	err_clear(&err);
+	if (uow_demand(w->uow, &q, &w->scratch, &rows, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_demand_out(&q, rows, n));
+	arena_reset(&w->scratch);
+}
+
+/* GET /plan?weeks=&history=&min_batch=&lead_days=: what to make next. */
+static void get_plan(struct worker *w, const struct http_req *req,
+		     struct http_reply *out)
+{
+	struct plan_params pp = {
+		(int32_t)(time(NULL) / 86400), 4, 12, 1, 14, 1.645};
+	long long weeks, history, min_batch, lead;
+	struct plan_line *l;
+	struct sc_err err;
+	size_t n;
+
+	if (query_int(req, &(struct int_arg){"weeks", 1, PLAN_WEEKS_MAX, 4},
+		      &weeks, out) ||
+	    query_int(req,
+		      &(struct int_arg){"history", 2, PLAN_HISTORY_MAX, 12},
+		      &history, out) ||
+	    query_int(req, &(struct int_arg){"min_batch", 1, SC_QTY_MAX, 1},
+		      &min_batch, out) ||
+	    query_int(req, &(struct int_arg){"lead_days", 0, 365, 14}, &lead,
+		      out))
+		return;
+	pp.weeks = (int32_t)weeks;
+	pp.history = (int32_t)history;
+	pp.min_batch = min_batch;
+	pp.lead_days = (int32_t)lead;
+	err_clear(&err);
+	if (report_plan(w->uow, &pp, &w->scratch, &l, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, aio_plan_out(&pp, l, n));
+	arena_reset(&w->scratch);
+}
+
 static const struct route {
 	const char *method;  /* the one method served */
 	const char *path;    /* exact path, or prefix when ending in '/' */
@@ -1325,6 +1909,26 @@ static const struct route {
 	{"GET", "/deliveries", get_deliveries, TOKEN_SCOPE_ADMIN, BODY_NONE},
 	{"POST", "/deliveries/{id}/replay", post_replay, TOKEN_SCOPE_ADMIN,
 	 BODY_NONE},
+	{"PUT", "/ingredients", put_ingredients, TOKEN_SCOPE_STOCK,
+	 BODY_JSON_OR_CSV},
+	{"GET", "/ingredients", get_ingredients, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/formulas/{sku}", post_formula, TOKEN_SCOPE_STOCK,
+	 BODY_JSON_OR_CSV},
+	{"GET", "/formulas/{sku}", get_formula, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/formulas/{sku}/log", get_formula_log, TOKEN_SCOPE_READ,
+	 BODY_NONE},
+	{"GET", "/formulas/{sku}/bom", get_bom, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/formulas/{sku}/activate", post_activate, TOKEN_SCOPE_STOCK,
+	 BODY_JSON},
+	{"POST", "/surveys", post_survey, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/surveys/{id}", get_survey, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/surveys/{id}/responses", post_responses, TOKEN_SCOPE_STOCK,
+	 BODY_JSON_OR_CSV},
+	{"POST", "/surveys/{id}/promote", post_promote, TOKEN_SCOPE_STOCK,
+	 BODY_NONE},
+	{"POST", "/demand", post_demand, TOKEN_SCOPE_STOCK, BODY_JSON_OR_CSV},
+	{"GET", "/demand", get_demand, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/plan", get_plan, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},
 };

@@ -33,6 +33,7 @@ struct http_req {
 	const char *after;	  /* raw ?after= value, or NULL */
 	const char *threshold;	  /* raw ?threshold= value, or NULL */
 	const char *state;	  /* raw ?state= value, or NULL */
+	const char *query;	  /* the whole query string (raw), or NULL */
 	const char *content_type; /* Content-Type header, or NULL */
 	const char *authorization; /* Authorization header, or NULL */
 	struct auth *auth;	   /* token checker; NULL: no checks (tests) */

@@ -736,6 +736,7 @@ static int serve_request(struct conn *c)
 	r->head[r->url_len] = '\0';
 	query = strchr(r->head, '?');
 	qcopy = query ? mem_strdup(query + 1) : NULL;
+	req.query = qcopy ? query + 1 : NULL; /* the head outlives req */
 	if (query)
 		*query = '\0';
 	req.method = http_method_str((enum http_method)c->parser.method);

@@ -1,0 +1,80 @@
+/*
+ * service/reports.h - read-side reports of issue 15, built from the
+ * store's aggregates (service/uow.h queries) and the domain's arithmetic,
+ * shared by the HTTP API and the CLI.
+ */
+#ifndef SCENTS_SERVICE_REPORTS_H
+#define SCENTS_SERVICE_REPORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/uow.h"
+
+/* A survey with what its tallies say. */
+struct survey_report {
+	struct survey *s;			      /* with tallies */
+	struct variant_stats st[SURVEY_VARIANTS_MAX]; /* per variant */
+	struct survey_verdict v;		      /* the verdict */
+};
+
+/* Survey @id (responses of @segment only, when not NULL), analysed. */
+int report_survey(struct uow *u, int64_t id, const char *segment,
+		  struct arena *a, struct survey_report *out,
+		  struct sc_err *err);
+
+/* A formula with its catalogue (for costs) and the active version. */
+struct formula_view {
+	struct formula *f;	  /* the version asked for */
+	int32_t active;		  /* the active version, 0 none */
+	struct formula_cost cost; /* per unit from each supplier */
+};
+
+/* Version @version (0 active, -1 newest) of @sku's formula, costed. */
+int report_formula(struct uow *u, const char *sku, int32_t version,
+		   struct arena *a, struct formula_view *out,
+		   struct sc_err *err);
+
+/* How to plan production. */
+struct plan_params {
+	int32_t today;	   /* days since 1970-01-01 */
+	int32_t weeks;	   /* horizon, 1..52 */
+	int32_t history;   /* complete weeks of demand to learn from, 2..104 */
+	int64_t min_batch; /* batches are multiples of this, >= 1 */
+	int32_t lead_days; /* a batch ordered today arrives after, 0..365 */
+	double z;	   /* safety factor (1.645: 95% service) */
+};
+
+#define PLAN_WEEKS_MAX	 52
+#define PLAN_HISTORY_MAX 104
+
+/* One sku's line of the production plan. */
+struct plan_line {
+	const char *sku;	 /* product */
+	double *weekly;		 /* history weeks of ordered units */
+	struct ses_fit fit;	 /* the forecast */
+	double trend;		 /* units per week, least squares */
+	double forecast;	 /* units over the horizon */
+	double safety;		 /* z * rmse * sqrt(weeks) */
+	int64_t available;	 /* in the warehouse, free */
+	int64_t incoming;	 /* in shipment, free */
+	int64_t make;		 /* units to order, a multiple of min_batch */
+	enum supplier supplier;	 /* the latest decision, or NONE */
+	bool has_cost;		 /* a unit cost is known */
+	int64_t unit_cost;	 /* hundredths of a cent */
+	const char *cost_source; /* "formula" or "research" */
+	int32_t eta;		 /* today + lead_days */
+};
+
+/* A plan for every sku with demand in the history window, by sku. */
+int report_plan(struct uow *u, const struct plan_params *pp, struct arena *a,
+		struct plan_line **out, size_t *n_out, struct sc_err *err);
+
+/* The first day (a Monday) of the ISO week holding @day. */
+static inline int32_t week_of(int32_t day)
+{
+	return day - (day + 3) % 7;
+}
+
+#endif
