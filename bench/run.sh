@@ -144,6 +144,9 @@ t0=$(date +%s)
 "$build/bench/seed_orders" "$db" "$ORDERS"
 seed_skus "$db"
 echo "  (stored $ORDERS orders through the bus in $(( $(date +%s) - t0 )) s)" >&2
+# the demand report and the plan (issue 15) on these orders, each against
+# one full scan of the allocations table, medians of 5, no server running
+"$build/bench/demand_report" "$db" 5 | tee "$tmp/demand.out" >&2
 serve "$db" FULL
 wrk_run "GET allocations, $ORDERS orders, 64 conns" "$SERVE_URL" get.lua 64 "$SERVE_PID"
 wrk_run "90% GET / 10% allocate, 64 conns, FULL" "$SERVE_URL" mix.lua 64 "$SERVE_PID"

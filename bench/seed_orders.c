@@ -1,13 +1,16 @@
 /*
  * bench/seed_orders.c - fill a database with N allocated orders through
  * the real message bus (the same code as POST /allocate), quickly:
- * synchronous=NORMAL, one process.  Orders are "order-1".."order-N" of
- * sku BULK, one unit each, from one large batch.  The outbox is delivered
- * (to the log) before it exits, as a serving relay would have done.
- * Usage: seed_orders DATABASE_PATH N
+ * synchronous=NORMAL, one process.  Orders are "order-1".."order-N", one
+ * unit each, spread over 100 skus BULK-0..BULK-99 (a large batch each)
+ * and over the last two years (Allocate's day), so the demand rollup
+ * holds what two years of such orders would leave (bench/demand_report).  The
+ * outbox is delivered (to the log) before it exits, as a serving relay would
+ * have done. Usage: seed_orders DATABASE_PATH N
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bootstrap.h"
 #include "common/config.h"
@@ -62,18 +65,26 @@ int main(int argc, char **argv)
 	cfg.sqlite_synchronous_full = 0;
 	check(bootstrap_open(&cfg, &app, &err), &err, "open");
 	check(bootstrap_worker_init(app, &w, &err), &err, "worker");
-	m.u.create_batch.ref = "bulk-batch";
-	m.u.create_batch.sku = "BULK";
-	m.u.create_batch.qty = 1000000000;
-	check(bus_handle(&w.bus, &m, NULL, &err), &err, "add batch");
+	for (int k = 0; k < 100; k++) {
+		char ref[32], sku[32];
+
+		(void)snprintf(ref, sizeof(ref), "bulk-batch-%d", k);
+		(void)snprintf(sku, sizeof(sku), "BULK-%d", k);
+		m.u.create_batch.ref = ref;
+		m.u.create_batch.sku = sku;
+		m.u.create_batch.qty = 1000000000;
+		check(bus_handle(&w.bus, &m, NULL, &err), &err, "add batch");
+	}
 	for (long i = 1; i <= n; i++) {
-		char orderid[32];
+		char orderid[32], sku[32];
 		struct msg a = {.type = MSG_ALLOCATE};
 
 		(void)snprintf(orderid, sizeof(orderid), "order-%ld", i);
+		(void)snprintf(sku, sizeof(sku), "BULK-%ld", i % 100);
 		a.u.allocate.orderid = orderid;
-		a.u.allocate.sku = "BULK";
+		a.u.allocate.sku = sku;
 		a.u.allocate.qty = 1;
+		a.u.allocate.day = (int32_t)(time(NULL) / 86400 - i % 730);
 		check(bus_handle(&w.bus, &a, &res, &err), &err, "allocate");
 	}
 	bootstrap_worker_release(&w);

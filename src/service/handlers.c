@@ -231,11 +231,12 @@ static int count_demand(struct deps *d, const struct cmd_allocate *c,
 
 	if (rc || p->n_events == events_before)
 		return rc;
-	return uow_demand_add(d->uow,
-			      &(struct demand_entry){c->sku, c->day, segment,
-						     outcome_of[how], c->qty,
-						     1},
-			      err);
+	/* written by uow_commit, after the product: see its comment */
+	return uow_demand_on_commit(
+		d->uow,
+		&(struct demand_entry){c->sku, c->day, segment, outcome_of[how],
+				       c->qty, 1},
+		err);
 }
 
 /*

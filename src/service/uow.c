@@ -44,6 +44,9 @@ int uow_begin(struct uow *u, struct arena *a, struct sc_err *err)
 	u->n_seen = 0;
 	u->cap_seen = 0;
 	u->wrote_record = false;
+	u->deferred = NULL;
+	u->n_deferred = 0;
+	u->cap_deferred = 0;
 	rc = u->in_batch ? u->tx->savepoint(u, err) : u->tx->begin(u, err);
 	if (!rc)
 		u->active = true;
@@ -181,6 +184,11 @@ int uow_commit(struct uow *u, struct sc_err *err)
 		if (u->seen[i]->version != u->seen[i]->loaded_version ||
 		    u->seen[i]->n_changes)
 			rc = save_product(u, u->seen[i], err);
+	/* shared rollup rows last: see uow_demand_on_commit */
+	for (size_t i = 0; !rc && i < u->n_deferred; i++) {
+		u->wrote_record = true;
+		rc = u->analytics->demand_add(u, &u->deferred[i], err);
+	}
 	if (!rc)
 		rc = u->in_batch ? u->tx->release(u, err)
 				 : u->tx->commit(u, err);
@@ -303,6 +311,17 @@ int uow_demand_add(struct uow *u, const struct demand_entry *e,
 		   struct sc_err *err)
 {
 	return ANALYTICS_WRITE(u, demand_add(u, e, err));
+}
+
+int uow_demand_on_commit(struct uow *u, const struct demand_entry *e,
+			 struct sc_err *err)
+{
+	assert(u->active);
+	if (arena_reserve(u->arena, (void **)&u->deferred, &u->cap_deferred,
+			  u->n_deferred + 1, sizeof(*u->deferred)))
+		return err_set(err, SC_ENOMEM, "out of memory");
+	u->deferred[u->n_deferred++] = *e;
+	return SC_OK;
 }
 
 int uow_token_add(struct uow *u, const struct token_record *t,

@@ -680,13 +680,16 @@ struct uow {
 	const struct admin_ops *admin;		 /* set by the adapter */
 	const struct delivery_ops *deliveries;	 /* set by the adapter */
 	const struct analytics_ops *analytics;	 /* set by the adapter */
-	struct arena *arena;   /* storage for loads; set by uow_begin */
-	struct product **seen; /* loaded or added in this transaction */
-	size_t n_seen;	       /* entries used in seen */
-	size_t cap_seen;       /* entries allocated in seen */
-	bool active;	       /* between begin and commit/rollback */
-	bool wrote_record;     /* a record op ran in this transaction */
-	bool in_batch;	       /* between uow_batch_begin and its end */
+	struct arena *arena;	       /* storage for loads; set by uow_begin */
+	struct product **seen;	       /* loaded or added in this transaction */
+	size_t n_seen;		       /* entries used in seen */
+	size_t cap_seen;	       /* entries allocated in seen */
+	bool active;		       /* between begin and commit/rollback */
+	bool wrote_record;	       /* a record op ran in this transaction */
+	bool in_batch;		       /* between uow_batch_begin and its end */
+	struct demand_entry *deferred; /* demand written by uow_commit */
+	size_t n_deferred;	       /* entries used in deferred */
+	size_t cap_deferred;	       /* entries allocated in deferred */
 };
 
 /* True when @u's store can run batches (tx->batch_begin). */
@@ -965,6 +968,17 @@ int uow_responses_add(struct uow *u, int64_t id,
 		      struct sc_err *err);
 int uow_demand_add(struct uow *u, const struct demand_entry *e,
 		   struct sc_err *err);
+
+/*
+ * Add @e to the demand rollup when uow_commit() runs, after the products'
+ * writes: a rollup row is shared by every line of its sku and day, so it
+ * is locked after the product's version row, in the one order every
+ * transaction takes (PostgreSQL would otherwise find a deadlock between
+ * a first attempt and a retry that locks the product first).  @e's
+ * strings must live as long as the unit of work.
+ */
+int uow_demand_on_commit(struct uow *u, const struct demand_entry *e,
+			 struct sc_err *err);
 
 /* See admin_ops.ping. */
 static inline int uow_ping(struct uow *u, struct sc_err *err)
