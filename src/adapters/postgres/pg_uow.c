@@ -1567,6 +1567,19 @@ static int pg_token_list(struct uow *u, struct arena *a,
 	return rc;
 }
 
+/* Run INSERT ... RETURNING id @which; *@id gets the new row's id. */
+static int insert_id(struct pg_uow *s, enum stmt which, const struct params *q,
+		     int64_t *id, struct sc_err *err)
+{
+	PGresult *r = NULL;
+	int rc = run(s, which, q, "insert", &r, err);
+
+	if (!rc)
+		*id = int_at(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
 /* ---- records --------------------------------------------------------- */
 
 static int add_research_row(struct pg_uow *s, const struct research_round *r,
@@ -1605,16 +1618,12 @@ static int pg_research_add(struct uow *u, const struct research_round *r,
 {
 	struct pg_uow *s = to_pg(u);
 	struct params q = {0};
-	PGresult *res = NULL;
 	int64_t id = 0;
 	int rc;
 
 	p_int(&q, r->day);
 	p_int(&q, r->threshold_bp);
-	rc = run(s, ST_ROUND_ADD, &q, "insert research round", &res, err);
-	if (!rc)
-		id = int_at(res, 0, 0);
-	PQclear(res);
+	rc = insert_id(s, ST_ROUND_ADD, &q, &id, err);
 	for (size_t i = 0; !rc && i < r->n; i++)
 		rc = add_research_row(s, r, id, i, err);
 	if (!rc)
@@ -2359,17 +2368,13 @@ static int pg_survey_add(struct uow *u, const struct survey *sv,
 {
 	struct pg_uow *s = to_pg(u);
 	struct params q = {0};
-	PGresult *r = NULL;
 	int64_t id = 0;
 	int rc;
 
 	p_str(&q, sv->sku);
 	p_str(&q, sv->name);
 	p_int(&q, sv->created_at);
-	rc = run(s, ST_SURVEY_ADD, &q, "add survey", &r, err);
-	if (!rc)
-		id = int_at(r, 0, 0);
-	PQclear(r);
+	rc = insert_id(s, ST_SURVEY_ADD, &q, &id, err);
 	for (size_t i = 0; !rc && i < sv->n; i++) {
 		q = (struct params){0};
 		p_int(&q, id);

@@ -222,6 +222,59 @@ static int grow(struct arena *a, void **v, size_t *cap, size_t n, size_t size,
 		       : SC_OK;
 }
 
+/*
+ * Fill one element from record @r (columns by @h); false when the record
+ * is bad (the caller's spec says how, naming the line).
+ */
+typedef bool csv_fill_fn(const struct csv_rec *r, const struct csv_header *h,
+			 void *elem);
+
+/* How to read one kind of CSV file into an array. */
+struct csv_spec {
+	const char *const *names; /* columns, NULL-terminated */
+	size_t n_required;	  /* the first ones must be there */
+	size_t size;		  /* bytes per element */
+	csv_fill_fn *fill;	  /* one record into one element */
+	size_t max;		  /* most records, or 0 for any number */
+	const char *what;	  /* the message for a bad record */
+};
+
+/*
+ * The one loop behind every CSV read: the header, then each record
+ * through @spec->fill into an array in @a.  SC_EINVAL naming the line.
+ */
+static int csv_read_all(const struct csv_text *in, const struct csv_spec *spec,
+			struct arena *a, void **out, size_t *n_out,
+			struct sc_err *err)
+{
+	struct csv_cursor cur = {in->text ? in->text : "", in->len, 0,
+				 in->first_line};
+	struct csv_header h;
+	struct csv_rec r;
+	size_t n = 0, cap = 0;
+	char *v = NULL;
+	int got = 0,
+	    rc = csv_header(&cur, spec->names, spec->n_required, a, &h, err);
+
+	while (!rc && (got = csv_next(&cur, a, &r)) > 0) {
+		if (spec->max && n >= spec->max)
+			return err_set(err, SC_EINVAL,
+				       "line %zu: more than %zu records",
+				       r.line, spec->max);
+		rc = grow(a, (void **)&v, &cap, n, spec->size, err);
+		if (!rc && !spec->fill(&r, &h, v + n * spec->size))
+			return err_set(err, SC_EINVAL, "line %zu: %s", r.line,
+				       spec->what);
+		n += !rc;
+	}
+	if (!rc && got < 0)
+		rc = err_set(err, SC_EINVAL, "line %zu: too many columns",
+			     cur.line);
+	*out = v;
+	*n_out = n;
+	return rc;
+}
+
 /* ---- ingredients ----------------------------------------------------- */
 
 /* Price field text @s (dollars per kg) into cents, -1 when absent. */
@@ -241,6 +294,17 @@ static bool pct_of(const char *s, int32_t *out)
 	return true;
 }
 
+static bool ingredient_of(const struct csv_rec *r, const struct csv_header *h,
+			  void *elem)
+{
+	struct ingredient *e = elem;
+
+	*e = (struct ingredient){field(r, h, 0), field(r, h, 1), -1, {-1, -1}};
+	return e->name && pct_of(field(r, h, 2), &e->max_milli) &&
+	       price_of(field(r, h, 3), &e->price[0]) &&
+	       price_of(field(r, h, 4), &e->price[1]);
+}
+
 int aio_ingredients_csv(const struct csv_text *in, struct arena *a,
 			struct ingredient **out, size_t *n_out,
 			struct sc_err *err)
@@ -251,36 +315,16 @@ int aio_ingredients_csv(const struct csv_text *in, struct arena *a,
 					    "cheap_usd_per_kg",
 					    "expensive_usd_per_kg",
 					    NULL};
-	struct ingredient *v = NULL;
-	struct csv_header h;
-	struct csv_rec r;
-	struct csv_cursor cur = {in->text ? in->text : "", in->len, 0,
-				 in->first_line};
-	size_t n = 0, cap = 0;
-	int got = 0, rc = csv_header(&cur, names, 1, a, &h, err);
+	static const struct csv_spec spec = {
+		names,
+		1,
+		sizeof(**out),
+		ingredient_of,
+		INGREDIENTS_MAX,
+		"needs a name; max_pct 0 to 100 (3 decimals); prices in "
+		"dollars (2 decimals)"};
 
-	while (!rc && (got = csv_next(&cur, a, &r)) > 0) {
-		struct ingredient e = {
-			field(&r, &h, 0), field(&r, &h, 1), -1, {-1, -1}};
-
-		if (!e.name || !pct_of(field(&r, &h, 2), &e.max_milli) ||
-		    !price_of(field(&r, &h, 3), &e.price[0]) ||
-		    !price_of(field(&r, &h, 4), &e.price[1]))
-			return err_set(err, SC_EINVAL,
-				       "line %zu: needs a name; max_pct 0 to "
-				       "100 (3 decimals); prices in dollars "
-				       "(2 decimals)",
-				       r.line);
-		rc = grow(a, (void **)&v, &cap, n, sizeof(*v), err);
-		if (!rc)
-			v[n++] = e;
-	}
-	if (!rc && got < 0)
-		rc = err_set(err, SC_EINVAL, "line %zu: too many columns",
-			     cur.line);
-	*out = v;
-	*n_out = n;
-	return rc;
+	return csv_read_all(in, &spec, a, (void **)out, n_out, err);
 }
 
 /* Optional string field @name of @o into *@out; false when not a string. */
@@ -357,44 +401,36 @@ static struct formula *new_formula(const char *sku, struct arena *a)
 	return f;
 }
 
+static bool formula_line_of(const struct csv_rec *r, const struct csv_header *h,
+			    void *elem)
+{
+	struct formula_line *l = elem;
+
+	l->ingredient = field(r, h, 0);
+	return l->ingredient && field(r, h, 1) &&
+	       pct_of(field(r, h, 1), &l->milli);
+}
+
 int aio_formula_csv(const struct csv_text *in, const char *sku, struct arena *a,
 		    struct formula **out, struct sc_err *err)
 {
 	static const char *const names[] = {"ingredient", "pct", NULL};
-	struct formula_line *v = NULL;
+	static const struct csv_spec spec = {
+		names,
+		2,
+		sizeof(struct formula_line),
+		formula_line_of,
+		FORMULA_LINES_MAX,
+		"needs an ingredient and its pct, 0 to 100 with up to 3 "
+		"decimals"};
 	struct formula *f = new_formula(sku, a);
-	struct csv_header h;
-	struct csv_rec r;
-	struct csv_cursor cur = {in->text ? in->text : "", in->len, 0,
-				 in->first_line};
-	size_t n = 0, cap = 0;
-	int got = 0, rc;
+	struct formula_line *lines = NULL;
+	int rc;
 
 	if (!f)
 		return err_set(err, SC_ENOMEM, "out of memory");
-	rc = csv_header(&cur, names, 2, a, &h, err);
-	while (!rc && (got = csv_next(&cur, a, &r)) > 0) {
-		struct formula_line l = {field(&r, &h, 0), 0};
-
-		if (!l.ingredient || !field(&r, &h, 1) ||
-		    !pct_of(field(&r, &h, 1), &l.milli))
-			return err_set(err, SC_EINVAL,
-				       "line %zu: needs an ingredient and its "
-				       "pct, 0 to 100 with up to 3 decimals",
-				       r.line);
-		if (n >= FORMULA_LINES_MAX)
-			return err_set(err, SC_EINVAL,
-				       "line %zu: more than %d ingredients",
-				       r.line, FORMULA_LINES_MAX);
-		rc = grow(a, (void **)&v, &cap, n, sizeof(*v), err);
-		if (!rc)
-			v[n++] = l;
-	}
-	if (!rc && got < 0)
-		rc = err_set(err, SC_EINVAL, "line %zu: too many columns",
-			     cur.line);
-	f->lines = v;
-	f->n = n;
+	rc = csv_read_all(in, &spec, a, (void **)&lines, &f->n, err);
+	f->lines = lines;
 	*out = f;
 	return rc;
 }
@@ -516,42 +552,32 @@ static int rating_of(const char *s)
 	return strlen(s) == 1 && s[0] >= '1' && s[0] <= '5' ? s[0] - '0' : -1;
 }
 
+static bool response_of(const struct csv_rec *r, const struct csv_header *h,
+			void *elem)
+{
+	int acc = yes_no(field(r, h, 2)), rat = rating_of(field(r, h, 3));
+
+	*(struct survey_response *)elem = (struct survey_response){
+		field(r, h, 1), 0,	     field(r, h, 0),
+		(int8_t)acc,	(int8_t)rat, field(r, h, 4)};
+	return acc != -2 && rat >= 0;
+}
+
 int aio_responses_csv(const struct csv_text *in, struct arena *a,
 		      struct survey_response **out, size_t *n_out,
 		      struct sc_err *err)
 {
 	static const char *const names[] = {"respondent", "variant", "accepted",
 					    "rating",	  "segment", NULL};
-	struct survey_response *v = NULL;
-	struct csv_header h;
-	struct csv_rec r;
-	struct csv_cursor cur = {in->text ? in->text : "", in->len, 0,
-				 in->first_line};
-	size_t n = 0, cap = 0;
-	int got = 0, rc = csv_header(&cur, names, 2, a, &h, err);
+	static const struct csv_spec spec = {
+		names,
+		2,
+		sizeof(**out),
+		response_of,
+		0,
+		"accepted is yes or no, rating 1 to 5 (either may be empty)"};
 
-	while (!rc && (got = csv_next(&cur, a, &r)) > 0) {
-		int acc = yes_no(field(&r, &h, 2)),
-		    rat = rating_of(field(&r, &h, 3));
-
-		if (acc == -2 || rat < 0)
-			return err_set(err, SC_EINVAL,
-				       "line %zu: accepted is yes or no, "
-				       "rating 1 to 5 (either may be empty)",
-				       r.line);
-		rc = grow(a, (void **)&v, &cap, n, sizeof(*v), err);
-		if (!rc)
-			v[n++] = (struct survey_response){
-				field(&r, &h, 1), 0,
-				field(&r, &h, 0), (int8_t)acc,
-				(int8_t)rat,	  field(&r, &h, 4)};
-	}
-	if (!rc && got < 0)
-		rc = err_set(err, SC_EINVAL, "line %zu: too many columns",
-			     cur.line);
-	*out = v;
-	*n_out = n;
-	return rc;
+	return csv_read_all(in, &spec, a, (void **)out, n_out, err);
 }
 
 int aio_responses_json(json_t *arr, struct arena *a,
@@ -614,49 +640,39 @@ int demand_outcome_named(const char *s)
 	return -1;
 }
 
+static bool demand_of(const struct csv_rec *r, const struct csv_header *h,
+		      void *elem)
+{
+	struct demand_entry *e = elem;
+	int outcome = demand_outcome_named(field(r, h, 2));
+
+	*e = (struct demand_entry){field(r, h, 1),   0, field(r, h, 5),
+				   DEMAND_ALLOCATED, 0, 1};
+	if (!field(r, h, 0) || !date_parse(field(r, h, 0), &e->day) ||
+	    outcome < 0 || !field(r, h, 3) ||
+	    !sourcing_parse_fixed(field(r, h, 3), 0, &e->units) ||
+	    (field(r, h, 4) &&
+	     !sourcing_parse_fixed(field(r, h, 4), 0, &e->lines)))
+		return false;
+	e->outcome = (enum demand_outcome)outcome;
+	return true;
+}
+
 int aio_demand_csv(const struct csv_text *in, struct arena *a,
 		   struct demand_entry **out, size_t *n_out, struct sc_err *err)
 {
 	static const char *const names[] = {
 		"date", "sku", "outcome", "units", "lines", "segment", NULL};
-	struct demand_entry *v = NULL;
-	struct csv_header h;
-	struct csv_rec r;
-	struct csv_cursor cur = {in->text ? in->text : "", in->len, 0,
-				 in->first_line};
-	size_t n = 0, cap = 0;
-	int got = 0, rc = csv_header(&cur, names, 4, a, &h, err);
+	static const struct csv_spec spec = {
+		names,
+		4,
+		sizeof(**out),
+		demand_of,
+		0,
+		"needs a date YYYY-MM-DD, a sku, an outcome (allocated, "
+		"backordered, refused) and units"};
 
-	while (!rc && (got = csv_next(&cur, a, &r)) > 0) {
-		struct demand_entry e = {
-			field(&r, &h, 1), 0, field(&r, &h, 5), 0, 0, 1};
-		int outcome = demand_outcome_named(field(&r, &h, 2));
-		int64_t units = 0, lines = 1;
-
-		if (!field(&r, &h, 0) ||
-		    !date_parse(field(&r, &h, 0), &e.day) || outcome < 0 ||
-		    !field(&r, &h, 3) ||
-		    !sourcing_parse_fixed(field(&r, &h, 3), 0, &units) ||
-		    (field(&r, &h, 4) &&
-		     !sourcing_parse_fixed(field(&r, &h, 4), 0, &lines)))
-			return err_set(err, SC_EINVAL,
-				       "line %zu: needs a date YYYY-MM-DD, a "
-				       "sku, an outcome (allocated, "
-				       "backordered, refused) and units",
-				       r.line);
-		e.outcome = (enum demand_outcome)outcome;
-		e.units = units;
-		e.lines = lines;
-		rc = grow(a, (void **)&v, &cap, n, sizeof(*v), err);
-		if (!rc)
-			v[n++] = e;
-	}
-	if (!rc && got < 0)
-		rc = err_set(err, SC_EINVAL, "line %zu: too many columns",
-			     cur.line);
-	*out = v;
-	*n_out = n;
-	return rc;
+	return csv_read_all(in, &spec, a, (void **)out, n_out, err);
 }
 
 /* ---- outputs --------------------------------------------------------- */
