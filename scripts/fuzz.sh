@@ -9,11 +9,11 @@ secs=${1:-20}
 cd "$root"
 CC=clang cmake -S . -B build-fuzz -DSC_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_research_csv fuzz_routes fuzz_http \
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_research_csv fuzz_routes fuzz_http fuzz_analytics_csv \
 	>/dev/null
 tmp=$(mktemp -d /tmp/scents-fuzz.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-for t in research_csv:csv routes:routes http:http; do
+for t in research_csv:csv routes:routes http:http analytics_csv:analytics; do
 	name=${t%%:*}
 	corpus=${t##*:}
 	mkdir -p "$tmp/$corpus"

@@ -43,6 +43,143 @@ int report_formula(struct uow *u, const char *sku, int32_t version,
 	return rc;
 }
 
+/* Put @units of @sku into top list @t, keeping it sorted, most first. */
+static void top_add(struct demand_top *t, const char *sku, int64_t units)
+{
+	size_t at = t->n;
+
+	while (at > 0 && t->units[at - 1] < units)
+		at--;
+	if (at >= DEMAND_TOP)
+		return;
+	if (t->n < DEMAND_TOP)
+		t->n++;
+	memmove(&t->skus[at + 1], &t->skus[at],
+		(t->n - 1 - at) * sizeof(t->skus[0]));
+	memmove(&t->units[at + 1], &t->units[at],
+		(t->n - 1 - at) * sizeof(t->units[0]));
+	t->skus[at] = sku;
+	t->units[at] = units;
+}
+
+static int64_t units_of(const struct demand_row *r)
+{
+	return r->units[0] + r->units[1] + r->units[2];
+}
+
+/*
+ * Sum rows[@from..@to) (one sku, sorted by bucket) into @s, with the
+ * slope of its units over every bucket of the range (zero-filled), per
+ * week; @series has room for the range's buckets.
+ */
+static void sum_sku(const struct demand_report *r, size_t from, size_t to,
+		    double *series, struct demand_sku *s)
+{
+	int32_t step = r->q.bucket, first = r->q.from_day, last = r->q.to_day;
+	size_t nb;
+
+	if (step == 7) {
+		first = week_of(first);
+		last = week_of(last);
+	}
+	nb = (size_t)((last - first) / step) + 1;
+	memset(series, 0, nb * sizeof(*series));
+	s->sku = r->rows[from].sku;
+	for (size_t i = from; i < to; i++) {
+		size_t b = (size_t)((r->rows[i].bucket - first) / step);
+
+		for (int k = 0; k < DEMAND__OUTCOMES; k++)
+			s->units[k] += r->rows[i].units[k];
+		if (b < nb)
+			series[b] += (double)units_of(&r->rows[i]);
+	}
+	s->trend_per_week = stats_slope(series, nb) * 7 / step;
+	s->met_pct = -1;
+	if (s->units[0] + s->units[1] + s->units[2] > 0)
+		s->met_pct = 100.0 * (double)s->units[0] /
+			     (double)(s->units[0] + s->units[1] + s->units[2]);
+}
+
+/* The top list of @segment in @r (made when new); NULL on OOM. */
+static struct demand_top *segment_top(struct demand_report *r,
+				      const char *segment, size_t cap)
+{
+	for (size_t i = 1; i < r->n_tops; i++)
+		if (!strcmp(r->tops[i].segment, segment))
+			return &r->tops[i];
+	if (r->n_tops >= cap)
+		return NULL;
+	r->tops[r->n_tops].segment = segment;
+	return &r->tops[r->n_tops++];
+}
+
+/*
+ * Rows[@from..@to) are one sku's: add its units per segment to each
+ * segment's top list (segments are few; rows of a sku come by bucket).
+ */
+static void segment_tops(struct demand_report *r, size_t from, size_t to,
+			 size_t cap)
+{
+	for (size_t i = from; i < to; i++) {
+		const char *seg = r->rows[i].segment;
+		struct demand_top *t;
+		bool seen = false;
+		int64_t units = 0;
+
+		for (size_t j = from; j < i && !seen; j++)
+			seen = !strcmp(r->rows[j].segment, seg);
+		if (seen || !(t = segment_top(r, seg, cap)))
+			continue;
+		for (size_t j = i; j < to; j++)
+			if (!strcmp(r->rows[j].segment, seg))
+				units += units_of(&r->rows[j]);
+		top_add(t, r->rows[i].sku, units);
+	}
+}
+
+int report_demand(struct uow *u, const struct demand_query *q, struct arena *a,
+		  struct demand_report *out, struct sc_err *err)
+{
+	size_t cap_tops;
+	double *series;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->q = *q;
+	if (q->to_day < q->from_day || (q->bucket != 1 && q->bucket != 7))
+		return err_set(err, SC_EINVAL,
+			       "a demand report runs from a day to a later "
+			       "one, by day or week");
+	rc = uow_demand(u, q, a, &out->rows, &out->n_rows, err);
+	if (rc)
+		return rc;
+	cap_tops = 1 + (q->by_segment ? out->n_rows : 0);
+	out->skus = arena_calloc(a, out->n_rows + 1, sizeof(*out->skus));
+	out->tops = arena_calloc(a, cap_tops, sizeof(*out->tops));
+	series = arena_calloc(a, (size_t)(q->to_day - q->from_day) + 8,
+			      sizeof(*series));
+	if (!out->skus || !out->tops || !series)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	out->n_tops = 1;
+	for (size_t i = 0; i < out->n_rows;) { /* rows come by sku */
+		size_t j = i;
+		struct demand_sku *s = &out->skus[out->n_skus++];
+
+		while (j < out->n_rows &&
+		       !strcmp(out->rows[j].sku, out->rows[i].sku))
+			j++;
+		sum_sku(out, i, j, series, s);
+		for (int k = 0; k < DEMAND__OUTCOMES; k++)
+			out->total[k] += s->units[k];
+		top_add(&out->tops[0], s->sku,
+			s->units[0] + s->units[1] + s->units[2]);
+		if (q->by_segment)
+			segment_tops(out, i, j, cap_tops);
+		i = j;
+	}
+	return SC_OK;
+}
+
 /* Free units of @sku: in the warehouse and in shipment (0 if unknown). */
 static int on_hand(struct uow *u, const char *sku, struct arena *a,
 		   struct plan_line *l, struct sc_err *err)

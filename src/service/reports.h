@@ -36,6 +36,41 @@ int report_formula(struct uow *u, const char *sku, int32_t version,
 		   struct arena *a, struct formula_view *out,
 		   struct sc_err *err);
 
+/* Most skus in a top list. */
+#define DEMAND_TOP 10
+
+/* One sku's demand over the report's range. */
+struct demand_sku {
+	const char *sku;		 /* product */
+	int64_t units[DEMAND__OUTCOMES]; /* by outcome */
+	double met_pct;			 /* allocated share, or -1 if none */
+	double trend_per_week;		 /* least-squares slope of units */
+};
+
+/* The skus most ordered, overall or by one segment. */
+struct demand_top {
+	const char *segment;	      /* NULL: overall; "" no segment */
+	const char *skus[DEMAND_TOP]; /* most units first */
+	int64_t units[DEMAND_TOP];    /* theirs */
+	size_t n;		      /* entries used */
+};
+
+/* GET /demand: the store's groups, and what they add up to. */
+struct demand_report {
+	struct demand_query q;		 /* as asked */
+	struct demand_row *rows;	 /* n_rows groups from the store */
+	size_t n_rows;			 /* may be 0 */
+	struct demand_sku *skus;	 /* n_skus, by sku */
+	size_t n_skus;			 /* may be 0 */
+	int64_t total[DEMAND__OUTCOMES]; /* every sku */
+	struct demand_top *tops;	 /* [0] overall, then per segment */
+	size_t n_tops;			 /* 1, or 1 + segments (by_segment) */
+};
+
+/* Demand as @q asks, summed per sku, trends and top lists, in @a. */
+int report_demand(struct uow *u, const struct demand_query *q, struct arena *a,
+		  struct demand_report *out, struct sc_err *err);
+
 /* How to plan production. */
 struct plan_params {
 	int32_t today;	   /* days since 1970-01-01 */

@@ -58,6 +58,11 @@ def test_survey_to_winner_to_formula_to_cost_to_plan_to_batches(server):
     assert log[0]["to_version"] == 2 and log[0]["survey"] == sid
     r = server.post("/formulas/SEA-BREEZE/activate", json={"revert": True})
     assert r.json()["version"] == 1
+    r = server.get("/formulas/SEA-BREEZE?version=2&format=csv")
+    assert r.headers["Content-Type"].startswith("text/csv")
+    assert r.text == ("ingredient,pct\ncalone,4.000\nhedione,10.000\n"
+                      "dihydromyrcenol,6.000\nethanol,80.000\n")
+    assert server.get("/ingredients?format=xml").status_code == 400
     r = server.post("/formulas/SEA-BREEZE/activate", json={"version": 2})
     assert r.json()["version"] == 2
     bom = server.get("/formulas/SEA-BREEZE/bom?units=1000&ml=50").json()
@@ -84,6 +89,17 @@ def test_survey_to_winner_to_formula_to_cost_to_plan_to_batches(server):
     d = server.get("/demand?period=week&by=segment").json()
     sea = [s for s in d["skus"] if s["sku"] == "SEA-BREEZE"][0]
     assert sea["refused"] >= 20 and sea["allocated"] >= 210
+    # weekly units grow by 10 a week (200 + 10 * (12 - w) allocated w
+    # weeks ago, 20 refused each week): a rising trend, under 10 because
+    # the window's first week has no data and this week only 10 units
+    assert 0 < sea["trend_per_week"] < 10
+    assert d["top"][0]["sku"] == "SEA-BREEZE"
+    assert d["top_by_segment"]["cinema"][0]["sku"] == "SEA-BREEZE"
+    assert d["top_by_segment"]["game"][0]["units"] == sum(
+        20 for w in range(1, 13)
+        if today - datetime.timedelta(days=7 * w) >=
+        today - datetime.timedelta(days=90))
+    assert server.get("/demand").json()["top_by_segment"] is None
     plan = server.get("/plan?weeks=4&min_batch=500").json()
     line = plan["lines"][0]
     assert line["sku"] == "SEA-BREEZE"
@@ -203,6 +219,19 @@ def test_the_cli_walkthrough_and_a_streamed_import(db, tmp_path):
         os.path.join(ex, "sea-breeze-b.csv"))
     p = run(db, "formula", "show", "SEA-BREEZE")
     assert "unit cost: cheap $0.4365, expensive $0.6458" in p.stdout
+    # export and import again: the same lines, as a new version
+    p = run(db, "formula", "show", "SEA-BREEZE", "--version", "2", "--csv")
+    assert p.stdout.startswith("ingredient,pct\ncalone,4.000\n"), p.stdout
+    again = write(tmp_path, "again.csv", p.stdout)
+    assert run(db, "formula", "add", "SEA-BREEZE", again).stdout == \
+        "SEA-BREEZE formula version 3\n"
+    v2 = json.loads(run(db, "formula", "show", "SEA-BREEZE", "--version",
+                        "2", "--json").stdout)
+    v3 = json.loads(run(db, "formula", "show", "SEA-BREEZE", "--version",
+                        "3", "--json").stdout)
+    assert v2["lines"] == v3["lines"]
+    p = run(db, "ingredients", "list", "--csv")
+    assert p.stdout.splitlines()[1] == "calone,28940-11-6,5.000,120.00,180.00"
     assert run(db, "survey", "create", "SEA-BREEZE", "round 1", "A=1",
                "B=2").stdout == "survey 1\n"
     # 12 000 responses: three chunks; a bad line in the last one means

@@ -5,6 +5,7 @@
  * handler failures and an allocation fault loop.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -1381,6 +1382,70 @@ static void every_message_type_has_its_handlers(void **state)
 	assert_int_equal(app->publisher.n_calls + app->notifier.n_calls, 0);
 }
 
+/* The version of SKU's active formula (0: none). */
+static int32_t active_formula(struct test_app *app)
+{
+	struct formula *f;
+	struct sc_err err;
+	int rc;
+
+	err_clear(&err);
+	rc = uow_formula_get(app->uow, "SKU", 0, &app->scratch, &f, &err);
+	return rc ? 0 : f->version;
+}
+
+static int activate_formula(struct test_app *app, int32_t version)
+{
+	struct msg m = {.type = MSG_ACTIVATE_FORMULA};
+	struct sc_err err;
+
+	m.u.activate_formula = (struct cmd_activate_formula){
+		"SKU", version, "tester", NULL, 100};
+	err_clear(&err);
+	return bus_handle(&app->bus, &m, NULL, &err);
+}
+
+/*
+ * Property: whatever version was active, activating another one and then
+ * reverting restores it, over a random walk of 200 steps (seeded); an
+ * unknown version changes nothing.
+ */
+static void promotion_then_reversal_restores_the_formula(void **state)
+{
+	static const struct ingredient cat[] = {{"water", NULL, -1, {1, 2}}};
+	static const struct formula_line whole[] = {{"water", 100000}};
+	struct test_app *app = *state;
+	struct formula f = {"SKU", 0, 10, 1000, NULL, 0, whole, 1};
+	struct msg m = {.type = MSG_PUT_INGREDIENTS};
+	struct sc_err err;
+	unsigned seed = 15;
+
+	err_clear(&err);
+	m.u.put_ingredients = (struct cmd_put_ingredients){cat, 1};
+	assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	m = (struct msg){.type = MSG_ADD_FORMULA};
+	m.u.add_formula = (struct cmd_add_formula){&f, "tester", 1};
+	for (int v = 1; v <= 5; v++)
+		assert_int_equal(bus_handle(&app->bus, &m, NULL, &err), SC_OK);
+	assert_int_equal(active_formula(app), 1);
+	assert_int_equal(activate_formula(app, 0), SC_EINVAL); /* nothing yet */
+	for (int step = 0; step < 200; step++) {
+		int32_t before = active_formula(app);
+		int32_t v = (int32_t)(rand_r(&seed) % 5) + 1;
+
+		if (v == before)
+			continue; /* a no-op: nothing to revert */
+		assert_int_equal(activate_formula(app, v), SC_OK);
+		assert_int_equal(active_formula(app), v);
+		if (rand_r(&seed) % 3) { /* revert most; keep some */
+			assert_int_equal(activate_formula(app, 0), SC_OK);
+			assert_int_equal(active_formula(app), before);
+		}
+		arena_reset(&app->scratch);
+	}
+	assert_int_equal(activate_formula(app, 9), SC_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1429,6 +1494,7 @@ int main(void)
 		T(allocate_survives_every_allocation_failure),
 		T(every_message_type_has_its_handlers),
 		T(every_write_transaction_touches_one_sku),
+		T(promotion_then_reversal_restores_the_formula),
 #undef T
 	};
 

@@ -874,55 +874,76 @@ json_t *aio_survey_out(const struct survey_report *r, const char *segment)
 		"each other variant, Holm-Bonferroni corrected, alpha 0.05");
 }
 
-json_t *aio_demand_out(const struct demand_query *q,
-		       const struct demand_row *rows, size_t n)
+static json_t *top_out(const struct demand_top *t)
 {
-	json_t *arr = json_array(), *skus = json_array();
-	int64_t tot[DEMAND__OUTCOMES] = {0};
+	json_t *arr = json_array();
 
-	for (size_t i = 0; arr && i < n; i++) {
-		const struct demand_row *d = &rows[i];
-		json_t *o = json_pack(
-			"{s:s,s:o,s:s?,s:I,s:I,s:I,s:I}", "sku", d->sku,
-			q->bucket == 7 ? "week" : "date", date_json(d->bucket),
-			"segment", d->segment, "allocated",
-			(json_int_t)d->units[DEMAND_ALLOCATED], "backordered",
-			(json_int_t)d->units[DEMAND_BACKORDERED], "refused",
-			(json_int_t)d->units[DEMAND_REFUSED], "lines",
-			(json_int_t)d->lines[0] + d->lines[1] + d->lines[2]);
+	for (size_t i = 0; arr && i < t->n; i++)
+		if (!push(arr, json_pack("{s:s,s:I}", "sku", t->skus[i],
+					 "units", (json_int_t)t->units[i])))
+			arr = NULL;
+	return arr;
+}
 
-		if (!push(arr, o))
+static json_t *demand_rows_out(const struct demand_report *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < r->n_rows; i++) {
+		const struct demand_row *d = &r->rows[i];
+
+		if (!push(arr,
+			  json_pack("{s:s,s:o,s:s?,s:I,s:I,s:I,s:I}", "sku",
+				    d->sku, r->q.bucket == 7 ? "week" : "date",
+				    date_json(d->bucket), "segment", d->segment,
+				    "allocated",
+				    (json_int_t)d->units[DEMAND_ALLOCATED],
+				    "backordered",
+				    (json_int_t)d->units[DEMAND_BACKORDERED],
+				    "refused",
+				    (json_int_t)d->units[DEMAND_REFUSED],
+				    "lines",
+				    (json_int_t)d->lines[0] + d->lines[1] +
+					    d->lines[2])))
 			arr = NULL;
 	}
-	/* per sku: totals and the share met from stock (rows are by sku) */
-	for (size_t i = 0; skus && i < n;) {
-		int64_t u[DEMAND__OUTCOMES] = {0}, all;
-		size_t j = i;
+	return arr;
+}
 
-		for (; j < n && !strcmp(rows[j].sku, rows[i].sku); j++)
-			for (int k = 0; k < DEMAND__OUTCOMES; k++)
-				u[k] += rows[j].units[k];
-		all = u[0] + u[1] + u[2];
-		for (int k = 0; k < DEMAND__OUTCOMES; k++)
-			tot[k] += u[k];
+json_t *aio_demand_out(const struct demand_report *r)
+{
+	json_t *skus = json_array(), *segs = json_object();
+
+	for (size_t i = 0; skus && i < r->n_skus; i++) {
+		const struct demand_sku *s = &r->skus[i];
+
 		if (!push(skus,
-			  json_pack(
-				  "{s:s,s:I,s:I,s:I,s:I,s:o}", "sku",
-				  rows[i].sku, "units", (json_int_t)all,
-				  "allocated", (json_int_t)u[0], "backordered",
-				  (json_int_t)u[1], "refused", (json_int_t)u[2],
-				  "met_pct",
-				  all ? num(100.0 * (double)u[0] / (double)all)
-				      : json_null())))
+			  json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:o}", "sku",
+				    s->sku, "units",
+				    (json_int_t)s->units[0] + s->units[1] +
+					    s->units[2],
+				    "allocated", (json_int_t)s->units[0],
+				    "backordered", (json_int_t)s->units[1],
+				    "refused", (json_int_t)s->units[2],
+				    "met_pct",
+				    s->met_pct >= 0 ? num(s->met_pct)
+						    : json_null(),
+				    "trend_per_week", num(s->trend_per_week))))
 			skus = NULL;
-		i = j;
 	}
-	return json_pack("{s:o,s:o,s:s,s:o,s:o,s:{s:I,s:I,s:I}}", "from",
-			 date_json(q->from_day), "to", date_json(q->to_day),
-			 "period", q->bucket == 7 ? "week" : "day", "rows", arr,
-			 "skus", skus, "total", "allocated", (json_int_t)tot[0],
-			 "backordered", (json_int_t)tot[1], "refused",
-			 (json_int_t)tot[2]);
+	for (size_t i = 1; segs && i < r->n_tops; i++)
+		if (json_object_set_new(segs, r->tops[i].segment,
+					top_out(&r->tops[i])))
+			segs = NULL;
+	return json_pack(
+		"{s:o,s:o,s:s,s:o,s:o,s:{s:I,s:I,s:I},s:o,s:o}", "from",
+		date_json(r->q.from_day), "to", date_json(r->q.to_day),
+		"period", r->q.bucket == 7 ? "week" : "day", "rows",
+		demand_rows_out(r), "skus", skus, "total", "allocated",
+		(json_int_t)r->total[0], "backordered", (json_int_t)r->total[1],
+		"refused", (json_int_t)r->total[2], "top", top_out(&r->tops[0]),
+		"top_by_segment",
+		r->q.by_segment ? segs : (json_decref(segs), json_null()));
 }
 
 json_t *aio_plan_out(const struct plan_params *pp, const struct plan_line *l,
@@ -1039,23 +1060,42 @@ void aio_print_survey(FILE *f, const struct survey_report *r)
 		(void)fprintf(f, "no clear winner\n");
 }
 
-void aio_print_demand(FILE *f, const struct demand_row *rows, size_t n)
+void aio_print_demand(FILE *f, const struct demand_report *r)
 {
 	char day[DATE_STR_MAX];
 
 	(void)fprintf(f, "%-24s %-10s %-10s %10s %12s %8s\n", "SKU", "FROM",
 		      "SEGMENT", "ALLOCATED", "BACKORDERED", "REFUSED");
-	for (size_t i = 0; i < n; i++) {
-		date_format(rows[i].bucket, day);
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct demand_row *d = &r->rows[i];
+
+		date_format(d->bucket, day);
+		(void)fprintf(f, "%-24s %-10s %-10s %10lld %12lld %8lld\n",
+			      d->sku, day,
+			      d->segment ? (d->segment[0] ? d->segment : "-")
+					 : "all",
+			      (long long)d->units[0], (long long)d->units[1],
+			      (long long)d->units[2]);
+	}
+	(void)fprintf(f, "\n%-24s %10s %8s %12s\n", "SKU", "UNITS", "MET%",
+		      "TREND/WEEK");
+	for (size_t i = 0; i < r->n_skus; i++) {
+		const struct demand_sku *s = &r->skus[i];
+
 		(void)fprintf(
-			f, "%-24s %-10s %-10s %10lld %12lld %8lld\n",
-			rows[i].sku, day,
-			rows[i].segment
-				? (rows[i].segment[0] ? rows[i].segment : "-")
-				: "all",
-			(long long)rows[i].units[0],
-			(long long)rows[i].units[1],
-			(long long)rows[i].units[2]);
+			f, "%-24s %10lld %8.1f %12.1f\n", s->sku,
+			(long long)s->units[0] + s->units[1] + s->units[2],
+			s->met_pct >= 0 ? s->met_pct : 0.0, s->trend_per_week);
+	}
+	for (size_t t = 0; t < r->n_tops; t++) {
+		(void)fprintf(f, "\ntop %s:",
+			      t ? (r->tops[t].segment[0] ? r->tops[t].segment
+							 : "(no segment)")
+				: "overall");
+		for (size_t i = 0; i < r->tops[t].n; i++)
+			(void)fprintf(f, " %s (%lld)", r->tops[t].skus[i],
+				      (long long)r->tops[t].units[i]);
+		(void)fputc('\n', f);
 	}
 }
 
@@ -1148,4 +1188,61 @@ int aio_sourcing_costs(json_t *round, struct uow *u, struct arena *a)
 			return -1;
 	}
 	return 0;
+}
+
+/* @s as one CSV field: quoted (quotes doubled) when it needs to be. */
+static void csv_field(FILE *f, const char *s)
+{
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		(void)fputs(s, f);
+		return;
+	}
+	(void)fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			(void)fputc('"', f);
+		(void)fputc(*s, f);
+	}
+	(void)fputc('"', f);
+}
+
+void aio_formula_csv_write(FILE *f, const struct formula *fm)
+{
+	char pct[16];
+
+	(void)fputs("ingredient,pct\n", f);
+	for (size_t i = 0; i < fm->n; i++) {
+		milli_format(fm->lines[i].milli, pct);
+		csv_field(f, fm->lines[i].ingredient);
+		(void)fprintf(f, ",%s\n", pct);
+	}
+}
+
+void aio_ingredients_csv_write(FILE *f, const struct ingredient *in, size_t n)
+{
+	char buf[32];
+
+	(void)fputs("name,cas,max_pct,cheap_usd_per_kg,expensive_usd_per_kg\n",
+		    f);
+	for (size_t i = 0; i < n; i++) {
+		csv_field(f, in[i].name);
+		(void)fputc(',', f);
+		csv_field(f, in[i].cas);
+		(void)fputc(',', f);
+		if (in[i].max_milli >= 0) {
+			milli_format(in[i].max_milli, buf);
+			(void)fputs(buf, f);
+		}
+		for (int k = 0; k < 2; k++) {
+			(void)fputc(',', f);
+			if (in[i].price[k] >= 0)
+				(void)fprintf(
+					f, "%lld.%02lld",
+					(long long)(in[i].price[k] / 100),
+					(long long)(in[i].price[k] % 100));
+		}
+		(void)fputc('\n', f);
+	}
 }

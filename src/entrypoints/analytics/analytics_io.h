@@ -72,15 +72,18 @@ json_t *aio_bom_out(const struct formula *f, const struct bom_run *run,
 		    const struct bom *bom);
 json_t *aio_log_out(const struct formula_change *c, size_t n);
 json_t *aio_survey_out(const struct survey_report *r, const char *segment);
-json_t *aio_demand_out(const struct demand_query *q,
-		       const struct demand_row *rows, size_t n);
+json_t *aio_demand_out(const struct demand_report *r);
 json_t *aio_plan_out(const struct plan_params *pp, const struct plan_line *l,
 		     size_t n);
+
+/* CSV that the importers read back: a formula's lines, the catalogue. */
+void aio_formula_csv_write(FILE *f, const struct formula *fm);
+void aio_ingredients_csv_write(FILE *f, const struct ingredient *in, size_t n);
 
 /* The same, as aligned tables for people. */
 void aio_print_formula(FILE *f, const struct formula_view *fv);
 void aio_print_survey(FILE *f, const struct survey_report *r);
-void aio_print_demand(FILE *f, const struct demand_row *rows, size_t n);
+void aio_print_demand(FILE *f, const struct demand_report *r);
 void aio_print_plan(FILE *f, const struct plan_line *l, size_t n);
 
 /*

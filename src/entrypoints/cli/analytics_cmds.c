@@ -90,9 +90,12 @@ static int list_ingredients(struct session *s, const struct cli_opts *o,
 	size_t n;
 	int rc = uow_ingredients(s->w.uow, &s->w.scratch, &in, &n, err);
 
-	(void)o;
 	(void)argv;
-	return rc ? rc : cli_print_json(aio_ingredients_out(in, n));
+	if (!rc && o->csv)
+		aio_ingredients_csv_write(stdout, in, n);
+	return rc	? rc
+	       : o->csv ? CLI_OK
+			: cli_print_json(aio_ingredients_out(in, n));
 }
 
 /* A file's text as JSON when it starts with [ or {, else CSV. */
@@ -243,6 +246,10 @@ static int show_formula(struct session *s, const struct cli_opts *o,
 		return CLI_USAGE;
 	rc = report_formula(s->w.uow, argv[1], (int32_t)version, &s->w.scratch,
 			    &fv, err);
+	if (!rc && o->csv) {
+		aio_formula_csv_write(stdout, fv.f);
+		return rc;
+	}
 	if (!rc && o->json)
 		return cli_print_json(aio_formula_out(&fv));
 	if (!rc)
@@ -663,8 +670,7 @@ static int demand_report(struct session *s, const struct cli_opts *o,
 {
 	int32_t today = cli_today();
 	struct demand_query q = {today - 90, today, 7, o->by_segment, NULL};
-	struct demand_row *rows;
-	size_t n;
+	struct demand_report r;
 	int rc;
 
 	(void)argv;
@@ -679,11 +685,11 @@ static int demand_report(struct session *s, const struct cli_opts *o,
 	}
 	if (o->period && !strcmp(o->period, "day"))
 		q.bucket = 1;
-	rc = uow_demand(s->w.uow, &q, &s->w.scratch, &rows, &n, err);
+	rc = report_demand(s->w.uow, &q, &s->w.scratch, &r, err);
 	if (!rc && o->json)
-		return cli_print_json(aio_demand_out(&q, rows, n));
+		return cli_print_json(aio_demand_out(&r));
 	if (!rc)
-		aio_print_demand(stdout, rows, n);
+		aio_print_demand(stdout, &r);
 	return rc;
 }
 

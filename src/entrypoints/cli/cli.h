@@ -54,6 +54,7 @@ struct cli_opts {
 	const char *unit_ml;   /* --unit-ml N (formula add) */
 	const char *density;   /* --density G (formula add) */
 	const char *note;      /* --note TEXT (formula add) */
+	bool csv;	       /* --csv (formula show, ingredients list) */
 };
 
 /*

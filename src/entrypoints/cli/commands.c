@@ -1100,19 +1100,20 @@ const struct cli_command cli_commands[] = {
 	 "the ingredient catalogue: CAS numbers, limits, prices",
 	 "  import FILE   add or replace ingredients from CSV (name,cas,max_pct,\n"
 	 "                cheap_usd_per_kg,expensive_usd_per_kg) or JSON\n"
-	 "  list          the catalogue (JSON)",
-	 "", 1, 2, false, cmd_ingredients},
+	 "  list          the catalogue (JSON; --csv: as the import reads it)",
+	 "C", 1, 2, false, cmd_ingredients},
 	{"formula", "add SKU FILE | show SKU | log SKU | bom SKU UNITS | "
 	 "activate SKU VERSION | revert SKU",
 	 "versioned scent formulas, their cost and bills of materials",
 	 "  add SKU FILE     a new version from CSV (ingredient,pct) or JSON;\n"
 	 "                   --unit-ml N (10), --density G/ML (1.000), --note\n"
 	 "  show SKU         the active version (--version N) with its cost\n"
-	 "                   per unit from each supplier; --json\n"
+	 "                   per unit from each supplier; --json, or --csv\n"
+	 "                   (its lines, as add reads them)\n"
 	 "  log SKU          who changed the active version, when, why\n"
 	 "  bom SKU UNITS    grams of each ingredient (--ml N per unit)\n"
 	 "  activate, revert make a version active, or go back (--reason)",
-	 "U:D:N:V:M:R:j", 2, 3, false, cmd_formula},
+	 "U:D:N:V:M:R:jC", 2, 3, false, cmd_formula},
 	{"survey", "create SKU NAME LABEL=VERSION... | import ID FILE | "
 	 "report ID | promote ID",
 	 "compare formula versions with audiences and adopt the winner",

@@ -78,6 +78,7 @@ static const struct option command_options[] = {
 	{"unit-ml", required_argument, NULL, 'U'},
 	{"density", required_argument, NULL, 'D'},
 	{"note", required_argument, NULL, 'N'},
+	{"csv", no_argument, NULL, 'C'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -108,6 +109,8 @@ static void take_analytics_option(struct cli_opts *o, int opt, const char *arg)
 		o->apply = true;
 	if (opt == 'B')
 		o->by_segment = true;
+	if (opt == 'C')
+		o->csv = true;
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		if (text[i].opt == opt)
 			*(const char **)((char *)o + text[i].off) = arg;

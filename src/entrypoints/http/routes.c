@@ -1387,6 +1387,59 @@ static json_t *parse_any(const struct http_req *req, struct http_reply *out)
 	return j;
 }
 
+/*
+ * Reply 200 with CSV written by @write(f, @arg, @n) (text/csv); the body
+ * is built in memory (open_memstream) and copied to our allocator.
+ */
+static void reply_csv(struct http_reply *out,
+		      void (*write)(FILE *, const void *, size_t),
+		      const void *arg, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f) {
+		reply_msg(out, 503, "out of memory");
+		return;
+	}
+	write(f, arg, n);
+	if (fclose(f) || !buf || !(out->body = mem_strdup(buf))) {
+		free(buf);
+		reply_msg(out, 503, "out of memory");
+		return;
+	}
+	free(buf);
+	out->status = 200;
+	out->content_type = "text/csv; charset=utf-8";
+}
+
+static void write_formula(FILE *f, const void *fm, size_t n)
+{
+	(void)n;
+	aio_formula_csv_write(f, fm);
+}
+
+static void write_ingredients(FILE *f, const void *in, size_t n)
+{
+	aio_ingredients_csv_write(f, in, n);
+}
+
+/* ?format=csv, ?format=json or none (JSON); -1 after replying 400. */
+static int wants_csv(const struct http_req *req, bool *csv,
+		     struct http_reply *out)
+{
+	char buf[8];
+	const char *v = query_arg(req, "format", buf, sizeof(buf));
+
+	*csv = v && !strcmp(v, "csv");
+	if (v && !*csv && strcmp(v, "json") != 0) {
+		reply_msg(out, 400, "format is json or csv");
+		return -1;
+	}
+	return 0;
+}
+
 /* Reply with formula @version of @sku, costed, at @status. */
 static void reply_formula(struct worker *w, const char *sku, int32_t version,
 			  unsigned status, struct http_reply *out)
@@ -1439,12 +1492,16 @@ static void get_ingredients(struct worker *w, const struct http_req *req,
 {
 	struct ingredient *in;
 	struct sc_err err;
+	bool csv;
 	size_t n;
 
-	(void)req;
+	if (wants_csv(req, &csv, out))
+		return;
 	err_clear(&err);
 	if (uow_ingredients(w->uow, &w->scratch, &in, &n, &err))
 		reply_err(out, &err);
+	else if (csv)
+		reply_csv(out, write_ingredients, in, n);
 	else
 		reply_json(out, 200, aio_ingredients_out(in, n));
 	arena_reset(&w->scratch);
@@ -1488,14 +1545,25 @@ static void get_formula(struct worker *w, const struct http_req *req,
 			struct http_reply *out)
 {
 	char sku[SC_ID_MAX * 3 + 1];
+	struct formula *f;
 	long long version;
+	struct sc_err err;
+	bool csv;
 
 	if (path_ident(req, strlen("/formulas/"), "sku", sku, sizeof(sku),
 		       out) ||
 	    query_int(req, &(struct int_arg){"version", 1, INT32_MAX, 0},
-		      &version, out))
+		      &version, out) ||
+	    wants_csv(req, &csv, out))
 		return;
-	reply_formula(w, sku, (int32_t)version, 200, out);
+	err_clear(&err);
+	if (!csv)
+		reply_formula(w, sku, (int32_t)version, 200, out);
+	else if (uow_formula_get(w->uow, sku, (int32_t)version, &w->scratch, &f,
+				 &err))
+		reply_err(out, &err);
+	else
+		reply_csv(out, write_formula, f, 0);
 	arena_reset(&w->scratch);
 }
 
@@ -1806,9 +1874,8 @@ static void get_demand(struct worker *w, const struct http_req *req,
 	char period[8], by[16], sku[SC_ID_MAX + 1];
 	const char *p = query_arg(req, "period", period, sizeof(period));
 	const char *b = query_arg(req, "by", by, sizeof(by));
-	struct demand_row *rows;
+	struct demand_report r;
 	struct sc_err err;
-	size_t n;
 
 	if (query_date(req, "from", today - 90, &q.from_day, out) ||
 	    query_date(req, "to", today, &q.to_day, out))
@@ -1828,10 +1895,10 @@ static void get_demand(struct worker *w, const struct http_req *req,
 	q.by_segment = b != NULL;
 	q.sku = query_arg(req, "sku", sku, sizeof(sku));
 	err_clear(&err);
-	if (uow_demand(w->uow, &q, &w->scratch, &rows, &n, &err))
+	if (report_demand(w->uow, &q, &w->scratch, &r, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 200, aio_demand_out(&q, rows, n));
+		reply_json(out, 200, aio_demand_out(&r));
 	arena_reset(&w->scratch);
 }
 
