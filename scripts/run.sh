@@ -28,6 +28,8 @@ Try, from another terminal:
   curl -s $url/readyz                        # can it write now? outbox, Redis, SMTP
   curl -s $url/metrics | head                # Prometheus text format
   curl -s $url/openapi.json | head -c 300    # this API, described
+Formulas, surveys, demand and the production plan with the files in
+examples/: docs/analytics.md.
 No token exists, so this loopback server is open to all. To require them:
   $bin token create --name me --scope admin   # with the same DATABASE_URL
   curl -s $url/products -H "Authorization: Bearer <the printed token>"

@@ -6,6 +6,8 @@ import datetime
 import json
 import os
 
+import requests
+
 from conftest import ROOT, snapshot
 
 CSV = {"Content-Type": "text/csv"}
@@ -276,3 +278,58 @@ def test_the_cli_walkthrough_and_a_streamed_import(db, tmp_path):
                  ("demand", "report", "--period", "month")):
         p = run(db, *args)
         assert p.returncode == 2, (args, p.stderr)
+
+
+def test_the_walkthrough_of_analytics_md(server, db):
+    """docs/analytics.md, step by step, with examples/ as it ships."""
+    from conftest import run
+    steps = [
+        ("PUT", "/ingredients", "ingredients.csv", CSV),
+        ("POST", "/formulas/SEA-BREEZE", "sea-breeze-a.csv", CSV),
+        ("POST", "/formulas/SEA-BREEZE", "sea-breeze-b.csv", CSV),
+    ]
+    for method, path, name, headers in steps:
+        r = requests.request(method, server.url + path, data=example(name),
+                             headers=headers, timeout=30)
+        assert r.status_code in (200, 201), r.text
+    r = server.post("/surveys", json={
+        "sku": "SEA-BREEZE", "name": "ocean breeze",
+        "variants": [{"label": "A", "version": 1},
+                     {"label": "B", "version": 2}]})
+    assert r.status_code == 201
+    r = server.post("/surveys/1/responses",
+                    data=example("survey-responses.csv"), headers=CSV)
+    survey = r.json()
+    print("\nsurvey:", [(v["label"], v["acceptance_pct"],
+                         v["acceptance_interval_pct"], v["mean_rating"],
+                         v["p_vs_leader"]) for v in survey["variants"]],
+          "winner", survey["winner"])
+    assert survey["winner"] == "B"
+    r = server.post("/surveys/1/promote", json={"reason": "round 1"})
+    assert r.json()["version"] == 2 and r.json()["active"]
+    print("active formula:", r.json()["version"], r.json()["unit_cost_usd"])
+    r = server.post("/sourcing/research", data=example("market-research.csv"),
+                    headers=CSV)
+    sea = [d for d in r.json()["decisions"] if d["sku"] == "SEA-BREEZE"][0]
+    print("sourcing:", sea["supplier"], sea["unit_cost_usd"], "entered",
+          sea["entered_unit_cost_usd"])
+    assert sea["supplier"] == "cheap" and sea["unit_cost_usd"] == "0.1148"
+    r = server.post("/demand", data=example("past-demand.csv"), headers=CSV)
+    assert r.json() == {"imported": 48}
+    plan = server.get("/plan?as_of=2026-11-26&min_batch=500").json()
+    for line in plan["lines"]:
+        print("plan:", {k: line[k] for k in (
+            "sku", "forecast_per_week", "holdout_mae", "naive_mae",
+            "forecast", "safety", "available", "incoming", "make",
+            "supplier", "unit_cost_usd", "cost_source", "eta")})
+    sea = [l for l in plan["lines"] if l["sku"] == "SEA-BREEZE"][0]
+    assert sea["make"] > 0 and sea["make"] % 500 == 0
+    assert sea["cost_source"] == "formula" and sea["eta"] == "2026-12-10"
+    p = run(db, "plan", "--as-of", "2026-11-26", "--min-batch", "500",
+            "--apply")
+    assert p.returncode == 0, p.stderr
+    print(p.stdout)
+    batch = server.get("/products/SEA-BREEZE").json()["batches"]
+    assert [(b["ref"], b["purchased"], b["eta"], b["supplier"])
+            for b in batch] == [("plan-2026-11-26-SEA-BREEZE", sea["make"],
+                                 "2026-12-10", "cheap")]

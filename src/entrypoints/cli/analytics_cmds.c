@@ -708,15 +708,20 @@ int cmd_demand(const struct config *cfg, const struct cli_opts *o, int argc,
 static int plan_params_of(const struct cli_opts *o, struct plan_params *pp)
 {
 	long long weeks = 4, history = 12, min_batch = 1, lead = 14;
+	int32_t today = cli_today();
 
+	if (o->as_of && !date_parse(o->as_of, &today)) {
+		cli_error("--as-of must be a date YYYY-MM-DD, not '%.20s'",
+			  o->as_of);
+		return -1;
+	}
 	if (opt_int("--weeks", o->weeks, 1, PLAN_WEEKS_MAX, &weeks) ||
 	    opt_int("--history", o->history, 2, PLAN_HISTORY_MAX, &history) ||
 	    opt_int("--min-batch", o->min_batch, 1, SC_QTY_MAX, &min_batch) ||
 	    opt_int("--lead-days", o->lead_days, 0, 365, &lead))
 		return -1;
-	*pp = (struct plan_params){cli_today(),	     (int32_t)weeks,
-				   (int32_t)history, min_batch,
-				   (int32_t)lead,    1.645};
+	*pp = (struct plan_params){today,     (int32_t)weeks, (int32_t)history,
+				   min_batch, (int32_t)lead,  1.645};
 	return 0;
 }
 

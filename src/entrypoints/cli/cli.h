@@ -55,6 +55,7 @@ struct cli_opts {
 	const char *density;   /* --density G (formula add) */
 	const char *note;      /* --note TEXT (formula add) */
 	bool csv;	       /* --csv (formula show, ingredients list) */
+	const char *as_of;     /* --as-of DATE (plan) */
 };
 
 /*

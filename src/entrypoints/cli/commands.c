@@ -1133,15 +1133,16 @@ const struct cli_command cli_commands[] = {
 	 "               --by-segment, --json",
 	 "f:T:P:Bj", 1, 2, false, cmd_demand},
 	{"plan", "[--weeks N] [--history N] [--min-batch N] [--lead-days N] "
-	 "[--apply]",
+	 "[--as-of DATE] [--apply]",
 	 "what to produce next: forecast, stock, units to make",
 	 "Forecasts each sku's weekly demand (exponential smoothing, its error\n"
 	 "on held-out weeks beside the naive forecast's), adds safety stock,\n"
 	 "takes away free stock in the warehouse and in shipment, and rounds\n"
 	 "up to --min-batch.  --apply creates one batch per line through the\n"
 	 "bus (ref plan-DATE-SKU, ETA today + --lead-days; supplier from the\n"
-	 "sourcing decision).  --json prints the plan as GET /plan does.",
-	 "W:H:m:L:Aj", 0, 0, false, cmd_plan},
+	 "sourcing decision).  --json prints the plan as GET /plan does.\n"
+	 "--as-of DATE plans as on that day (the weeks before it).",
+	 "W:H:m:L:AjO:", 0, 0, false, cmd_plan},
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"

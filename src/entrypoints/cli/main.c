@@ -79,6 +79,7 @@ static const struct option command_options[] = {
 	{"density", required_argument, NULL, 'D'},
 	{"note", required_argument, NULL, 'N'},
 	{"csv", no_argument, NULL, 'C'},
+	{"as-of", required_argument, NULL, 'O'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -103,6 +104,7 @@ static void take_analytics_option(struct cli_opts *o, int opt, const char *arg)
 		{'U', offsetof(struct cli_opts, unit_ml)},
 		{'D', offsetof(struct cli_opts, density)},
 		{'N', offsetof(struct cli_opts, note)},
+		{'O', offsetof(struct cli_opts, as_of)},
 	};
 
 	if (opt == 'A')

@@ -1913,7 +1913,8 @@ static void get_plan(struct worker *w, const struct http_req *req,
 	struct sc_err err;
 	size_t n;
 
-	if (query_int(req, &(struct int_arg){"weeks", 1, PLAN_WEEKS_MAX, 4},
+	if (query_date(req, "as_of", pp.today, &pp.today, out) ||
+	    query_int(req, &(struct int_arg){"weeks", 1, PLAN_WEEKS_MAX, 4},
 		      &weeks, out) ||
 	    query_int(req,
 		      &(struct int_arg){"history", 2, PLAN_HISTORY_MAX, 12},
