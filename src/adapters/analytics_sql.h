@@ -40,4 +40,28 @@
 	" IS NULL OR sku = " sku ")"                                           \
 	" GROUP BY sku, b, g ORDER BY sku, b, g"
 
+/*
+ * What `scents check` verifies of issue 15's rows, in SQL both stores
+ * read alike (|| and CAST): the active version of a formula exists, every
+ * stored formula still sums to 100% within its slack, and no response
+ * names a variant its survey lacks.
+ */
+#define ANALYTICS_CHECK_ACTIVE                                                 \
+	"SELECT 'formula ''' || a.sku || ''' is active at version ' ||"        \
+	" CAST(a.version AS TEXT) || ', which does not exist'"                 \
+	" FROM formula_active a LEFT JOIN formulas f"                          \
+	" ON f.sku = a.sku AND f.version = a.version WHERE f.sku IS NULL"
+#define ANALYTICS_CHECK_SUM                                                    \
+	"SELECT 'formula ''' || sku || ''' version ' || CAST(version AS TEXT)" \
+	" || ' sums to ' || CAST(sum(milli) AS TEXT) ||"                       \
+	" ' thousandths of a percent' FROM formula_lines"                      \
+	" GROUP BY sku, version HAVING abs(sum(milli) - 100000) > 10"
+#define ANALYTICS_CHECK_VARIANT                                                \
+	"SELECT 'survey ' || CAST(r.survey_id AS TEXT) ||"                     \
+	" ' has responses to variant ' || CAST(r.variant AS TEXT) ||"          \
+	" ', which it lacks' FROM survey_responses r LEFT JOIN"                \
+	" survey_variants v ON v.survey_id = r.survey_id"                      \
+	" AND v.idx = r.variant WHERE v.survey_id IS NULL"                     \
+	" GROUP BY r.survey_id, r.variant"
+
 #endif

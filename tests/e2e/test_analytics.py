@@ -333,3 +333,31 @@ def test_the_walkthrough_of_analytics_md(server, db):
     assert [(b["ref"], b["purchased"], b["eta"], b["supplier"])
             for b in batch] == [("plan-2026-11-26-SEA-BREEZE", sea["make"],
                                  "2026-12-10", "cheap")]
+
+
+def test_check_finds_broken_formulas_and_responses(db):
+    """scents check verifies issue 15's rows too: an active version that
+    does not exist, a formula that no longer sums to 100%, a response to
+    a variant its survey lacks (each broken by hand, below the program)."""
+    import sqlite3
+    from conftest import run
+    ex = os.path.join(ROOT, "examples")
+    run(db, "ingredients", "import", os.path.join(ex, "ingredients.csv"))
+    run(db, "formula", "add", "SEA", os.path.join(ex, "sea-breeze-a.csv"))
+    run(db, "formula", "add", "SEA", os.path.join(ex, "sea-breeze-b.csv"))
+    run(db, "survey", "create", "SEA", "r", "A=1", "B=2")
+    assert run(db, "check").returncode == 0
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE formula_lines SET milli = 1000 WHERE pos = 0"
+                    " AND version = 2")
+        con.execute("UPDATE formula_active SET version = 7")
+        con.execute("INSERT INTO survey_responses VALUES (1, 5, 'p1', 1,"
+                    " NULL, NULL)")
+    con.close()
+    p = run(db, "check")
+    assert p.returncode == 1
+    assert "formula 'SEA' is active at version 7, which does not exist" \
+        in p.stdout
+    assert "formula 'SEA' version 2 sums to 97000 thousandths" in p.stdout
+    assert "survey 1 has responses to variant 5, which it lacks" in p.stdout

@@ -1740,6 +1740,9 @@ static const char *const check_sql[] = {
 	" JOIN batches b ON b.id = a.batch_id WHERE NOT EXISTS (SELECT 1"
 	" FROM outbox o WHERE o.kind = 'Allocated' AND o.orderid = a.orderid"
 	" AND o.sku = a.sku AND o.batchref = b.reference)",
+	ANALYTICS_CHECK_ACTIVE,
+	ANALYTICS_CHECK_SUM,
+	ANALYTICS_CHECK_VARIANT,
 };
 
 /* What can be rebuilt from the source rows (see sqlite_uow.c). */

@@ -1040,6 +1040,9 @@ static const char *const check_sql[] = {
 	" orderid, sku, batchref FROM outbox WHERE kind = 'Allocated') o"
 	" ON o.orderid = a.orderid AND o.sku = a.sku AND o.batchref ="
 	" b.reference WHERE o.orderid IS NULL",
+	ANALYTICS_CHECK_ACTIVE,
+	ANALYTICS_CHECK_SUM,
+	ANALYTICS_CHECK_VARIANT,
 };
 
 /*

@@ -1146,7 +1146,9 @@ const struct cli_command cli_commands[] = {
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"
-	 "equal to the allocations, an Allocated event for every allocation.\n"
+	 "equal to the allocations, an Allocated event for every allocation,\n"
+	 "active formulas that exist, formulas summing to 100%, responses\n"
+	 "to variants their survey has.\n"
 	 "Prints one line per problem; exit 1 when there is any.\n"
 	 "  --repair   first rebuild totals and the read model from the\n"
 	 "             allocations, in one transaction, and say how many rows",
