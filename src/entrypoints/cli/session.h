@@ -68,4 +68,8 @@ int cmd_demand(const struct config *cfg, const struct cli_opts *o, int argc,
 int cmd_plan(const struct config *cfg, const struct cli_opts *o, int argc,
 	     char **argv);
 
+/* Issue 16's commands (entrypoints/cli/dispensing_cmds.c). */
+int cmd_track(const struct config *cfg, const struct cli_opts *o, int argc,
+	      char **argv);
+
 #endif

@@ -1,0 +1,77 @@
+"""Cue tracks (issue 16) through the real binary: the example track is
+checked and its doses summed as hand-counted; each rule a track can break
+is refused naming the cue, exit 2."""
+import copy
+import json
+import os
+
+from conftest import ROOT, error_line, run
+
+EXAMPLE = os.path.join(ROOT, "examples", "ocean-drift.track.json")
+
+
+def test_the_example_track_and_its_doses(db):
+    p = run(db, "track", "check", EXAMPLE, "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    # SEA-BREEZE: 12 ul x 1664 seats + 25 ul x 40 front seats; 6 s + 4 s
+    # PINE: 20 ul x 1664; 4 pulses of 2 s.  BUSY-STREET: 8 ul x 6 rows x
+    # 64 seats; 2 pulses of 1.5 s
+    assert [(s["sku"], s["max_seat_ul"], s["total_ul"], s["seats"],
+             s["release_ms"]) for s in out["scents"]] == [
+        ("SEA-BREEZE", 37, 20968, 1664, 10000),
+        ("PINE", 20, 33280, 1664, 8000),
+        ("BUSY-STREET", 8, 3072, 384, 3000)]
+    assert not os.path.exists(db)  # a check stores nothing
+
+
+def broken(tmp_path, change):
+    with open(EXAMPLE) as f:
+        track = json.load(f)
+    change(track)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(track))
+    return str(path)
+
+
+def cue(track, cid):
+    return [c for c in track["cues"] if c["id"] == cid][0]
+
+
+def test_each_rule_is_refused_naming_the_cue(db, tmp_path):
+    cases = [
+        (lambda t: cue(t, "forest-walk").update(scent="ROSE"),
+         "cue 'forest-walk': scent 'ROSE' is not in the palette"),
+        (lambda t: (cue(t, "forest-walk").pop("pulse"),
+                    cue(t, "forest-walk").update(duration=504)),
+         "cue 'forest-walk': 21000 ms of continuous release is above the "
+         "20000 ms burst cap"),
+        (lambda t: cue(t, "harbour-town").update(start="00:00:49:00"),
+         "cue 'harbour-town' (BUSY-STREET) starts 1000 ms after cue "
+         "'opening-surf' (SEA-BREEZE) ends in the same seats"),
+        (lambda t: cue(t, "storm-front-row").update(start="00:00:45:00"),
+         "cues 'opening-surf' and 'storm-front-row' of exclusive group "
+         "'coast' overlap"),
+        (lambda t: cue(t, "opening-surf").update(dose_ul=501),
+         "cue 'opening-surf': dose 501 ul is not 1 to 500 ul per seat"),
+        (lambda t: cue(t, "opening-surf").update(zone="A0"),
+         "cue 'opening-surf': scent and exclusive are strings; zone is"),
+        (lambda t: cue(t, "opening-surf").update(start="00:00:42:24"),
+         "cue 'opening-surf': start is a frame or HH:MM:SS:FF"),
+        (lambda t: t["cues"].append(copy.deepcopy(t["cues"][0])),
+         "cue 'opening-surf' is listed twice"),
+        (lambda t: t["palette"].append({"sku": "PINE", "slot": 4}),
+         "palette: 'PINE' and 'PINE' share a sku or a slot"),
+        (lambda t: t.update(format="scents-cue-track/2"),
+         "format must be \"scents-cue-track/1\""),
+        (lambda t: cue(t, "opening-surf").update(colour="blue"),
+         "cue 1: unknown field 'colour'"),
+    ]
+    for change, want in cases:
+        p = run(db, "track", "check", broken(tmp_path, change))
+        assert p.returncode == 2, (want, p.stdout, p.stderr)
+        assert error_line(p).startswith("scents: " + want), p.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\"format\": ")
+    p = run(db, "track", "check", str(bad))
+    assert p.returncode == 2 and "line 1" in error_line(p)
