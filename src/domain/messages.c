@@ -25,6 +25,7 @@ static const char *const names[] = {
 	[MSG_ADD_RESPONSES] = "AddResponses",
 	[MSG_PROMOTE_WINNER] = "PromoteWinner",
 	[MSG_IMPORT_DEMAND] = "ImportDemand",
+	[MSG_IMPORT_TRACK] = "ImportTrack",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",

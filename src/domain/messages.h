@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cue_track;
 struct demand_entry;
 struct formula;
 struct ingredient;
@@ -47,6 +48,7 @@ enum msg_type {
 	MSG_ADD_RESPONSES,
 	MSG_PROMOTE_WINNER,
 	MSG_IMPORT_DEMAND,
+	MSG_IMPORT_TRACK,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -221,6 +223,16 @@ struct cmd_import_demand {
 	bool dry_run;		      /* check only; write nothing */
 };
 
+/*
+ * ImportTrack: a cinema cue track (domain/cue.h), checked by its rules
+ * and stored with the JSON it came as (issue 16).
+ */
+struct cmd_import_track {
+	const struct cue_track *track; /* parsed by the transport */
+	const char *body;	       /* its JSON text, stored as sent */
+	int64_t now;		       /* unix seconds, from the sender */
+};
+
 /* BackorderWaiting: a line has waited for stock longer than it should. */
 struct ev_backorder_waiting {
 	const char *orderid; /* customer order */
@@ -311,6 +323,7 @@ struct msg {
 		struct cmd_add_responses add_responses;
 		struct cmd_promote_winner promote_winner;
 		struct cmd_import_demand import_demand;
+		struct cmd_import_track import_track;
 		struct ev_eta_changed eta_changed;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;

@@ -1180,6 +1180,39 @@ static int handle_import_demand(const struct msg *m, struct deps *d,
 	return c->dry_run ? SC_OK : in_one_tx(d, import_demand, m, err);
 }
 
+/* ---- cinema dispensing (issue 16) ------------------------------------- */
+
+static int handle_import_track(const struct msg *m, struct deps *d,
+			       struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_import_track *c = &m->u.import_track;
+	struct track_record rec = {0};
+	int rc;
+
+	if (!c->track || !c->body)
+		return err_set(err, SC_EINVAL,
+			       "a track and its text are needed");
+	rc = cue_track_check(c->track, d->arena, err);
+	if (rc)
+		return rc;
+	rec = (struct track_record){0,
+				    c->track->title,
+				    c->track->content_hash,
+				    (int64_t)c->track->n_cues,
+				    c->now,
+				    c->body};
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_track_add(d->uow, &rec, &rec.id, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res)
+		res->track_id = rec.id;
+	uow_rollback(d->uow);
+	return rc;
+}
+
 const struct handler_entry handler_table[] = {
 	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
@@ -1200,6 +1233,7 @@ const struct handler_entry handler_table[] = {
 	[MSG_ADD_RESPONSES] = {1, {handle_add_responses}},
 	[MSG_PROMOTE_WINNER] = {1, {handle_promote_winner}},
 	[MSG_IMPORT_DEMAND] = {1, {handle_import_demand}},
+	[MSG_IMPORT_TRACK] = {1, {handle_import_track}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -1237,6 +1271,7 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_ADD_RESPONSES] = NULL,
 	[MSG_PROMOTE_WINNER] = NULL,
 	[MSG_IMPORT_DEMAND] = NULL,
+	[MSG_IMPORT_TRACK] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,

@@ -78,6 +78,7 @@ struct bus_result {
 					 PromoteWinner: the version */
 	bool activated;		      /* AddFormula: it became active */
 	int64_t survey_id;	      /* CreateSurvey: the new survey */
+	int64_t track_id;	      /* ImportTrack: the new track */
 	struct arena *arena;	      /* the caller's, for lists; may be NULL */
 	struct freed_line *freed;     /* Deallocate: lines freed, sku order */
 	size_t n_freed;		      /* entries in freed */

@@ -313,6 +313,14 @@ int uow_demand_add(struct uow *u, const struct demand_entry *e,
 	return ANALYTICS_WRITE(u, demand_add(u, e, err));
 }
 
+int uow_track_add(struct uow *u, const struct track_record *t, int64_t *id_out,
+		  struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->dispensing->track_add(u, t, id_out, err);
+}
+
 int uow_demand_on_commit(struct uow *u, const struct demand_entry *e,
 			 struct sc_err *err)
 {

@@ -45,6 +45,7 @@
 
 #include "common/err.h"
 #include "domain/analytics.h"
+#include "domain/cue.h"
 #include "domain/customer.h"
 #include "domain/events.h"
 #include "domain/formula.h"
@@ -635,6 +636,32 @@ struct analytics_ops {
 		      struct sc_err *err);
 };
 
+/* A stored cue track (issue 16): what lists show, and its JSON. */
+struct track_record {
+	int64_t id;		  /* set by the store */
+	const char *title;	  /* for people */
+	const char *content_hash; /* the picture it goes with, or NULL */
+	int64_t cues;		  /* how many */
+	int64_t created_at;	  /* unix seconds */
+	const char *body;	  /* the JSON as imported; NULL in lists */
+};
+
+/* Cinema dispensing (issue 16). */
+struct dispensing_ops {
+	/* Record track @t in the open transaction; *@id_out is its id. */
+	int (*track_add)(struct uow *self, const struct track_record *t,
+			 int64_t *id_out, struct sc_err *err);
+
+	/* Track @id with its body, into @a.  SC_ENOTFOUND. */
+	int (*track_get)(struct uow *self, int64_t id, struct arena *a,
+			 struct track_record **out, struct sc_err *err);
+
+	/* Every track without bodies, newest first, into @a. */
+	int (*track_list)(struct uow *self, struct arena *a,
+			  struct track_record **out, size_t *n_out,
+			  struct sc_err *err);
+};
+
 /* For operators. */
 struct admin_ops {
 	/* Cheap check that the store answers.  SC_EIO when it does not. */
@@ -680,6 +707,7 @@ struct uow {
 	const struct admin_ops *admin;		 /* set by the adapter */
 	const struct delivery_ops *deliveries;	 /* set by the adapter */
 	const struct analytics_ops *analytics;	 /* set by the adapter */
+	const struct dispensing_ops *dispensing; /* set by the adapter */
 	struct arena *arena;	       /* storage for loads; set by uow_begin */
 	struct product **seen;	       /* loaded or added in this transaction */
 	size_t n_seen;		       /* entries used in seen */
@@ -979,6 +1007,28 @@ int uow_demand_add(struct uow *u, const struct demand_entry *e,
  */
 int uow_demand_on_commit(struct uow *u, const struct demand_entry *e,
 			 struct sc_err *err);
+
+/* See dispensing_ops: queries. */
+static inline int uow_track_get(struct uow *u, int64_t id, struct arena *a,
+				struct track_record **out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->dispensing->track_get(u, id, a, out, err);
+}
+
+static inline int uow_track_list(struct uow *u, struct arena *a,
+				 struct track_record **out, size_t *n_out,
+				 struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->dispensing->track_list(u, a, out, n_out, err);
+}
+
+/* See dispensing_ops.track_add; needs an open unit of work. */
+int uow_track_add(struct uow *u, const struct track_record *t, int64_t *id_out,
+		  struct sc_err *err);
 
 /* See admin_ops.ping. */
 static inline int uow_ping(struct uow *u, struct sc_err *err)

@@ -550,10 +550,59 @@ static void port_complete(const struct uow *u)
 	all_set(u->admin, sizeof(*u->admin), "admin_ops");
 	all_set(u->deliveries, sizeof(*u->deliveries), "delivery_ops");
 	all_set(u->analytics, sizeof(*u->analytics), "analytics_ops");
+	all_set(u->dispensing, sizeof(*u->dispensing), "dispensing_ops");
 	assert_non_null(u->tx->begin);
 	assert_non_null(u->tx->commit);
 	assert_non_null(u->tx->rollback);
 	assert_non_null(u->tx->free);
+}
+
+/*
+ * Cue tracks (issue 16) on every store: an import checks the track by
+ * its rules and stores it with its JSON; lists are newest first without
+ * bodies; an unknown id is SC_ENOTFOUND; a broken track stores nothing.
+ */
+static void cue_tracks_are_checked_and_kept(void **state)
+{
+	static const struct palette_entry palette[] = {{"SEA", 1}};
+	struct fx *x = *state;
+	struct cue c = {0};
+	struct cue_track t = {"Drift", NULL, "sha256:ab", 24, 1,
+			      palette, 1,    &c,	  1};
+	struct msg m = {.type = MSG_IMPORT_TRACK};
+	struct bus_result res = {0};
+	struct track_record *got;
+	size_t n;
+
+	c = (struct cue){.id = "c1",
+			 .start = 0,
+			 .duration = 24,
+			 .sku = "SEA",
+			 .dose_ul = 10};
+	assert_true(cue_zone_parse("all", &c.zone));
+	m.u.import_track = (struct cmd_import_track){&t, "{\"v\":1}", 100};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.track_id, 1);
+	t.title = "Drift 2";
+	m.u.import_track.body = "{\"v\":2}";
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.track_id, 2);
+	c.dose_ul = 501; /* above the cap: refused, nothing stored */
+	assert_int_equal(send(&x->bus, &m, &res), SC_EINVAL);
+	assert_int_equal(uow_track_list(x->uow, &x->arena, &got, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0].id, 2);
+	assert_string_equal(got[0].title, "Drift 2");
+	assert_string_equal(got[1].content_hash, "sha256:ab");
+	assert_int_equal(got[1].cues, 1);
+	assert_null(got[0].body);
+	assert_int_equal(uow_track_get(x->uow, 1, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_string_equal(got->body, "{\"v\":1}");
+	assert_int_equal(got->created_at, 100);
+	assert_int_equal(uow_track_get(x->uow, 3, &x->arena, &got, &x->err),
+			 SC_ENOTFOUND);
 }
 
 /*
@@ -1793,6 +1842,8 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			every_op_of_the_port_is_implemented, setup, teardown), \
 		cmocka_unit_test_setup_teardown(                               \
 			formulas_and_surveys_round_trip, setup, teardown),     \
+		cmocka_unit_test_setup_teardown(                               \
+			cue_tracks_are_checked_and_kept, setup, teardown),     \
 		cmocka_unit_test_setup_teardown(                               \
 			demand_is_rolled_up_by_day_and_grouped, setup,         \
 			teardown),                                             \

@@ -75,3 +75,34 @@ def test_each_rule_is_refused_naming_the_cue(db, tmp_path):
     bad.write_text("{\"format\": ")
     p = run(db, "track", "check", str(bad))
     assert p.returncode == 2 and "line 1" in error_line(p)
+
+
+def test_tracks_are_stored_over_http_and_the_cli(server, db):
+    with open(EXAMPLE, "rb") as f:
+        body = f.read()
+    r = server.post("/tracks", data=body,
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    t = r.json()
+    assert t["id"] == 1 and t["cues"] == 4
+    assert t["track"] == json.loads(body)
+    assert t["scents"][0]["max_seat_ul"] == 37
+    track = json.loads(body)
+    track["cues"][0]["dose_ul"] = 600
+    r = server.post("/tracks", json=track)
+    assert r.status_code == 400
+    assert r.json()["message"] == ("cue 'opening-surf': dose 600 ul is not "
+                                   "1 to 500 ul per seat")
+    assert [x["id"] for x in server.get("/tracks").json()] == [1]
+    assert server.get("/tracks/1").json() == t
+    assert server.get("/tracks/2").status_code == 404
+    assert server.get("/tracks/x").status_code == 400
+    p = run(db, "track", "import", EXAMPLE)
+    assert p.stdout == "track 2: Ocean Drift (feature, OV), 4 cues\n", \
+        p.stderr
+    p = run(db, "track", "list")
+    assert [l.split("\t")[0] for l in p.stdout.splitlines()] == ["2", "1"]
+    p = run(db, "track", "show", "2", "--json")
+    assert json.loads(p.stdout)["scents"] == t["scents"]
+    p = run(db, "track", "show", "9")
+    assert p.returncode == 1 and error_line(p) == "scents: unknown track 9\n"

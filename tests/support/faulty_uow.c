@@ -245,6 +245,18 @@ FORWARD(analytics, demand,
 	(struct uow * u, const struct demand_query *q, struct arena *a,
 	 struct demand_row **out, size_t *n, struct sc_err *err),
 	q, a, out, n, err)
+FORWARD(dispensing, track_add,
+	(struct uow * u, const struct track_record *t, int64_t *id,
+	 struct sc_err *err),
+	t, id, err)
+FORWARD(dispensing, track_get,
+	(struct uow * u, int64_t id, struct arena *a, struct track_record **out,
+	 struct sc_err *err),
+	id, a, out, err)
+FORWARD(dispensing, track_list,
+	(struct uow * u, struct arena *a, struct track_record **out, size_t *n,
+	 struct sc_err *err),
+	a, out, n, err)
 FORWARD(admin, ping, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, probe_write, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, stats,
@@ -444,6 +456,12 @@ static const struct analytics_ops faulty_analytics = {
 	.demand = f_analytics_demand,
 };
 
+static const struct dispensing_ops faulty_dispensing = {
+	.track_add = f_dispensing_track_add,
+	.track_get = f_dispensing_track_get,
+	.track_list = f_dispensing_track_list,
+};
+
 static const struct admin_ops faulty_admin = {
 	.ping = f_admin_ping,
 	.probe_write = f_admin_probe_write,
@@ -463,6 +481,7 @@ void faulty_uow_init(struct faulty_uow *f, struct uow *inner)
 	f->base.admin = &faulty_admin;
 	f->base.deliveries = &faulty_deliveries;
 	f->base.analytics = &faulty_analytics;
+	f->base.dispensing = &faulty_dispensing;
 	f->inner = inner;
 	f->fail_call = -1;
 }

@@ -859,6 +859,9 @@ struct mem_analytics {
 	struct demand_entry *demand;
 	size_t n_demand, cap_demand;
 	struct key_index resp_index, demand_index;
+	struct track_record *tracks; /* issue 16's cue tracks, by id from 1 */
+	size_t n_tracks, cap_tracks;
+	int64_t first_track_id; /* staged: the id of tracks[0] */
 };
 
 static void analytics_free(struct mem_analytics *an)
@@ -1086,6 +1089,20 @@ static int an_add_demand(struct mem_analytics *an, const struct demand_entry *e)
 	return 0;
 }
 
+static int an_add_track(struct mem_analytics *an, const struct track_record *t)
+{
+	struct track_record copy = *t;
+	bool bad = false;
+
+	copy.title = an_dup(an, t->title, &bad);
+	copy.content_hash = an_dup(an, t->content_hash, &bad);
+	copy.body = an_dup(an, t->body, &bad);
+	if (bad || AN_GROW(an, an->tracks, an->n_tracks, an->cap_tracks))
+		return -1;
+	an->tracks[an->n_tracks++] = copy;
+	return 0;
+}
+
 /* The transaction's staged rows, made on first use; NULL on OOM. */
 static struct mem_analytics *staged_analytics(struct memory_uow *m)
 {
@@ -1204,6 +1221,9 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 	if (st->n_surveys && st->first_survey_id != (int64_t)an->n_surveys + 1)
 		return err_set(err, SC_ECONFLICT,
 			       "a survey was added concurrently");
+	if (st->n_tracks && st->first_track_id != (int64_t)an->n_tracks + 1)
+		return err_set(err, SC_ECONFLICT,
+			       "a track was added concurrently");
 	for (size_t i = 0; !bad && i < st->n_ing; i++)
 		bad = an_put_ingredient(an, &st->ing[i]);
 	for (size_t i = 0; !bad && i < st->n_formulas; i++)
@@ -1216,6 +1236,8 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 		bad = an_add_response(an, st->resp[i].survey, &st->resp[i].r);
 	for (size_t i = 0; !bad && i < st->n_demand; i++)
 		bad = an_add_demand(an, &st->demand[i]);
+	for (size_t i = 0; !bad && i < st->n_tracks; i++)
+		bad = an_add_track(an, &st->tracks[i]);
 	return bad ? oom(err) : SC_OK;
 }
 
@@ -1435,6 +1457,80 @@ static int memory_demand(struct uow *u, const struct demand_query *q,
 	*n_out = w;
 	return SC_OK;
 }
+
+/* ---- cinema cue tracks (issue 16), kept beside the analytics rows --- */
+
+static int memory_track_add(struct uow *u, const struct track_record *t,
+			    int64_t *id_out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct mem_analytics *st = staged_analytics(m), *an;
+
+	if (!st)
+		return oom(err);
+	if (!st->n_tracks) { /* ids follow the store's; checked at commit */
+		(void)pthread_mutex_lock(&m->store->lock);
+		an = m->store->analytics;
+		st->first_track_id = (an ? (int64_t)an->n_tracks : 0) + 1;
+		(void)pthread_mutex_unlock(&m->store->lock);
+	}
+	if (an_add_track(st, t))
+		return oom(err);
+	*id_out = st->first_track_id + (int64_t)st->n_tracks - 1;
+	return SC_OK;
+}
+
+static int memory_track_get(struct uow *u, int64_t id, struct arena *a,
+			    struct track_record **out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	if (!an || id < 1 || id > (int64_t)an->n_tracks)
+		rc = err_set(err, SC_ENOTFOUND, "unknown track %lld",
+			     (long long)id);
+	else if (!(*out = copy_records(a, &an->tracks[id - 1], 1,
+				       sizeof(**out))))
+		rc = oom(err);
+	else
+		(*out)->id = id;
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int memory_track_list(struct uow *u, struct arena *a,
+			     struct track_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	size_t n;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	n = an ? an->n_tracks : 0;
+	*out = arena_calloc(a, n ? n : 1, sizeof(**out));
+	if (!*out)
+		rc = oom(err);
+	for (size_t i = 0; !rc && an && i < n; i++) { /* newest first */
+		(*out)[i] = an->tracks[n - 1 - i];
+		(*out)[i].id = (int64_t)(n - i);
+		(*out)[i].body = NULL;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	*n_out = rc ? 0 : n;
+	return rc;
+}
+
+static const struct dispensing_ops memory_dispensing_ops = {
+	.track_add = memory_track_add,
+	.track_get = memory_track_get,
+	.track_list = memory_track_list,
+};
 
 static const struct analytics_ops memory_analytics_ops = {
 	.ingredient_put = memory_ingredient_put,
@@ -2736,6 +2832,7 @@ int memory_uow_new(struct memory_store *s, struct uow **out, struct sc_err *err)
 	m->base.admin = &memory_admin_ops;
 	m->base.deliveries = &memory_delivery_ops;
 	m->base.analytics = &memory_analytics_ops;
+	m->base.dispensing = &memory_dispensing_ops;
 	m->store = s;
 	*out = &m->base;
 	return SC_OK;

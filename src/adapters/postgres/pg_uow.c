@@ -222,6 +222,14 @@ static const char *const migrations[] = {
 	" lines BIGINT NOT NULL,"
 	" PRIMARY KEY (day, sku, segment, outcome));"
 	"ALTER TABLE customers ADD COLUMN segment TEXT;",
+	/* 8: cinema cue tracks (SQLite's 13) */
+	"CREATE TABLE tracks ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" title TEXT NOT NULL,"
+	" content_hash TEXT,"
+	" cues BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" body TEXT NOT NULL);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -324,6 +332,9 @@ enum stmt {
 	ST_RESPONSE_ADD,
 	ST_DEMAND_ADD,
 	ST_DEMAND,
+	ST_TRACK_ADD,
+	ST_TRACK_GET,
+	ST_TRACK_LIST,
 	ST__COUNT
 };
 
@@ -525,6 +536,13 @@ static const char *const stmt_sql[] = {
 		" lines = demand.lines + excluded.lines",
 	[ST_DEMAND] = DEMAND_SQL("$1::int", "$2::int", "$3::int", "$4::boolean",
 				 "$5::text"),
+	[ST_TRACK_ADD] = "INSERT INTO tracks (title, content_hash, cues,"
+			 " created_at, body) VALUES ($1, $2, $3, $4, $5)"
+			 " RETURNING id",
+	[ST_TRACK_GET] = "SELECT id, title, content_hash, cues, created_at,"
+			 " body FROM tracks WHERE id = $1",
+	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
+			  " NULL FROM tracks ORDER BY id DESC",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -2526,6 +2544,69 @@ static const struct analytics_ops pg_analytics_ops = {
 	.demand = pg_demand,
 };
 
+/* ---- cinema cue tracks (issue 16) ----------------------------------- */
+
+static int pg_track_add(struct uow *u, const struct track_record *t,
+			int64_t *id_out, struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, t->title);
+	p_str(&q, t->content_hash);
+	p_int(&q, t->cues);
+	p_int(&q, t->created_at);
+	p_str(&q, t->body);
+	return insert_id(to_pg(u), ST_TRACK_ADD, &q, id_out, err);
+}
+
+static int fill_track(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct track_record *t = row;
+
+	t->id = int_at(r, i, 0);
+	t->cues = int_at(r, i, 3);
+	t->created_at = int_at(r, i, 4);
+	return text_at(r, i, 1, a, &t->title) ||
+			       text_at(r, i, 2, a, &t->content_hash) ||
+			       text_at(r, i, 5, a, &t->body)
+		       ? -1
+		       : 0;
+}
+
+static int pg_track_get(struct uow *u, int64_t id, struct arena *a,
+			struct track_record **out, struct sc_err *err)
+{
+	struct params q = {0};
+	size_t n = 0;
+	int rc;
+
+	p_int(&q, id);
+	rc = pg_read_all(to_pg(u),
+			 &(const struct pg_list){ST_TRACK_GET, &q,
+						 sizeof(**out), fill_track},
+			 a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "unknown track %lld",
+			     (long long)id);
+	return rc;
+}
+
+static int pg_track_list(struct uow *u, struct arena *a,
+			 struct track_record **out, size_t *n_out,
+			 struct sc_err *err)
+{
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_TRACK_LIST, NULL,
+						   sizeof(**out), fill_track},
+			   a, (void **)out, n_out, err);
+}
+
+static const struct dispensing_ops pg_dispensing_ops = {
+	.track_add = pg_track_add,
+	.track_get = pg_track_get,
+	.track_list = pg_track_list,
+};
+
 static const struct delivery_ops pg_delivery_ops = {
 	.contact = pg_contact,
 	.add = pg_delivery_add,
@@ -2577,6 +2658,7 @@ int pg_uow_new(struct pg_db *db, struct uow **out, struct sc_err *err)
 	s->base.admin = &pg_admin_ops;
 	s->base.deliveries = &pg_delivery_ops;
 	s->base.analytics = &pg_analytics_ops;
+	s->base.dispensing = &pg_dispensing_ops;
 	s->shared = db;
 	*out = &s->base;
 	return SC_OK;

@@ -267,6 +267,14 @@ static const char *const migrations[] = {
 	" lines INTEGER NOT NULL,"
 	" PRIMARY KEY (day, sku, segment, outcome)) WITHOUT ROWID;"
 	"ALTER TABLE customers ADD COLUMN segment TEXT;",
+	/* 13: cinema cue tracks, kept as the JSON they came as (issue 16) */
+	"CREATE TABLE tracks ("
+	" id INTEGER PRIMARY KEY,"
+	" title TEXT NOT NULL,"
+	" content_hash TEXT,"
+	" cues INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" body TEXT NOT NULL);",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -343,6 +351,9 @@ enum stmt {
 	ST_RESPONSE_ADD,
 	ST_DEMAND_ADD,
 	ST_DEMAND,
+	ST_TRACK_ADD,
+	ST_TRACK_GET,
+	ST_TRACK_LIST,
 	ST__COUNT
 };
 
@@ -558,6 +569,12 @@ static const char *const stmt_sql[] = {
 			  " units = units + excluded.units,"
 			  " lines = lines + excluded.lines",
 	[ST_DEMAND] = DEMAND_SQL("?1", "?2", "?3", "?4", "?5"),
+	[ST_TRACK_ADD] = "INSERT INTO tracks (title, content_hash, cues,"
+			 " created_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_TRACK_GET] = "SELECT id, title, content_hash, cues, created_at,"
+			 " body FROM tracks WHERE id = ?1",
+	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
+			  " NULL FROM tracks ORDER BY id DESC",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -2521,6 +2538,78 @@ static const struct analytics_ops sqlite_analytics_ops = {
 	.demand = sqlite_demand,
 };
 
+/* ---- cinema cue tracks (issue 16) ----------------------------------- */
+
+static int sqlite_track_add(struct uow *u, const struct track_record *t,
+			    int64_t *id_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_TRACK_ADD);
+	int rc;
+
+	(void)bind_text(st, 1, t->title);
+	(void)bind_text(st, 2, t->content_hash);
+	(void)sqlite3_bind_int64(st, 3, t->cues);
+	(void)sqlite3_bind_int64(st, 4, t->created_at);
+	(void)bind_text(st, 5, t->body);
+	rc = exec(s, st, "add track", err);
+	if (!rc)
+		*id_out = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+static int fill_track(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct track_record *t = row;
+
+	t->id = sqlite3_column_int64(st, 0);
+	t->cues = sqlite3_column_int64(st, 3);
+	t->created_at = sqlite3_column_int64(st, 4);
+	return col_text(a, st, 1, &t->title) ||
+			       col_text_opt(a, st, 2, &t->content_hash) ||
+			       col_text_opt(a, st, 5, &t->body)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_track_get(struct uow *u, int64_t id, struct arena *a,
+			    struct track_record **out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_TRACK_GET);
+	size_t n = 0;
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, id);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(**out), fill_track,
+						 "read track"},
+		      a, (void **)out, &n, err);
+	if (!rc && !n)
+		rc = err_set(err, SC_ENOTFOUND, "unknown track %lld",
+			     (long long)id);
+	return rc;
+}
+
+static int sqlite_track_list(struct uow *u, struct arena *a,
+			     struct track_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	return read_all(s,
+			&(const struct row_reader){stmt(s, ST_TRACK_LIST),
+						   sizeof(**out), fill_track,
+						   "read tracks"},
+			a, (void **)out, n_out, err);
+}
+
+static const struct dispensing_ops sqlite_dispensing_ops = {
+	.track_add = sqlite_track_add,
+	.track_get = sqlite_track_get,
+	.track_list = sqlite_track_list,
+};
+
 static const struct delivery_ops sqlite_delivery_ops = {
 	.contact = sqlite_contact,
 	.add = sqlite_delivery_add,
@@ -2898,6 +2987,7 @@ static int connect(struct sqlite_db *shared, bool migrate_only,
 	s->base.admin = &sqlite_admin_ops;
 	s->base.deliveries = &sqlite_delivery_ops;
 	s->base.analytics = &sqlite_analytics_ops;
+	s->base.dispensing = &sqlite_dispensing_ops;
 	s->shared = shared;
 	rc = sqlite3_open_v2(shared->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

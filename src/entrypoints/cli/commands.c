@@ -1143,14 +1143,18 @@ const struct cli_command cli_commands[] = {
 	 "sourcing decision).  --json prints the plan as GET /plan does.\n"
 	 "--as-of DATE plans as on that day (the weeks before it).",
 	 "W:H:m:L:AjO:", 0, 0, false, cmd_plan},
-	{"track", "check FILE [--json]",
-	 "check a cinema scent cue track and sum its doses",
-	 "Reads a cue track (docs/dispensing.md), checks it (palette, burst\n"
-	 "cap, gaps between different scents, exclusive groups, doses) and\n"
-	 "prints per scent the cues, the most any seat receives, the total\n"
-	 "and the seats; the first rule broken, naming the cue, exits 2.\n"
-	 "Changes nothing.",
-	 "j", 2, 2, true, cmd_track},
+	{"track", "check FILE | import FILE | list | show ID [--json]",
+	 "cinema scent cue tracks: check, store, list, show",
+	 "  check FILE    check a cue track (docs/dispensing.md: palette,\n"
+	 "                burst cap, gaps between different scents,\n"
+	 "                exclusive groups, doses) and print per scent the\n"
+	 "                cues, the most any seat receives, the total and\n"
+	 "                the seats; the first rule broken, naming the cue,\n"
+	 "                exits 2.  Stores nothing.\n"
+	 "  import FILE   check it the same way and store it\n"
+	 "  list          stored tracks, newest first\n"
+	 "  show ID       a stored track's doses (--json)",
+	 "j", 1, 2, false, cmd_track},
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"

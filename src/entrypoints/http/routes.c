@@ -28,6 +28,7 @@
 #include "domain/token.h"
 #include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
+#include "entrypoints/dispensing/cue_io.h"
 #include "entrypoints/http/guard.h"
 #include "entrypoints/http/http_metrics.h"
 #include "entrypoints/sourcing/sourcing_io.h"
@@ -1936,6 +1937,135 @@ static void get_plan(struct worker *w, const struct http_req *req,
 	arena_reset(&w->scratch);
 }
 
+/* ---- cinema cue tracks (issue 16) ------------------------------------- */
+
+/*
+ * A stored track's answer: its summary (doses per scent, from its JSON
+ * parsed again), its id and import time, and the track itself.
+ */
+static json_t *track_json(const struct track_record *rec, struct arena *a,
+			  struct sc_err *err)
+{
+	json_t *track = json_loads(rec->body, JSON_REJECT_DUPLICATES, NULL), *j;
+	struct scent_dose *d;
+	struct cue_track *t;
+
+	if (!track) {
+		(void)err_set(err, SC_EIO, "stored track %lld is not JSON",
+			      (long long)rec->id);
+		return NULL;
+	}
+	if (cue_track_from_json(track, a, &t, err) ||
+	    cue_track_doses(t, a, &d, err)) {
+		json_decref(track);
+		return NULL;
+	}
+	j = cue_summary_json(t, d);
+	if (!j || json_object_set_new(j, "id", json_integer(rec->id)) ||
+	    json_object_set_new(j, "created_at",
+				json_integer(rec->created_at)) ||
+	    json_object_set(j, "track", track)) {
+		json_decref(j);
+		j = NULL;
+		(void)err_set(err, SC_ENOMEM, "out of memory");
+	}
+	json_decref(track);
+	return j;
+}
+
+/* POST /tracks: a cue track, checked by its rules and stored. */
+static void post_track(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	struct msg m = {.type = MSG_IMPORT_TRACK};
+	struct bus_result res = {0};
+	struct track_record *rec;
+	struct cue_track *t;
+	struct sc_err err;
+	json_t *o = parse_object(req, out), *j = NULL;
+	char *body;
+
+	if (!o)
+		return;
+	err_clear(&err);
+	body = arena_strndup(&w->scratch, req->body, req->len);
+	if (!body || cue_track_from_json(o, &w->scratch, &t, &err)) {
+		if (!body)
+			(void)err_set(&err, SC_ENOMEM, "out of memory");
+		reply_err(out, &err);
+		goto out_decref;
+	}
+	m.u.import_track =
+		(struct cmd_import_track){t, body, (int64_t)time(NULL)};
+	if (send(w, &m, &res, &err) ||
+	    uow_track_get(w->uow, res.track_id, &w->scratch, &rec, &err) ||
+	    !(j = track_json(rec, &w->scratch, &err)))
+		reply_err(out, &err);
+	else
+		reply_json(out, 201, j);
+out_decref:
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+static void get_tracks(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	struct track_record *t;
+	struct sc_err err;
+	json_t *arr;
+	size_t n;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_track_list(w->uow, &w->scratch, &t, &n, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			    arr,
+			    json_pack("{s:I,s:s,s:s?,s:I,s:I}", "id",
+				      (json_int_t)t[i].id, "title", t[i].title,
+				      "content_hash", t[i].content_hash, "cues",
+				      (json_int_t)t[i].cues, "created_at",
+				      (json_int_t)t[i].created_at))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	reply_json(out, 200, arr);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_track(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	char id[24];
+	struct track_record *rec;
+	struct sc_err err;
+	char *end;
+	long long v;
+	json_t *j;
+
+	if (path_ident(req, strlen("/tracks/"), "track id", id, sizeof(id),
+		       out))
+		return;
+	v = strtoll(id, &end, 10);
+	if (*end || v < 1) {
+		reply_msg(out, 400, "a track id is a positive integer");
+		return;
+	}
+	err_clear(&err);
+	if (uow_track_get(w->uow, v, &w->scratch, &rec, &err) ||
+	    !(j = track_json(rec, &w->scratch, &err)))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, j);
+	arena_reset(&w->scratch);
+}
+
 static const struct route {
 	const char *method;  /* the one method served */
 	const char *path;    /* exact path, or prefix when ending in '/' */
@@ -1997,6 +2127,9 @@ static const struct route {
 	{"POST", "/demand", post_demand, TOKEN_SCOPE_STOCK, BODY_JSON_OR_CSV},
 	{"GET", "/demand", get_demand, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/plan", get_plan, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/tracks", post_track, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/tracks", get_tracks, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/tracks/{id}", get_track, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},
 };
