@@ -1506,24 +1506,27 @@ static int memory_track_list(struct uow *u, struct arena *a,
 			     struct sc_err *err)
 {
 	struct memory_store *s = to_memory_uow(u)->store;
+	const struct track_record *src;
+	struct track_record *v;
 	struct mem_analytics *an;
 	size_t n;
-	int rc = SC_OK;
 
 	(void)pthread_mutex_lock(&s->lock);
 	an = s->analytics;
-	n = an ? an->n_tracks : 0;
-	*out = arena_calloc(a, n ? n : 1, sizeof(**out));
-	if (!*out)
-		rc = oom(err);
-	for (size_t i = 0; !rc && an && i < n; i++) { /* newest first */
-		(*out)[i] = an->tracks[n - 1 - i];
-		(*out)[i].id = (int64_t)(n - i);
-		(*out)[i].body = NULL;
+	src = an ? an->tracks : NULL;
+	n = src ? an->n_tracks : 0;
+	v = arena_calloc(a, n ? n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) { /* newest first */
+		v[i] = src[n - 1 - i];
+		v[i].id = (int64_t)(n - i);
+		v[i].body = NULL;
 	}
 	(void)pthread_mutex_unlock(&s->lock);
-	*n_out = rc ? 0 : n;
-	return rc;
+	if (!v)
+		return oom(err);
+	*out = v;
+	*n_out = n;
+	return SC_OK;
 }
 
 static const struct dispensing_ops memory_dispensing_ops = {
