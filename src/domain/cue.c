@@ -351,34 +351,55 @@ int cue_track_check(const struct cue_track *t, struct arena *a,
 	return check_pairs(t, order, err);
 }
 
+int cue_track_seat_doses(const struct cue_track *t, struct arena *a,
+			 int64_t **out, struct sc_err *err)
+{
+	int64_t *seat =
+		arena_calloc(a, t->n_palette * CUE_MAP_SEATS, sizeof(*seat));
+
+	if (!seat) {
+		(void)err_set(err, SC_ENOMEM, "out of memory");
+		return SC_ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_cues; i++) {
+		const struct cue *c = &t->cues[i];
+		size_t k = (size_t)(palette_find(t, c->sku) - t->palette);
+		int64_t *s = seat + k * CUE_MAP_SEATS;
+
+		for (int r = 0; r < CUE_ROWS_MAX; r++)
+			for (int n = 1; n <= CUE_SEATS_MAX; n++)
+				if (c->zone.rows[r] >> (n - 1) & 1)
+					s[CUE_SEAT_INDEX(r, n)] += c->dose_ul;
+	}
+	*out = seat;
+	return SC_OK;
+}
+
 int cue_track_doses(const struct cue_track *t, struct arena *a,
 		    struct scent_dose **out, struct sc_err *err)
 {
-	enum { SEATS = CUE_ROWS_MAX * CUE_SEATS_MAX };
 	struct scent_dose *d = arena_calloc(a, t->n_palette, sizeof(*d));
-	int64_t *seat = arena_calloc(a, t->n_palette * SEATS, sizeof(*seat));
+	int64_t *seat;
+	int rc = cue_track_seat_doses(t, a, &seat, err);
 
-	if (!d || !seat)
+	if (rc)
+		return rc;
+	if (!d)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t k = 0; k < t->n_palette; k++) {
 		d[k].sku = t->palette[k].sku;
 		d[k].slot = t->palette[k].slot;
 	}
 	for (size_t i = 0; i < t->n_cues; i++) {
-		const struct cue *c = &t->cues[i];
-		size_t k = (size_t)(palette_find(t, c->sku) - t->palette);
-		int64_t *s = seat + k * SEATS;
+		size_t k =
+			(size_t)(palette_find(t, t->cues[i].sku) - t->palette);
 
 		d[k].cues++;
-		d[k].release_ms += release_ms(t, c);
-		for (int r = 0; r < CUE_ROWS_MAX; r++)
-			for (int n = 0; n < CUE_SEATS_MAX; n++)
-				if (c->zone.rows[r] >> n & 1)
-					s[r * CUE_SEATS_MAX + n] += c->dose_ul;
+		d[k].release_ms += release_ms(t, &t->cues[i]);
 	}
 	for (size_t k = 0; k < t->n_palette; k++)
-		for (size_t x = 0; x < SEATS; x++) {
-			int64_t v = seat[k * SEATS + x];
+		for (size_t x = 0; x < CUE_MAP_SEATS; x++) {
+			int64_t v = seat[k * CUE_MAP_SEATS + x];
 
 			d[k].total_ul += v;
 			d[k].seats += v > 0;

@@ -120,6 +120,19 @@ int cue_track_check(const struct cue_track *t, struct arena *a,
 int cue_track_doses(const struct cue_track *t, struct arena *a,
 		    struct scent_dose **out, struct sc_err *err);
 
+/* Seats of the map, and the index of (row 0..25, seat 1..64) in it. */
+#define CUE_MAP_SEATS ((size_t)CUE_ROWS_MAX * CUE_SEATS_MAX)
+#define CUE_SEAT_INDEX(row, seat)                                              \
+	((size_t)(row)*CUE_SEATS_MAX + (size_t)(seat)-1)
+
+/*
+ * What @t (checked) releases at each seat of the map, per palette scent:
+ * *@out gets n_palette * CUE_MAP_SEATS microlitres in @a, scent k's seat
+ * x at [k * CUE_MAP_SEATS + x].  SC_ENOMEM.
+ */
+int cue_track_seat_doses(const struct cue_track *t, struct arena *a,
+			 int64_t **out, struct sc_err *err);
+
 /* Milliseconds from frame 0 to frame @frame at @t's edit rate. */
 int64_t cue_frame_ms(const struct cue_track *t, int64_t frame);
 

@@ -106,3 +106,52 @@ def test_tracks_are_stored_over_http_and_the_cli(server, db):
     assert json.loads(p.stdout)["scents"] == t["scents"]
     p = run(db, "track", "show", "9")
     assert p.returncode == 1 and error_line(p) == "scents: unknown track 9\n"
+
+
+VENUE = os.path.join(ROOT, "examples", "screen-3.venue.json")
+
+
+def test_preshow_lists_the_refills_and_the_seats_that_cannot_play(db,
+                                                                   tmp_path):
+    """Screen 3 sells A1-A20 and B1-B10, A3 opted out: 29 seats playing.
+    SEA-BREEZE reaches A1-A20 and B1-B20 with 12 + 25 = 37 ul; A1-A10
+    hold 30 (A3 out): 9 refills of 970 ul to the 1 000 ul capacity, 8 730
+    ul to order.  A20 holds ROSE in PINE's slot; B5 has no device (three
+    scents reach it)."""
+    p = run(db, "track", "preshow", EXAMPLE, VENUE, "--json")
+    assert p.returncode == 1, p.stderr  # not ready
+    r = json.loads(p.stdout)
+    assert r["seats_playing"] == 29 and not r["ready"]
+    assert r["refill_ul"] == {"SEA-BREEZE": 8730, "PINE": 0,
+                              "BUSY-STREET": 0}
+    lines = [(l["seat"], l["sku"], l["problem"], l["needed_ul"],
+              l["level_ul"], l["refill_ul"]) for l in r["lines"]]
+    assert lines == [(f"A{s}", "SEA-BREEZE", "refill", 37, 30, 970)
+                     for s in (1, 2, 4, 5, 6, 7, 8, 9, 10)] + [
+        ("A20", "PINE", "wrong scent", 20, 500, 0),
+        ("B5", "SEA-BREEZE", "no device", 37, 0, 0),
+        ("B5", "PINE", "no device", 20, 0, 0),
+        ("B5", "BUSY-STREET", "no device", 8, 0, 0)]
+    # refilled and fixed: ready, exit 0
+    with open(VENUE) as f:
+        venue = json.load(f)
+    for slot in venue["devices"][0]["slots"]:
+        slot["level_ul"] = 1000
+    venue["devices"][2]["slots"][1]["sku"] = "PINE"
+    venue["opted_out"] = "A3,B5"
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(venue))
+    p = run(db, "track", "preshow", EXAMPLE, str(path))
+    assert p.returncode == 0, p.stdout
+    assert "28 seats playing, ready" in p.stdout
+    # a venue that breaks its own rules
+    venue["devices"][1]["seats"] += ",A1"  # A1 now has two devices
+    path.write_text(json.dumps(venue))
+    p = run(db, "track", "preshow", EXAMPLE, str(path))
+    assert p.returncode == 2
+    assert error_line(p) == "scents: seat A1 has two devices\n"
+    venue["devices"][1]["seats"] = "D1"
+    path.write_text(json.dumps(venue))
+    p = run(db, "track", "preshow", EXAMPLE, str(path))
+    assert error_line(p) == \
+        "scents: device of seat D1: no such seat in the map\n"

@@ -9,6 +9,7 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "domain/cue.h"
+#include "domain/venue.h"
 #include "support/cmocka.h"
 
 static const struct palette_entry palette[] = {{"SEA", 1}, {"PINE", 2}};
@@ -189,6 +190,88 @@ static void doses_per_scent_per_seat(void **state)
 	arena_release(&a);
 }
 
+/*
+ * Row A seats 1-4, all sold, seat 2 opted out; the track sends SEA (slot
+ * 1) 10 ul to all and PINE (slot 2) 10 ul to A4 only (2.5 s later).
+ * Seat 1 holds 5 ul of SEA: refill 95 to the 100 ul capacity; seat 3
+ * is fine; seat 4 has SEA but no PINE slot.  Three seats play.
+ */
+static void preshow_by_hand(void **state)
+{
+	static const struct cartridge low[] = {{1, "SEA", NULL, 5}};
+	static const struct cartridge sea_only[] = {{1, "SEA", NULL, 50}};
+	static const struct cartridge ok[] = {{1, "SEA", NULL, 50},
+					      {2, "PINE", NULL, 50}};
+	static const struct seat_device dev[] = {{0, 1, low, 1},
+						 {0, 2, ok, 2},
+						 {0, 3, ok, 2},
+						 {0, 4, sea_only, 1}};
+	struct cue c[2] = {cue_at("s", 0, "SEA"), cue_at("p", 84, "PINE")};
+	struct cue_track t = track_of(c, 2);
+	struct venue v = {"Room", {{0}}, dev, 4, {{0}}, {{0}}, 100};
+	struct preshow_report r;
+	struct arena a;
+	struct sc_err err;
+
+	(void)state;
+	(void)cue_zone_parse("A4", &c[1].zone);
+	(void)cue_zone_parse("A1-A4", &v.seats);
+	(void)cue_zone_parse("A1-A4", &v.occupied);
+	(void)cue_zone_parse("A2", &v.opted_out);
+	arena_init(&a);
+	err_clear(&err);
+	assert_int_equal(cue_track_check(&t, &a, &err), SC_OK);
+	assert_int_equal(venue_check(&v, &err), SC_OK);
+	assert_int_equal(venue_preshow(&t, &v, &a, &r, &err), SC_OK);
+	assert_int_equal(r.seats_playing, 3);
+	assert_false(r.ready);
+	assert_int_equal(r.n_lines, 2);
+	assert_int_equal(r.lines[0].seat, 1);
+	assert_int_equal(r.lines[0].problem, PRESHOW_REFILL);
+	assert_int_equal(r.lines[0].refill_ul, 95);
+	assert_int_equal(r.lines[1].seat, 4);
+	assert_int_equal(r.lines[1].problem, PRESHOW_NO_SLOT);
+	assert_int_equal(r.refill_ul[0], 95);
+	assert_int_equal(r.refill_ul[1], 0);
+	assert_string_equal(preshow_problem_name(PRESHOW_NO_SLOT), "no slot");
+	arena_release(&a);
+}
+
+static void venues_keep_their_rules(void **state)
+{
+	static const struct cartridge twice[] = {{1, "SEA", NULL, 5},
+						 {1, "PINE", NULL, 5}};
+	static const struct cartridge full[] = {{1, "SEA", NULL, 101}};
+	struct seat_device dev = {0, 1, twice, 2};
+	struct venue v = {"Room", {{0}}, &dev, 1, {{0}}, {{0}}, 100};
+	struct sc_err err;
+
+	(void)state;
+	(void)cue_zone_parse("A1-A4", &v.seats);
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL);
+	assert_string_equal(err.msg, "device of seat A1: slot 1 twice");
+	dev.slots = full;
+	dev.n_slots = 1;
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL); /* over capacity */
+	dev.n_slots = 0;
+	(void)cue_zone_parse("B1", &v.occupied);
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL); /* not a seat */
+	memset(&v.occupied, 0, sizeof(v.occupied));
+	v.capacity_ul = 0;
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL);
+	v.capacity_ul = 100;
+	v.name = "";
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL);
+	v.name = "Room";
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +281,8 @@ int main(void)
 		cmocka_unit_test(exclusive_groups_do_not_overlap),
 		cmocka_unit_test(bad_cues_are_named),
 		cmocka_unit_test(doses_per_scent_per_seat),
+		cmocka_unit_test(preshow_by_hand),
+		cmocka_unit_test(venues_keep_their_rules),
 	};
 
 	return cmocka_run_group_tests_name("test_cue", tests, NULL, NULL);

@@ -1143,7 +1143,9 @@ const struct cli_command cli_commands[] = {
 	 "sourcing decision).  --json prints the plan as GET /plan does.\n"
 	 "--as-of DATE plans as on that day (the weeks before it).",
 	 "W:H:m:L:AjO:", 0, 0, false, cmd_plan},
-	{"track", "check FILE | import FILE | list | show ID [--json]",
+	{"track",
+	 "check FILE | import FILE | list | show ID | preshow TRACK VENUE "
+	 "[--json]",
 	 "cinema scent cue tracks: check, store, list, show",
 	 "  check FILE    check a cue track (docs/dispensing.md: palette,\n"
 	 "                burst cap, gaps between different scents,\n"
@@ -1153,8 +1155,12 @@ const struct cli_command cli_commands[] = {
 	 "                exits 2.  Stores nothing.\n"
 	 "  import FILE   check it the same way and store it\n"
 	 "  list          stored tracks, newest first\n"
-	 "  show ID       a stored track's doses (--json)",
-	 "j", 1, 2, false, cmd_track},
+	 "  show ID       a stored track's doses (--json)\n"
+	 "  preshow TRACK VENUE\n"
+	 "                each occupied seat's cartridges (a scents-venue/1\n"
+	 "                file) against what the track releases there: the\n"
+	 "                refills needed per scent; exit 1 when not ready",
+	 "j", 1, 3, false, cmd_track},
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"

@@ -14,6 +14,7 @@
 #include "entrypoints/cli/cli.h"
 #include "entrypoints/cli/session.h"
 #include "entrypoints/dispensing/cue_io.h"
+#include "entrypoints/dispensing/venue_io.h"
 #include "service/uow.h"
 
 static int check_track(const char *path, bool as_json)
@@ -130,9 +131,60 @@ static int list_or_show(const struct config *cfg, const char *id_text,
 	return rc > 0 ? rc : rc ? cli_fail(&err) : CLI_OK;
 }
 
+/* Load and parse JSON file @path; CLI_USAGE after saying why. */
+static int load(const char *path, json_t **out)
+{
+	json_error_t jerr;
+
+	*out = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (*out)
+		return CLI_OK;
+	cli_error("%s: line %d: %s", path, jerr.line, jerr.text);
+	return CLI_USAGE;
+}
+
+/*
+ * `track preshow TRACK VENUE`: each occupied seat's cartridges against
+ * what the track releases there; exit 1 when the show is not ready.
+ */
+static int preshow(const char *track_path, const char *venue_path, bool as_json)
+{
+	struct preshow_report r = {0};
+	struct cue_track *t = NULL;
+	struct venue *v = NULL;
+	struct sc_err err;
+	struct arena a;
+	json_t *tj = NULL, *vj = NULL;
+	int rc = load(track_path, &tj);
+
+	if (!rc)
+		rc = load(venue_path, &vj);
+	arena_init(&a);
+	err_clear(&err);
+	if (!rc && (cue_track_from_json(tj, &a, &t, &err) ||
+		    cue_track_check(t, &a, &err) ||
+		    venue_from_json(vj, &a, &v, &err) || venue_check(v, &err) ||
+		    venue_preshow(t, v, &a, &r, &err)))
+		rc = cli_fail(&err);
+	if (!rc && (!t || !v))
+		rc = CLI_RUNTIME;
+	if (!rc && as_json)
+		rc = cli_print_json(preshow_json(t, v, &r));
+	else if (!rc)
+		preshow_print(stdout, t, v, &r);
+	if (!rc && !r.ready)
+		rc = CLI_RUNTIME;
+	arena_release(&a);
+	json_decref(tj);
+	json_decref(vj);
+	return rc;
+}
+
 int cmd_track(const struct config *cfg, const struct cli_opts *o, int argc,
 	      char **argv)
 {
+	if (!strcmp(argv[0], "preshow") && argc == 3)
+		return preshow(argv[1], argv[2], o->json);
 	if (!strcmp(argv[0], "check") && argc == 2)
 		return check_track(argv[1], o->json);
 	if (!strcmp(argv[0], "import") && argc == 2)
@@ -142,6 +194,6 @@ int cmd_track(const struct config *cfg, const struct cli_opts *o, int argc,
 	if (!strcmp(argv[0], "show") && argc == 2)
 		return list_or_show(cfg, argv[1], o->json);
 	cli_error("usage: scents track check FILE | import FILE | list | "
-		  "show ID [--json]");
+		  "show ID | preshow TRACK VENUE [--json]");
 	return CLI_USAGE;
 }
