@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "domain/date.h"
 #include "domain/sourcing.h"
+#include "entrypoints/json/json_in.h"
 
 /* ---- decimals -------------------------------------------------------- */
 
@@ -327,20 +328,6 @@ int aio_ingredients_csv(const struct csv_text *in, struct arena *a,
 	return csv_read_all(in, &spec, a, (void **)out, n_out, err);
 }
 
-/* Optional string field @name of @o into *@out; false when not a string. */
-static bool opt_str(json_t *o, const char *name, const char **out)
-{
-	json_t *v = json_object_get(o, name);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_string(v))
-		return false;
-	*out = json_string_value(v);
-	return true;
-}
-
 /* Optional decimal field @name of @o scaled by 10^@d into *@out (-1). */
 static bool opt_fixed(json_t *o, const char *name, int d, int64_t *out)
 {
@@ -366,8 +353,9 @@ int aio_ingredients_json(json_t *arr, struct arena *a, struct ingredient **out,
 		json_t *o = json_array_get(arr, i);
 		int64_t max;
 
-		if (!json_is_object(o) || !opt_str(o, "name", &v[i].name) ||
-		    !opt_str(o, "cas", &v[i].cas) ||
+		if (!json_is_object(o) ||
+		    !json_opt_string(o, "name", &v[i].name) ||
+		    !json_opt_string(o, "cas", &v[i].cas) ||
 		    !opt_fixed(o, "max_pct", 3, &max) || max > 100000 ||
 		    !opt_fixed(o, "cheap_usd_per_kg", 2, &v[i].price[0]) ||
 		    !opt_fixed(o, "expensive_usd_per_kg", 2, &v[i].price[1]))
@@ -442,18 +430,9 @@ static int formula_opts(json_t *o, struct formula *f, struct sc_err *err)
 					    "lines", NULL};
 	json_t *v;
 	int64_t density;
-	const char *key;
 
-	json_object_foreach(o, key, v)
-	{
-		size_t k = 0;
-
-		while (known[k] && strcmp(known[k], key) != 0)
-			k++;
-		if (!known[k])
-			return err_set(err, SC_EINVAL, "unknown field '%.64s'",
-				       key);
-	}
+	if (json_known_keys(o, known, NULL, err))
+		return SC_EINVAL;
 	v = json_object_get(o, "unit_ml");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		  json_integer_value(v) > FORMULA_UNIT_ML_MAX))
@@ -469,7 +448,7 @@ static int formula_opts(json_t *o, struct formula *f, struct sc_err *err)
 			       "decimals");
 	if (density >= 0)
 		f->density_mg_ml = (int32_t)density;
-	if (!opt_str(o, "note", &f->note))
+	if (!json_opt_string(o, "note", &f->note))
 		return err_set(err, SC_EINVAL, "field 'note' must be a string");
 	return SC_OK;
 }
@@ -496,7 +475,7 @@ static int formula_lines(json_t *lines, struct arena *a, struct formula *f,
 		int64_t milli;
 
 		if (!json_is_object(e) ||
-		    !opt_str(e, "ingredient", &l[i].ingredient) ||
+		    !json_opt_string(e, "ingredient", &l[i].ingredient) ||
 		    !l[i].ingredient || !json_object_get(e, "pct") ||
 		    !opt_fixed(e, "pct", 3, &milli) || milli > 100000)
 			return err_set(err, SC_EINVAL,
@@ -600,9 +579,9 @@ int aio_responses_json(json_t *arr, struct arena *a,
 
 		v[i].accepted = -1;
 		if (!json_is_object(o) ||
-		    !opt_str(o, "respondent", &v[i].respondent) ||
-		    !opt_str(o, "variant", &v[i].variant) ||
-		    !opt_str(o, "segment", &v[i].segment) ||
+		    !json_opt_string(o, "respondent", &v[i].respondent) ||
+		    !json_opt_string(o, "variant", &v[i].variant) ||
+		    !json_opt_string(o, "segment", &v[i].segment) ||
 		    (acc && !json_is_null(acc) && !json_is_boolean(acc)) ||
 		    (rat && !json_is_null(rat) &&
 		     (!json_is_integer(rat) || json_integer_value(rat) < 1 ||

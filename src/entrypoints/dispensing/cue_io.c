@@ -7,39 +7,7 @@
 
 #include "common/arena.h"
 #include "common/err.h"
-
-/* Keys of @o not in @known: SC_EINVAL naming @where and the key. */
-static int known_keys(json_t *o, const char *const *known, const char *where,
-		      struct sc_err *err)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v)
-	{
-		size_t k = 0;
-
-		(void)v;
-		while (known[k] && strcmp(known[k], key) != 0)
-			k++;
-		if (!known[k])
-			return err_set(err, SC_EINVAL,
-				       "%s: unknown field '%.64s'", where, key);
-	}
-	return SC_OK;
-}
-
-/* Optional string @name of @o; false when present and not a string. */
-static bool opt_string(json_t *o, const char *name, const char **out)
-{
-	json_t *v = json_object_get(o, name);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return true;
-	*out = json_string_value(v);
-	return json_is_string(v) && strlen(*out) == json_string_length(v);
-}
+#include "entrypoints/json/json_in.h"
 
 /* Optional integer @name of @o in [0, @max] (else @def). */
 static bool opt_int(json_t *o, const char *name, int64_t max, int64_t def,
@@ -90,8 +58,8 @@ static int palette_of(json_t *arr, struct arena *a, struct cue_track *t,
 		json_t *e = json_array_get(arr, i);
 		int64_t slot;
 
-		if (!json_is_object(e) || !opt_string(e, "sku", &p[i].sku) ||
-		    !p[i].sku ||
+		if (!json_is_object(e) ||
+		    !json_opt_string(e, "sku", &p[i].sku) || !p[i].sku ||
 		    !opt_int(e, "slot", CUE_PALETTE_MAX, -1, &slot))
 			return err_set(err, SC_EINVAL,
 				       "palette entry %zu: needs a sku and a "
@@ -136,7 +104,8 @@ static bool pulse_and_fallback(json_t *o, struct cue *c)
 	if (!f || (json_is_string(f) && !strcmp(json_string_value(f), "skip")))
 		return true;
 	return json_is_object(f) && json_object_size(f) == 1 &&
-	       opt_string(f, "substitute", &c->substitute) && c->substitute;
+	       json_opt_string(f, "substitute", &c->substitute) &&
+	       c->substitute;
 }
 
 static int cue_of(json_t *o, size_t i, const struct cue_track *t, struct cue *c,
@@ -155,9 +124,9 @@ static int cue_of(json_t *o, size_t i, const struct cue_track *t, struct cue *c,
 	(void)snprintf(where, sizeof(where), "cue %zu", i + 1);
 	if (!json_is_object(o))
 		return err_set(err, SC_EINVAL, "%s: must be an object", where);
-	if (known_keys(o, known, where, err))
+	if (json_known_keys(o, known, where, err))
 		return SC_EINVAL;
-	if (!opt_string(o, "id", &c->id) || !c->id)
+	if (!json_opt_string(o, "id", &c->id) || !c->id)
 		return err_set(err, SC_EINVAL, "%s: needs an id", where);
 	(void)snprintf(where, sizeof(where), "cue '%.30s'", c->id);
 	if (!start_of(json_object_get(o, "start"), t, &c->start) ||
@@ -167,9 +136,10 @@ static int cue_of(json_t *o, size_t i, const struct cue_track *t, struct cue *c,
 			       "a number of frames",
 			       where);
 	c->duration = v[0];
-	if (!opt_string(o, "scent", &c->sku) || !opt_string(o, "zone", &zone) ||
+	if (!json_opt_string(o, "scent", &c->sku) ||
+	    !json_opt_string(o, "zone", &zone) ||
 	    !cue_zone_parse(zone ? zone : "all", &c->zone) ||
-	    !opt_string(o, "exclusive", &c->group))
+	    !json_opt_string(o, "exclusive", &c->group))
 		return err_set(err, SC_EINVAL,
 			       "%s: scent and exclusive are strings; zone is "
 			       "\"all\", rows \"A-C\" or seats \"A12,B3-B9\"",
@@ -211,16 +181,16 @@ int cue_track_from_json(json_t *o, struct arena *a, struct cue_track **out,
 		return err_set(err, SC_ENOMEM, "out of memory");
 	if (!json_is_object(o))
 		return err_set(err, SC_EINVAL, "a track is a JSON object");
-	if (known_keys(o, known, "track", err))
+	if (json_known_keys(o, known, "track", err))
 		return SC_EINVAL;
-	if (!opt_string(o, "format", &format) || !format ||
+	if (!json_opt_string(o, "format", &format) || !format ||
 	    strcmp(format, CUE_FORMAT) != 0)
 		return err_set(err, SC_EINVAL,
 			       "format must be \"" CUE_FORMAT "\"");
-	if (!opt_string(o, "title", &t->title) || !t->title ||
-	    !opt_string(o, "title_id", &t->title_id) ||
-	    !opt_string(o, "content_hash", &t->content_hash) ||
-	    !opt_string(o, "edit_rate", &rate) || !edit_rate_of(rate, t))
+	if (!json_opt_string(o, "title", &t->title) || !t->title ||
+	    !json_opt_string(o, "title_id", &t->title_id) ||
+	    !json_opt_string(o, "content_hash", &t->content_hash) ||
+	    !json_opt_string(o, "edit_rate", &rate) || !edit_rate_of(rate, t))
 		return err_set(err, SC_EINVAL,
 			       "a track needs a title and an edit_rate such "
 			       "as \"24/1\"");
