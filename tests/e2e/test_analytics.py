@@ -141,6 +141,8 @@ def test_bad_input_is_refused_and_changes_nothing(server, db):
                    "Content-Type: text/csv\r\n")
     assert r[0] == 400 and b"CAS" in r[1]
     assert server.get("/surveys/7").status_code == 404
+    r = server.post("/demand", json=[{"date": "2026-01-01"}])
+    assert r.status_code == 415 and "text/csv" in r.json()["message"]
     assert server.get("/plan?weeks=0").status_code == 400
     assert server.get("/demand?period=month").status_code == 400
     assert snapshot(db) == before

@@ -1835,6 +1835,10 @@ static void post_demand(struct worker *w, const struct http_req *req,
 	struct sc_err err;
 	size_t n = 0;
 
+	if (!is_csv(req)) { /* the route takes CSV only (docs/api.md) */
+		reply_msg(out, 415, "Content-Type must be text/csv");
+		return;
+	}
 	err_clear(&err);
 	if (aio_demand_csv(&(struct csv_text){req->body, req->len, 1},
 			   &w->scratch, &e, &n, &err)) {
