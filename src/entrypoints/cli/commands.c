@@ -1146,7 +1146,7 @@ const struct cli_command cli_commands[] = {
 	{"track",
 	 "check FILE | import FILE | list | show ID | preshow TRACK VENUE "
 	 "[--json]",
-	 "cinema scent cue tracks: check, store, list, show",
+	 "cinema scent cue tracks: check, store, show, pre-show check",
 	 "  check FILE    check a cue track (docs/dispensing.md: palette,\n"
 	 "                burst cap, gaps between different scents,\n"
 	 "                exclusive groups, doses) and print per scent the\n"
