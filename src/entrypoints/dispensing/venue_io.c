@@ -68,9 +68,9 @@ struct device_list {
 static int devices_of_entry(json_t *e, size_t i, struct arena *a,
 			    struct device_list *l, struct sc_err *err)
 {
-	struct cartridge *slots;
+	struct cartridge *slots = NULL;
 	struct zone z;
-	size_t n_slots;
+	size_t n_slots = 0;
 	int rc;
 
 	if (!json_is_object(e) || !zone_field(e, "seats", NULL, &z) ||
