@@ -265,6 +265,21 @@ def test_the_cli_walkthrough_and_a_streamed_import(db, tmp_path):
              f"allocated,{100 + w}" for w in range(1, 13)]
     assert run(db, "demand", "import",
                write(tmp_path, "d.csv", "\n".join(rows))).returncode == 0
+    p = run(db, "demand", "report", "--by-segment")
+    assert p.returncode == 0, p.stderr
+    assert "top overall: SEA-BREEZE (" in p.stdout
+    p = run(db, "demand", "report", "--period", "day", "--json")
+    assert sum(r["allocated"] for r in json.loads(p.stdout)["rows"]) == sum(
+        100 + w for w in range(1, 13)
+        if datetime.timedelta(days=7 * w) <= datetime.timedelta(days=90))
+    bom = json.loads(run(db, "formula", "bom", "SEA-BREEZE", "1000",
+                         "--ml", "50", "--version", "1").stdout)
+    # version 1 at 0.9 g/ml: 45 kg; calone 2.5% = 1 125 g
+    assert bom["total_grams"] == "45000.000"
+    assert bom["lines"][0] == {"ingredient": "calone", "pct": "2.500",
+                               "grams": "1125.000"}
+    log = json.loads(run(db, "formula", "log", "SEA-BREEZE").stdout)
+    assert log[-1]["reason"] == "first formula"
     p = run(db, "plan", "--min-batch", "100", "--apply")
     assert p.returncode == 0, p.stderr
     ref = f"plan-{today}-SEA-BREEZE"
