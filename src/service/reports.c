@@ -19,27 +19,35 @@ int report_survey(struct uow *u, int64_t id, const char *segment,
 	return rc;
 }
 
-int report_formula(struct uow *u, const char *sku, int32_t version,
-		   struct arena *a, struct formula_view *out,
-		   struct sc_err *err)
+int report_formula(struct uow *u, const struct formula_ask *q, struct arena *a,
+		   struct formula_view *out, struct sc_err *err)
 {
-	struct ingredient *cat = NULL;
+	struct catalogue own = {0}, *cat = q->cat;
+	const char *sku = q->sku;
+	int32_t version = q->version;
 	struct formula *active;
-	size_t n = 0;
 	int rc = uow_formula_get(u, sku, version, a, &out->f, err);
 
-	if (!rc)
-		rc = uow_ingredients(u, a, &cat, &n, err);
+	if (!cat)
+		cat = &own;
+	if (!rc && !cat->loaded) {
+		rc = uow_ingredients(u, a, &cat->items, &cat->n, err);
+		cat->loaded = !rc;
+	}
 	if (rc)
 		return rc;
-	rc = uow_formula_get(u, sku, 0, a, &active, err);
-	out->active = rc ? 0 : active->version;
-	if (rc == SC_ENOTFOUND) { /* versions exist, none active yet */
-		err_clear(err);
-		rc = SC_OK;
+	if (version == 0) { /* the one just read is the active one */
+		out->active = out->f->version;
+	} else {
+		rc = uow_formula_get(u, sku, 0, a, &active, err);
+		out->active = rc ? 0 : active->version;
+		if (rc == SC_ENOTFOUND) { /* versions, none active yet */
+			err_clear(err);
+			rc = SC_OK;
+		}
 	}
 	if (!rc)
-		formula_cost(out->f, cat, n, &out->cost);
+		formula_cost(out->f, cat->items, cat->n, &out->cost);
 	return rc;
 }
 
@@ -204,7 +212,8 @@ static int on_hand(struct uow *u, const char *sku, struct arena *a,
 }
 
 /* Supplier of the latest decision, and the unit cost to plan with. */
-static int supplier_and_cost(struct uow *u, const char *sku, struct arena *a,
+static int supplier_and_cost(struct uow *u, const char *sku,
+			     struct catalogue *cat, struct arena *a,
 			     struct plan_line *l, struct sc_err *err)
 {
 	struct formula_view fv;
@@ -219,7 +228,7 @@ static int supplier_and_cost(struct uow *u, const char *sku, struct arena *a,
 		l->unit_cost = h.items[0].decision.unit_cost_cents * 100;
 		l->cost_source = "research";
 	}
-	rc = report_formula(u, sku, 0, a, &fv, err);
+	rc = report_formula(u, &(struct formula_ask){sku, 0, cat}, a, &fv, err);
 	if (rc == SC_ENOTFOUND) {
 		err_clear(err);
 		return SC_OK;
@@ -235,7 +244,8 @@ static int supplier_and_cost(struct uow *u, const char *sku, struct arena *a,
 
 /* Fill @l from its weekly history: forecast, safety stock, quantity. */
 static int plan_one(struct uow *u, const struct plan_params *pp,
-		    struct arena *a, struct plan_line *l, struct sc_err *err)
+		    struct catalogue *cat, struct arena *a, struct plan_line *l,
+		    struct sc_err *err)
 {
 	int rc;
 
@@ -246,7 +256,7 @@ static int plan_one(struct uow *u, const struct plan_params *pp,
 	l->eta = pp->today + pp->lead_days;
 	rc = on_hand(u, l->sku, a, l, err);
 	if (!rc)
-		rc = supplier_and_cost(u, l->sku, a, l, err);
+		rc = supplier_and_cost(u, l->sku, cat, a, l, err);
 	if (!rc)
 		l->make = plan_quantity(l->forecast, l->safety,
 					l->available + l->incoming,
@@ -260,6 +270,7 @@ int report_plan(struct uow *u, const struct plan_params *pp, struct arena *a,
 	int32_t last = week_of(pp->today) - 1; /* complete weeks only */
 	int32_t first = week_of(pp->today) - 7 * pp->history;
 	struct demand_query q = {first, last, 7, false, NULL};
+	struct catalogue cat = {0};
 	struct plan_line *lines = NULL;
 	struct demand_row *rows;
 	size_t n_rows, n = 0, cap = 0;
@@ -288,8 +299,8 @@ int report_plan(struct uow *u, const struct plan_params *pp, struct arena *a,
 		if (week < (size_t)pp->history)
 			l->weekly[week] += (double)units;
 	}
-	for (size_t i = 0; !rc && i < n; i++)
-		rc = plan_one(u, pp, a, &lines[i], err);
+	for (size_t i = 0; !rc && i < n; i++) /* one catalogue read in all */
+		rc = plan_one(u, pp, &cat, a, &lines[i], err);
 	if (!rc) {
 		*out = lines;
 		*n_out = n;

@@ -31,10 +31,26 @@ struct formula_view {
 	struct formula_cost cost; /* per unit from each supplier */
 };
 
-/* Version @version (0 active, -1 newest) of @sku's formula, costed. */
-int report_formula(struct uow *u, const char *sku, int32_t version,
-		   struct arena *a, struct formula_view *out,
-		   struct sc_err *err);
+/*
+ * The ingredient catalogue as a report reads it: loaded on first use and
+ * then shared, so a report over many skus reads it once.  Zero it first.
+ */
+struct catalogue {
+	struct ingredient *items; /* n entries, by name */
+	size_t n;		  /* may be 0 */
+	bool loaded;		  /* items and n are read */
+};
+
+/* Which formula a report costs, and with which catalogue. */
+struct formula_ask {
+	const char *sku;       /* the scent */
+	int32_t version;       /* 0: active, -1: newest */
+	struct catalogue *cat; /* loaded when not yet; NULL: one of its own */
+};
+
+/* The formula @q asks for, costed from its catalogue, into @a. */
+int report_formula(struct uow *u, const struct formula_ask *q, struct arena *a,
+		   struct formula_view *out, struct sc_err *err);
 
 /* Most skus in a top list. */
 #define DEMAND_TOP 10

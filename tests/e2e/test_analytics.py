@@ -143,6 +143,12 @@ def test_bad_input_is_refused_and_changes_nothing(server, db):
     assert server.get("/surveys/7").status_code == 404
     r = server.post("/demand", json=[{"date": "2026-01-01"}])
     assert r.status_code == 415 and "text/csv" in r.json()["message"]
+    # the ImportDemand handler's own rules: all lines or none
+    r = server.post("/demand", data=b"date,sku,outcome,units,lines\n"
+                    b"2026-01-05,SEA,allocated,5,1\n"
+                    b"2026-01-06,SEA,allocated,2,3\n", headers=CSV)
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("line 3: needs a sku")
     assert server.get("/plan?weeks=0").status_code == 400
     assert server.get("/demand?period=month").status_code == 400
     assert snapshot(db) == before

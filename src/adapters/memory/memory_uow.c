@@ -1154,20 +1154,33 @@ static int memory_formula_activate(struct uow *u,
 	return !st || an_log(st, c) ? oom(err) : SC_OK;
 }
 
+/*
+ * The id the store's next row of a kind will get (its count, at @off in
+ * struct mem_analytics, plus one): staged rows number from it, and the
+ * commit refuses them when a concurrent commit took it meanwhile.
+ */
+static int64_t next_id(struct memory_store *s, size_t off)
+{
+	size_t n;
+
+	(void)pthread_mutex_lock(&s->lock);
+	n = s->analytics ? *(const size_t *)((const char *)s->analytics + off)
+			 : 0;
+	(void)pthread_mutex_unlock(&s->lock);
+	return (int64_t)n + 1;
+}
+
 static int memory_survey_add(struct uow *u, const struct survey *sv,
 			     int64_t *id_out, struct sc_err *err)
 {
 	struct memory_uow *m = to_memory_uow(u);
-	struct mem_analytics *st = staged_analytics(m), *an;
+	struct mem_analytics *st = staged_analytics(m);
 
 	if (!st)
 		return oom(err);
-	if (!st->n_surveys) { /* ids follow the store's; checked at commit */
-		(void)pthread_mutex_lock(&m->store->lock);
-		an = m->store->analytics;
-		st->first_survey_id = (an ? (int64_t)an->n_surveys : 0) + 1;
-		(void)pthread_mutex_unlock(&m->store->lock);
-	}
+	if (!st->n_surveys)
+		st->first_survey_id = next_id(
+			m->store, offsetof(struct mem_analytics, n_surveys));
 	if (an_add_survey(st, sv))
 		return oom(err);
 	*id_out = st->first_survey_id + (int64_t)st->n_surveys - 1;
@@ -1464,16 +1477,13 @@ static int memory_track_add(struct uow *u, const struct track_record *t,
 			    int64_t *id_out, struct sc_err *err)
 {
 	struct memory_uow *m = to_memory_uow(u);
-	struct mem_analytics *st = staged_analytics(m), *an;
+	struct mem_analytics *st = staged_analytics(m);
 
 	if (!st)
 		return oom(err);
-	if (!st->n_tracks) { /* ids follow the store's; checked at commit */
-		(void)pthread_mutex_lock(&m->store->lock);
-		an = m->store->analytics;
-		st->first_track_id = (an ? (int64_t)an->n_tracks : 0) + 1;
-		(void)pthread_mutex_unlock(&m->store->lock);
-	}
+	if (!st->n_tracks)
+		st->first_track_id = next_id(
+			m->store, offsetof(struct mem_analytics, n_tracks));
 	if (an_add_track(st, t))
 		return oom(err);
 	*id_out = st->first_track_id + (int64_t)st->n_tracks - 1;

@@ -1115,7 +1115,8 @@ void aio_print_plan(FILE *f, const struct plan_line *l, size_t n)
  * "unit_cost_usd" (the entered one stays as "entered_unit_cost_usd"),
  * and "saving_usd" is the formulas' difference when both are known.
  */
-static int decision_costs(json_t *d, struct uow *u, struct arena *a)
+static int decision_costs(json_t *d, struct uow *u, struct catalogue *cat,
+			  struct arena *a)
 {
 	const char *sku = json_string_value(json_object_get(d, "sku"));
 	const char *sup = json_string_value(json_object_get(d, "supplier"));
@@ -1125,7 +1126,9 @@ static int decision_costs(json_t *d, struct uow *u, struct arena *a)
 	int rc;
 
 	err_clear(&err);
-	rc = sku ? report_formula(u, sku, 0, a, &fv, &err) : SC_ENOTFOUND;
+	rc = sku ? report_formula(u, &(struct formula_ask){sku, 0, cat}, a, &fv,
+				  &err)
+		 : SC_ENOTFOUND;
 	if (rc == SC_ENOTFOUND)
 		return json_object_set_new(d, "formula_version", json_null());
 	if (rc)
@@ -1157,13 +1160,14 @@ static int decision_costs(json_t *d, struct uow *u, struct arena *a)
 int aio_sourcing_costs(json_t *round, struct uow *u, struct arena *a)
 {
 	json_t *ds = json_object_get(round, "decisions"), *d;
+	struct catalogue cat = {0}; /* read once for every decision */
 	size_t i;
 
 	if (!round)
 		return -1;
 	json_array_foreach(ds, i, d)
 	{
-		if (decision_costs(d, u, a))
+		if (decision_costs(d, u, &cat, a))
 			return -1;
 	}
 	return 0;

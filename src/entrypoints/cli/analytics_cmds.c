@@ -244,8 +244,10 @@ static int show_formula(struct session *s, const struct cli_opts *o,
 
 	if (opt_int("--version", o->version, 1, INT32_MAX, &version))
 		return CLI_USAGE;
-	rc = report_formula(s->w.uow, argv[1], (int32_t)version, &s->w.scratch,
-			    &fv, err);
+	rc = report_formula(
+		s->w.uow,
+		&(struct formula_ask){argv[1], (int32_t)version, NULL},
+		&s->w.scratch, &fv, err);
 	if (!rc && o->csv) {
 		aio_formula_csv_write(stdout, fv.f);
 		return rc;

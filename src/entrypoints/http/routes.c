@@ -1449,7 +1449,8 @@ static void reply_formula(struct worker *w, const char *sku, int32_t version,
 	struct sc_err err;
 
 	err_clear(&err);
-	if (report_formula(w->uow, sku, version, &w->scratch, &fv, &err))
+	if (report_formula(w->uow, &(struct formula_ask){sku, version, NULL},
+			   &w->scratch, &fv, &err))
 		reply_err(out, &err);
 	else
 		reply_json(out, status, aio_formula_out(&fv));
