@@ -38,6 +38,13 @@ static int check_device(const struct venue *v, const struct seat_device *d,
 		return err_set(err, SC_EINVAL,
 			       "device of seat %s: no such seat in the map",
 			       seat);
+	if (d->latency_ms < 0 || d->latency_ms > VENUE_LATENCY_MAX_MS)
+		return err_set(err, SC_EINVAL,
+			       "device of seat %s: latency_ms must be 0 to %d",
+			       seat, VENUE_LATENCY_MAX_MS);
+	if (v->n_gateways && venue_gateway_of(v, d->row, d->seat) < 0)
+		return err_set(err, SC_EINVAL,
+			       "device of seat %s: no gateway serves it", seat);
 	if (d->n_slots > CUE_PALETTE_MAX)
 		return err_set(err, SC_EINVAL,
 			       "device of seat %s: more than %d slots", seat,
@@ -64,9 +71,97 @@ static int check_device(const struct venue *v, const struct seat_device *d,
 	return SC_OK;
 }
 
+/* Latencies in 0..SHOW_LATENCY_MAX_MS, thresholds and caps in range. */
+static int check_calibration(const struct venue *v, struct sc_err *err)
+{
+	if (v->n_scent_latency > VENUE_LATENCIES_MAX)
+		return err_set(err, SC_EINVAL, "at most %d scent latencies",
+			       VENUE_LATENCIES_MAX);
+	for (size_t i = 0; i < v->n_scent_latency; i++) {
+		const struct scent_latency *l = &v->scent_latency[i];
+
+		if (!l->sku || !ident_valid(l->sku, strlen(l->sku)) ||
+		    l->extra_ms < -VENUE_LATENCY_MAX_MS ||
+		    l->extra_ms > VENUE_LATENCY_MAX_MS)
+			return err_set(err, SC_EINVAL,
+				       "scent latency %zu: a sku and -%d to "
+				       "%d ms",
+				       i + 1, VENUE_LATENCY_MAX_MS,
+				       VENUE_LATENCY_MAX_MS);
+	}
+	if (v->alert_below_ul < 0 || v->alert_below_ul > v->capacity_ul)
+		return err_set(err, SC_EINVAL,
+			       "alert_below_ul must be 0 to the capacity");
+	if (v->refill_unit_ul < 1 || v->refill_unit_ul > CARTRIDGE_MAX_UL)
+		return err_set(err, SC_EINVAL,
+			       "refill_unit_ul must be 1 to %d ul",
+			       CARTRIDGE_MAX_UL);
+	if (v->caps.max_ul_per_min < 1 ||
+	    v->caps.max_ul_per_min > CARTRIDGE_MAX_UL ||
+	    v->caps.max_burst_ms < 1 || v->caps.max_burst_ms > CUE_BURST_MAX_MS)
+		return err_set(err, SC_EINVAL,
+			       "caps: max_ul_per_min 1 to %d, max_burst_ms "
+			       "1 to %d",
+			       CARTRIDGE_MAX_UL, CUE_BURST_MAX_MS);
+	return SC_OK;
+}
+
+/* Gateways with an address, on seats of the map, no seat twice. */
+static int check_gateways(const struct venue *v, struct sc_err *err)
+{
+	uint64_t seen[CUE_ROWS_MAX] = {0};
+
+	if (v->n_gateways > VENUE_GATEWAYS_MAX)
+		return err_set(err, SC_EINVAL, "at most %d gateways",
+			       VENUE_GATEWAYS_MAX);
+	for (size_t i = 0; i < v->n_gateways; i++) {
+		const struct gateway *g = &v->gateways[i];
+
+		if (!g->address || !*g->address || !cue_zone_seats(&g->seats))
+			return err_set(err, SC_EINVAL,
+				       "gateway %zu: needs an address and "
+				       "its seats",
+				       i + 1);
+		if (!within(v, &g->seats))
+			return err_set(err, SC_EINVAL,
+				       "gateway %s serves seats not in the "
+				       "map",
+				       g->address);
+		for (int r = 0; r < CUE_ROWS_MAX; r++) {
+			if (seen[r] & g->seats.rows[r])
+				return err_set(err, SC_EINVAL,
+					       "gateway %s: a seat of row %c "
+					       "is served by another gateway",
+					       g->address, 'A' + r);
+			seen[r] |= g->seats.rows[r];
+		}
+	}
+	return SC_OK;
+}
+
+int32_t venue_latency_ms(const struct venue *v, const struct seat_device *d,
+			 const char *sku)
+{
+	int32_t ms = d ? d->latency_ms : 0;
+
+	for (size_t i = 0; sku && i < v->n_scent_latency; i++)
+		if (strcmp(v->scent_latency[i].sku, sku) == 0)
+			ms += v->scent_latency[i].extra_ms;
+	return ms < 0 ? 0 : ms;
+}
+
+int venue_gateway_of(const struct venue *v, int32_t row, int32_t seat)
+{
+	for (size_t i = 0; i < v->n_gateways; i++)
+		if (in_zone(&v->gateways[i].seats, row, seat))
+			return (int)i;
+	return -1;
+}
+
 int venue_check(const struct venue *v, struct sc_err *err)
 {
 	uint64_t seen[CUE_ROWS_MAX] = {0};
+	int rc;
 
 	if (!v->name || !*v->name)
 		return err_set(err, SC_EINVAL, "a venue needs a name");
@@ -82,10 +177,14 @@ int venue_check(const struct venue *v, struct sc_err *err)
 		return err_set(err, SC_EINVAL,
 			       "occupied and opted-out seats must be seats of "
 			       "the map");
+	rc = check_calibration(v, err);
+	if (!rc)
+		rc = check_gateways(v, err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < v->n_devices; i++) {
 		const struct seat_device *d = &v->devices[i];
-		int rc = check_device(v, d, err);
-
+		rc = check_device(v, d, err);
 		if (rc)
 			return rc;
 		if (seen[d->row] >> (d->seat - 1) & 1)
@@ -109,9 +208,8 @@ const char *preshow_problem_name(enum preshow_problem p)
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
 
-/* The device of seat (@row, @seat) in @v, or NULL. */
-static const struct seat_device *device_at(const struct venue *v, int32_t row,
-					   int32_t seat)
+const struct seat_device *venue_device_at(const struct venue *v, int32_t row,
+					  int32_t seat)
 {
 	for (size_t i = 0; i < v->n_devices; i++)
 		if (v->devices[i].row == row && v->devices[i].seat == seat)
@@ -119,8 +217,7 @@ static const struct seat_device *device_at(const struct venue *v, int32_t row,
 	return NULL;
 }
 
-static const struct cartridge *slot_of(const struct seat_device *d,
-				       int32_t slot)
+const struct cartridge *device_slot(const struct seat_device *d, int32_t slot)
 {
 	for (size_t i = 0; d && i < d->n_slots; i++)
 		if (d->slots[i].slot == slot)
@@ -132,8 +229,8 @@ static const struct cartridge *slot_of(const struct seat_device *d,
 static bool seat_problem(const struct cue_track *t, const struct venue *v,
 			 size_t k, struct preshow_line *l)
 {
-	const struct seat_device *d = device_at(v, l->row, l->seat);
-	const struct cartridge *c = slot_of(d, t->palette[k].slot);
+	const struct seat_device *d = venue_device_at(v, l->row, l->seat);
+	const struct cartridge *c = device_slot(d, t->palette[k].slot);
 
 	l->sku = t->palette[k].sku;
 	l->slot = t->palette[k].slot;

@@ -28,8 +28,11 @@
 struct arena;
 struct sc_err;
 
-#define VENUE_DEVICES_MAX CUE_MAP_SEATS
-#define CARTRIDGE_MAX_UL  100000 /* 100 ml */
+#define VENUE_DEVICES_MAX    CUE_MAP_SEATS
+#define CARTRIDGE_MAX_UL     100000 /* 100 ml */
+#define VENUE_GATEWAYS_MAX   64
+#define VENUE_LATENCIES_MAX  64
+#define VENUE_LATENCY_MAX_MS 10000 /* calibration beyond this is a typo */
 
 /* One cartridge slot of a seat device. */
 struct cartridge {
@@ -45,18 +48,58 @@ struct seat_device {
 	int32_t seat;		       /* 1..CUE_SEATS_MAX */
 	const struct cartridge *slots; /* n_slots */
 	size_t n_slots;		       /* 0..CUE_PALETTE_MAX */
+	int32_t latency_ms;	       /* onset latency, calibrated */
+};
+
+/* A gateway bridging the network to its seats' Bluetooth. */
+struct gateway {
+	const char *address; /* "host:port" (UDP, docs/dispensing.md) */
+	struct zone seats;   /* the seats it serves, no seat twice */
+};
+
+/* A scent's onset latency on top of the device's (calibration). */
+struct scent_latency {
+	const char *sku;
+	int32_t extra_ms; /* may be negative; the sum is kept >= 0 */
+};
+
+/* A personal (VR) dispenser's safety caps. */
+struct dispense_caps {
+	int32_t max_ul_per_min; /* over any sliding minute */
+	int32_t max_burst_ms;	/* one release, 1..CUE_BURST_MAX_MS */
 };
 
 /* An auditorium, and who sits where for one show. */
 struct venue {
-	const char *name;		   /* for people */
-	struct zone seats;		   /* the seats that exist */
-	const struct seat_device *devices; /* n_devices, one per seat */
-	size_t n_devices;		   /* 0..VENUE_DEVICES_MAX */
-	struct zone occupied;		   /* sold for this show */
-	struct zone opted_out;		   /* asked for no scent */
-	int64_t capacity_ul;		   /* a full cartridge */
+	const char *name;			   /* for people */
+	struct zone seats;			   /* the seats that exist */
+	const struct seat_device *devices;	   /* n_devices, one per seat */
+	size_t n_devices;			   /* 0..VENUE_DEVICES_MAX */
+	struct zone occupied;			   /* sold for this show */
+	struct zone opted_out;			   /* asked for no scent */
+	int64_t capacity_ul;			   /* a full cartridge */
+	const struct gateway *gateways;		   /* n_gateways */
+	size_t n_gateways;			   /* 0..VENUE_GATEWAYS_MAX */
+	const struct scent_latency *scent_latency; /* n_scent_latency */
+	size_t n_scent_latency;			   /* 0..VENUE_LATENCIES_MAX */
+	int64_t alert_below_ul;	   /* a cartridge below this: staff alert */
+	int64_t refill_unit_ul;	   /* what one unit of stock fills */
+	struct dispense_caps caps; /* for a personal dispenser */
 };
+
+/* The onset latency of seat device @d for scent @sku in @v, >= 0. */
+int32_t venue_latency_ms(const struct venue *v, const struct seat_device *d,
+			 const char *sku);
+
+/* The device of seat (@row, @seat) in @v, or NULL. */
+const struct seat_device *venue_device_at(const struct venue *v, int32_t row,
+					  int32_t seat);
+
+/* The cartridge in @slot of @d (may be NULL), or NULL. */
+const struct cartridge *device_slot(const struct seat_device *d, int32_t slot);
+
+/* The gateway serving seat (@row, @seat) of @v, or -1. */
+int venue_gateway_of(const struct venue *v, int32_t row, int32_t seat);
 
 /* Why a seat cannot play a scent of the track. */
 enum preshow_problem {

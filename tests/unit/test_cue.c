@@ -9,6 +9,7 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "domain/cue.h"
+#include "domain/show.h"
 #include "domain/venue.h"
 #include "support/cmocka.h"
 
@@ -190,6 +191,21 @@ static void doses_per_scent_per_seat(void **state)
 	arena_release(&a);
 }
 
+/* A venue named Room of @n devices, 100 ul cartridges, no seats yet. */
+static struct venue room(const struct seat_device *dev, size_t n)
+{
+	struct venue v;
+
+	memset(&v, 0, sizeof(v));
+	v.name = "Room";
+	v.devices = dev;
+	v.n_devices = n;
+	v.capacity_ul = 100;
+	v.refill_unit_ul = 100;
+	v.caps = (struct dispense_caps){100, 5000};
+	return v;
+}
+
 /*
  * Row A seats 1-4, all sold, seat 2 opted out; the track sends SEA (slot
  * 1) 10 ul to all and PINE (slot 2) 10 ul to A4 only (2.5 s later).
@@ -202,13 +218,13 @@ static void preshow_by_hand(void **state)
 	static const struct cartridge sea_only[] = {{1, "SEA", NULL, 50}};
 	static const struct cartridge ok[] = {{1, "SEA", NULL, 50},
 					      {2, "PINE", NULL, 50}};
-	static const struct seat_device dev[] = {{0, 1, low, 1},
-						 {0, 2, ok, 2},
-						 {0, 3, ok, 2},
-						 {0, 4, sea_only, 1}};
+	static const struct seat_device dev[] = {{0, 1, low, 1, 0},
+						 {0, 2, ok, 2, 0},
+						 {0, 3, ok, 2, 0},
+						 {0, 4, sea_only, 1, 0}};
 	struct cue c[2] = {cue_at("s", 0, "SEA"), cue_at("p", 84, "PINE")};
 	struct cue_track t = track_of(c, 2);
-	struct venue v = {"Room", {{0}}, dev, 4, {{0}}, {{0}}, 100};
+	struct venue v = room(dev, 4);
 	struct preshow_report r;
 	struct arena a;
 	struct sc_err err;
@@ -242,8 +258,8 @@ static void venues_keep_their_rules(void **state)
 	static const struct cartridge twice[] = {{1, "SEA", NULL, 5},
 						 {1, "PINE", NULL, 5}};
 	static const struct cartridge full[] = {{1, "SEA", NULL, 101}};
-	struct seat_device dev = {0, 1, twice, 2};
-	struct venue v = {"Room", {{0}}, &dev, 1, {{0}}, {{0}}, 100};
+	struct seat_device dev = {0, 1, twice, 2, 0};
+	struct venue v = room(&dev, 1);
 	struct sc_err err;
 
 	(void)state;
@@ -272,6 +288,246 @@ static void venues_keep_their_rules(void **state)
 	assert_int_equal(venue_check(&v, &err), SC_OK);
 }
 
+/*
+ * Row A seats 1-4 sold, A2 opted out.  Gateway 0 serves A1-A2, gateway 1
+ * A3-A4.  Devices A1 and A3 take 100 ms to reach the nose, A4 300 ms;
+ * SEA adds 50 ms.  A SEA cue at 2 s: A4 fires at 1.65 s, then A1 and A3
+ * at 1.85 s, one fire per gateway.
+ */
+static void plan_fires_ahead_by_latency(void **state)
+{
+	static const struct cartridge sea[] = {{1, "SEA", NULL, 50}};
+	static const struct seat_device dev[] = {{0, 1, sea, 1, 100},
+						 {0, 2, sea, 1, 100},
+						 {0, 3, sea, 1, 100},
+						 {0, 4, sea, 1, 300}};
+	static const struct scent_latency extra[] = {{"SEA", 50}};
+	struct gateway gw[2] = {{"127.0.0.1:1", {{0}}}, {"127.0.0.1:2", {{0}}}};
+	struct cue c = cue_at("s", 48, "SEA");
+	struct cue_track t = track_of(&c, 1);
+	struct venue v = room(dev, 4);
+	struct show_plan p;
+	struct arena a;
+	struct sc_err err;
+
+	(void)state;
+	(void)cue_zone_parse("A1-A2", &gw[0].seats);
+	(void)cue_zone_parse("A3-A4", &gw[1].seats);
+	(void)cue_zone_parse("A1-A4", &v.seats);
+	(void)cue_zone_parse("A1-A4", &v.occupied);
+	(void)cue_zone_parse("A2", &v.opted_out);
+	v.scent_latency = extra;
+	v.n_scent_latency = 1;
+	arena_init(&a);
+	err_clear(&err);
+	/* Without gateways nothing can be sent: the seat is named. */
+	assert_int_equal(show_plan(&t, &v, &a, &p, &err), SC_EINVAL);
+	assert_string_equal(err.msg, "seat A1 plays cue 's' but no gateway "
+				     "serves it");
+	v.gateways = gw;
+	v.n_gateways = 2;
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_OK);
+	assert_int_equal(show_plan(&t, &v, &a, &p, &err), SC_OK);
+	assert_int_equal(p.n_fires, 3);
+	assert_int_equal(p.seat_fires, 3);
+	assert_int_equal(p.seats_playing, 3);
+	assert_int_equal(p.end_us, 3000000);
+	assert_int_equal(p.fires[0].plan_us, 1650000);
+	assert_int_equal(p.fires[0].seats, 1u << 3);
+	assert_int_equal(p.fires[0].gateway, 1);
+	assert_int_equal(p.fires[1].plan_us, 1850000);
+	assert_int_equal(p.fires[1].seats, 1u << 0);
+	assert_int_equal(p.fires[1].gateway, 0);
+	assert_int_equal(p.fires[2].seats, 1u << 2);
+	assert_int_equal(p.fires[2].at_us, 2000000);
+	assert_int_equal(p.fires[2].duration_ms, 1000);
+	/* A seat both gateways claim is refused before any plan. */
+	(void)cue_zone_parse("A2-A4", &gw[1].seats);
+	err_clear(&err);
+	assert_int_equal(venue_check(&v, &err), SC_EINVAL);
+	arena_release(&a);
+}
+
+/*
+ * One seat with 15 ul of SEA and 100 of PINE; three 10 ul SEA cues, the
+ * first two falling back to PINE: the first takes SEA, the second (5 ul
+ * of SEA left) PINE, the third has no fallback and is skipped, never
+ * fired dry.
+ */
+static void plan_falls_back_then_skips(void **state)
+{
+	static const struct cartridge two[] = {{1, "SEA", "b-1", 15},
+					       {2, "PINE", "b-2", 100}};
+	static const struct seat_device dev[] = {{0, 1, two, 2, 0}};
+	struct gateway gw = {"127.0.0.1:1", {{0}}};
+	struct cue c[3] = {cue_at("a", 0, "SEA"), cue_at("b", 480, "SEA"),
+			   cue_at("c", 960, "SEA")};
+	struct cue_track t = track_of(c, 3);
+	struct venue v = room(dev, 1);
+	struct show_plan p;
+	struct arena a;
+	struct sc_err err;
+
+	(void)state;
+	c[0].substitute = c[1].substitute = "PINE";
+	(void)cue_zone_parse("A1", &gw.seats);
+	(void)cue_zone_parse("A1", &v.seats);
+	(void)cue_zone_parse("A1", &v.occupied);
+	v.gateways = &gw;
+	v.n_gateways = 1;
+	arena_init(&a);
+	err_clear(&err);
+	assert_int_equal(cue_track_check(&t, &a, &err), SC_OK);
+	assert_int_equal(show_plan(&t, &v, &a, &p, &err), SC_OK);
+	assert_int_equal(p.n_fires, 2);
+	assert_string_equal(p.fires[0].sku, "SEA");
+	assert_false(p.fires[0].substitute);
+	assert_string_equal(p.fires[1].sku, "PINE");
+	assert_int_equal(p.fires[1].slot, 2);
+	assert_true(p.fires[1].substitute);
+	assert_int_equal(p.substituted, 1);
+	assert_int_equal(p.skipped, 1);
+	/* Nobody sold: nothing planned. */
+	memset(&v.occupied, 0, sizeof(v.occupied));
+	assert_int_equal(show_plan(&t, &v, &a, &p, &err), SC_OK);
+	assert_int_equal(p.n_fires, 0);
+	assert_int_equal(p.seats_playing, 0);
+	arena_release(&a);
+}
+
+/* Strict follows the source and stops when it stops. */
+static void chase_strict(void **state)
+{
+	struct chase c;
+	int64_t pos = -1;
+
+	(void)state;
+	chase_init(&c, LOCK_STRICT);
+	assert_false(chase_position(&c, 0, &pos)); /* no lock yet */
+	chase_reading(&c, 1000000, 60000000);	   /* 00:01:00:00 */
+	assert_true(chase_position(&c, 1040000, &pos));
+	assert_int_equal(pos, 60040000);
+	/* The source runs 1 ms slow: strict follows it. */
+	chase_reading(&c, 1041667, 60040667);
+	assert_true(chase_position(&c, 1041667, &pos));
+	assert_int_equal(pos, 60040667);
+	/* Three frames without a reading: stopped. */
+	assert_true(chase_position(&c, 1041667 + 125000, &pos));
+	assert_false(chase_position(&c, 1041667 + 125001, &pos));
+	/* A reading two minutes on is a seek, counted, and followed. */
+	chase_reading(&c, 2000000, 180000000);
+	assert_int_equal(c.seeks, 1);
+	assert_true(chase_position(&c, 2010000, &pos));
+	assert_int_equal(pos, 180010000);
+	/* The same position again: paused. */
+	chase_reading(&c, 2041667, 180000000 + 41667);
+	chase_reading(&c, 2083333, 180000000 + 41667);
+	assert_false(chase_position(&c, 2083334, &pos));
+	/* It moves again: playing from there. */
+	chase_reading(&c, 3000000, 180000000 + 83333);
+	assert_true(chase_position(&c, 3000000, &pos));
+	assert_int_equal(pos, 180083333);
+	assert_string_equal(lock_mode_name(LOCK_STRICT), "strict");
+}
+
+/* Freewheel runs on through a dropout, for a while; jam for ever. */
+static void chase_freewheel_and_jam(void **state)
+{
+	enum lock_mode m = LOCK_STRICT;
+	struct chase c;
+	int64_t pos = -1;
+
+	(void)state;
+	chase_init(&c, LOCK_FREEWHEEL);
+	chase_reading(&c, 0, 1000000);
+	assert_true(chase_position(&c, 2000000, &pos));
+	assert_int_equal(pos, 3000000);
+	assert_true(chase_position(&c, 2125000, &pos));
+	assert_false(chase_position(&c, 2125001, &pos));
+
+	chase_init(&c, LOCK_JAM);
+	chase_reading(&c, 0, 1000000);
+	/* Jam ignores a reading off by less than a seek ... */
+	chase_reading(&c, 500000, 1400000);
+	assert_true(chase_position(&c, 600000, &pos));
+	assert_int_equal(pos, 1600000);
+	/* ... runs on without readings ... */
+	assert_true(chase_position(&c, 3600000000LL, &pos));
+	/* ... and re-jams on a seek. */
+	chase_reading(&c, 1000000, 9000000);
+	assert_true(chase_position(&c, 1000000, &pos));
+	assert_int_equal(pos, 9000000);
+	assert_int_equal(c.seeks, 1);
+
+	/* A compressed show runs the title at its speed. */
+	chase_init(&c, LOCK_JAM);
+	c.speed = 60;
+	chase_reading(&c, 0, 0);
+	assert_true(chase_position(&c, 1000000, &pos));
+	assert_int_equal(pos, 60000000);
+
+	assert_true(lock_mode_parse("freewheel", &m));
+	assert_int_equal(m, LOCK_FREEWHEEL);
+	assert_false(lock_mode_parse("loose", &m));
+}
+
+/*
+ * A fire planned at 1 s, 1 s long, with a 200 ms tolerance: it waits
+ * before, fires from 1 s to 1.2 s shortened by its lateness (so its end,
+ * its purge and the next cue's gap stay where planned), and is missed
+ * after (a seek past it, a pause over it).
+ */
+static void fires_due_within_tolerance(void **state)
+{
+	struct fire f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.plan_us = 1000000;
+	f.duration_ms = 1000;
+	assert_int_equal(fire_due(&f, 999999, 200000), FIRE_WAIT);
+	assert_int_equal(fire_due(&f, 1000000, 200000), FIRE_NOW);
+	assert_int_equal(fire_release_ms(&f, 1000000), 1000);
+	assert_int_equal(fire_due(&f, 1150000, 200000), FIRE_NOW);
+	assert_int_equal(fire_release_ms(&f, 1150000), 850);
+	assert_int_equal(fire_due(&f, 1200000, 200000), FIRE_NOW);
+	assert_int_equal(fire_due(&f, 1200001, 200000), FIRE_MISSED);
+	f.duration_ms = 10;
+	assert_int_equal(fire_release_ms(&f, 1150000), 1);
+}
+
+/* A personal dispenser's caps: per burst, per sliding minute. */
+static void dispense_caps_hold(void **state)
+{
+	const struct dispense_caps caps = {100, 5000};
+	const struct dispense_mark recent[] = {{0, 40}, {30000000, 40}};
+	struct dispense_ask ask = {59000000, 20, 2000};
+	struct sc_err err;
+
+	(void)state;
+	err_clear(&err);
+	assert_int_equal(dispense_allowed(&caps, recent, 2, &ask, &err), SC_OK);
+	ask.dose_ul = 21;
+	assert_int_equal(dispense_allowed(&caps, recent, 2, &ask, &err),
+			 SC_EINVAL);
+	assert_string_equal(err.msg, "this device's cap is 100 ul per "
+				     "minute; 80 ul were released in the "
+				     "last minute");
+	/* A minute after the first, it no longer counts. */
+	ask.now_us = 60000000;
+	err_clear(&err);
+	assert_int_equal(dispense_allowed(&caps, recent, 2, &ask, &err), SC_OK);
+	ask.duration_ms = 5001;
+	assert_int_equal(dispense_allowed(&caps, recent, 2, &ask, &err),
+			 SC_EINVAL);
+	ask.duration_ms = 100;
+	ask.dose_ul = 0;
+	err_clear(&err);
+	assert_int_equal(dispense_allowed(&caps, recent, 2, &ask, &err),
+			 SC_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +539,12 @@ int main(void)
 		cmocka_unit_test(doses_per_scent_per_seat),
 		cmocka_unit_test(preshow_by_hand),
 		cmocka_unit_test(venues_keep_their_rules),
+		cmocka_unit_test(plan_fires_ahead_by_latency),
+		cmocka_unit_test(plan_falls_back_then_skips),
+		cmocka_unit_test(chase_strict),
+		cmocka_unit_test(chase_freewheel_and_jam),
+		cmocka_unit_test(fires_due_within_tolerance),
+		cmocka_unit_test(dispense_caps_hold),
 	};
 
 	return cmocka_run_group_tests_name("test_cue", tests, NULL, NULL);

@@ -58,17 +58,122 @@ static int slots_of(json_t *arr, struct arena *a, struct cartridge **out,
 	return SC_OK;
 }
 
+/* Optional integer field @name of @o in @lo..@hi into *@out (@def when
+ * absent); false when present and not such an integer. */
+static bool int_field(json_t *o, const char *name, int64_t def, int64_t lo,
+		      int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!v || json_is_null(v)) {
+		*out = def;
+		return true;
+	}
+	*out = json_integer_value(v);
+	return json_is_integer(v) && *out >= lo && *out <= hi;
+}
+
 /* Devices read so far, in an arena. */
 struct device_list {
 	struct seat_device *v; /* n entries */
 	size_t n, cap;	       /* used, allocated */
+	int64_t latency_ms;    /* the venue's default */
 };
+
+static int gateways_of(json_t *arr, struct arena *a, struct venue *v,
+		       struct sc_err *err)
+{
+	size_t n = json_array_size(arr);
+	struct gateway *g = arena_calloc(a, n ? n : 1, sizeof(*g));
+
+	if (!g)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	if (arr && !json_is_array(arr))
+		return err_set(err, SC_EINVAL,
+			       "gateways must be an array of "
+			       "{\"address\",\"seats\"}");
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(arr, i);
+
+		g[i].address = json_string_value(json_object_get(e, "address"));
+		if (!g[i].address || !zone_field(e, "seats", NULL, &g[i].seats))
+			return err_set(err, SC_EINVAL,
+				       "gateway %zu: needs an address "
+				       "(\"host:port\") and its seats",
+				       i + 1);
+	}
+	v->gateways = g;
+	v->n_gateways = n;
+	return SC_OK;
+}
+
+static int scent_latencies_of(json_t *o, struct arena *a, struct venue *v,
+			      struct sc_err *err)
+{
+	size_t n = json_object_size(o), i = 0;
+	struct scent_latency *l = arena_calloc(a, n ? n : 1, sizeof(*l));
+	const char *sku;
+	json_t *ms;
+
+	if (!l)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	if (o && !json_is_object(o))
+		return err_set(err, SC_EINVAL,
+			       "scent_latency_ms must be {sku: ms, ...}");
+	json_object_foreach(o, sku, ms)
+	{
+		if (!json_is_integer(ms))
+			return err_set(err, SC_EINVAL,
+				       "scent_latency_ms of %s must be an "
+				       "integer",
+				       sku);
+		l[i].sku = sku;
+		l[i++].extra_ms = (int32_t)json_integer_value(ms);
+	}
+	v->scent_latency = l;
+	v->n_scent_latency = n;
+	return SC_OK;
+}
+
+/* Thresholds, units and caps, with their defaults (docs/dispensing.md). */
+static int settings_of(json_t *o, struct venue *v, struct device_list *l,
+		       struct sc_err *err)
+{
+	json_t *caps = json_object_get(o, "caps");
+	int64_t per_min, burst;
+
+	if (!int_field(o, "latency_ms", 0, 0, VENUE_LATENCY_MAX_MS,
+		       &l->latency_ms) ||
+	    !int_field(o, "alert_below_ul", v->capacity_ul / 10, 0,
+		       CARTRIDGE_MAX_UL, &v->alert_below_ul) ||
+	    !int_field(o, "refill_unit_ul", 1000, 1, CARTRIDGE_MAX_UL,
+		       &v->refill_unit_ul))
+		return err_set(err, SC_EINVAL,
+			       "latency_ms (0 to %d), alert_below_ul and "
+			       "refill_unit_ul (up to %d) are integers",
+			       VENUE_LATENCY_MAX_MS, CARTRIDGE_MAX_UL);
+	/* A personal dispenser sits a few centimetres from the nose: the
+	 * defaults are a fifth of a cinema cue's cap per minute and a
+	 * quarter of the cinema burst cap. */
+	if ((caps && !json_is_object(caps)) ||
+	    !int_field(caps, "max_ul_per_min", 100, 1, CARTRIDGE_MAX_UL,
+		       &per_min) ||
+	    !int_field(caps, "max_burst_ms", 5000, 1, CUE_BURST_MAX_MS, &burst))
+		return err_set(err, SC_EINVAL,
+			       "caps: {\"max_ul_per_min\": 1 to %d, "
+			       "\"max_burst_ms\": 1 to %d}",
+			       CARTRIDGE_MAX_UL, CUE_BURST_MAX_MS);
+	v->caps.max_ul_per_min = (int32_t)per_min;
+	v->caps.max_burst_ms = (int32_t)burst;
+	return SC_OK;
+}
 
 /* One device entry: its "seats" zone expands to a device per seat. */
 static int devices_of_entry(json_t *e, size_t i, struct arena *a,
 			    struct device_list *l, struct sc_err *err)
 {
 	struct cartridge *slots = NULL;
+	int64_t latency = l->latency_ms;
 	struct zone z;
 	size_t n_slots = 0;
 	int rc;
@@ -79,6 +184,11 @@ static int devices_of_entry(json_t *e, size_t i, struct arena *a,
 			       "device %zu: needs its seats, such as \"A1\" or "
 			       "\"A1-A20,B1-B20\"",
 			       i + 1);
+	if (!int_field(e, "latency_ms", latency, 0, VENUE_LATENCY_MAX_MS,
+		       &latency))
+		return err_set(err, SC_EINVAL,
+			       "device %zu: latency_ms must be 0 to %d", i + 1,
+			       VENUE_LATENCY_MAX_MS);
 	rc = slots_of(json_object_get(e, "slots"), a, &slots, &n_slots, err);
 	for (int r = 0; !rc && r < CUE_ROWS_MAX; r++)
 		for (int s = 1; !rc && s <= CUE_SEATS_MAX; s++) {
@@ -87,8 +197,8 @@ static int devices_of_entry(json_t *e, size_t i, struct arena *a,
 			if (arena_reserve(a, (void **)&l->v, &l->cap, l->n + 1,
 					  sizeof(*l->v)))
 				return err_set(err, SC_ENOMEM, "out of memory");
-			l->v[l->n++] =
-				(struct seat_device){r, s, slots, n_slots};
+			l->v[l->n++] = (struct seat_device){
+				r, s, slots, n_slots, (int32_t)latency};
 		}
 	return rc;
 }
@@ -119,6 +229,12 @@ int venue_from_json(json_t *o, struct arena *a, struct venue **out,
 			       "a venue needs seats, occupied and opted_out "
 			       "as seat lists (\"A1-A20,B1-B20\"), a "
 			       "capacity_ul and devices");
+	rc = settings_of(o, v, &l, err);
+	if (!rc)
+		rc = gateways_of(json_object_get(o, "gateways"), a, v, err);
+	if (!rc)
+		rc = scent_latencies_of(json_object_get(o, "scent_latency_ms"),
+					a, v, err);
 	for (size_t i = 0; !rc && i < json_array_size(devs); i++)
 		rc = devices_of_entry(json_array_get(devs, i), i, a, &l, err);
 	v->devices = l.v;
