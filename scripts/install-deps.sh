@@ -13,7 +13,7 @@ PKGS=(
 	python3 python3-pytest python3-requests python3-redis python3-jsonschema
 	python3-prometheus-client
 	redis-server python3-aiosmtpd wrk openssl scdoc lintian
-	libpq-dev postgresql nginx-light
+	libpq-dev postgresql nginx-light libltc-dev
 )
 
 missing=()

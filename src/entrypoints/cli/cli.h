@@ -56,6 +56,21 @@ struct cli_opts {
 	const char *note;      /* --note TEXT (formula add) */
 	bool csv;	       /* --csv (formula show, ingredients list) */
 	const char *as_of;     /* --as-of DATE (plan) */
+	/* issue 16: shows and the gateway simulator */
+	const char *speed;	     /* --speed N (show) */
+	const char *lock;	     /* --lock MODE (show) */
+	const char *ltc;	     /* --ltc FILE|- (show) */
+	const char *ltc_rate;	     /* --ltc-rate HZ (show) */
+	const char *tolerance_ms;    /* --tolerance-ms N (show) */
+	const char *lead_ms;	     /* --lead-ms N (show) */
+	const char *retry_ms;	     /* --retry-ms N (show) */
+	const char *log;	     /* --log FILE (show, gatewaysim) */
+	const char *latency_ms;	     /* --latency-ms N (gatewaysim) */
+	const char *jitter_ms;	     /* --jitter-ms N (gatewaysim) */
+	const char *loss;	     /* --loss PCT (gatewaysim) */
+	const char *levels;	     /* --levels FILE (gatewaysim) */
+	const char *seed;	     /* --seed N (gatewaysim) */
+	const char *clock_offset_ms; /* --clock-offset-ms N (gatewaysim) */
 };
 
 /*

@@ -1161,6 +1161,38 @@ const struct cli_command cli_commands[] = {
 	 "                file) against what the track releases there: the\n"
 	 "                refills needed per scent; exit 1 when not ready",
 	 "j", 1, 3, false, cmd_track},
+	{"show",
+	 "TRACK VENUE [--speed N] [--from TC] [--ltc FILE|- [--ltc-rate HZ] "
+	 "[--lock strict|freewheel|jam]] [--tolerance-ms N] [--lead-ms N] "
+	 "[--retry-ms N] [--log FILE] [--json]",
+	 "play a cue track in a venue through its gateways",
+	 "Plays TRACK (a cue track file) in VENUE (a venue file with\n"
+	 "gateways) through the gateway protocol (docs/dispensing.md):\n"
+	 "each fire leaves --lead-ms (50) ahead stamped with its time on\n"
+	 "the gateway's clock, resent every --retry-ms (10) until\n"
+	 "acknowledged or the cue's window (--tolerance-ms, 200) closes.\n"
+	 "Time source: started now (at --from HH:MM:SS:FF, default 0),\n"
+	 "or LTC audio (--ltc FILE, unsigned 8-bit mono at --ltc-rate,\n"
+	 "48000; '-' reads a live stream such as arecord -f U8) chased in\n"
+	 "--lock mode (strict, freewheel, jam; default freewheel).\n"
+	 "--speed N plays N times faster (a compressed rehearsal).\n"
+	 "--log FILE gets a JSON line per fire.  Prints fires acknowledged,\n"
+	 "missed and unacknowledged, the fire-time error, and the\n"
+	 "microlitres released per scent; exit 1 when any fire was lost.",
+	 "x:k:i:F:o:E:y:q:f:j", 2, 2, true, cmd_show},
+	{"gatewaysim",
+	 "VENUE [--latency-ms N] [--jitter-ms N] [--loss PCT] "
+	 "[--clock-offset-ms N] [--seed N] [--log FILE] [--levels FILE]",
+	 "simulate a venue's gateways and seat devices",
+	 "Listens on every gateway address of VENUE (a venue file) and\n"
+	 "answers as its gateways would: each datagram delayed by\n"
+	 "--latency-ms plus up to --jitter-ms, --loss percent dropped each\n"
+	 "way (drawn from --seed), a clock --clock-offset-ms off ours;\n"
+	 "fires at each FIRE's time, takes the dose from each seat's\n"
+	 "cartridge, acknowledges once per FIRE.  --log FILE gets a JSON\n"
+	 "line per fire; on SIGTERM or ^C, --levels FILE gets every\n"
+	 "cartridge's level and what it released.",
+	 "z:J:X:K:Y:q:v:", 1, 1, true, cmd_gatewaysim},
 	{"check", "[--repair]", "verify every stored invariant",
 	 "Checks: file integrity, schema version, foreign keys, no batch\n"
 	 "over-allocated, batch totals equal to their lines, the read model\n"

@@ -3,10 +3,15 @@
  * cue track by the rules of domain/cue.h and print what it asks of each
  * scent per seat (or the first rule it breaks, naming the cue); import
  * one (ImportTrack, through the bus: checked again by its handler), list
- * them, show one.
+ * them, show one; `scents show` plays one through a venue's gateways,
+ * `scents gatewaysim` stands in for the gateways.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,6 +19,7 @@
 #include "entrypoints/cli/cli.h"
 #include "entrypoints/cli/session.h"
 #include "entrypoints/dispensing/cue_io.h"
+#include "entrypoints/dispensing/player.h"
 #include "entrypoints/dispensing/venue_io.h"
 #include "service/uow.h"
 
@@ -177,6 +183,304 @@ static int preshow(const char *track_path, const char *venue_path, bool as_json)
 	arena_release(&a);
 	json_decref(tj);
 	json_decref(vj);
+	return rc;
+}
+
+/* Set by SIGINT or SIGTERM: a show stops and reports, the simulator
+ * writes its levels. */
+static volatile int stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: the wait returns */
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Optional whole-number option --@what in @lo..@hi (@def when absent). */
+static int opt_int(const char *what, const char *s, long long def, long long lo,
+		   long long hi, long long *out)
+{
+	char *end;
+
+	*out = def;
+	if (!s)
+		return CLI_OK;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (errno || end == s || *end || *out < lo || *out > hi) {
+		cli_error("--%s must be a whole number from %lld to %lld, not "
+			  "'%.40s'",
+			  what, lo, hi, s);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+/* A track and a venue from files, checked, into @a. */
+struct show_files {
+	json_t *tj, *vj;
+	struct cue_track *t;
+	struct venue *v;
+};
+
+static int load_show(const char *track_path, const char *venue_path,
+		     struct arena *a, struct show_files *f)
+{
+	struct sc_err err;
+	int rc = load(track_path, &f->tj);
+
+	if (!rc)
+		rc = load(venue_path, &f->vj);
+	err_clear(&err);
+	if (!rc &&
+	    (cue_track_from_json(f->tj, a, &f->t, &err) ||
+	     cue_track_check(f->t, a, &err) ||
+	     venue_from_json(f->vj, a, &f->v, &err) || venue_check(f->v, &err)))
+		rc = cli_fail(&err);
+	return rc;
+}
+
+static void unload_show(struct show_files *f)
+{
+	json_decref(f->tj);
+	json_decref(f->vj);
+}
+
+/* The show's options, checked. */
+static int show_options(const struct cli_opts *o, const struct cue_track *t,
+			struct show_opts *so, FILE **ltc)
+{
+	long long speed, tol, lead, retry, rate = 48000;
+	int64_t from = 0;
+
+	if (opt_int("speed", o->speed, 1, 1, 3600, &speed) ||
+	    opt_int("tolerance-ms", o->tolerance_ms, 200, 0, 60000, &tol) ||
+	    opt_int("lead-ms", o->lead_ms, 50, 0, 10000, &lead) ||
+	    opt_int("retry-ms", o->retry_ms, 10, 1, 10000, &retry) ||
+	    opt_int("ltc-rate", o->ltc_rate, 48000, 8000, 192000, &rate))
+		return CLI_USAGE;
+	memset(so, 0, sizeof(*so));
+	so->src.lock = LOCK_FREEWHEEL;
+	if (o->lock && !lock_mode_parse(o->lock, &so->src.lock)) {
+		cli_error("--lock must be strict, freewheel or jam");
+		return CLI_USAGE;
+	}
+	if (o->from &&
+	    !cue_timecode_parse(o->from,
+				(t->rate_num + t->rate_den - 1) / t->rate_den,
+				&from)) {
+		cli_error("--from must be a timecode HH:MM:SS:FF");
+		return CLI_USAGE;
+	}
+	if (o->ltc &&
+	    !(*ltc = strcmp(o->ltc, "-") ? fopen(o->ltc, "rb") : stdin)) {
+		cli_error("%s: %s", o->ltc, strerror(errno));
+		return CLI_USAGE;
+	}
+	so->src.from_us = from * 1000000 * t->rate_den / t->rate_num;
+	so->src.ltc = o->ltc ? *ltc : NULL;
+	so->src.ltc_rate = (int32_t)rate;
+	so->src.ltc_paced = o->ltc && strcmp(o->ltc, "-") != 0;
+	so->speed = speed;
+	so->tolerance_us = tol * 1000;
+	so->lead_us = lead * 1000;
+	so->retry_us = retry * 1000;
+	so->stop = &stop_flag;
+	return CLI_OK;
+}
+
+/* Released per (seat, slot), with the cartridge's sku and batch. */
+static json_t *consumption_json(const struct venue *v,
+				const struct show_result *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < v->n_devices; i++) {
+		const struct seat_device *d = &v->devices[i];
+
+		for (size_t k = 0; k < d->n_slots; k++) {
+			const struct cartridge *c = &d->slots[k];
+			int64_t ul =
+				r->consumed_ul[CUE_SEAT_INDEX(d->row, d->seat) *
+						       CUE_PALETTE_MAX +
+					       c->slot - 1];
+			char seat[8];
+
+			if (!ul)
+				continue;
+			(void)snprintf(seat, sizeof(seat), "%c%d", 'A' + d->row,
+				       (int)d->seat);
+			(void)json_array_append_new(
+				arr, json_pack("{s:s,s:i,s:s,s:s?,s:I}", "seat",
+					       seat, "slot", (int)c->slot,
+					       "sku", c->sku, "batch", c->batch,
+					       "released_ul", (json_int_t)ul));
+		}
+	}
+	return arr;
+}
+
+static int show_report(const struct show_files *f, const struct show_plan *p,
+		       const struct show_result *r, bool as_json)
+{
+	if (as_json)
+		return cli_print_json(json_pack(
+			"{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			"s:I,s:I,s:I,s:I,s:I,s:o}",
+			"title", f->t->title, "venue", f->v->name,
+			"seats_playing", (json_int_t)p->seats_playing, "fires",
+			(json_int_t)r->fires, "acked", (json_int_t)r->acked,
+			"missed", (json_int_t)r->missed, "unacked",
+			(json_int_t)r->unacked, "sent", (json_int_t)r->sent,
+			"resent", (json_int_t)r->retries, "seat_releases",
+			(json_int_t)r->seat_releases, "dry_seats",
+			(json_int_t)r->short_seats, "skipped",
+			(json_int_t)p->skipped, "substituted",
+			(json_int_t)p->substituted, "error_p50_us",
+			(json_int_t)r->err_p50_us, "error_p99_us",
+			(json_int_t)r->err_p99_us, "error_max_us",
+			(json_int_t)r->err_max_us, "seeks",
+			(json_int_t)r->seeks, "consumption",
+			consumption_json(f->v, r)));
+	printf("%s in %s: %lld seats playing, %lld fires\n", f->t->title,
+	       f->v->name, (long long)p->seats_playing, (long long)r->fires);
+	printf("fires: %lld acknowledged, %lld missed, %lld unacknowledged "
+	       "(%lld datagrams, %lld resent)\n",
+	       (long long)r->acked, (long long)r->missed, (long long)r->unacked,
+	       (long long)r->sent, (long long)r->retries);
+	printf("seat releases: %lld acknowledged, %lld dry; planning skipped "
+	       "%lld, substituted %lld\n",
+	       (long long)r->seat_releases, (long long)r->short_seats,
+	       (long long)p->skipped, (long long)p->substituted);
+	printf("fire-time error (actual - planned): p50 %.3f ms, p99 %.3f "
+	       "ms, max %.3f ms\n",
+	       (double)r->err_p50_us / 1000, (double)r->err_p99_us / 1000,
+	       (double)r->err_max_us / 1000);
+	for (size_t k = 0; k < f->t->n_palette; k++) {
+		int64_t ul = 0;
+
+		for (size_t x = 0; x < CUE_MAP_SEATS; x++)
+			ul += r->consumed_ul[x * CUE_PALETTE_MAX +
+					     f->t->palette[k].slot - 1];
+		printf("released %s (slot %d): %lld ul\n", f->t->palette[k].sku,
+		       (int)f->t->palette[k].slot, (long long)ul);
+	}
+	return CLI_OK;
+}
+
+int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
+	     char **argv)
+{
+	struct show_files f = {0};
+	struct show_result r;
+	struct show_plan p;
+	struct show_opts so;
+	struct sc_err err;
+	struct arena a;
+	FILE *ltc = NULL;
+	FILE *log = NULL;
+	int rc;
+
+	(void)cfg;
+	(void)argc;
+	arena_init(&a);
+	err_clear(&err);
+	rc = load_show(argv[0], argv[1], &a, &f);
+	if (!rc)
+		rc = show_options(o, f.t, &so, &ltc);
+	if (!rc && o->log && !(log = fopen(o->log, "w"))) {
+		cli_error("%s: %s", o->log, strerror(errno));
+		rc = CLI_USAGE;
+	}
+	so.log = log;
+	if (!rc && show_plan(f.t, f.v, &a, &p, &err))
+		rc = cli_fail(&err);
+	if (!rc) {
+		catch_stop();
+		if (show_run(f.t, f.v, &p, &so, &a, &r, &err))
+			rc = cli_fail(&err);
+	}
+	if (!rc)
+		rc = show_report(&f, &p, &r, o->json);
+	if (!rc && (r.missed || r.unacked))
+		rc = CLI_RUNTIME;
+	if (ltc && ltc != stdin)
+		(void)fclose(ltc);
+	if (log)
+		(void)fclose(log);
+	unload_show(&f);
+	arena_release(&a);
+	return rc;
+}
+
+int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
+		   char **argv)
+{
+	long long latency, jitter, offset, seed;
+	struct sim_opts so;
+	struct venue *v = NULL;
+	struct sc_err err;
+	struct arena a;
+	json_t *vj = NULL;
+	double loss = 0;
+	char *end = NULL;
+	int rc;
+
+	(void)cfg;
+	(void)argc;
+	if (opt_int("latency-ms", o->latency_ms, 0, 0, 10000, &latency) ||
+	    opt_int("jitter-ms", o->jitter_ms, 0, 0, 10000, &jitter) ||
+	    opt_int("clock-offset-ms", o->clock_offset_ms, 0, -86400000,
+		    86400000, &offset) ||
+	    opt_int("seed", o->seed, 1, 1, INT64_MAX, &seed))
+		return CLI_USAGE;
+	if (o->loss)
+		loss = strtod(o->loss, &end);
+	if (o->loss &&
+	    (end == o->loss || *end || !(loss >= 0 && loss <= 100))) {
+		cli_error("--loss must be a percentage from 0 to 100");
+		return CLI_USAGE;
+	}
+	memset(&so, 0, sizeof(so));
+	so.latency_us = latency * 1000;
+	so.jitter_us = jitter * 1000;
+	so.clock_offset_us = offset * 1000;
+	so.loss_ppm = (int32_t)lround(loss * 10000);
+	so.seed = (uint64_t)seed;
+	so.levels_path = o->levels;
+	so.stop = &stop_flag;
+	if (o->log && !(so.log = fopen(o->log, "w"))) {
+		cli_error("%s: %s", o->log, strerror(errno));
+		return CLI_USAGE;
+	}
+	arena_init(&a);
+	err_clear(&err);
+	rc = load(argv[0], &vj);
+	if (!rc && (venue_from_json(vj, &a, &v, &err) || venue_check(v, &err)))
+		rc = cli_fail(&err);
+	if (!rc) {
+		catch_stop();
+		(void)fprintf(stderr,
+			      "gatewaysim: %s, %zu gateways, %zu seat devices "
+			      "(^C to stop)\n",
+			      v->name, v->n_gateways, v->n_devices);
+		if (gatewaysim_run(v, &so, &err))
+			rc = cli_fail(&err);
+	}
+	if (so.log)
+		(void)fclose(so.log);
+	json_decref(vj);
+	arena_release(&a);
 	return rc;
 }
 

@@ -80,10 +80,25 @@ static const struct option command_options[] = {
 	{"note", required_argument, NULL, 'N'},
 	{"csv", no_argument, NULL, 'C'},
 	{"as-of", required_argument, NULL, 'O'},
+	{"speed", required_argument, NULL, 'x'},
+	{"lock", required_argument, NULL, 'k'},
+	{"ltc", required_argument, NULL, 'i'},
+	{"ltc-rate", required_argument, NULL, 'F'},
+	{"tolerance-ms", required_argument, NULL, 'o'},
+	{"lead-ms", required_argument, NULL, 'E'},
+	{"retry-ms", required_argument, NULL, 'y'},
+	{"log", required_argument, NULL, 'q'},
+	{"latency-ms", required_argument, NULL, 'z'},
+	{"jitter-ms", required_argument, NULL, 'J'},
+	{"loss", required_argument, NULL, 'X'},
+	{"levels", required_argument, NULL, 'v'},
+	{"seed", required_argument, NULL, 'Y'},
+	{"clock-offset-ms", required_argument, NULL, 'K'},
 	{NULL, 0, NULL, 0},
 };
 
-/* The options of issue 15's commands (formula, survey, demand, plan). */
+/* The options of issue 15's and 16's commands (formula, survey, demand,
+ * plan, show, gatewaysim). */
 static void take_analytics_option(struct cli_opts *o, int opt, const char *arg)
 {
 	static const struct {
@@ -105,6 +120,20 @@ static void take_analytics_option(struct cli_opts *o, int opt, const char *arg)
 		{'D', offsetof(struct cli_opts, density)},
 		{'N', offsetof(struct cli_opts, note)},
 		{'O', offsetof(struct cli_opts, as_of)},
+		{'x', offsetof(struct cli_opts, speed)},
+		{'k', offsetof(struct cli_opts, lock)},
+		{'i', offsetof(struct cli_opts, ltc)},
+		{'F', offsetof(struct cli_opts, ltc_rate)},
+		{'o', offsetof(struct cli_opts, tolerance_ms)},
+		{'E', offsetof(struct cli_opts, lead_ms)},
+		{'y', offsetof(struct cli_opts, retry_ms)},
+		{'q', offsetof(struct cli_opts, log)},
+		{'z', offsetof(struct cli_opts, latency_ms)},
+		{'J', offsetof(struct cli_opts, jitter_ms)},
+		{'X', offsetof(struct cli_opts, loss)},
+		{'v', offsetof(struct cli_opts, levels)},
+		{'Y', offsetof(struct cli_opts, seed)},
+		{'K', offsetof(struct cli_opts, clock_offset_ms)},
 	};
 
 	if (opt == 'A')
