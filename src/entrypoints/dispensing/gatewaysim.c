@@ -257,13 +257,10 @@ static int step(struct sim *s, uint64_t *next_us)
 	uint64_t now = clock_mono_us();
 	int rc = SC_OK;
 
-	*next_us = now + 100000;
 	for (size_t i = 0; !rc && i < s->n_q;) {
 		struct in_flight d = s->q[i];
 
 		if (d.due_us > now) {
-			if (d.due_us < *next_us)
-				*next_us = d.due_us;
 			i++;
 			continue;
 		}
@@ -276,6 +273,7 @@ static int step(struct sim *s, uint64_t *next_us)
 			rc = arrive(s, &d);
 		}
 	}
+	*next_us = now + 100000;
 	for (size_t i = 0; !rc && i < s->cap_f; i++) {
 		struct fired *f = &s->f[i];
 		uint64_t at;
@@ -291,6 +289,10 @@ static int step(struct sim *s, uint64_t *next_us)
 		else if (at < *next_us)
 			*next_us = at;
 	}
+	/* After the fires: their answers were queued just now. */
+	for (size_t i = 0; i < s->n_q; i++)
+		if (s->q[i].due_us < *next_us)
+			*next_us = s->q[i].due_us;
 	return rc;
 }
 

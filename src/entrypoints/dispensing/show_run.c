@@ -26,6 +26,7 @@
 /* ppoll(2): a wait with a nanosecond timeout and a signal mask. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -333,28 +334,35 @@ static void tend_inflight(struct player *pl, int64_t now, int64_t *wake)
 	pl->n_inflight = k;
 }
 
-/* Read the LTC source up to now; false at its end. */
+/*
+ * Read the LTC source up to now.  A file is read at its sample rate, as
+ * a sound card would deliver it; a live stream (non-blocking) as far as
+ * it has come.  Either way the last sample read is taken as captured
+ * now: a card's buffer adds its period (2 ms here) of constant delay,
+ * which latency calibration absorbs.
+ */
 static void feed_ltc(struct player *pl, int64_t now)
 {
 	const struct show_source *s = &pl->o->src;
 	uint8_t buf[4096];
-	int64_t due = s->ltc_paced
-			      ? (now - pl->started) * s->ltc_rate / 1000000 -
-					pl->ltc.samples
-			      : (int64_t)sizeof(buf);
+	int64_t due = s->ltc_paced ? (now - pl->started) * s->ltc_rate /
+					     1000000 -
+					     pl->ltc.samples
+				   : INT64_MAX;
 
 	while (!pl->ltc_eof && due > 0) {
-		size_t want =
-			due < (int64_t)sizeof(buf) ? (size_t)due : sizeof(buf);
-		size_t got = fread(buf, 1, want, s->ltc);
+		size_t want = due < (int64_t)sizeof(buf) ? (size_t)due
+							 : sizeof(buf);
+		ssize_t got = read(fileno(s->ltc), buf, want);
 
-		if (got)
-			(void)ltc_in_feed(&pl->ltc, buf, got, now, &pl->chase);
-		if (got < want) {
-			pl->ltc_eof = feof(s->ltc) != 0;
-			break;
-		}
-		due -= (int64_t)got;
+		if (got > 0)
+			(void)ltc_in_feed(&pl->ltc, buf, (size_t)got, now,
+					  &pl->chase);
+		if (got == 0)
+			pl->ltc_eof = true;
+		if (got <= 0)
+			break; /* the end, or nothing more yet */
+		due -= got;
 	}
 }
 
@@ -458,6 +466,10 @@ static int setup(struct player *pl, struct arena *a, struct sc_err *err)
 				pl->t->rate_den))
 			return err_set(err, SC_ENOMEM, "out of memory");
 		pl->ltc_open = true;
+		if (!pl->o->src.ltc_paced)
+			(void)fcntl(fileno(pl->o->src.ltc), F_SETFL,
+				    fcntl(fileno(pl->o->src.ltc), F_GETFL) |
+					    O_NONBLOCK);
 	}
 	/* Random per run: a gateway tells a new show from a retry. */
 	pl->show = (uint32_t)(clock_mono_us() ^ (uint64_t)getpid() << 16);
