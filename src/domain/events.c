@@ -42,6 +42,15 @@ static void backorder_waiting_mail(const struct event_fields *f, char *buf,
 		       f->sku, f->orderid, (long long)f->qty);
 }
 
+static void cartridge_low_mail(const struct event_fields *f, char *buf,
+			       size_t n)
+{
+	(void)snprintf(buf, n, "Cartridge low for %s: %s holds %lld ul%s%s%s",
+		       f->sku, f->orderid, (long long)f->qty,
+		       f->batchref ? " (batch " : "",
+		       f->batchref ? f->batchref : "", f->batchref ? ")" : "");
+}
+
 static const struct event_kind kinds[] = {
 	{MSG_ALLOCATED,
 	 "Allocated",
@@ -114,6 +123,21 @@ static const struct event_kind kinds[] = {
 	 backorder_waiting_mail,
 	 {AT(backorder_waiting, orderid), AT(backorder_waiting, sku),
 	  AT(backorder_waiting, qty), NONE}},
+	/*
+	 * A seat's cartridge fell below its venue's threshold after a show
+	 * (issue 16).  It names no order: the orderid field carries the
+	 * cartridge ("Screen 3 A1 slot 1"), qty its level in ul, batchref
+	 * the batch it was filled from when known.
+	 */
+	{MSG_CARTRIDGE_LOW,
+	 "CartridgeLow",
+	 ROUTE_NOTIFY_STOCK,
+	 "cartridge_low",
+	 ALL_FOUR,
+	 BIT(EF_BATCHREF) | BIT(EF_QTY),
+	 cartridge_low_mail,
+	 {AT(cartridge_low, cartridge), AT(cartridge_low, sku),
+	  AT(cartridge_low, level_ul), AT(cartridge_low, batch)}},
 };
 
 const struct event_kind *event_kind_of(enum msg_type type)

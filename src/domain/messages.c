@@ -26,6 +26,9 @@ static const char *const names[] = {
 	[MSG_PROMOTE_WINNER] = "PromoteWinner",
 	[MSG_IMPORT_DEMAND] = "ImportDemand",
 	[MSG_IMPORT_TRACK] = "ImportTrack",
+	[MSG_IMPORT_VENUE] = "ImportVenue",
+	[MSG_RECORD_SHOW] = "RecordShow",
+	[MSG_REFILL_CARTRIDGES] = "RefillCartridges",
 	[MSG_ALLOCATED] = "Allocated",
 	[MSG_DEALLOCATED] = "Deallocated",
 	[MSG_OUT_OF_STOCK] = "OutOfStock",
@@ -33,6 +36,7 @@ static const char *const names[] = {
 	[MSG_LOW_STOCK] = "LowStock",
 	[MSG_BACKORDER_WAITING] = "BackorderWaiting",
 	[MSG_ETA_CHANGED] = "EtaChanged",
+	[MSG_CARTRIDGE_LOW] = "CartridgeLow",
 };
 
 static_assert(sizeof(names) / sizeof(names[0]) == MSG__COUNT,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct cue_track;
+struct venue;
 struct demand_entry;
 struct formula;
 struct ingredient;
@@ -49,6 +50,9 @@ enum msg_type {
 	MSG_PROMOTE_WINNER,
 	MSG_IMPORT_DEMAND,
 	MSG_IMPORT_TRACK,
+	MSG_IMPORT_VENUE,
+	MSG_RECORD_SHOW,
+	MSG_REFILL_CARTRIDGES,
 	/* events */
 	MSG_ALLOCATED,
 	MSG_DEALLOCATED,
@@ -57,6 +61,7 @@ enum msg_type {
 	MSG_LOW_STOCK,
 	MSG_BACKORDER_WAITING,
 	MSG_ETA_CHANGED,
+	MSG_CARTRIDGE_LOW,
 	MSG__COUNT
 };
 
@@ -233,6 +238,70 @@ struct cmd_import_track {
 	int64_t now;		       /* unix seconds, from the sender */
 };
 
+/*
+ * ImportVenue: an auditorium (domain/venue.h) with its seat devices and
+ * their cartridges, checked by venue_check() and stored (issue 16).
+ */
+struct cmd_import_venue {
+	const struct venue *venue; /* parsed by the transport */
+	const char *body;	   /* its JSON text, stored as sent */
+	int64_t now;		   /* unix seconds, from the sender */
+};
+
+/* What one cartridge released in a show, as its gateway acknowledged. */
+struct used_line {
+	int32_t row, seat, slot; /* 0..25, 1..64, 1..16 */
+	int64_t ul;		 /* 0..CARTRIDGE_MAX_UL */
+};
+
+/*
+ * RecordShow: a show played in venue @venue_id; each line's microlitres
+ * come off its cartridge's level (never below 0), a cartridge that falls
+ * below the venue's threshold raises CartridgeLow, and the show is kept
+ * with what it used per scent and batch.
+ */
+struct cmd_record_show {
+	int64_t venue_id;
+	int64_t track_id;		   /* 0: a track not stored */
+	int64_t now;			   /* unix seconds */
+	int64_t fires, acked, missed;	   /* the scheduler's counts */
+	int64_t seat_releases;		   /* acknowledged */
+	const struct used_line *lines;	   /* n_lines, each cartridge once */
+	size_t n_lines;			   /* 0..SHOW_LINES_MAX */
+};
+
+/* A cartridge to fill: with @sku, its own scent or a new one. */
+struct refill_line {
+	int32_t row, seat, slot;
+	const char *sku;
+};
+
+/*
+ * RefillCartridges: fill cartridges of venue @venue_id to capacity from
+ * stock.  Their microlitres, per scent, make one order line of @orderid
+ * (units of the venue's refill_unit_ul, rounded up) allocated as
+ * Allocate allocates it (out of stock: OutOfStock, the stock team told);
+ * the cartridges of a scent allocated are filled from its batch.  An
+ * @orderid already placed for a scent fills nothing again.
+ */
+struct cmd_refill_cartridges {
+	int64_t venue_id;
+	const char *orderid;
+	int32_t day;			 /* ordered on (demand) */
+	const struct refill_line *lines; /* n_lines, each cartridge once */
+	size_t n_lines;			 /* 1..SHOW_LINES_MAX */
+};
+
+#define SHOW_LINES_MAX (26 * 64 * 16) /* every slot of every seat */
+
+/* CartridgeLow: a show left a cartridge below its venue's threshold. */
+struct ev_cartridge_low {
+	const char *cartridge; /* "Screen 3 A1 slot 1", for people */
+	const char *sku;       /* the scent in it */
+	int64_t level_ul;      /* what is left */
+	const char *batch;     /* filled from, or NULL */
+};
+
 /* BackorderWaiting: a line has waited for stock longer than it should. */
 struct ev_backorder_waiting {
 	const char *orderid; /* customer order */
@@ -324,6 +393,10 @@ struct msg {
 		struct cmd_promote_winner promote_winner;
 		struct cmd_import_demand import_demand;
 		struct cmd_import_track import_track;
+		struct cmd_import_venue import_venue;
+		struct cmd_record_show record_show;
+		struct cmd_refill_cartridges refill_cartridges;
+		struct ev_cartridge_low cartridge_low;
 		struct ev_eta_changed eta_changed;
 		struct ev_allocated allocated;
 		struct ev_deallocated deallocated;

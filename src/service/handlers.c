@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/mem.h"
 #include "domain/sourcing.h"
+#include "domain/venue.h"
 #include "service/uow.h"
 
 /*
@@ -1213,6 +1215,428 @@ static int handle_import_track(const struct msg *m, struct deps *d,
 	return rc;
 }
 
+/* Row @row of a seat map as its letter: 'A'..'Z'. */
+static char row_letter(int32_t row)
+{
+	return (char)('A' + row);
+}
+
+static int handle_import_venue(const struct msg *m, struct deps *d,
+			       struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_import_venue *c = &m->u.import_venue;
+	const struct venue *v = c->venue;
+	struct venue_record rec = {0};
+	size_t n = 0;
+	int rc;
+
+	if (!v || !c->body)
+		return err_set(err, SC_EINVAL,
+			       "a venue and its text are needed");
+	rc = venue_check(v, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < v->n_devices; i++)
+		n += v->devices[i].n_slots;
+	rec = (struct venue_record){0,
+				    v->name,
+				    v->capacity_ul,
+				    v->alert_below_ul,
+				    v->refill_unit_ul,
+				    1,
+				    c->now,
+				    c->body,
+				    arena_calloc(d->arena, n ? n : 1,
+						 sizeof(*rec.cartridges)),
+				    n};
+	if (!rec.cartridges)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < v->n_devices; i++)
+		for (size_t k = 0; k < v->devices[i].n_slots; k++) {
+			const struct cartridge *s = &v->devices[i].slots[k];
+
+			rec.cartridges[n++] = (struct cartridge_row){
+				v->devices[i].row, v->devices[i].seat, s->slot,
+				s->sku, s->batch, s->level_ul};
+		}
+	rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = uow_venue_add(d->uow, &rec, &rec.id, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && res)
+		res->venue_id = rec.id;
+	uow_rollback(d->uow);
+	return rc;
+}
+
+/* The cartridge of @v at (@row, @seat, @slot), or NULL. */
+static struct cartridge_row *cartridge_at(struct venue_record *v, int32_t row,
+					  int32_t seat, int32_t slot)
+{
+	for (size_t i = 0; i < v->n_cartridges; i++)
+		if (v->cartridges[i].row == row &&
+		    v->cartridges[i].seat == seat &&
+		    v->cartridges[i].slot == slot)
+			return &v->cartridges[i];
+	return NULL;
+}
+
+/* A seat and slot in range, each once in @n lines of @size bytes whose
+ * first three int32_t are row, seat, slot. */
+static int check_places(const void *lines, size_t n, size_t size,
+			struct sc_err *err)
+{
+	uint16_t *seen;
+	const char *p = lines;
+
+	if (n > SHOW_LINES_MAX)
+		return err_set(err, SC_EINVAL, "at most %d cartridges",
+			       SHOW_LINES_MAX);
+	seen = mem_calloc(CUE_MAP_SEATS, sizeof(*seen));
+	if (!seen)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		int32_t at[3];
+
+		memcpy(at, p + i * size, sizeof(at));
+		if (at[0] < 0 || at[0] >= CUE_ROWS_MAX || at[1] < 1 ||
+		    at[1] > CUE_SEATS_MAX || at[2] < 1 ||
+		    at[2] > CUE_PALETTE_MAX) {
+			mem_free(seen);
+			return err_set(err, SC_EINVAL,
+				       "line %zu: rows A to Z, seats 1 to %d, "
+				       "slots 1 to %d",
+				       i + 1, CUE_SEATS_MAX, CUE_PALETTE_MAX);
+		}
+		if (seen[CUE_SEAT_INDEX(at[0], at[1])] >> (at[2] - 1) & 1) {
+			mem_free(seen);
+			return err_set(err, SC_EINVAL,
+				       "cartridge %c%d slot %d given twice",
+				       row_letter(at[0]), (int)at[1],
+				       (int)at[2]);
+		}
+		seen[CUE_SEAT_INDEX(at[0], at[1])] |=
+			(uint16_t)(1u << (at[2] - 1));
+	}
+	mem_free(seen);
+	return SC_OK;
+}
+
+/* What a show used, by scent and batch, being summed. */
+struct use_sum {
+	struct consumption_row *v;
+	size_t n, cap;
+};
+
+/* Add @ul of cartridge @c's scent and batch to @s. */
+static int add_use(struct deps *d, struct use_sum *s,
+		   const struct cartridge_row *c, int64_t ul)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].sku, c->sku) &&
+		    (s->v[i].batch == c->batch ||
+		     (s->v[i].batch && c->batch &&
+		      !strcmp(s->v[i].batch, c->batch)))) {
+			s->v[i].ul += ul;
+			return SC_OK;
+		}
+	if (arena_reserve(d->arena, (void **)&s->v, &s->cap, s->n + 1,
+			  sizeof(*s->v)))
+		return SC_ENOMEM;
+	s->v[s->n++] = (struct consumption_row){c->sku, c->batch, ul};
+	return SC_OK;
+}
+
+/* A CartridgeLow for @c of venue @v, to the outbox. */
+static int cartridge_low(struct deps *d, const struct venue_record *v,
+			 const struct cartridge_row *c, struct sc_err *err)
+{
+	struct msg ev = {.type = MSG_CARTRIDGE_LOW};
+	size_t n = strlen(v->name) + 32;
+	char *where = arena_alloc(d->arena, n);
+
+	if (!where)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	(void)snprintf(where, n, "%s %c%d slot %d", v->name,
+		       row_letter(c->row), (int)c->seat, (int)c->slot);
+	ev.u.cartridge_low =
+		(struct ev_cartridge_low){where, c->sku, c->level_ul, c->batch};
+	return uow_outbox_add(d->uow, &ev, err);
+}
+
+static int record_show(struct deps *d, const struct msg *m,
+		       struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_record_show *c = &m->u.record_show;
+	struct show_record show = {0, c->venue_id, c->track_id, c->now,
+				   c->fires, c->acked, c->missed,
+				   c->seat_releases, NULL, 0};
+	struct cartridge_row *rows = arena_calloc(
+		d->arena, c->n_lines ? c->n_lines : 1, sizeof(*rows));
+	struct venue_record *v;
+	struct use_sum used = {0};
+	int rc = rows ? uow_venue_get(d->uow, c->venue_id, d->arena, &v, err)
+		      : err_set(err, SC_ENOMEM, "out of memory");
+
+	for (size_t i = 0; !rc && i < c->n_lines; i++) {
+		const struct used_line *l = &c->lines[i];
+		struct cartridge_row *k =
+			cartridge_at(v, l->row, l->seat, l->slot);
+		int64_t before;
+
+		if (!k)
+			return err_set(err, SC_EINVAL,
+				       "venue %lld has no cartridge at %c%d "
+				       "slot %d",
+				       (long long)c->venue_id,
+				       row_letter(l->row), (int)l->seat,
+				       (int)l->slot);
+		before = k->level_ul;
+		/* A gateway that released more than the level said it had
+		 * is believed about the release, not below zero. */
+		k->level_ul = before > l->ul ? before - l->ul : 0;
+		rows[i] = *k;
+		if (add_use(d, &used, k, l->ul))
+			rc = err_set(err, SC_ENOMEM, "out of memory");
+		if (!rc && before >= v->alert_below_ul &&
+		    k->level_ul < v->alert_below_ul) {
+			rc = cartridge_low(d, v, k, err);
+			res->alerts++;
+		}
+	}
+	if (!rc && c->n_lines)
+		rc = uow_venue_change(d->uow,
+				      &(struct venue_change){c->venue_id,
+							     v->version, rows,
+							     c->n_lines},
+				      err);
+	show.used = used.v;
+	show.n_used = used.n;
+	if (!rc)
+		rc = uow_show_add(d->uow, &show, &res->show_id, err);
+	return rc;
+}
+
+static int handle_record_show(const struct msg *m, struct deps *d,
+			      struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_record_show *c = &m->u.record_show;
+	struct bus_result mine = {0};
+	int rc;
+
+	if (c->venue_id < 1 || c->track_id < 0 || c->fires < 0 ||
+	    c->acked < 0 || c->missed < 0 || c->seat_releases < 0 ||
+	    (c->n_lines && !c->lines))
+		return err_set(err, SC_EINVAL,
+			       "a venue id, and counts of 0 or more");
+	for (size_t i = 0; i < c->n_lines; i++)
+		if (c->lines[i].ul < 0 || c->lines[i].ul > CARTRIDGE_MAX_UL)
+			return err_set(err, SC_EINVAL,
+				       "line %zu: ul must be 0 to %d", i + 1,
+				       CARTRIDGE_MAX_UL);
+	rc = check_places(c->lines, c->n_lines, sizeof(*c->lines), err);
+	if (!rc)
+		rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = record_show(d, m, &mine, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc && mine.alerts && d->signal) /* not a product's event */
+		d->signal->notify(d->signal);
+	if (!rc && res) {
+		res->show_id = mine.show_id;
+		res->alerts = mine.alerts;
+	}
+	uow_rollback(d->uow);
+	return rc;
+}
+
+/* One scent's refill: its order line, and the cartridges it fills. */
+struct refill_group {
+	struct refill_outcome out;
+	struct cartridge_row **fill; /* n_fill cartridges to fill */
+	size_t n_fill, cap_fill;
+};
+
+/* Group @c's lines by scent, each cartridge's need from its level. */
+static int refill_groups(struct deps *d, const struct cmd_refill_cartridges *c,
+			 struct venue_record *v, struct refill_group **out,
+			 size_t *n_out, struct sc_err *err)
+{
+	struct refill_group *g = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < c->n_lines; i++) {
+		const struct refill_line *l = &c->lines[i];
+		struct cartridge_row *k =
+			cartridge_at(v, l->row, l->seat, l->slot);
+		int64_t need;
+		size_t j = 0;
+
+		if (!k)
+			return err_set(err, SC_EINVAL,
+				       "venue %lld has no cartridge at %c%d "
+				       "slot %d",
+				       (long long)c->venue_id,
+				       row_letter(l->row), (int)l->seat,
+				       (int)l->slot);
+		/* Another scent empties the slot first: a whole cartridge. */
+		need = strcmp(k->sku, l->sku) ? v->capacity_ul
+					       : v->capacity_ul - k->level_ul;
+		if (!need)
+			continue;
+		while (j < n && strcmp(g[j].out.sku, l->sku))
+			j++;
+		if (j == n) {
+			if (arena_reserve(d->arena, (void **)&g, &cap, n + 1,
+					  sizeof(*g)))
+				return err_set(err, SC_ENOMEM, "out of memory");
+			memset(&g[n++], 0, sizeof(*g));
+			g[j].out.sku = l->sku;
+		}
+		g[j].out.ul += need;
+		k->sku = l->sku;
+		if (arena_reserve(d->arena, (void **)&g[j].fill,
+				  &g[j].cap_fill, g[j].n_fill + 1,
+				  sizeof(*g[j].fill)))
+			return err_set(err, SC_ENOMEM, "out of memory");
+		g[j].fill[g[j].n_fill++] = k;
+	}
+	*out = g;
+	*n_out = n;
+	return SC_OK;
+}
+
+/* Allocate group @g's order line; fill its cartridges when it took. */
+static int refill_one(struct deps *d, const struct cmd_refill_cartridges *c,
+		      const struct venue_record *v, struct refill_group *g,
+		      struct sc_err *err)
+{
+	struct cmd_allocate a = {c->orderid, g->out.sku, 0, false, NULL,
+				 c->day};
+	enum allocation how = ALLOCATION_OUT_OF_STOCK;
+	const char *ref = NULL;
+	struct order_line line;
+	struct product *p;
+	size_t before;
+	int rc;
+
+	a.qty = (g->out.ul + v->refill_unit_ul - 1) / v->refill_unit_ul;
+	g->out.qty = a.qty;
+	line = (struct order_line){a.orderid, a.sku, a.qty};
+	rc = repo_get(d->uow, a.sku, &(struct load_hint){.orderid = a.orderid},
+		      &p, err);
+	before = rc ? 0 : p->n_events;
+	if (!rc)
+		rc = allocate_line(d, &line, false, &ref, &how, err);
+	if (!rc)
+		rc = count_demand(d, &a, NULL, before, how, err);
+	if (rc)
+		return rc;
+	g->out.allocated = how == ALLOCATION_ALLOCATED;
+	g->out.batchref = ref;
+	/* No new event: this order line was placed before, and filled its
+	 * cartridges then; filling them again would take stock twice. */
+	g->out.repeated = p->n_events == before;
+	if (!g->out.allocated || g->out.repeated)
+		return SC_OK;
+	for (size_t i = 0; i < g->n_fill; i++) {
+		g->fill[i]->level_ul = v->capacity_ul;
+		g->fill[i]->batch = ref;
+	}
+	g->out.cartridges = (int64_t)g->n_fill;
+	return SC_OK;
+}
+
+static int refill(struct deps *d, const struct cmd_refill_cartridges *c,
+		  struct refill_group **groups, size_t *n_groups,
+		  struct sc_err *err)
+{
+	struct venue_record *v;
+	struct cartridge_row *rows;
+	size_t n = 0;
+	int rc = uow_venue_get(d->uow, c->venue_id, d->arena, &v, err);
+
+	if (!rc)
+		rc = refill_groups(d, c, v, groups, n_groups, err);
+	for (size_t i = 0; !rc && i < *n_groups; i++)
+		rc = refill_one(d, c, v, &(*groups)[i], err);
+	if (rc)
+		return rc;
+	rows = arena_calloc(d->arena, c->n_lines, sizeof(*rows));
+	if (!rows)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < *n_groups; i++)
+		for (size_t k = 0; (*groups)[i].out.cartridges &&
+				   k < (*groups)[i].n_fill;
+		     k++)
+			rows[n++] = *(*groups)[i].fill[k];
+	return n ? uow_venue_change(d->uow,
+				    &(struct venue_change){c->venue_id,
+							   v->version, rows, n},
+				    err)
+		 : SC_OK;
+}
+
+/* The outcomes into the caller's arena. */
+static int return_refills(struct bus_result *res, const struct refill_group *g,
+			  size_t n, struct sc_err *err)
+{
+	if (!res || !res->arena)
+		return SC_OK;
+	res->refills = arena_calloc(res->arena, n ? n : 1,
+				    sizeof(*res->refills));
+	if (!res->refills)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		res->refills[i] = g[i].out;
+		res->refills[i].sku = arena_strdup(res->arena, g[i].out.sku);
+		res->refills[i].batchref =
+			g[i].out.batchref
+				? arena_strdup(res->arena, g[i].out.batchref)
+				: NULL;
+		if (!res->refills[i].sku ||
+		    (g[i].out.batchref && !res->refills[i].batchref))
+			return err_set(err, SC_ENOMEM, "out of memory");
+	}
+	res->n_refills = n;
+	return SC_OK;
+}
+
+static int handle_refill_cartridges(const struct msg *m, struct deps *d,
+				    struct bus_result *res, struct sc_err *err)
+{
+	const struct cmd_refill_cartridges *c = &m->u.refill_cartridges;
+	struct refill_group *g = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (c->venue_id < 1 || !c->n_lines || !c->lines)
+		return err_set(err, SC_EINVAL,
+			       "a venue id and at least one cartridge");
+	if (check_ident("orderid", c->orderid, err))
+		return SC_EINVAL;
+	for (size_t i = 0; i < c->n_lines; i++)
+		if (check_ident("sku", c->lines[i].sku, err))
+			return SC_EINVAL;
+	rc = check_places(c->lines, c->n_lines, sizeof(*c->lines), err);
+	if (!rc)
+		rc = uow_begin(d->uow, d->arena, err);
+	if (rc)
+		return rc;
+	rc = refill(d, c, &g, &n, err);
+	if (!rc)
+		rc = commit(d, err);
+	if (!rc)
+		rc = return_refills(res, g, n, err);
+	uow_rollback(d->uow);
+	return rc;
+}
+
 const struct handler_entry handler_table[] = {
 	[MSG_CREATE_BATCH] = {1, {handle_add_batch}},
 	[MSG_ALLOCATE] = {1, {handle_allocate}},
@@ -1234,6 +1658,9 @@ const struct handler_entry handler_table[] = {
 	[MSG_PROMOTE_WINNER] = {1, {handle_promote_winner}},
 	[MSG_IMPORT_DEMAND] = {1, {handle_import_demand}},
 	[MSG_IMPORT_TRACK] = {1, {handle_import_track}},
+	[MSG_IMPORT_VENUE] = {1, {handle_import_venue}},
+	[MSG_RECORD_SHOW] = {1, {handle_record_show}},
+	[MSG_REFILL_CARTRIDGES] = {1, {handle_refill_cartridges}},
 	[MSG_ALLOCATED] = {1, {wake_relay}},
 	[MSG_DEALLOCATED] = {1, {wake_relay}},
 	[MSG_OUT_OF_STOCK] = {1, {wake_relay}},
@@ -1241,6 +1668,7 @@ const struct handler_entry handler_table[] = {
 	[MSG_LOW_STOCK] = {1, {wake_relay}},
 	[MSG_BACKORDER_WAITING] = {0, {NULL}}, /* queued by its command */
 	[MSG_ETA_CHANGED] = {1, {wake_relay}},
+	[MSG_CARTRIDGE_LOW] = {0, {NULL}}, /* queued by its command */
 };
 
 /*
@@ -1272,6 +1700,9 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_PROMOTE_WINNER] = NULL,
 	[MSG_IMPORT_DEMAND] = NULL,
 	[MSG_IMPORT_TRACK] = NULL,
+	[MSG_IMPORT_VENUE] = NULL,
+	[MSG_RECORD_SHOW] = NULL,
+	[MSG_REFILL_CARTRIDGES] = NULL,
 	[MSG_ALLOCATED] = enqueue_and_tell,
 	[MSG_DEALLOCATED] = on_deallocated,
 	[MSG_OUT_OF_STOCK] = enqueue,
@@ -1279,5 +1710,6 @@ handler_fn *const in_tx_handler_table[] = {
 	[MSG_LOW_STOCK] = enqueue,
 	[MSG_BACKORDER_WAITING] = NULL,
 	[MSG_ETA_CHANGED] = enqueue_and_tell,
+	[MSG_CARTRIDGE_LOW] = NULL,
 };
 /* clang-format on */

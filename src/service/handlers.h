@@ -64,6 +64,17 @@ struct freed_line {
 				 backorder (it held none) */
 };
 
+/* What a refill did for one scent (in the result's arena). */
+struct refill_outcome {
+	const char *sku;      /* the scent */
+	int64_t ul;	      /* microlitres to fill */
+	int64_t qty;	      /* units ordered */
+	int64_t cartridges;   /* filled (0 unless allocated now) */
+	bool allocated;	      /* a batch took the line */
+	bool repeated;	      /* the order line was placed before */
+	const char *batchref; /* that batch, or NULL */
+};
+
 /*
  * What a command produced, for the caller (copied out of the bus arena).
  * A list result needs @arena, set by the caller before the call and kept
@@ -79,6 +90,11 @@ struct bus_result {
 	bool activated;		      /* AddFormula: it became active */
 	int64_t survey_id;	      /* CreateSurvey: the new survey */
 	int64_t track_id;	      /* ImportTrack: the new track */
+	int64_t venue_id;	      /* ImportVenue: the new venue */
+	int64_t show_id;	      /* RecordShow: the show recorded */
+	int64_t alerts;		      /* RecordShow: CartridgeLow raised */
+	struct refill_outcome *refills; /* RefillCartridges: per scent */
+	size_t n_refills;		/* entries in refills */
 	struct arena *arena;	      /* the caller's, for lists; may be NULL */
 	struct freed_line *freed;     /* Deallocate: lines freed, sku order */
 	size_t n_freed;		      /* entries in freed */

@@ -321,6 +321,30 @@ int uow_track_add(struct uow *u, const struct track_record *t, int64_t *id_out,
 	return u->dispensing->track_add(u, t, id_out, err);
 }
 
+int uow_venue_add(struct uow *u, const struct venue_record *v,
+		  int64_t *id_out, struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->dispensing->venue_add(u, v, id_out, err);
+}
+
+int uow_venue_change(struct uow *u, const struct venue_change *c,
+		     struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->dispensing->venue_change(u, c, err);
+}
+
+int uow_show_add(struct uow *u, const struct show_record *s, int64_t *id_out,
+		 struct sc_err *err)
+{
+	assert(u->active);
+	u->wrote_record = true;
+	return u->dispensing->show_add(u, s, id_out, err);
+}
+
 int uow_demand_on_commit(struct uow *u, const struct demand_entry *e,
 			 struct sc_err *err)
 {

@@ -646,6 +646,59 @@ struct track_record {
 	const char *body;	  /* the JSON as imported; NULL in lists */
 };
 
+/* A cartridge of a stored venue: where, what, how much is left. */
+struct cartridge_row {
+	int32_t row, seat, slot; /* 0..25, 1..64, 1..16 */
+	const char *sku;	 /* the scent loaded */
+	const char *batch;	 /* the batch it was filled from, or NULL */
+	int64_t level_ul;	 /* 0..capacity */
+};
+
+/*
+ * A stored venue (issue 16): its scents-venue/1 JSON as imported (the
+ * map, gateways, calibration, caps), and its cartridges as rows, the
+ * part that changes: shows take from them, refills fill them.
+ */
+struct venue_record {
+	int64_t id;		/* set by the store */
+	const char *name;	/* for people */
+	int64_t capacity_ul;	/* a full cartridge */
+	int64_t alert_below_ul; /* a level below: staff alert */
+	int64_t refill_unit_ul; /* one unit of stock fills this much */
+	int64_t version;	/* 1 at import, +1 per change of levels */
+	int64_t created_at;	/* unix seconds */
+	const char *body;	/* the JSON as imported; NULL in lists */
+	struct cartridge_row *cartridges; /* n_cartridges; none in lists */
+	size_t n_cartridges;
+};
+
+/* New levels for some of venue @id's cartridges, if still at @version. */
+struct venue_change {
+	int64_t id;
+	int64_t version;		  /* as read; the store bumps it */
+	const struct cartridge_row *rows; /* n_rows, each one that exists */
+	size_t n_rows;
+};
+
+/* What a show released from one batch of one scent. */
+struct consumption_row {
+	const char *sku;
+	const char *batch; /* NULL: a cartridge of unknown batch */
+	int64_t ul;
+};
+
+/* A show played in a venue, recorded after it. */
+struct show_record {
+	int64_t id;			    /* set by the store */
+	int64_t venue_id;
+	int64_t track_id;		    /* 0: a track not stored */
+	int64_t played_at;		    /* unix seconds */
+	int64_t fires, acked, missed;	    /* the scheduler's counts */
+	int64_t seat_releases;		    /* acknowledged */
+	const struct consumption_row *used; /* n_used, by sku and batch */
+	size_t n_used;
+};
+
 /* Cinema dispensing (issue 16). */
 struct dispensing_ops {
 	/* Record track @t in the open transaction; *@id_out is its id. */
@@ -660,6 +713,36 @@ struct dispensing_ops {
 	int (*track_list)(struct uow *self, struct arena *a,
 			  struct track_record **out, size_t *n_out,
 			  struct sc_err *err);
+
+	/* Record venue @v with its cartridges; *@id_out is its id. */
+	int (*venue_add)(struct uow *self, const struct venue_record *v,
+			 int64_t *id_out, struct sc_err *err);
+
+	/* Venue @id with its body and cartridges (by row, seat, slot),
+	 * into @a.  SC_ENOTFOUND. */
+	int (*venue_get)(struct uow *self, int64_t id, struct arena *a,
+			 struct venue_record **out, struct sc_err *err);
+
+	/* Every venue without body or cartridges, newest first. */
+	int (*venue_list)(struct uow *self, struct arena *a,
+			  struct venue_record **out, size_t *n_out,
+			  struct sc_err *err);
+
+	/* Set the levels (and sku, batch) of @c's rows and bump the
+	 * version: SC_ECONFLICT when the venue is no longer at
+	 * c->version (another change came first: the bus retries);
+	 * SC_ENOTFOUND for a venue or cartridge that does not exist. */
+	int (*venue_change)(struct uow *self, const struct venue_change *c,
+			    struct sc_err *err);
+
+	/* Record show @s; *@id_out is its id. */
+	int (*show_add)(struct uow *self, const struct show_record *s,
+			int64_t *id_out, struct sc_err *err);
+
+	/* Venue @venue_id's shows, newest first, with what each used. */
+	int (*show_list)(struct uow *self, int64_t venue_id, struct arena *a,
+			 struct show_record **out, size_t *n_out,
+			 struct sc_err *err);
 };
 
 /* For operators. */
@@ -1029,6 +1112,41 @@ static inline int uow_track_list(struct uow *u, struct arena *a,
 /* See dispensing_ops.track_add; needs an open unit of work. */
 int uow_track_add(struct uow *u, const struct track_record *t, int64_t *id_out,
 		  struct sc_err *err);
+
+static inline int uow_venue_get(struct uow *u, int64_t id, struct arena *a,
+				struct venue_record **out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->dispensing->venue_get(u, id, a, out, err);
+}
+
+static inline int uow_venue_list(struct uow *u, struct arena *a,
+				 struct venue_record **out, size_t *n_out,
+				 struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->dispensing->venue_list(u, a, out, n_out, err);
+}
+
+static inline int uow_show_list(struct uow *u, int64_t venue_id,
+				struct arena *a, struct show_record **out,
+				size_t *n_out, struct sc_err *err)
+{
+	return uow_query_allowed(u, err)
+		       ? SC_EINVAL
+		       : u->dispensing->show_list(u, venue_id, a, out, n_out,
+						  err);
+}
+
+/* See dispensing_ops; each needs an open unit of work. */
+int uow_venue_add(struct uow *u, const struct venue_record *v,
+		  int64_t *id_out, struct sc_err *err);
+int uow_venue_change(struct uow *u, const struct venue_change *c,
+		     struct sc_err *err);
+int uow_show_add(struct uow *u, const struct show_record *s, int64_t *id_out,
+		 struct sc_err *err);
 
 /* See admin_ops.ping. */
 static inline int uow_ping(struct uow *u, struct sc_err *err)

@@ -257,6 +257,29 @@ FORWARD(dispensing, track_list,
 	(struct uow * u, struct arena *a, struct track_record **out, size_t *n,
 	 struct sc_err *err),
 	a, out, n, err)
+FORWARD(dispensing, venue_add,
+	(struct uow * u, const struct venue_record *v, int64_t *id,
+	 struct sc_err *err),
+	v, id, err)
+FORWARD(dispensing, venue_get,
+	(struct uow * u, int64_t id, struct arena *a, struct venue_record **out,
+	 struct sc_err *err),
+	id, a, out, err)
+FORWARD(dispensing, venue_list,
+	(struct uow * u, struct arena *a, struct venue_record **out, size_t *n,
+	 struct sc_err *err),
+	a, out, n, err)
+FORWARD(dispensing, venue_change,
+	(struct uow * u, const struct venue_change *c, struct sc_err *err), c,
+	err)
+FORWARD(dispensing, show_add,
+	(struct uow * u, const struct show_record *s, int64_t *id,
+	 struct sc_err *err),
+	s, id, err)
+FORWARD(dispensing, show_list,
+	(struct uow * u, int64_t venue, struct arena *a,
+	 struct show_record **out, size_t *n, struct sc_err *err),
+	venue, a, out, n, err)
 FORWARD(admin, ping, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, probe_write, (struct uow * u, struct sc_err *err), err)
 FORWARD(admin, stats,
@@ -460,6 +483,12 @@ static const struct dispensing_ops faulty_dispensing = {
 	.track_add = f_dispensing_track_add,
 	.track_get = f_dispensing_track_get,
 	.track_list = f_dispensing_track_list,
+	.venue_add = f_dispensing_venue_add,
+	.venue_get = f_dispensing_venue_get,
+	.venue_list = f_dispensing_venue_list,
+	.venue_change = f_dispensing_venue_change,
+	.show_add = f_dispensing_show_add,
+	.show_list = f_dispensing_show_list,
 };
 
 static const struct admin_ops faulty_admin = {

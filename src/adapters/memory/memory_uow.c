@@ -862,6 +862,14 @@ struct mem_analytics {
 	struct track_record *tracks; /* issue 16's cue tracks, by id from 1 */
 	size_t n_tracks, cap_tracks;
 	int64_t first_track_id; /* staged: the id of tracks[0] */
+	struct venue_record *venues; /* by id from 1, with cartridges */
+	size_t n_venues, cap_venues;
+	int64_t first_venue_id; /* staged: the id of venues[0] */
+	struct venue_change *changes; /* staged only: levels to set */
+	size_t n_changes, cap_changes;
+	struct show_record *shows; /* by id from 1 */
+	size_t n_shows, cap_shows;
+	int64_t first_show_id; /* staged: the id of shows[0] */
 };
 
 static void analytics_free(struct mem_analytics *an)
@@ -1103,6 +1111,128 @@ static int an_add_track(struct mem_analytics *an, const struct track_record *t)
 	return 0;
 }
 
+/* A copy of @n cartridges in @an's arena (strings too). */
+static struct cartridge_row *an_cartridges(struct mem_analytics *an,
+					   const struct cartridge_row *src,
+					   size_t n, bool *bad)
+{
+	struct cartridge_row *c = arena_calloc(&an->arena, n ? n : 1,
+					       sizeof(*c));
+
+	if (!c) {
+		*bad = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		c[i] = src[i];
+		c[i].sku = an_dup(an, src[i].sku, bad);
+		c[i].batch = an_dup(an, src[i].batch, bad);
+	}
+	return c;
+}
+
+static int an_add_venue(struct mem_analytics *an, const struct venue_record *v)
+{
+	struct venue_record copy = *v;
+	bool bad = false;
+
+	copy.name = an_dup(an, v->name, &bad);
+	copy.body = an_dup(an, v->body, &bad);
+	copy.version = 1;
+	copy.cartridges = an_cartridges(an, v->cartridges, v->n_cartridges,
+					&bad);
+	if (bad || AN_GROW(an, an->venues, an->n_venues, an->cap_venues))
+		return -1;
+	an->venues[an->n_venues++] = copy;
+	return 0;
+}
+
+static int an_add_change(struct mem_analytics *an, const struct venue_change *c)
+{
+	struct venue_change copy = *c;
+	bool bad = false;
+
+	copy.rows = an_cartridges(an, c->rows, c->n_rows, &bad);
+	if (bad || AN_GROW(an, an->changes, an->n_changes, an->cap_changes))
+		return -1;
+	an->changes[an->n_changes++] = copy;
+	return 0;
+}
+
+static int an_add_show(struct mem_analytics *an, const struct show_record *s)
+{
+	struct show_record copy = *s;
+	struct consumption_row *u = arena_calloc(
+		&an->arena, s->n_used ? s->n_used : 1, sizeof(*u));
+	bool bad = !u;
+
+	for (size_t i = 0; u && i < s->n_used; i++) {
+		u[i] = s->used[i];
+		u[i].sku = an_dup(an, s->used[i].sku, &bad);
+		u[i].batch = an_dup(an, s->used[i].batch, &bad);
+	}
+	copy.used = u;
+	if (bad || AN_GROW(an, an->shows, an->n_shows, an->cap_shows))
+		return -1;
+	an->shows[an->n_shows++] = copy;
+	return 0;
+}
+
+/* The committed cartridge of venue @v at @r's place, or NULL. */
+static struct cartridge_row *an_cartridge(struct venue_record *v,
+					  const struct cartridge_row *r)
+{
+	for (size_t k = 0; k < v->n_cartridges; k++)
+		if (v->cartridges[k].row == r->row &&
+		    v->cartridges[k].seat == r->seat &&
+		    v->cartridges[k].slot == r->slot)
+			return &v->cartridges[k];
+	return NULL;
+}
+
+/* Whether change @c can apply: SC_ENOTFOUND, SC_ECONFLICT. */
+static int an_change_ok(struct mem_analytics *an, const struct venue_change *c,
+			struct sc_err *err)
+{
+	struct venue_record *v;
+
+	if (c->id < 1 || c->id > (int64_t)an->n_venues)
+		return err_set(err, SC_ENOTFOUND, "unknown venue %lld",
+			       (long long)c->id);
+	v = &an->venues[c->id - 1];
+	if (v->version != c->version)
+		return err_set(err, SC_ECONFLICT,
+			       "venue %lld changed concurrently",
+			       (long long)c->id);
+	for (size_t i = 0; i < c->n_rows; i++)
+		if (!an_cartridge(v, &c->rows[i]))
+			return err_set(err, SC_ENOTFOUND,
+				       "venue %lld has no cartridge at %c%d "
+				       "slot %d",
+				       (long long)c->id, 'A' + c->rows[i].row,
+				       (int)c->rows[i].seat,
+				       (int)c->rows[i].slot);
+	return SC_OK;
+}
+
+/* Set the rows of change @c (an_change_ok said yes); -1 on OOM. */
+static int an_apply_change(struct mem_analytics *an,
+			   const struct venue_change *c)
+{
+	struct venue_record *v = &an->venues[c->id - 1];
+	bool bad = false;
+
+	for (size_t i = 0; i < c->n_rows; i++) {
+		struct cartridge_row *to = an_cartridge(v, &c->rows[i]);
+
+		to->sku = an_dup(an, c->rows[i].sku, &bad);
+		to->batch = an_dup(an, c->rows[i].batch, &bad);
+		to->level_ul = c->rows[i].level_ul;
+	}
+	v->version++;
+	return bad ? -1 : 0;
+}
+
 /* The transaction's staged rows, made on first use; NULL on OOM. */
 static struct mem_analytics *staged_analytics(struct memory_uow *m)
 {
@@ -1237,6 +1367,18 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 	if (st->n_tracks && st->first_track_id != (int64_t)an->n_tracks + 1)
 		return err_set(err, SC_ECONFLICT,
 			       "a track was added concurrently");
+	if ((st->n_venues && st->first_venue_id != (int64_t)an->n_venues + 1) ||
+	    (st->n_shows && st->first_show_id != (int64_t)an->n_shows + 1))
+		return err_set(err, SC_ECONFLICT,
+			       "a venue or show was added concurrently");
+	/* Checked before anything is replayed: a stale version refuses the
+	 * whole commit, as the SQL stores' UPDATE ... AND version = ? do. */
+	for (size_t i = 0; i < st->n_changes; i++) {
+		int rc = an_change_ok(an, &st->changes[i], err);
+
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; !bad && i < st->n_ing; i++)
 		bad = an_put_ingredient(an, &st->ing[i]);
 	for (size_t i = 0; !bad && i < st->n_formulas; i++)
@@ -1251,6 +1393,12 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 		bad = an_add_demand(an, &st->demand[i]);
 	for (size_t i = 0; !bad && i < st->n_tracks; i++)
 		bad = an_add_track(an, &st->tracks[i]);
+	for (size_t i = 0; !bad && i < st->n_venues; i++)
+		bad = an_add_venue(an, &st->venues[i]);
+	for (size_t i = 0; !bad && i < st->n_shows; i++)
+		bad = an_add_show(an, &st->shows[i]);
+	for (size_t i = 0; !bad && i < st->n_changes; i++)
+		bad = an_apply_change(an, &st->changes[i]);
 	return bad ? oom(err) : SC_OK;
 }
 
@@ -1539,10 +1687,155 @@ static int memory_track_list(struct uow *u, struct arena *a,
 	return SC_OK;
 }
 
+/* ---- venues, cartridges and shows (issue 16) ------------------------ */
+
+static int memory_venue_add(struct uow *u, const struct venue_record *v,
+			    int64_t *id_out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct mem_analytics *st = staged_analytics(m);
+
+	if (!st)
+		return oom(err);
+	if (!st->n_venues)
+		st->first_venue_id = next_id(
+			m->store, offsetof(struct mem_analytics, n_venues));
+	if (an_add_venue(st, v))
+		return oom(err);
+	*id_out = st->first_venue_id + (int64_t)st->n_venues - 1;
+	return SC_OK;
+}
+
+/* Venue @v copied for a reader: the store changes levels in place. */
+static struct venue_record *venue_copy(struct arena *a,
+				       const struct venue_record *v,
+				       bool with_rows)
+{
+	struct venue_record *c = copy_records(a, v, 1, sizeof(*c));
+
+	if (c && with_rows) {
+		c->cartridges = copy_records(a, v->cartridges, v->n_cartridges,
+					     sizeof(*c->cartridges));
+		if (!c->cartridges)
+			return NULL;
+	} else if (c) {
+		c->body = NULL;
+		c->cartridges = NULL;
+		c->n_cartridges = 0;
+	}
+	return c;
+}
+
+static int memory_venue_get(struct uow *u, int64_t id, struct arena *a,
+			    struct venue_record **out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	if (!an || id < 1 || id > (int64_t)an->n_venues)
+		rc = err_set(err, SC_ENOTFOUND, "unknown venue %lld",
+			     (long long)id);
+	else if (!(*out = venue_copy(a, &an->venues[id - 1], true)))
+		rc = oom(err);
+	else
+		(*out)->id = id;
+	(void)pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int memory_venue_list(struct uow *u, struct arena *a,
+			     struct venue_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	struct venue_record *v;
+	size_t n;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	n = an ? an->n_venues : 0;
+	v = arena_calloc(a, n ? n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) { /* newest first */
+		v[i] = an->venues[n - 1 - i];
+		v[i].id = (int64_t)(n - i);
+		v[i].body = NULL;
+		v[i].cartridges = NULL;
+		v[i].n_cartridges = 0;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!v)
+		return oom(err);
+	*out = v;
+	*n_out = n;
+	return SC_OK;
+}
+
+static int memory_venue_change(struct uow *u, const struct venue_change *c,
+			       struct sc_err *err)
+{
+	struct mem_analytics *st = staged_analytics(to_memory_uow(u));
+
+	return !st || an_add_change(st, c) ? oom(err) : SC_OK;
+}
+
+static int memory_show_add(struct uow *u, const struct show_record *s,
+			   int64_t *id_out, struct sc_err *err)
+{
+	struct memory_uow *m = to_memory_uow(u);
+	struct mem_analytics *st = staged_analytics(m);
+
+	if (!st)
+		return oom(err);
+	if (!st->n_shows)
+		st->first_show_id = next_id(
+			m->store, offsetof(struct mem_analytics, n_shows));
+	if (an_add_show(st, s))
+		return oom(err);
+	*id_out = st->first_show_id + (int64_t)st->n_shows - 1;
+	return SC_OK;
+}
+
+static int memory_show_list(struct uow *u, int64_t venue_id, struct arena *a,
+			    struct show_record **out, size_t *n_out,
+			    struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct mem_analytics *an;
+	struct show_record *v;
+	size_t n = 0, total;
+
+	(void)pthread_mutex_lock(&s->lock);
+	an = s->analytics;
+	total = an ? an->n_shows : 0;
+	v = arena_calloc(a, total ? total : 1, sizeof(*v));
+	for (size_t i = total; v && i-- > 0;) { /* newest first */
+		if (an->shows[i].venue_id != venue_id)
+			continue;
+		v[n] = an->shows[i];
+		v[n++].id = (int64_t)i + 1;
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (!v)
+		return oom(err);
+	*out = v;
+	*n_out = n;
+	return SC_OK;
+}
+
 static const struct dispensing_ops memory_dispensing_ops = {
 	.track_add = memory_track_add,
 	.track_get = memory_track_get,
 	.track_list = memory_track_list,
+	.venue_add = memory_venue_add,
+	.venue_get = memory_venue_get,
+	.venue_list = memory_venue_list,
+	.venue_change = memory_venue_change,
+	.show_add = memory_show_add,
+	.show_list = memory_show_list,
 };
 
 static const struct analytics_ops memory_analytics_ops = {

@@ -230,6 +230,41 @@ static const char *const migrations[] = {
 	" cues BIGINT NOT NULL,"
 	" created_at BIGINT NOT NULL,"
 	" body TEXT NOT NULL);",
+	/* 9: venues, cartridges, shows (SQLite's 14) */
+	"CREATE TABLE venues ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" capacity_ul BIGINT NOT NULL CHECK (capacity_ul > 0),"
+	" alert_below_ul BIGINT NOT NULL,"
+	" refill_unit_ul BIGINT NOT NULL CHECK (refill_unit_ul > 0),"
+	" version BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" body TEXT NOT NULL);"
+	"CREATE TABLE cartridges ("
+	" venue_id BIGINT NOT NULL REFERENCES venues (id),"
+	" row INTEGER NOT NULL,"
+	" seat INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" batch TEXT,"
+	" level_ul BIGINT NOT NULL CHECK (level_ul >= 0),"
+	" PRIMARY KEY (venue_id, row, seat, slot));"
+	"CREATE TABLE shows ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" venue_id BIGINT NOT NULL REFERENCES venues (id),"
+	" track_id BIGINT,"
+	" played_at BIGINT NOT NULL,"
+	" fires BIGINT NOT NULL,"
+	" acked BIGINT NOT NULL,"
+	" missed BIGINT NOT NULL,"
+	" seat_releases BIGINT NOT NULL);"
+	"CREATE INDEX shows_by_venue ON shows (venue_id, id);"
+	"CREATE TABLE show_use ("
+	" show_id BIGINT NOT NULL REFERENCES shows (id),"
+	" sku TEXT NOT NULL,"
+	" batch TEXT NOT NULL DEFAULT '',"
+	" ul BIGINT NOT NULL CHECK (ul >= 0),"
+	" PRIMARY KEY (show_id, sku, batch));",
 };
 
 static_assert(ARRAY_SIZE(migrations) == PG_SCHEMA_VERSION,
@@ -335,6 +370,17 @@ enum stmt {
 	ST_TRACK_ADD,
 	ST_TRACK_GET,
 	ST_TRACK_LIST,
+	ST_VENUE_ADD,
+	ST_CARTRIDGE_ADD,
+	ST_VENUE_GET,
+	ST_CARTRIDGES,
+	ST_VENUE_LIST,
+	ST_VENUE_BUMP,
+	ST_CARTRIDGE_SET,
+	ST_SHOW_ADD,
+	ST_SHOW_USE_ADD,
+	ST_SHOW_LIST,
+	ST_SHOW_USES,
 	ST__COUNT
 };
 
@@ -543,6 +589,36 @@ static const char *const stmt_sql[] = {
 			 " body FROM tracks WHERE id = $1",
 	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
 			  " NULL FROM tracks ORDER BY id DESC",
+	[ST_VENUE_ADD] = "INSERT INTO venues (name, capacity_ul,"
+			 " alert_below_ul, refill_unit_ul, version, created_at,"
+			 " body) VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
+	[ST_CARTRIDGE_ADD] = "INSERT INTO cartridges VALUES ($1, $2, $3, $4,"
+			     " $5, $6, $7)",
+	[ST_VENUE_GET] = "SELECT id, name, capacity_ul, alert_below_ul,"
+			 " refill_unit_ul, version, created_at, body"
+			 " FROM venues WHERE id = $1",
+	[ST_CARTRIDGES] = "SELECT row, seat, slot, sku, batch, level_ul"
+			  " FROM cartridges WHERE venue_id = $1"
+			  " ORDER BY row, seat, slot",
+	[ST_VENUE_LIST] = "SELECT id, name, capacity_ul, alert_below_ul,"
+			  " refill_unit_ul, version, created_at, NULL"
+			  " FROM venues ORDER BY id DESC",
+	[ST_VENUE_BUMP] = "UPDATE venues SET version = version + 1"
+			  " WHERE id = $1 AND version = $2",
+	[ST_CARTRIDGE_SET] = "UPDATE cartridges SET sku = $5, batch = $6,"
+			     " level_ul = $7 WHERE venue_id = $1 AND row = $2"
+			     " AND seat = $3 AND slot = $4",
+	[ST_SHOW_ADD] = "INSERT INTO shows (venue_id, track_id, played_at,"
+			" fires, acked, missed, seat_releases)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	[ST_SHOW_USE_ADD] = "INSERT INTO show_use VALUES ($1, $2, $3, $4)"
+			    " ON CONFLICT (show_id, sku, batch)"
+			    " DO UPDATE SET ul = show_use.ul + excluded.ul",
+	[ST_SHOW_LIST] = "SELECT id, venue_id, track_id, played_at, fires,"
+			 " acked, missed, seat_releases FROM shows"
+			 " WHERE venue_id = $1 ORDER BY id DESC",
+	[ST_SHOW_USES] = "SELECT sku, NULLIF(batch, ''), ul FROM show_use"
+			 " WHERE show_id = $1 ORDER BY sku, batch",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -2601,10 +2677,233 @@ static int pg_track_list(struct uow *u, struct arena *a,
 			   a, (void **)out, n_out, err);
 }
 
+/* ---- venues, cartridges and shows (issue 16) ------------------------ */
+
+static void p_cartridge(struct params *q, int64_t venue,
+			const struct cartridge_row *c)
+{
+	p_int(q, venue);
+	p_int(q, c->row);
+	p_int(q, c->seat);
+	p_int(q, c->slot);
+	p_str(q, c->sku);
+	p_str(q, c->batch);
+	p_int(q, c->level_ul);
+}
+
+static int pg_venue_add(struct uow *u, const struct venue_record *v,
+			int64_t *id_out, struct sc_err *err)
+{
+	struct params q = {0};
+	int rc;
+
+	p_str(&q, v->name);
+	p_int(&q, v->capacity_ul);
+	p_int(&q, v->alert_below_ul);
+	p_int(&q, v->refill_unit_ul);
+	p_int(&q, v->created_at);
+	p_str(&q, v->body);
+	rc = insert_id(to_pg(u), ST_VENUE_ADD, &q, id_out, err);
+	for (size_t i = 0; !rc && i < v->n_cartridges; i++) {
+		memset(&q, 0, sizeof(q));
+		p_cartridge(&q, *id_out, &v->cartridges[i]);
+		rc = run_cmd(to_pg(u), ST_CARTRIDGE_ADD, &q, "add cartridge",
+			     NULL, err);
+	}
+	return rc;
+}
+
+static int fill_venue(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct venue_record *v = row;
+
+	v->id = int_at(r, i, 0);
+	v->capacity_ul = int_at(r, i, 2);
+	v->alert_below_ul = int_at(r, i, 3);
+	v->refill_unit_ul = int_at(r, i, 4);
+	v->version = int_at(r, i, 5);
+	v->created_at = int_at(r, i, 6);
+	return text_at(r, i, 1, a, &v->name) || text_at(r, i, 7, a, &v->body)
+		       ? -1
+		       : 0;
+}
+
+static int fill_cartridge(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct cartridge_row *c = row;
+
+	c->row = (int32_t)int_at(r, i, 0);
+	c->seat = (int32_t)int_at(r, i, 1);
+	c->slot = (int32_t)int_at(r, i, 2);
+	c->level_ul = int_at(r, i, 5);
+	return text_at(r, i, 3, a, &c->sku) || text_at(r, i, 4, a, &c->batch)
+		       ? -1
+		       : 0;
+}
+
+static int pg_venue_get(struct uow *u, int64_t id, struct arena *a,
+			struct venue_record **out, struct sc_err *err)
+{
+	struct params q = {0};
+	size_t n = 0;
+	int rc;
+
+	p_int(&q, id);
+	rc = pg_read_all(to_pg(u),
+			 &(const struct pg_list){ST_VENUE_GET, &q,
+						 sizeof(**out), fill_venue},
+			 a, (void **)out, &n, err);
+	if (!rc && !n)
+		return err_set(err, SC_ENOTFOUND, "unknown venue %lld",
+			       (long long)id);
+	if (rc)
+		return rc;
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_CARTRIDGES, &q,
+						   sizeof(*(*out)->cartridges),
+						   fill_cartridge},
+			   a, (void **)&(*out)->cartridges,
+			   &(*out)->n_cartridges, err);
+}
+
+static int pg_venue_list(struct uow *u, struct arena *a,
+			 struct venue_record **out, size_t *n_out,
+			 struct sc_err *err)
+{
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_VENUE_LIST, NULL,
+						   sizeof(**out), fill_venue},
+			   a, (void **)out, n_out, err);
+}
+
+static int pg_venue_change(struct uow *u, const struct venue_change *c,
+			   struct sc_err *err)
+{
+	struct params q = {0};
+	long changed = 0;
+	int rc;
+
+	p_int(&q, c->id);
+	p_int(&q, c->version);
+	/* READ COMMITTED re-checks the WHERE after a concurrent writer: the
+	 * loser updates nothing (as for products). */
+	rc = run_cmd(to_pg(u), ST_VENUE_BUMP, &q, "update venue", &changed,
+		     err);
+	if (!rc && changed != 1) {
+		to_pg(u)->lost_race = true;
+		rc = err_set(err, SC_ECONFLICT,
+			     "venue %lld changed concurrently",
+			     (long long)c->id);
+	}
+	for (size_t i = 0; !rc && i < c->n_rows; i++) {
+		const struct cartridge_row *r = &c->rows[i];
+
+		memset(&q, 0, sizeof(q));
+		p_cartridge(&q, c->id, r);
+		rc = run_cmd(to_pg(u), ST_CARTRIDGE_SET, &q,
+			     "update cartridge", &changed, err);
+		if (!rc && changed != 1)
+			rc = err_set(err, SC_ENOTFOUND,
+				     "venue %lld has no cartridge at %c%d "
+				     "slot %d",
+				     (long long)c->id, 'A' + r->row,
+				     (int)r->seat, (int)r->slot);
+	}
+	return rc;
+}
+
+static int pg_show_add(struct uow *u, const struct show_record *sh,
+		       int64_t *id_out, struct sc_err *err)
+{
+	struct params q = {0};
+	int rc;
+
+	p_int(&q, sh->venue_id);
+	if (sh->track_id)
+		p_int(&q, sh->track_id);
+	else
+		p_str(&q, NULL);
+	p_int(&q, sh->played_at);
+	p_int(&q, sh->fires);
+	p_int(&q, sh->acked);
+	p_int(&q, sh->missed);
+	p_int(&q, sh->seat_releases);
+	rc = insert_id(to_pg(u), ST_SHOW_ADD, &q, id_out, err);
+	for (size_t i = 0; !rc && i < sh->n_used; i++) {
+		memset(&q, 0, sizeof(q));
+		p_int(&q, *id_out);
+		p_str(&q, sh->used[i].sku);
+		p_str(&q, sh->used[i].batch ? sh->used[i].batch : "");
+		p_int(&q, sh->used[i].ul);
+		rc = run_cmd(to_pg(u), ST_SHOW_USE_ADD, &q, "add show use",
+			     NULL, err);
+	}
+	return rc;
+}
+
+static int fill_show(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct show_record *sh = row;
+
+	(void)a;
+	sh->id = int_at(r, i, 0);
+	sh->venue_id = int_at(r, i, 1);
+	sh->track_id = int_at(r, i, 2); /* NULL: "" -> 0 */
+	sh->played_at = int_at(r, i, 3);
+	sh->fires = int_at(r, i, 4);
+	sh->acked = int_at(r, i, 5);
+	sh->missed = int_at(r, i, 6);
+	sh->seat_releases = int_at(r, i, 7);
+	return 0;
+}
+
+static int fill_use(const PGresult *r, int i, struct arena *a, void *row)
+{
+	struct consumption_row *c = row;
+
+	c->ul = int_at(r, i, 2);
+	return text_at(r, i, 0, a, &c->sku) || text_at(r, i, 1, a, &c->batch)
+		       ? -1
+		       : 0;
+}
+
+static int pg_show_list(struct uow *u, int64_t venue_id, struct arena *a,
+			struct show_record **out, size_t *n_out,
+			struct sc_err *err)
+{
+	struct params q = {0};
+	int rc;
+
+	p_int(&q, venue_id);
+	rc = pg_read_all(to_pg(u),
+			 &(const struct pg_list){ST_SHOW_LIST, &q,
+						 sizeof(**out), fill_show},
+			 a, (void **)out, n_out, err);
+	for (size_t i = 0; !rc && i < *n_out; i++) {
+		struct consumption_row *used = NULL;
+
+		memset(&q, 0, sizeof(q));
+		p_int(&q, (*out)[i].id);
+		rc = pg_read_all(to_pg(u),
+				 &(const struct pg_list){ST_SHOW_USES, &q,
+							 sizeof(*used),
+							 fill_use},
+				 a, (void **)&used, &(*out)[i].n_used, err);
+		(*out)[i].used = used;
+	}
+	return rc;
+}
+
 static const struct dispensing_ops pg_dispensing_ops = {
 	.track_add = pg_track_add,
 	.track_get = pg_track_get,
 	.track_list = pg_track_list,
+	.venue_add = pg_venue_add,
+	.venue_get = pg_venue_get,
+	.venue_list = pg_venue_list,
+	.venue_change = pg_venue_change,
+	.show_add = pg_show_add,
+	.show_list = pg_show_list,
 };
 
 static const struct delivery_ops pg_delivery_ops = {

@@ -18,7 +18,7 @@ struct sc_err;
 struct uow;
 
 /* The schema version this build migrates to. */
-#define PG_SCHEMA_VERSION 8
+#define PG_SCHEMA_VERSION 9
 
 /* How a product is loaded for a write (docs/decisions/0012). */
 enum pg_locking {

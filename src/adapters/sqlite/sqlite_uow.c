@@ -275,6 +275,41 @@ static const char *const migrations[] = {
 	" cues INTEGER NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" body TEXT NOT NULL);",
+	/* 14: venues, their cartridges, and the shows played (issue 16) */
+	"CREATE TABLE venues ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" capacity_ul INTEGER NOT NULL CHECK (capacity_ul > 0),"
+	" alert_below_ul INTEGER NOT NULL,"
+	" refill_unit_ul INTEGER NOT NULL CHECK (refill_unit_ul > 0),"
+	" version INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" body TEXT NOT NULL);"
+	"CREATE TABLE cartridges ("
+	" venue_id INTEGER NOT NULL REFERENCES venues (id),"
+	" row INTEGER NOT NULL,"
+	" seat INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" batch TEXT,"
+	" level_ul INTEGER NOT NULL CHECK (level_ul >= 0),"
+	" PRIMARY KEY (venue_id, row, seat, slot)) WITHOUT ROWID;"
+	"CREATE TABLE shows ("
+	" id INTEGER PRIMARY KEY,"
+	" venue_id INTEGER NOT NULL REFERENCES venues (id),"
+	" track_id INTEGER,"
+	" played_at INTEGER NOT NULL,"
+	" fires INTEGER NOT NULL,"
+	" acked INTEGER NOT NULL,"
+	" missed INTEGER NOT NULL,"
+	" seat_releases INTEGER NOT NULL);"
+	"CREATE INDEX shows_by_venue ON shows (venue_id, id);"
+	"CREATE TABLE show_use ("
+	" show_id INTEGER NOT NULL REFERENCES shows (id),"
+	" sku TEXT NOT NULL,"
+	" batch TEXT NOT NULL DEFAULT '',"
+	" ul INTEGER NOT NULL CHECK (ul >= 0),"
+	" PRIMARY KEY (show_id, sku, batch)) WITHOUT ROWID;",
 };
 
 static_assert(ARRAY_SIZE(migrations) == SQLITE_SCHEMA_VERSION,
@@ -354,6 +389,17 @@ enum stmt {
 	ST_TRACK_ADD,
 	ST_TRACK_GET,
 	ST_TRACK_LIST,
+	ST_VENUE_ADD,
+	ST_CARTRIDGE_ADD,
+	ST_VENUE_GET,
+	ST_CARTRIDGES,
+	ST_VENUE_LIST,
+	ST_VENUE_BUMP,
+	ST_CARTRIDGE_SET,
+	ST_SHOW_ADD,
+	ST_SHOW_USE_ADD,
+	ST_SHOW_LIST,
+	ST_SHOW_USES,
 	ST__COUNT
 };
 
@@ -575,6 +621,35 @@ static const char *const stmt_sql[] = {
 			 " body FROM tracks WHERE id = ?1",
 	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
 			  " NULL FROM tracks ORDER BY id DESC",
+	[ST_VENUE_ADD] = "INSERT INTO venues (name, capacity_ul,"
+			 " alert_below_ul, refill_unit_ul, version, created_at,"
+			 " body) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+	[ST_CARTRIDGE_ADD] = "INSERT INTO cartridges VALUES (?1, ?2, ?3, ?4,"
+			     " ?5, ?6, ?7)",
+	[ST_VENUE_GET] = "SELECT id, name, capacity_ul, alert_below_ul,"
+			 " refill_unit_ul, version, created_at, body"
+			 " FROM venues WHERE id = ?1",
+	[ST_CARTRIDGES] = "SELECT row, seat, slot, sku, batch, level_ul"
+			  " FROM cartridges WHERE venue_id = ?1"
+			  " ORDER BY row, seat, slot",
+	[ST_VENUE_LIST] = "SELECT id, name, capacity_ul, alert_below_ul,"
+			  " refill_unit_ul, version, created_at, NULL"
+			  " FROM venues ORDER BY id DESC",
+	[ST_VENUE_BUMP] = "UPDATE venues SET version = version + 1"
+			  " WHERE id = ?1 AND version = ?2",
+	[ST_CARTRIDGE_SET] = "UPDATE cartridges SET sku = ?5, batch = ?6,"
+			     " level_ul = ?7 WHERE venue_id = ?1 AND row = ?2"
+			     " AND seat = ?3 AND slot = ?4",
+	[ST_SHOW_ADD] = "INSERT INTO shows (venue_id, track_id, played_at,"
+			" fires, acked, missed, seat_releases)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_SHOW_USE_ADD] = "INSERT INTO show_use VALUES (?1, ?2, ?3, ?4)"
+			    " ON CONFLICT DO UPDATE SET ul = ul + excluded.ul",
+	[ST_SHOW_LIST] = "SELECT id, venue_id, track_id, played_at, fires,"
+			 " acked, missed, seat_releases FROM shows"
+			 " WHERE venue_id = ?1 ORDER BY id DESC",
+	[ST_SHOW_USES] = "SELECT sku, NULLIF(batch, ''), ul FROM show_use"
+			 " WHERE show_id = ?1 ORDER BY sku, batch",
 };
 
 static_assert(ARRAY_SIZE(stmt_sql) == ST__COUNT, "SQL for every statement");
@@ -2604,10 +2679,240 @@ static int sqlite_track_list(struct uow *u, struct arena *a,
 			a, (void **)out, n_out, err);
 }
 
+/* ---- venues, cartridges and shows (issue 16) ------------------------ */
+
+static void bind_cartridge(sqlite3_stmt *st, int64_t venue,
+			   const struct cartridge_row *c)
+{
+	(void)sqlite3_bind_int64(st, 1, venue);
+	(void)sqlite3_bind_int(st, 2, c->row);
+	(void)sqlite3_bind_int(st, 3, c->seat);
+	(void)sqlite3_bind_int(st, 4, c->slot);
+	(void)bind_text(st, 5, c->sku);
+	(void)bind_text(st, 6, c->batch);
+	(void)sqlite3_bind_int64(st, 7, c->level_ul);
+}
+
+static int sqlite_venue_add(struct uow *u, const struct venue_record *v,
+			    int64_t *id_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_VENUE_ADD);
+	int rc;
+
+	(void)bind_text(st, 1, v->name);
+	(void)sqlite3_bind_int64(st, 2, v->capacity_ul);
+	(void)sqlite3_bind_int64(st, 3, v->alert_below_ul);
+	(void)sqlite3_bind_int64(st, 4, v->refill_unit_ul);
+	(void)sqlite3_bind_int64(st, 5, v->created_at);
+	(void)bind_text(st, 6, v->body);
+	rc = exec(s, st, "add venue", err);
+	if (!rc)
+		*id_out = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; !rc && i < v->n_cartridges; i++) {
+		st = stmt(s, ST_CARTRIDGE_ADD);
+		bind_cartridge(st, *id_out, &v->cartridges[i]);
+		rc = exec(s, st, "add cartridge", err);
+	}
+	return rc;
+}
+
+static int fill_venue(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct venue_record *v = row;
+
+	v->id = sqlite3_column_int64(st, 0);
+	v->capacity_ul = sqlite3_column_int64(st, 2);
+	v->alert_below_ul = sqlite3_column_int64(st, 3);
+	v->refill_unit_ul = sqlite3_column_int64(st, 4);
+	v->version = sqlite3_column_int64(st, 5);
+	v->created_at = sqlite3_column_int64(st, 6);
+	return col_text(a, st, 1, &v->name) || col_text_opt(a, st, 7, &v->body)
+		       ? -1
+		       : 0;
+}
+
+static int fill_cartridge(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct cartridge_row *c = row;
+
+	c->row = sqlite3_column_int(st, 0);
+	c->seat = sqlite3_column_int(st, 1);
+	c->slot = sqlite3_column_int(st, 2);
+	c->level_ul = sqlite3_column_int64(st, 5);
+	return col_text(a, st, 3, &c->sku) || col_text_opt(a, st, 4, &c->batch)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_venue_get(struct uow *u, int64_t id, struct arena *a,
+			    struct venue_record **out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_VENUE_GET);
+	size_t n = 0;
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, id);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(**out), fill_venue,
+						 "read venue"},
+		      a, (void **)out, &n, err);
+	if (!rc && !n)
+		return err_set(err, SC_ENOTFOUND, "unknown venue %lld",
+			       (long long)id);
+	if (rc)
+		return rc;
+	st = stmt(s, ST_CARTRIDGES);
+	(void)sqlite3_bind_int64(st, 1, id);
+	return read_all(s,
+			&(const struct row_reader){st,
+						   sizeof(*(*out)->cartridges),
+						   fill_cartridge,
+						   "read cartridges"},
+			a, (void **)&(*out)->cartridges,
+			&(*out)->n_cartridges, err);
+}
+
+static int sqlite_venue_list(struct uow *u, struct arena *a,
+			     struct venue_record **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+
+	return read_all(s,
+			&(const struct row_reader){stmt(s, ST_VENUE_LIST),
+						   sizeof(**out), fill_venue,
+						   "read venues"},
+			a, (void **)out, n_out, err);
+}
+
+static int sqlite_venue_change(struct uow *u, const struct venue_change *c,
+			       struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_VENUE_BUMP);
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, c->id);
+	(void)sqlite3_bind_int64(st, 2, c->version);
+	rc = exec(s, st, "update venue", err);
+	if (!rc && sqlite3_changes(s->db) != 1)
+		rc = err_set(err, SC_ECONFLICT,
+			     "venue %lld changed concurrently",
+			     (long long)c->id);
+	for (size_t i = 0; !rc && i < c->n_rows; i++) {
+		const struct cartridge_row *r = &c->rows[i];
+
+		st = stmt(s, ST_CARTRIDGE_SET);
+		bind_cartridge(st, c->id, r);
+		rc = exec(s, st, "update cartridge", err);
+		if (!rc && sqlite3_changes(s->db) != 1)
+			rc = err_set(err, SC_ENOTFOUND,
+				     "venue %lld has no cartridge at %c%d "
+				     "slot %d",
+				     (long long)c->id, 'A' + r->row,
+				     (int)r->seat, (int)r->slot);
+	}
+	return rc;
+}
+
+static int sqlite_show_add(struct uow *u, const struct show_record *sh,
+			   int64_t *id_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SHOW_ADD);
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, sh->venue_id);
+	if (sh->track_id)
+		(void)sqlite3_bind_int64(st, 2, sh->track_id);
+	else
+		(void)sqlite3_bind_null(st, 2);
+	(void)sqlite3_bind_int64(st, 3, sh->played_at);
+	(void)sqlite3_bind_int64(st, 4, sh->fires);
+	(void)sqlite3_bind_int64(st, 5, sh->acked);
+	(void)sqlite3_bind_int64(st, 6, sh->missed);
+	(void)sqlite3_bind_int64(st, 7, sh->seat_releases);
+	rc = exec(s, st, "add show", err);
+	if (!rc)
+		*id_out = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; !rc && i < sh->n_used; i++) {
+		st = stmt(s, ST_SHOW_USE_ADD);
+		(void)sqlite3_bind_int64(st, 1, *id_out);
+		(void)bind_text(st, 2, sh->used[i].sku);
+		(void)bind_text(st, 3,
+				sh->used[i].batch ? sh->used[i].batch : "");
+		(void)sqlite3_bind_int64(st, 4, sh->used[i].ul);
+		rc = exec(s, st, "add show use", err);
+	}
+	return rc;
+}
+
+static int fill_show(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct show_record *sh = row;
+
+	(void)a;
+	sh->id = sqlite3_column_int64(st, 0);
+	sh->venue_id = sqlite3_column_int64(st, 1);
+	sh->track_id = sqlite3_column_int64(st, 2); /* NULL: 0 */
+	sh->played_at = sqlite3_column_int64(st, 3);
+	sh->fires = sqlite3_column_int64(st, 4);
+	sh->acked = sqlite3_column_int64(st, 5);
+	sh->missed = sqlite3_column_int64(st, 6);
+	sh->seat_releases = sqlite3_column_int64(st, 7);
+	return 0;
+}
+
+static int fill_use(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct consumption_row *c = row;
+
+	c->ul = sqlite3_column_int64(st, 2);
+	return col_text(a, st, 0, &c->sku) || col_text_opt(a, st, 1, &c->batch)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_show_list(struct uow *u, int64_t venue_id, struct arena *a,
+			    struct show_record **out, size_t *n_out,
+			    struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_SHOW_LIST);
+	int rc;
+
+	(void)sqlite3_bind_int64(st, 1, venue_id);
+	rc = read_all(s,
+		      &(const struct row_reader){st, sizeof(**out), fill_show,
+						 "read shows"},
+		      a, (void **)out, n_out, err);
+	for (size_t i = 0; !rc && i < *n_out; i++) {
+		struct consumption_row *used = NULL;
+
+		st = stmt(s, ST_SHOW_USES);
+		(void)sqlite3_bind_int64(st, 1, (*out)[i].id);
+		rc = read_all(s,
+			      &(const struct row_reader){st, sizeof(*used),
+							 fill_use,
+							 "read show use"},
+			      a, (void **)&used, &(*out)[i].n_used, err);
+		(*out)[i].used = used;
+	}
+	return rc;
+}
+
 static const struct dispensing_ops sqlite_dispensing_ops = {
 	.track_add = sqlite_track_add,
 	.track_get = sqlite_track_get,
 	.track_list = sqlite_track_list,
+	.venue_add = sqlite_venue_add,
+	.venue_get = sqlite_venue_get,
+	.venue_list = sqlite_venue_list,
+	.venue_change = sqlite_venue_change,
+	.show_add = sqlite_show_add,
+	.show_list = sqlite_show_list,
 };
 
 static const struct delivery_ops sqlite_delivery_ops = {

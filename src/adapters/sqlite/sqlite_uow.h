@@ -18,7 +18,7 @@ struct sc_err;
 struct uow;
 
 /* The schema version this build migrates to. */
-#define SQLITE_SCHEMA_VERSION 13
+#define SQLITE_SCHEMA_VERSION 14
 
 struct sqlite_options {
 	bool synchronous_full; /* durable at commit; else (NORMAL) faster,

@@ -197,8 +197,10 @@ static int arrive(struct sim *s, const struct in_flight *d)
 	switch (d->m.type) {
 	case GW_PING:
 		r.m.type = GW_PONG;
+		/* t2 is when it leaves the gateway; the flight back (the
+		 * delay post() adds) is network, as on the way in. */
 		r.m.t1_us = gw_now(s);
-		r.m.t2_us = r.m.t1_us; /* stamped again when it leaves */
+		r.m.t2_us = r.m.t1_us;
 		return post(s, &r);
 	case GW_FIRE:
 		if (d->m.show != s->show) {
@@ -266,8 +268,6 @@ static int step(struct sim *s, uint64_t *next_us)
 		}
 		s->q[i] = s->q[--s->n_q];
 		if (d.outgoing) {
-			if (d.m.type == GW_PONG)
-				d.m.t2_us = gw_now(s);
 			(void)gw_send(d.fd, &d.peer, &d.m);
 		} else {
 			rc = arrive(s, &d);
