@@ -20,6 +20,7 @@
 #include "adapters/sqlite/sqlite_uow.h"
 #include "common/arena.h"
 #include "common/log.h"
+#include "domain/venue.h"
 #include "domain/sourcing.h"
 #include "service/bus.h"
 #include "service/uow.h"
@@ -602,6 +603,183 @@ static void cue_tracks_are_checked_and_kept(void **state)
 	assert_string_equal(got->body, "{\"v\":1}");
 	assert_int_equal(got->created_at, 100);
 	assert_int_equal(uow_track_get(x->uow, 3, &x->arena, &got, &x->err),
+			 SC_ENOTFOUND);
+}
+
+/*
+ * Venues, shows and refills (issue 16) on every store.  Room "R": seats
+ * A1-A2, cartridges of 100 ul, alert below 30, one stock unit fills 50.
+ * A show takes 80 from A1 slot 1 (SEA, batch b-sea) and 10 from A2:
+ * levels 20 and 90, one CartridgeLow (A1), the show kept with 90 ul of
+ * SEA from b-sea.  A refill of A1 (SEA) and A2 slot 2 loaded with PINE:
+ * SEA needs 80 ul = 2 units, allocated from batch s1 and A1 filled from
+ * it; PINE needs 100 ul = 2 units and has no stock: OutOfStock, A2
+ * untouched.  The same order again refills nothing.  A stale version,
+ * an unknown cartridge, a cartridge twice: refused, nothing changed.
+ */
+static void venues_shows_and_refills(void **state)
+{
+	static const struct cartridge a1[] = {{1, "SEA", "b-sea", 100}};
+	static const struct cartridge a2[] = {{1, "SEA", "b-sea", 100},
+					      {2, "ROSE", NULL, 100}};
+	static const struct seat_device dev[] = {{0, 1, a1, 1, 100},
+						 {0, 2, a2, 2, 100}};
+	static const struct used_line used[] = {{0, 1, 1, 80}, {0, 2, 1, 10}};
+	static const struct refill_line fill[] = {{0, 1, 1, "SEA"},
+						  {0, 2, 2, "PINE"}};
+	struct fx *x = *state;
+	struct venue v = {0};
+	struct msg m = {.type = MSG_IMPORT_VENUE};
+	struct bus_result res = {0};
+	struct venue_record *got;
+	struct show_record *shows;
+	struct outbox_item *items;
+	size_t n, lows = 0;
+
+	v.name = "R";
+	v.devices = dev;
+	v.n_devices = 2;
+	v.capacity_ul = 100;
+	v.alert_below_ul = 30;
+	v.refill_unit_ul = 50;
+	v.caps = (struct dispense_caps){100, 5000};
+	assert_true(cue_zone_parse("A1-A2", &v.seats));
+	m.u.import_venue = (struct cmd_import_venue){&v, "{\"v\":1}", 100};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.venue_id, 1);
+	v.capacity_ul = 0; /* broken: refused, nothing stored */
+	assert_int_equal(send(&x->bus, &m, &res), SC_EINVAL);
+	assert_int_equal(uow_venue_list(x->uow, &x->arena, &got, &n, &x->err),
+			 SC_OK);
+	assert_int_equal(n, 1);
+	assert_null(got[0].body);
+	assert_int_equal(got[0].version, 1);
+
+	m.type = MSG_RECORD_SHOW;
+	m.u.record_show = (struct cmd_record_show){1, 0, 200, 2, 2, 0, 3,
+						   used, 2};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.show_id, 1);
+	assert_int_equal(res.alerts, 1);
+	assert_int_equal(uow_venue_get(x->uow, 1, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_string_equal(got->body, "{\"v\":1}");
+	assert_int_equal(got->version, 2);
+	assert_int_equal(got->n_cartridges, 3);
+	assert_int_equal(got->cartridges[0].level_ul, 20);
+	assert_int_equal(got->cartridges[1].level_ul, 90);
+	assert_string_equal(got->cartridges[1].batch, "b-sea");
+	assert_null(got->cartridges[2].batch);
+	assert_int_equal(
+		uow_outbox_pending(x->uow, 20, &x->arena, &items, &n, &x->err),
+		SC_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].ev.type != MSG_CARTRIDGE_LOW)
+			continue;
+		lows++;
+		assert_string_equal(items[i].ev.u.cartridge_low.cartridge,
+				    "R A1 slot 1");
+		assert_int_equal(items[i].ev.u.cartridge_low.level_ul, 20);
+		assert_string_equal(items[i].ev.u.cartridge_low.batch,
+				    "b-sea");
+	}
+	assert_int_equal(lows, 1);
+	assert_int_equal(uow_show_list(x->uow, 1, &x->arena, &shows, &n,
+				       &x->err),
+			 SC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(shows[0].seat_releases, 3);
+	assert_int_equal(shows[0].track_id, 0);
+	assert_int_equal(shows[0].n_used, 1);
+	assert_string_equal(shows[0].used[0].sku, "SEA");
+	assert_string_equal(shows[0].used[0].batch, "b-sea");
+	assert_int_equal(shows[0].used[0].ul, 90);
+	assert_int_equal(uow_show_list(x->uow, 2, &x->arena, &shows, &n,
+				       &x->err),
+			 SC_OK);
+	assert_int_equal(n, 0);
+
+	add_batch(x, "s1", "SEA", 10, 0);
+	m.type = MSG_REFILL_CARTRIDGES;
+	m.u.refill_cartridges =
+		(struct cmd_refill_cartridges){1, "refill-1", 20000, fill, 2};
+	res.arena = &x->arena;
+	/* A scent never stocked: the whole refill is refused. */
+	assert_int_equal(send(&x->bus, &m, &res), SC_ENOTFOUND);
+	assert_int_equal(load(x, "SEA", NULL)->batches[0].allocated, 0);
+	add_batch(x, "p1", "PINE", 1, 0); /* one unit: short of two */
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_int_equal(res.n_refills, 2);
+	assert_string_equal(res.refills[0].sku, "SEA");
+	assert_int_equal(res.refills[0].ul, 80);
+	assert_int_equal(res.refills[0].qty, 2);
+	assert_true(res.refills[0].allocated);
+	assert_string_equal(res.refills[0].batchref, "s1");
+	assert_int_equal(res.refills[0].cartridges, 1);
+	assert_string_equal(res.refills[1].sku, "PINE");
+	assert_int_equal(res.refills[1].ul, 100);
+	assert_false(res.refills[1].allocated);
+	assert_int_equal(res.refills[1].cartridges, 0);
+	assert_int_equal(load(x, "SEA", NULL)->batches[0].allocated, 2);
+	assert_int_equal(uow_venue_get(x->uow, 1, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_int_equal(got->version, 3);
+	assert_int_equal(got->cartridges[0].level_ul, 100);
+	assert_string_equal(got->cartridges[0].batch, "s1");
+	assert_string_equal(got->cartridges[2].sku, "ROSE");
+	/* Another show empties A1 as far; the same order again was placed
+	 * before: nothing filled twice, no stock taken twice. */
+	m.type = MSG_RECORD_SHOW;
+	m.u.record_show = (struct cmd_record_show){1, 0, 300, 1, 1, 0, 1,
+						   used, 1};
+	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
+	m.type = MSG_REFILL_CARTRIDGES;
+	m.u.refill_cartridges =
+		(struct cmd_refill_cartridges){1, "refill-1", 20000, fill, 2};
+	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
+	assert_true(res.refills[0].repeated);
+	assert_int_equal(res.refills[0].cartridges, 0);
+	assert_int_equal(load(x, "SEA", NULL)->batches[0].allocated, 2);
+
+	/* Bad input changes nothing. */
+	m.type = MSG_RECORD_SHOW;
+	m.u.record_show.venue_id = 9;
+	assert_int_equal(send(&x->bus, &m, &res), SC_ENOTFOUND);
+	m.u.record_show.venue_id = 1;
+	m.u.record_show.n_lines = 2;
+	{
+		struct used_line twice[] = {{0, 1, 1, 5}, {0, 1, 1, 5}};
+		struct used_line nowhere[] = {{0, 1, 3, 5}};
+
+		m.u.record_show.lines = twice;
+		assert_int_equal(send(&x->bus, &m, &res), SC_EINVAL);
+		m.u.record_show.lines = nowhere;
+		m.u.record_show.n_lines = 1;
+		assert_int_equal(send(&x->bus, &m, &res), SC_EINVAL);
+	}
+	assert_int_equal(uow_venue_get(x->uow, 1, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_int_equal(got->version, 4);
+	assert_int_equal(got->cartridges[0].level_ul, 20);
+	/* A change made from a stale read is refused: by the write (SQL
+	 * stores) or at commit (memory); either way nothing lands. */
+	got->cartridges[0].level_ul = 1;
+	assert_int_equal(uow_begin(x->uow, &x->arena, &x->err), SC_OK);
+	{
+		int rc = uow_venue_change(
+			x->uow,
+			&(struct venue_change){1, 3, got->cartridges, 1},
+			&x->err);
+
+		if (!rc)
+			rc = uow_commit(x->uow, &x->err);
+		assert_int_equal(rc, SC_ECONFLICT);
+	}
+	uow_rollback(x->uow);
+	assert_int_equal(uow_venue_get(x->uow, 1, &x->arena, &got, &x->err),
+			 SC_OK);
+	assert_int_equal(got->cartridges[0].level_ul, 20);
+	assert_int_equal(uow_venue_get(x->uow, 7, &x->arena, &got, &x->err),
 			 SC_ENOTFOUND);
 }
 
@@ -1844,6 +2022,8 @@ static void concurrent_commits_share_fsyncs_and_all_last(void **state)
 			formulas_and_surveys_round_trip, setup, teardown),     \
 		cmocka_unit_test_setup_teardown(                               \
 			cue_tracks_are_checked_and_kept, setup, teardown),     \
+		cmocka_unit_test_setup_teardown(venues_shows_and_refills,      \
+						setup, teardown),              \
 		cmocka_unit_test_setup_teardown(                               \
 			demand_is_rolled_up_by_day_and_grouped, setup,         \
 			teardown),                                             \
