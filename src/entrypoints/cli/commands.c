@@ -1161,13 +1161,33 @@ const struct cli_command cli_commands[] = {
 	 "                file) against what the track releases there: the\n"
 	 "                refills needed per scent; exit 1 when not ready",
 	 "j", 1, 3, false, cmd_track},
+	{"venue",
+	 "import FILE | list | show ID | shows ID | preshow ID TRACK | "
+	 "refill ID TRACK ORDERID [--json]",
+	 "stored venues: cartridges, shows played, pre-show, refills",
+	 "  import FILE   check a scents-venue/1 file and store it with its\n"
+	 "                cartridges (docs/dispensing.md)\n"
+	 "  list          stored venues, newest first\n"
+	 "  show ID       its cartridges today: scent, batch, level (--json\n"
+	 "                adds the venue as imported)\n"
+	 "  shows ID      the shows recorded there and what each used, per\n"
+	 "                scent and batch (JSON)\n"
+	 "  preshow ID TRACK\n"
+	 "                stored track TRACK against today's cartridges;\n"
+	 "                exit 1 when not ready\n"
+	 "  refill ID TRACK ORDERID\n"
+	 "                fill what that pre-show report asks for: one order\n"
+	 "                line per scent of ORDERID, allocated from stock\n"
+	 "                (RefillCartridges), cartridges filled from the batch",
+	 "j", 1, 4, false, cmd_venue},
 	{"show",
 	 "TRACK VENUE [--speed N] [--from TC] [--ltc FILE|- [--ltc-rate HZ] "
 	 "[--lock strict|freewheel|jam]] [--tolerance-ms N] [--lead-ms N] "
 	 "[--retry-ms N] [--log FILE] [--json]",
 	 "play a cue track in a venue through its gateways",
-	 "Plays TRACK (a cue track file) in VENUE (a venue file with\n"
-	 "gateways) through the gateway protocol (docs/dispensing.md):\n"
+	 "Plays TRACK (a cue track file, or a stored track's id) in VENUE\n"
+	 "(a venue file with gateways, or a stored venue's id) through the\n"
+	 "gateway protocol (docs/dispensing.md):\n"
 	 "each fire leaves --lead-ms (50) ahead stamped with its time on\n"
 	 "the gateway's clock, resent every --retry-ms (10) until\n"
 	 "acknowledged or the cue's window (--tolerance-ms, 200) closes.\n"
@@ -1178,14 +1198,18 @@ const struct cli_command cli_commands[] = {
 	 "--speed N plays N times faster (a compressed rehearsal).\n"
 	 "--log FILE gets a JSON line per fire.  Prints fires acknowledged,\n"
 	 "missed and unacknowledged, the fire-time error, and the\n"
-	 "microlitres released per scent; exit 1 when any fire was lost.",
+	 "microlitres released per scent; exit 1 when any fire was lost.\n"
+	 "A stored venue's show is then recorded (RecordShow): what each\n"
+	 "cartridge released comes off its level, a cartridge below the\n"
+	 "venue's threshold alerts the stock team.",
 	 "x:k:i:F:o:E:y:q:f:j", 2, 2, true, cmd_show},
 	{"gatewaysim",
-	 "VENUE [--latency-ms N] [--jitter-ms N] [--loss PCT] "
+	 "VENUE|ID [--latency-ms N] [--jitter-ms N] [--loss PCT] "
 	 "[--clock-offset-ms N] [--seed N] [--log FILE] [--levels FILE]",
 	 "simulate a venue's gateways and seat devices",
-	 "Listens on every gateway address of VENUE (a venue file) and\n"
-	 "answers as its gateways would: each datagram delayed by\n"
+	 "Listens on every gateway address of VENUE (a venue file, or the\n"
+	 "id of a stored venue, its cartridges as stored) and answers as\n"
+	 "its gateways would: each datagram delayed by\n"
 	 "--latency-ms plus up to --jitter-ms, --loss percent dropped each\n"
 	 "way (drawn from --seed), a clock --clock-offset-ms off ours;\n"
 	 "fires at each FIRE's time, takes the dose from each seat's\n"

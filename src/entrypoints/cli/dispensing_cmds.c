@@ -20,6 +20,7 @@
 #include "entrypoints/cli/session.h"
 #include "entrypoints/dispensing/cue_io.h"
 #include "entrypoints/dispensing/player.h"
+#include "entrypoints/dispensing/stored_io.h"
 #include "entrypoints/dispensing/venue_io.h"
 #include "service/uow.h"
 
@@ -226,28 +227,95 @@ static int opt_int(const char *what, const char *s, long long def, long long lo,
 	return CLI_OK;
 }
 
-/* A track and a venue from files, checked, into @a. */
+/* A track and a venue, each a file or a stored one, checked, in @a. */
 struct show_files {
 	json_t *tj, *vj;
 	struct cue_track *t;
 	struct venue *v;
+	int64_t track_id, venue_id; /* stored ones; 0 for files */
 };
 
-static int load_show(const char *track_path, const char *venue_path,
-		     struct arena *a, struct show_files *f)
+/* All digits: the id of a stored track or venue, not a file name. */
+static int64_t stored_id(const char *s)
+{
+	long long v = 0;
+
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9' || v > INT64_MAX / 10)
+			return 0;
+		else
+			v = v * 10 + (*p - '0');
+	return v;
+}
+
+/* The stored ones of @f's track and venue, bodies parsed into @f. */
+static int load_stored(const struct config *cfg, struct arena *a,
+		       struct show_files *f, struct sc_err *err)
+{
+	struct config ro = *cfg;
+	struct venue_record *vr;
+	struct track_record *tr;
+	struct session s;
+	int rc;
+
+	ro.open_existing = 1;
+	rc = session_open(&ro, NULL, &s, err);
+	if (!rc && f->track_id) {
+		rc = uow_track_get(s.w.uow, f->track_id, a, &tr, err);
+		if (!rc && !(f->tj = json_loads(tr->body,
+						JSON_REJECT_DUPLICATES, NULL)))
+			rc = err_set(err, SC_EIO, "stored track %lld is not JSON",
+				     (long long)f->track_id);
+	}
+	if (!rc && f->venue_id)
+		rc = uow_venue_get(s.w.uow, f->venue_id, a, &vr, err);
+	if (!rc && f->venue_id)
+		rc = venue_of_record(vr, a, &f->vj, &f->v, err);
+	session_close(&s);
+	return rc;
+}
+
+static int load_show(const struct config *cfg, const char *track,
+		     const char *venue, struct arena *a, struct show_files *f)
 {
 	struct sc_err err;
-	int rc = load(track_path, &f->tj);
+	int rc = CLI_OK;
 
-	if (!rc)
-		rc = load(venue_path, &f->vj);
+	f->track_id = stored_id(track);
+	f->venue_id = stored_id(venue);
 	err_clear(&err);
-	if (!rc &&
-	    (cue_track_from_json(f->tj, a, &f->t, &err) ||
-	     cue_track_check(f->t, a, &err) ||
-	     venue_from_json(f->vj, a, &f->v, &err) || venue_check(f->v, &err)))
+	if ((f->track_id || f->venue_id) && load_stored(cfg, a, f, &err))
+		return cli_fail(&err);
+	if (!f->track_id)
+		rc = load(track, &f->tj);
+	if (!rc && !f->venue_id)
+		rc = load(venue, &f->vj);
+	if (!rc && (cue_track_from_json(f->tj, a, &f->t, &err) ||
+		    cue_track_check(f->t, a, &err) ||
+		    (!f->venue_id && venue_from_json(f->vj, a, &f->v, &err)) ||
+		    venue_check(f->v, &err)))
 		rc = cli_fail(&err);
 	return rc;
+}
+
+/* A stored venue's show goes on record: levels, alerts, what it used. */
+static int record(const struct config *cfg, const struct show_files *f,
+		  const struct show_result *r, struct arena *a,
+		  struct bus_result *res)
+{
+	struct msg m = {.type = MSG_RECORD_SHOW};
+	struct used_line *lines = NULL;
+	struct sc_err err;
+	size_t n = 0;
+
+	err_clear(&err);
+	if (show_used_lines(f->v, r, a, &lines, &n, &err))
+		return cli_fail(&err);
+	m.u.record_show = (struct cmd_record_show){
+		f->venue_id,	  f->track_id, (int64_t)time(NULL),
+		r->fires,	  r->acked,    r->missed + r->unacked,
+		r->seat_releases, lines,       n};
+	return cli_send(cfg, &m, res);
 }
 
 static void unload_show(struct show_files *f)
@@ -336,7 +404,7 @@ static int show_report(const struct show_files *f, const struct show_plan *p,
 	if (as_json)
 		return cli_print_json(json_pack(
 			"{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			"s:I,s:I,s:I,s:I,s:I,s:o}",
+			"s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
 			"title", f->t->title, "venue", f->v->name,
 			"seats_playing", (json_int_t)p->seats_playing, "fires",
 			(json_int_t)r->fires, "acked", (json_int_t)r->acked,
@@ -351,7 +419,8 @@ static int show_report(const struct show_files *f, const struct show_plan *p,
 			(json_int_t)r->err_p99_us, "error_max_us",
 			(json_int_t)r->err_max_us, "seeks",
 			(json_int_t)r->seeks, "consumption",
-			consumption_json(f->v, r)));
+			consumption_json(f->v, r), "track_id",
+			(json_int_t)f->track_id));
 	printf("%s in %s: %lld seats playing, %lld fires\n", f->t->title,
 	       f->v->name, (long long)p->seats_playing, (long long)r->fires);
 	printf("fires: %lld acknowledged, %lld missed, %lld unacknowledged "
@@ -382,6 +451,7 @@ int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 	     char **argv)
 {
 	struct show_files f = {0};
+	struct bus_result res = {0};
 	struct show_result r;
 	struct show_plan p;
 	struct show_opts so;
@@ -391,11 +461,10 @@ int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 	FILE *log = NULL;
 	int rc;
 
-	(void)cfg;
 	(void)argc;
 	arena_init(&a);
 	err_clear(&err);
-	rc = load_show(argv[0], argv[1], &a, &f);
+	rc = load_show(cfg, argv[0], argv[1], &a, &f);
 	if (!rc)
 		rc = show_options(o, f.t, &so, &ltc);
 	if (!rc && o->log && !(log = fopen(o->log, "w"))) {
@@ -412,6 +481,17 @@ int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 	}
 	if (!rc)
 		rc = show_report(&f, &p, &r, o->json);
+	/* After the report: a show that played is reported even when the
+	 * store cannot take it, and the report says what to post later
+	 * (POST /venues/{id}/shows takes that JSON as it is). */
+	if (!rc && f.venue_id && !record(cfg, &f, &r, &a, &res))
+		(void)fprintf(o->json ? stderr : stdout,
+			      "recorded as show %lld of venue %lld: %lld "
+			      "cartridge alert(s)\n",
+			      (long long)res.show_id, (long long)f.venue_id,
+			      (long long)res.alerts);
+	else if (!rc && f.venue_id)
+		rc = CLI_RUNTIME;
 	if (!rc && (r.missed || r.unacked))
 		rc = CLI_RUNTIME;
 	if (ltc && ltc != stdin)
@@ -427,6 +507,7 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 		   char **argv)
 {
 	long long latency, jitter, offset, seed;
+	struct show_files f = {0};
 	struct sim_opts so;
 	struct venue *v = NULL;
 	struct sc_err err;
@@ -436,7 +517,6 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 	char *end = NULL;
 	int rc;
 
-	(void)cfg;
 	(void)argc;
 	if (opt_int("latency-ms", o->latency_ms, 0, 0, 10000, &latency) ||
 	    opt_int("jitter-ms", o->jitter_ms, 0, 0, 10000, &jitter) ||
@@ -465,8 +545,17 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 	}
 	arena_init(&a);
 	err_clear(&err);
-	rc = load(argv[0], &vj);
-	if (!rc && (venue_from_json(vj, &a, &v, &err) || venue_check(v, &err)))
+	/* A stored venue: its cartridges as the store has them today. */
+	f.venue_id = stored_id(argv[0]);
+	if (f.venue_id) {
+		rc = load_stored(cfg, &a, &f, &err) ? cli_fail(&err) : CLI_OK;
+		vj = f.vj;
+		v = f.v;
+	} else {
+		rc = load(argv[0], &vj);
+	}
+	if (!rc && ((!f.venue_id && venue_from_json(vj, &a, &v, &err)) ||
+		    venue_check(v, &err)))
 		rc = cli_fail(&err);
 	if (!rc) {
 		catch_stop();
@@ -482,6 +571,239 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 	json_decref(vj);
 	arena_release(&a);
 	return rc;
+}
+
+/* ---- stored venues: `scents venue` ------------------------------------ */
+
+/* A positive id operand; -1 after saying why. */
+static int64_t id_arg(const char *what, const char *s)
+{
+	long long v;
+
+	return cli_parse_qty(what, s, 1, &v) ? -1 : (int64_t)v;
+}
+
+static int import_venue(const struct config *cfg, const char *path)
+{
+	struct msg m = {.type = MSG_IMPORT_VENUE};
+	struct bus_result res = {0};
+	struct venue *v = NULL;
+	json_error_t jerr;
+	struct sc_err err;
+	struct arena a;
+	json_t *j = NULL;
+	size_t len;
+	char *text;
+	int rc;
+
+	arena_init(&a);
+	err_clear(&err);
+	rc = cli_slurp(path, &a, &text, &len);
+	if (!rc &&
+	    !(j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+		cli_error("%s: line %d: %s", path, jerr.line, jerr.text);
+		rc = CLI_USAGE;
+	}
+	if (!rc && !(text = arena_strndup(&a, text, len)))
+		rc = CLI_RUNTIME;
+	if (!rc && venue_from_json(j, &a, &v, &err))
+		rc = cli_fail(&err);
+	m.u.import_venue =
+		(struct cmd_import_venue){v, text, (int64_t)time(NULL)};
+	if (!rc)
+		rc = cli_send(cfg, &m, &res);
+	if (!rc)
+		printf("venue %lld: %s, %zu seat devices\n",
+		       (long long)res.venue_id, v->name, v->n_devices);
+	json_decref(j);
+	arena_release(&a);
+	return rc;
+}
+
+/* What `venue` reads, with the store open read-only, into @a. */
+struct venue_read {
+	struct venue_record *rec; /* the venue, or a list */
+	size_t n;
+	struct show_record *shows;
+	size_t n_shows;
+	struct track_record *track;
+};
+
+/* `venue list`, `show ID`, `shows ID`: what each reads. */
+static int read_venue(const struct config *cfg, const char *what, int64_t id,
+		      int64_t track, struct arena *a, struct venue_read *r)
+{
+	struct config ro = *cfg;
+	struct session s;
+	struct sc_err err;
+	int rc;
+
+	ro.open_existing = 1;
+	err_clear(&err);
+	rc = session_open(&ro, NULL, &s, &err);
+	if (!rc && !id)
+		rc = uow_venue_list(s.w.uow, a, &r->rec, &r->n, &err);
+	else if (!rc)
+		rc = uow_venue_get(s.w.uow, id, a, &r->rec, &err);
+	if (!rc && !strcmp(what, "shows"))
+		rc = uow_show_list(s.w.uow, id, a, &r->shows, &r->n_shows,
+				   &err);
+	if (!rc && track)
+		rc = uow_track_get(s.w.uow, track, a, &r->track, &err);
+	session_close(&s);
+	return rc ? cli_fail(&err) : CLI_OK;
+}
+
+/* A stored venue and track, parsed, and the pre-show report. */
+struct venue_preshow {
+	json_t *vdoc, *tdoc;
+	struct venue *v;
+	struct cue_track *t;
+	struct preshow_report r;
+};
+
+static int preshow_of(const struct venue_read *vr, struct arena *a,
+		      struct venue_preshow *p)
+{
+	struct sc_err err;
+
+	err_clear(&err);
+	if (venue_of_record(vr->rec, a, &p->vdoc, &p->v, &err))
+		return cli_fail(&err);
+	p->tdoc = json_loads(vr->track->body, JSON_REJECT_DUPLICATES, NULL);
+	if (!p->tdoc || cue_track_from_json(p->tdoc, a, &p->t, &err) ||
+	    cue_track_check(p->t, a, &err) ||
+	    venue_preshow(p->t, p->v, a, &p->r, &err)) {
+		cli_error("stored track %lld does not parse: %s",
+			  (long long)vr->track->id, err.msg);
+		return CLI_RUNTIME;
+	}
+	return CLI_OK;
+}
+
+/* `venue refill ID TRACK ORDERID`: what the pre-show report asks for. */
+static int refill_venue(const struct config *cfg, struct arena *a,
+			const struct venue_preshow *p, int64_t id,
+			const char *orderid)
+{
+	struct msg m = {.type = MSG_REFILL_CARTRIDGES};
+	struct bus_result res = {.arena = a};
+	struct refill_line *lines = NULL;
+	struct sc_err err;
+	size_t n = 0;
+	int rc;
+
+	err_clear(&err);
+	if (preshow_refill_lines(&p->r, a, &lines, &n, &err))
+		return cli_fail(&err);
+	if (!n) {
+		printf("nothing to refill: every cartridge holds what the "
+		       "track needs\n");
+		return CLI_OK;
+	}
+	m.u.refill_cartridges =
+		(struct cmd_refill_cartridges){id, orderid, cli_today(), lines,
+					       n};
+	rc = cli_send(cfg, &m, &res);
+	for (size_t i = 0; !rc && i < res.n_refills; i++) {
+		const struct refill_outcome *o = &res.refills[i];
+
+		printf("%s: %lld ul, %lld units of order %s: %s", o->sku,
+		       (long long)o->ul, (long long)o->qty, orderid,
+		       o->repeated    ? "placed before, nothing filled again"
+		       : o->allocated ? "allocated from "
+				      : "out of stock, the stock team is told");
+		if (o->allocated && !o->repeated)
+			printf("%s, %lld cartridges filled", o->batchref,
+			       (long long)o->cartridges);
+		printf("\n");
+	}
+	return rc;
+}
+
+static void print_venue(const struct venue_record *rec)
+{
+	printf("venue %lld: %s, version %lld, cartridges of %lld ul, alert "
+	       "below %lld ul, a stock unit fills %lld ul\n",
+	       (long long)rec->id, rec->name, (long long)rec->version,
+	       (long long)rec->capacity_ul, (long long)rec->alert_below_ul,
+	       (long long)rec->refill_unit_ul);
+	printf("%-5s %4s %-24s %-16s %9s\n", "SEAT", "SLOT", "SCENT", "BATCH",
+	       "LEVEL UL");
+	for (size_t i = 0; i < rec->n_cartridges; i++) {
+		const struct cartridge_row *c = &rec->cartridges[i];
+
+		printf("%c%-4d %4d %-24s %-16s %9lld\n", 'A' + c->row,
+		       (int)c->seat, (int)c->slot, c->sku,
+		       c->batch ? c->batch : "-", (long long)c->level_ul);
+	}
+}
+
+/* `venue list | show ID | shows ID | preshow ID TRACK | refill ...` */
+static int venue_reads(const struct config *cfg, const struct cli_opts *o,
+		       int argc, char **argv)
+{
+	int64_t id = argc > 1 ? id_arg("venue id", argv[1]) : 0;
+	int64_t track = argc > 2 ? id_arg("track id", argv[2]) : 0;
+	struct venue_read vr = {0};
+	struct venue_preshow p = {0};
+	struct arena a;
+	int rc;
+
+	if (id < 0 || track < 0)
+		return CLI_USAGE;
+	arena_init(&a);
+	rc = read_venue(cfg, argv[0], id, track, &a, &vr);
+	if (!rc && track)
+		rc = preshow_of(&vr, &a, &p);
+	if (rc)
+		goto out;
+	if (!strcmp(argv[0], "list")) {
+		for (size_t i = 0; i < vr.n; i++)
+			printf("%lld\t%s\tversion %lld\n",
+			       (long long)vr.rec[i].id, vr.rec[i].name,
+			       (long long)vr.rec[i].version);
+	} else if (!strcmp(argv[0], "show")) {
+		if (o->json)
+			rc = cli_print_json(venue_record_json(vr.rec));
+		else
+			print_venue(vr.rec);
+	} else if (!strcmp(argv[0], "shows")) {
+		rc = cli_print_json(shows_json(vr.shows, vr.n_shows));
+	} else if (!strcmp(argv[0], "preshow")) {
+		if (o->json)
+			rc = cli_print_json(preshow_json(p.t, p.v, &p.r));
+		else
+			preshow_print(stdout, p.t, p.v, &p.r);
+		if (!rc && !p.r.ready)
+			rc = CLI_RUNTIME;
+	} else {
+		rc = refill_venue(cfg, &a, &p, id, argv[3]);
+	}
+out:
+	json_decref(p.vdoc);
+	json_decref(p.tdoc);
+	arena_release(&a);
+	return rc;
+}
+
+int cmd_venue(const struct config *cfg, const struct cli_opts *o, int argc,
+	      char **argv)
+{
+	static const struct {
+		const char *name;
+		int argc;
+	} reads[] = {{"list", 1},    {"show", 2},    {"shows", 2},
+		     {"preshow", 3}, {"refill", 4}};
+
+	if (!strcmp(argv[0], "import") && argc == 2)
+		return import_venue(cfg, argv[1]);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		if (!strcmp(argv[0], reads[i].name) && argc == reads[i].argc)
+			return venue_reads(cfg, o, argc, argv);
+	cli_error("usage: scents venue import FILE | list | show ID | shows ID "
+		  "| preshow ID TRACK | refill ID TRACK ORDERID [--json]");
+	return CLI_USAGE;
 }
 
 int cmd_track(const struct config *cfg, const struct cli_opts *o, int argc,

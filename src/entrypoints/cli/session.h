@@ -71,6 +71,8 @@ int cmd_plan(const struct config *cfg, const struct cli_opts *o, int argc,
 /* Issue 16's commands (entrypoints/cli/dispensing_cmds.c). */
 int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 	     char **argv);
+int cmd_venue(const struct config *cfg, const struct cli_opts *o, int argc,
+	      char **argv);
 int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 		   char **argv);
 int cmd_track(const struct config *cfg, const struct cli_opts *o, int argc,

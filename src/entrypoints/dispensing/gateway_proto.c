@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 
 /* Lengths by type: a message of another length is not ours. */
@@ -217,4 +219,37 @@ bool gw_send(int fd, const struct gw_addr *to, const struct gw_msg *m)
 
 	return sendto(fd, buf, len, 0, (const struct sockaddr *)&to->sa,
 		      to->len) == (ssize_t)len;
+}
+
+int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
+	    const int64_t times_us[2], struct gw_msg *ack, struct sc_err *err)
+{
+	int64_t start = (int64_t)clock_mono_us(), next = start;
+	struct pollfd pfd = {gw_socket(to, false, err), POLLIN, 0};
+	int rc = SC_EIO;
+
+	if (pfd.fd < 0)
+		return SC_EIO;
+	while (rc) {
+		int64_t now = (int64_t)clock_mono_us();
+		uint8_t buf[GW_MAX_LEN + 1];
+		ssize_t n;
+
+		if (now - start > times_us[1])
+			break;
+		if (now >= next) {
+			(void)gw_send(pfd.fd, to, fire);
+			next = now + times_us[0];
+		}
+		(void)poll(&pfd, 1, (int)((next - now) / 1000) + 1);
+		while ((n = recv(pfd.fd, buf, sizeof(buf), 0)) >= 0)
+			if (gw_decode(buf, (size_t)n, ack) &&
+			    ack->type == GW_ACK && ack->show == fire->show &&
+			    ack->seq == fire->seq &&
+			    !(ack->flags & GW_FLAG_QUEUED))
+				rc = SC_OK;
+	}
+	(void)close(pfd.fd);
+	return rc ? err_set(err, SC_EIO, "the gateway did not answer")
+		  : SC_OK;
 }

@@ -87,4 +87,14 @@ int gw_socket(const struct gw_addr *addr, bool bind_it, struct sc_err *err);
 /* Send @m to @to on @fd; false when the kernel refused it. */
 bool gw_send(int fd, const struct gw_addr *to, const struct gw_msg *m);
 
+/*
+ * One FIRE sent to @to and answered: resent every @retry_us until the
+ * fired ACK (a QUEUED one only stops nothing) or @timeout_us; *@ack gets
+ * it.  SC_EIO when no answer came.  For a single release (VR), where
+ * a show would keep many in flight.
+ */
+int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
+	    const int64_t times_us[2], struct gw_msg *ack,
+	    struct sc_err *err);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "bootstrap.h"
 #include "common/arena.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -29,6 +30,10 @@
 #include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/dispensing/cue_io.h"
+#include "entrypoints/json/json_in.h"
+#include "entrypoints/dispensing/dispense.h"
+#include "entrypoints/dispensing/stored_io.h"
+#include "entrypoints/dispensing/venue_io.h"
 #include "entrypoints/http/guard.h"
 #include "entrypoints/http/http_metrics.h"
 #include "entrypoints/sourcing/sourcing_io.h"
@@ -2071,6 +2076,441 @@ static void get_track(struct worker *w, const struct http_req *req,
 	arena_reset(&w->scratch);
 }
 
+/* ---- venues, shows, refills and VR dispensing (issue 16) -------------- */
+
+/* The positive integer path segment after @prefix; -1 after a 400. */
+static int64_t path_id(const struct http_req *req, size_t prefix,
+		       const char *what, struct http_reply *out)
+{
+	char id[24];
+	char *end;
+	long long v;
+
+	if (path_ident(req, prefix, what, id, sizeof(id), out))
+		return -1;
+	v = strtoll(id, &end, 10);
+	if (*end || v < 1) {
+		reply_msg(out, 400, "a %s is a positive integer", what);
+		return -1;
+	}
+	return v;
+}
+
+/* POST /venues: a scents-venue/1 document, checked and stored. */
+static void post_venue(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	struct msg m = {.type = MSG_IMPORT_VENUE};
+	struct bus_result res = {0};
+	struct venue_record *rec;
+	struct venue *v;
+	struct sc_err err;
+	json_t *o = parse_object(req, out);
+	char *body;
+
+	if (!o)
+		return;
+	err_clear(&err);
+	body = arena_strndup(&w->scratch, req->body, req->len);
+	if (!body || venue_from_json(o, &w->scratch, &v, &err)) {
+		if (!body)
+			(void)err_set(&err, SC_ENOMEM, "out of memory");
+		reply_err(out, &err);
+		goto out_decref;
+	}
+	m.u.import_venue =
+		(struct cmd_import_venue){v, body, (int64_t)time(NULL)};
+	if (send(w, &m, &res, &err) ||
+	    uow_venue_get(w->uow, res.venue_id, &w->scratch, &rec, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 201, venue_record_json(rec));
+out_decref:
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+static void get_venues(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	struct venue_record *v;
+	struct sc_err err;
+	json_t *arr;
+	size_t n;
+
+	(void)req;
+	err_clear(&err);
+	if (uow_venue_list(w->uow, &w->scratch, &v, &n, &err)) {
+		reply_err(out, &err);
+		goto out_reset;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, venue_summary_json(&v[i]))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	reply_json(out, 200, arr);
+out_reset:
+	arena_reset(&w->scratch);
+}
+
+static void get_venue(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	int64_t id = path_id(req, strlen("/venues/"), "venue id", out);
+	struct venue_record *rec;
+	struct sc_err err;
+
+	if (id < 0)
+		return;
+	err_clear(&err);
+	if (uow_venue_get(w->uow, id, &w->scratch, &rec, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, venue_record_json(rec));
+	arena_reset(&w->scratch);
+}
+
+/* A stored venue and track, parsed, and the pre-show report. */
+struct stored_show {
+	struct venue_record *rec;
+	json_t *vdoc, *tdoc;
+	struct venue *v;
+	struct cue_track *t;
+	struct preshow_report r;
+};
+
+static int load_preshow(struct worker *w, int64_t venue, int64_t track,
+			struct stored_show *s, struct sc_err *err)
+{
+	struct track_record *tr;
+	int rc = uow_venue_get(w->uow, venue, &w->scratch, &s->rec, err);
+
+	if (!rc)
+		rc = uow_track_get(w->uow, track, &w->scratch, &tr, err);
+	if (!rc)
+		rc = venue_of_record(s->rec, &w->scratch, &s->vdoc, &s->v, err);
+	if (!rc && !(s->tdoc = json_loads(tr->body, JSON_REJECT_DUPLICATES,
+					  NULL)))
+		rc = err_set(err, SC_EIO, "stored track %lld is not JSON",
+			     (long long)track);
+	if (!rc && (cue_track_from_json(s->tdoc, &w->scratch, &s->t, err) ||
+		    cue_track_check(s->t, &w->scratch, err)))
+		rc = SC_EIO;
+	if (!rc)
+		rc = venue_preshow(s->t, s->v, &w->scratch, &s->r, err);
+	return rc;
+}
+
+/* GET /venues/{id}/preshow?track=ID */
+static void get_preshow(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	int64_t id = path_id(req, strlen("/venues/"), "venue id", out);
+	struct stored_show s = {0};
+	struct sc_err err;
+	long long track;
+
+	if (id < 0 || query_int(req, &(struct int_arg){"track", 1, INT64_MAX, 0},
+				&track, out))
+		return;
+	if (!track) {
+		reply_msg(out, 400, "track: the id of a stored track");
+		return;
+	}
+	err_clear(&err);
+	if (load_preshow(w, id, track, &s, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, preshow_json(s.t, s.v, &s.r));
+	json_decref(s.vdoc);
+	json_decref(s.tdoc);
+	arena_reset(&w->scratch);
+}
+
+/* The explicit cartridges of a refill: [{"seat","slot","sku"}]. */
+static int refill_lines_json(json_t *arr, struct arena *a,
+			     struct refill_line **out, size_t *n_out,
+			     struct sc_err *err)
+{
+	static const char *const keys[] = {"seat", "slot", "sku", NULL};
+	size_t n = json_array_size(arr);
+	struct refill_line *l = arena_calloc(a, n ? n : 1, sizeof(*l));
+
+	if (!l)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(arr, i);
+		json_t *slot = json_object_get(e, "slot");
+
+		l[i].sku = json_string_value(json_object_get(e, "sku"));
+		if (!json_is_object(e) ||
+		    json_known_keys(e, keys, "cartridges", err) ||
+		    !seat_parse(json_string_value(json_object_get(e, "seat")),
+				&l[i].row, &l[i].seat) ||
+		    !json_is_integer(slot) || !l[i].sku)
+			return err_set(err, SC_EINVAL,
+				       "cartridges %zu: needs a seat (\"A1\"), "
+				       "a slot and a sku",
+				       i + 1);
+		l[i].slot = (int32_t)json_integer_value(slot);
+	}
+	*out = l;
+	*n_out = n;
+	return SC_OK;
+}
+
+/*
+ * POST /venues/{id}/refills {"orderid", "track": ID} fills what the
+ * track's pre-show report asks for; {"orderid", "cartridges": [...]}
+ * the cartridges named.  One order line per scent (RefillCartridges).
+ */
+static void post_refills(struct worker *w, const struct http_req *req,
+			 struct http_reply *out)
+{
+	static const char *const known[] = {"orderid", "track", "cartridges",
+					    NULL};
+	int64_t id = path_id(req, strlen("/venues/"), "venue id", out);
+	struct msg m = {.type = MSG_REFILL_CARTRIDGES};
+	struct cmd_refill_cartridges *c = &m.u.refill_cartridges;
+	struct bus_result res = {.arena = &w->scratch};
+	struct stored_show s = {0};
+	struct refill_line *lines = NULL;
+	json_t *o = id < 0 ? NULL : parse_object(req, out), *track, *cart;
+	struct sc_err err;
+	int rc;
+
+	if (!o)
+		return;
+	err_clear(&err);
+	track = json_object_get(o, "track");
+	cart = json_object_get(o, "cartridges");
+	*c = (struct cmd_refill_cartridges){
+		id, json_string_value(json_object_get(o, "orderid")),
+		(int32_t)(time(NULL) / 86400), NULL, 0};
+	rc = json_known_keys(o, known, NULL, &err);
+	if (!rc && (!c->orderid || !track == !cart ||
+		    (track && json_integer_value(track) < 1) ||
+		    (cart && !json_is_array(cart))))
+		rc = err_set(&err, SC_EINVAL,
+			     "an orderid, and either a track (a stored "
+			     "track's id) or cartridges [{\"seat\",\"slot\","
+			     "\"sku\"}]");
+	if (!rc && track)
+		rc = load_preshow(w, id, json_integer_value(track), &s, &err);
+	if (!rc && track)
+		rc = preshow_refill_lines(&s.r, &w->scratch, &lines,
+					  &c->n_lines, &err);
+	else if (!rc)
+		rc = refill_lines_json(cart, &w->scratch, &lines, &c->n_lines,
+				       &err);
+	c->lines = lines;
+	if (!rc && !c->n_lines) {
+		reply_json(out, 200, refill_json(c->orderid, &res));
+		goto out_decref;
+	}
+	if (!rc)
+		rc = send(w, &m, &res, &err);
+	if (rc)
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, refill_json(c->orderid, &res));
+out_decref:
+	json_decref(s.vdoc);
+	json_decref(s.tdoc);
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+/* POST /venues/{id}/shows: what `scents show --json` printed. */
+static void post_show(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	int64_t id = path_id(req, strlen("/venues/"), "venue id", out);
+	struct msg m = {.type = MSG_RECORD_SHOW};
+	struct bus_result res = {0};
+	json_t *o = id < 0 ? NULL : parse_object(req, out);
+	struct sc_err err;
+
+	if (!o)
+		return;
+	err_clear(&err);
+	m.u.record_show.venue_id = id;
+	m.u.record_show.now = (int64_t)time(NULL);
+	if (record_show_from_json(o, &w->scratch, &m.u.record_show, &err) ||
+	    send(w, &m, &res, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 201, record_show_json(&res));
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
+static void get_shows(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	int64_t id = path_id(req, strlen("/venues/"), "venue id", out);
+	struct venue_record *rec;
+	struct show_record *s;
+	struct sc_err err;
+	size_t n;
+
+	if (id < 0)
+		return;
+	err_clear(&err);
+	/* an unknown venue is a 404, not an empty list */
+	if (uow_venue_get(w->uow, id, &w->scratch, &rec, &err) ||
+	    uow_show_list(w->uow, id, &w->scratch, &s, &n, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200, shows_json(s, n));
+	arena_reset(&w->scratch);
+}
+
+/* A dispense request, read and checked. */
+struct dispense_req {
+	int64_t venue;
+	int32_t row, seat;
+	const char *sku;
+	struct dispense_ask ask;
+};
+
+static int dispense_of_json(json_t *o, const struct venue *v,
+			    struct dispense_req *d, struct sc_err *err)
+{
+	static const char *const known[] = {"venue", "seat", "scent",
+					    "dose_ul", "duration_ms", NULL};
+	json_t *dose = json_object_get(o, "dose_ul");
+	json_t *ms = json_object_get(o, "duration_ms");
+	const char *seat = json_string_value(json_object_get(o, "seat"));
+	int rc = json_known_keys(o, known, NULL, err);
+
+	if (rc)
+		return rc;
+	d->sku = json_string_value(json_object_get(o, "scent"));
+	if (!d->sku || !json_is_integer(dose) || !json_is_integer(ms) ||
+	    json_integer_value(dose) > INT32_MAX ||
+	    json_integer_value(ms) > INT32_MAX)
+		return err_set(err, SC_EINVAL,
+			       "needs a venue, a scent, dose_ul and "
+			       "duration_ms (seat optional for a one-seat "
+			       "venue)");
+	d->ask.dose_ul = (int32_t)json_integer_value(dose);
+	d->ask.duration_ms = (int32_t)json_integer_value(ms);
+	if (seat && !seat_parse(seat, &d->row, &d->seat))
+		return err_set(err, SC_EINVAL, "seat: such as \"A1\"");
+	if (!seat && v->n_devices != 1)
+		return err_set(err, SC_EINVAL,
+			       "this venue has %zu seat devices: name the "
+			       "seat",
+			       v->n_devices);
+	if (!seat) {
+		d->row = v->devices[0].row;
+		d->seat = v->devices[0].seat;
+	}
+	return SC_OK;
+}
+
+/*
+ * POST /dispense: a personal dispenser (a one-seat venue) releases now.
+ * The device's caps first (400 for a dose or burst it never takes, 429
+ * over its microlitres per minute), the cartridge's level (409), then
+ * the gateway protocol (504 when unanswered, nothing recorded), then
+ * the release recorded as a one-release show: levels, alerts, stock.
+ */
+static void post_dispense(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	struct dispense_req d = {0};
+	struct venue_record *rec = NULL;
+	const struct cartridge *cart = NULL;
+	struct venue *v = NULL;
+	struct bus_result res = {0};
+	struct msg m = {.type = MSG_RECORD_SHOW};
+	struct used_line line;
+	json_t *o = parse_object(req, out), *doc = NULL;
+	bool released = false;
+	struct sc_err err;
+	int rc;
+
+	if (!o)
+		return;
+	err_clear(&err);
+	d.venue = json_integer_value(json_object_get(o, "venue"));
+	rc = d.venue > 0 ? uow_venue_get(w->uow, d.venue, &w->scratch, &rec,
+					 &err)
+			 : err_set(&err, SC_EINVAL,
+				   "venue: a stored venue's id");
+	if (!rc)
+		rc = venue_of_record(rec, &w->scratch, &doc, &v, &err);
+	if (!rc)
+		rc = dispense_of_json(o, v, &d, &err);
+	for (size_t i = 0; !rc && !cart && i < v->n_devices; i++)
+		for (size_t k = 0; v->devices[i].row == d.row &&
+				   v->devices[i].seat == d.seat &&
+				   k < v->devices[i].n_slots;
+		     k++)
+			if (!strcmp(v->devices[i].slots[k].sku, d.sku))
+				cart = &v->devices[i].slots[k];
+	if (!rc && !cart)
+		rc = err_set(&err, SC_ENOTFOUND,
+			     "seat %c%d of venue %lld holds no %s",
+			     'A' + d.row, (int)d.seat, (long long)d.venue,
+			     d.sku);
+	if (rc) {
+		reply_err(out, &err);
+		goto out;
+	}
+	if (cart->level_ul < d.ask.dose_ul) {
+		reply_msg(out, 409, "the %s cartridge holds %lld ul", d.sku,
+			  (long long)cart->level_ul);
+		goto out;
+	}
+	d.ask.now_us = (int64_t)clock_mono_us();
+	switch (dispense_reserve(d.venue, d.row, d.seat, &v->caps, &d.ask,
+				 &err)) {
+	case DISPENSE_BAD:
+		reply_err(out, &err);
+		goto out;
+	case DISPENSE_OVER_RATE:
+		reply_msg(out, 429, "%s", err.msg);
+		goto out;
+	case DISPENSE_OK:
+		break;
+	}
+	if (dispense_fire(v, &(struct dispense_at){d.row, d.seat, cart->slot},
+			  &d.ask, &released, &err)) {
+		dispense_unreserve(d.venue, d.row, d.seat, d.ask.now_us);
+		reply_msg(out, 504, "%s", err.msg);
+		goto out;
+	}
+	if (!released) {
+		dispense_unreserve(d.venue, d.row, d.seat, d.ask.now_us);
+		reply_msg(out, 409, "the device reports its %s cartridge dry",
+			  d.sku);
+		goto out;
+	}
+	line = (struct used_line){d.row, d.seat, cart->slot, d.ask.dose_ul};
+	m.u.record_show = (struct cmd_record_show){
+		d.venue, 0, (int64_t)time(NULL), 1, 1, 0, 1, &line, 1};
+	if (send(w, &m, &res, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:b,s:s,s:i,s:I,s:I,s:I}", "fired", 1,
+				     "scent", d.sku, "slot", (int)cart->slot,
+				     "level_ul",
+				     (json_int_t)(cart->level_ul -
+						  d.ask.dose_ul),
+				     "show_id", (json_int_t)res.show_id,
+				     "alerts", (json_int_t)res.alerts));
+out:
+	json_decref(doc);
+	json_decref(o);
+	arena_reset(&w->scratch);
+}
+
 static const struct route {
 	const char *method;  /* the one method served */
 	const char *path;    /* exact path, or prefix when ending in '/' */
@@ -2135,6 +2575,16 @@ static const struct route {
 	{"POST", "/tracks", post_track, TOKEN_SCOPE_STOCK, BODY_JSON},
 	{"GET", "/tracks", get_tracks, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/tracks/{id}", get_track, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/venues", post_venue, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/venues", get_venues, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/venues/{id}", get_venue, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/venues/{id}/preshow", get_preshow, TOKEN_SCOPE_READ,
+	 BODY_NONE},
+	{"POST", "/venues/{id}/refills", post_refills, TOKEN_SCOPE_STOCK,
+	 BODY_JSON},
+	{"POST", "/venues/{id}/shows", post_show, TOKEN_SCOPE_STOCK, BODY_JSON},
+	{"GET", "/venues/{id}/shows", get_shows, TOKEN_SCOPE_READ, BODY_NONE},
+	{"POST", "/dispense", post_dispense, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
 	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
 	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},
 };
