@@ -262,12 +262,12 @@ struct used_line {
  */
 struct cmd_record_show {
 	int64_t venue_id;
-	int64_t track_id;		   /* 0: a track not stored */
-	int64_t now;			   /* unix seconds */
-	int64_t fires, acked, missed;	   /* the scheduler's counts */
-	int64_t seat_releases;		   /* acknowledged */
-	const struct used_line *lines;	   /* n_lines, each cartridge once */
-	size_t n_lines;			   /* 0..SHOW_LINES_MAX */
+	int64_t track_id;	       /* 0: a track not stored */
+	int64_t now;		       /* unix seconds */
+	int64_t fires, acked, missed;  /* the scheduler's counts */
+	int64_t seat_releases;	       /* acknowledged */
+	const struct used_line *lines; /* n_lines, each cartridge once */
+	size_t n_lines;		       /* 0..SHOW_LINES_MAX */
 };
 
 /* A cartridge to fill: with @sku, its own scent or a new one. */

@@ -163,8 +163,12 @@ int venue_check(const struct venue *v, struct sc_err *err)
 	uint64_t seen[CUE_ROWS_MAX] = {0};
 	int rc;
 
-	if (!v->name || !*v->name)
-		return err_set(err, SC_EINVAL, "a venue needs a name");
+	/* The name goes into alerts and mails: bounded, printable. */
+	if (!v->name || !ident_valid(v->name, strlen(v->name)))
+		return err_set(err, SC_EINVAL,
+			       "a venue needs a name of 1 to %d bytes of "
+			       "printable utf-8",
+			       SC_ID_MAX);
 	if (v->capacity_ul < 1 || v->capacity_ul > CARTRIDGE_MAX_UL)
 		return err_set(err, SC_EINVAL,
 			       "cartridge capacity must be 1 to %d ul",

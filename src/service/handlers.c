@@ -1238,17 +1238,17 @@ static int handle_import_venue(const struct msg *m, struct deps *d,
 		return rc;
 	for (size_t i = 0; i < v->n_devices; i++)
 		n += v->devices[i].n_slots;
-	rec = (struct venue_record){0,
-				    v->name,
-				    v->capacity_ul,
-				    v->alert_below_ul,
-				    v->refill_unit_ul,
-				    1,
-				    c->now,
-				    c->body,
-				    arena_calloc(d->arena, n ? n : 1,
-						 sizeof(*rec.cartridges)),
-				    n};
+	rec = (struct venue_record){
+		0,
+		v->name,
+		v->capacity_ul,
+		v->alert_below_ul,
+		v->refill_unit_ul,
+		1,
+		c->now,
+		c->body,
+		arena_calloc(d->arena, n ? n : 1, sizeof(*rec.cartridges)),
+		n};
 	if (!rec.cartridges)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	n = 0;
@@ -1257,8 +1257,9 @@ static int handle_import_venue(const struct msg *m, struct deps *d,
 			const struct cartridge *s = &v->devices[i].slots[k];
 
 			rec.cartridges[n++] = (struct cartridge_row){
-				v->devices[i].row, v->devices[i].seat, s->slot,
-				s->sku, s->batch, s->level_ul};
+				v->devices[i].row, v->devices[i].seat,
+				s->slot,	   s->sku,
+				s->batch,	   s->level_ul};
 		}
 	rc = uow_begin(d->uow, d->arena, err);
 	if (rc)
@@ -1360,8 +1361,8 @@ static int cartridge_low(struct deps *d, const struct venue_record *v,
 
 	if (!where)
 		return err_set(err, SC_ENOMEM, "out of memory");
-	(void)snprintf(where, n, "%s %c%d slot %d", v->name,
-		       row_letter(c->row), (int)c->seat, (int)c->slot);
+	(void)snprintf(where, n, "%s %c%d slot %d", v->name, row_letter(c->row),
+		       (int)c->seat, (int)c->slot);
 	ev.u.cartridge_low =
 		(struct ev_cartridge_low){where, c->sku, c->level_ul, c->batch};
 	return uow_outbox_add(d->uow, &ev, err);
@@ -1371,9 +1372,9 @@ static int record_show(struct deps *d, const struct msg *m,
 		       struct bus_result *res, struct sc_err *err)
 {
 	const struct cmd_record_show *c = &m->u.record_show;
-	struct show_record show = {0, c->venue_id, c->track_id, c->now,
-				   c->fires, c->acked, c->missed,
-				   c->seat_releases, NULL, 0};
+	struct show_record show = {
+		0,	  c->venue_id, c->track_id,	 c->now, c->fires,
+		c->acked, c->missed,   c->seat_releases, NULL,	 0};
 	struct cartridge_row *rows = arena_calloc(
 		d->arena, c->n_lines ? c->n_lines : 1, sizeof(*rows));
 	struct venue_record *v;
@@ -1385,7 +1386,6 @@ static int record_show(struct deps *d, const struct msg *m,
 		const struct used_line *l = &c->lines[i];
 		struct cartridge_row *k =
 			cartridge_at(v, l->row, l->seat, l->slot);
-		int64_t before;
 
 		if (!k)
 			return err_set(err, SC_EINVAL,
@@ -1394,15 +1394,17 @@ static int record_show(struct deps *d, const struct msg *m,
 				       (long long)c->venue_id,
 				       row_letter(l->row), (int)l->seat,
 				       (int)l->slot);
-		before = k->level_ul;
 		/* A gateway that released more than the level said it had
 		 * is believed about the release, not below zero. */
-		k->level_ul = before > l->ul ? before - l->ul : 0;
+		k->level_ul = k->level_ul > l->ul ? k->level_ul - l->ul : 0;
 		rows[i] = *k;
 		if (add_use(d, &used, k, l->ul))
 			rc = err_set(err, SC_ENOMEM, "out of memory");
-		if (!rc && before >= v->alert_below_ul &&
-		    k->level_ul < v->alert_below_ul) {
+		/* Every cartridge this show drew from and left below the
+		 * threshold: one imported low alerts at its first show, and
+		 * each show that keeps using it reminds the stock team (the
+		 * relay folds repeats per window). */
+		if (!rc && l->ul > 0 && k->level_ul < v->alert_below_ul) {
 			rc = cartridge_low(d, v, k, err);
 			res->alerts++;
 		}
@@ -1486,7 +1488,7 @@ static int refill_groups(struct deps *d, const struct cmd_refill_cartridges *c,
 				       (int)l->slot);
 		/* Another scent empties the slot first: a whole cartridge. */
 		need = strcmp(k->sku, l->sku) ? v->capacity_ul
-					       : v->capacity_ul - k->level_ul;
+					      : v->capacity_ul - k->level_ul;
 		if (!need)
 			continue;
 		while (j < n && strcmp(g[j].out.sku, l->sku))
@@ -1500,9 +1502,8 @@ static int refill_groups(struct deps *d, const struct cmd_refill_cartridges *c,
 		}
 		g[j].out.ul += need;
 		k->sku = l->sku;
-		if (arena_reserve(d->arena, (void **)&g[j].fill,
-				  &g[j].cap_fill, g[j].n_fill + 1,
-				  sizeof(*g[j].fill)))
+		if (arena_reserve(d->arena, (void **)&g[j].fill, &g[j].cap_fill,
+				  g[j].n_fill + 1, sizeof(*g[j].fill)))
 			return err_set(err, SC_ENOMEM, "out of memory");
 		g[j].fill[g[j].n_fill++] = k;
 	}
@@ -1516,8 +1517,8 @@ static int refill_one(struct deps *d, const struct cmd_refill_cartridges *c,
 		      const struct venue_record *v, struct refill_group *g,
 		      struct sc_err *err)
 {
-	struct cmd_allocate a = {c->orderid, g->out.sku, 0, false, NULL,
-				 c->day};
+	struct cmd_allocate a = {c->orderid, g->out.sku, 0,
+				 false,	     NULL,	 c->day};
 	enum allocation how = ALLOCATION_OUT_OF_STOCK;
 	const char *ref = NULL;
 	struct order_line line;
@@ -1571,8 +1572,8 @@ static int refill(struct deps *d, const struct cmd_refill_cartridges *c,
 	if (!rows)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < *n_groups; i++)
-		for (size_t k = 0; (*groups)[i].out.cartridges &&
-				   k < (*groups)[i].n_fill;
+		for (size_t k = 0;
+		     (*groups)[i].out.cartridges && k < (*groups)[i].n_fill;
 		     k++)
 			rows[n++] = *(*groups)[i].fill[k];
 	return n ? uow_venue_change(d->uow,
@@ -1588,8 +1589,8 @@ static int return_refills(struct bus_result *res, const struct refill_group *g,
 {
 	if (!res || !res->arena)
 		return SC_OK;
-	res->refills = arena_calloc(res->arena, n ? n : 1,
-				    sizeof(*res->refills));
+	res->refills =
+		arena_calloc(res->arena, n ? n : 1, sizeof(*res->refills));
 	if (!res->refills)
 		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {

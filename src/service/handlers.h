@@ -81,23 +81,23 @@ struct refill_outcome {
  * by it; without one the list is not returned (the command still runs).
  */
 struct bus_result {
-	bool allocated;		      /* Allocate: a batch took the line */
-	bool backordered;	      /* Allocate: the line waits for stock */
-	char batchref[SC_ID_MAX + 1]; /* Allocate: that batch, else "" */
-	int64_t round_id;	      /* ImportResearch: the new round */
-	int32_t version;	      /* AddFormula, ActivateFormula,
-					 PromoteWinner: the version */
-	bool activated;		      /* AddFormula: it became active */
-	int64_t survey_id;	      /* CreateSurvey: the new survey */
-	int64_t track_id;	      /* ImportTrack: the new track */
-	int64_t venue_id;	      /* ImportVenue: the new venue */
-	int64_t show_id;	      /* RecordShow: the show recorded */
-	int64_t alerts;		      /* RecordShow: CartridgeLow raised */
+	bool allocated;			/* Allocate: a batch took the line */
+	bool backordered;		/* Allocate: the line waits for stock */
+	char batchref[SC_ID_MAX + 1];	/* Allocate: that batch, else "" */
+	int64_t round_id;		/* ImportResearch: the new round */
+	int32_t version;		/* AddFormula, ActivateFormula,
+					   PromoteWinner: the version */
+	bool activated;			/* AddFormula: it became active */
+	int64_t survey_id;		/* CreateSurvey: the new survey */
+	int64_t track_id;		/* ImportTrack: the new track */
+	int64_t venue_id;		/* ImportVenue: the new venue */
+	int64_t show_id;		/* RecordShow: the show recorded */
+	int64_t alerts;			/* RecordShow: CartridgeLow raised */
 	struct refill_outcome *refills; /* RefillCartridges: per scent */
 	size_t n_refills;		/* entries in refills */
-	struct arena *arena;	      /* the caller's, for lists; may be NULL */
-	struct freed_line *freed;     /* Deallocate: lines freed, sku order */
-	size_t n_freed;		      /* entries in freed */
+	struct arena *arena;	  /* the caller's, for lists; may be NULL */
+	struct freed_line *freed; /* Deallocate: lines freed, sku order */
+	size_t n_freed;		  /* entries in freed */
 };
 
 /*

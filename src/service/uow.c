@@ -321,8 +321,8 @@ int uow_track_add(struct uow *u, const struct track_record *t, int64_t *id_out,
 	return u->dispensing->track_add(u, t, id_out, err);
 }
 
-int uow_venue_add(struct uow *u, const struct venue_record *v,
-		  int64_t *id_out, struct sc_err *err)
+int uow_venue_add(struct uow *u, const struct venue_record *v, int64_t *id_out,
+		  struct sc_err *err)
 {
 	assert(u->active);
 	u->wrote_record = true;

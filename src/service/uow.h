@@ -689,7 +689,7 @@ struct consumption_row {
 
 /* A show played in a venue, recorded after it. */
 struct show_record {
-	int64_t id;			    /* set by the store */
+	int64_t id; /* set by the store */
 	int64_t venue_id;
 	int64_t track_id;		    /* 0: a track not stored */
 	int64_t played_at;		    /* unix seconds */
@@ -1141,8 +1141,8 @@ static inline int uow_show_list(struct uow *u, int64_t venue_id,
 }
 
 /* See dispensing_ops; each needs an open unit of work. */
-int uow_venue_add(struct uow *u, const struct venue_record *v,
-		  int64_t *id_out, struct sc_err *err);
+int uow_venue_add(struct uow *u, const struct venue_record *v, int64_t *id_out,
+		  struct sc_err *err);
 int uow_venue_change(struct uow *u, const struct venue_change *c,
 		     struct sc_err *err);
 int uow_show_add(struct uow *u, const struct show_record *s, int64_t *id_out,

@@ -20,8 +20,8 @@
 #include "adapters/sqlite/sqlite_uow.h"
 #include "common/arena.h"
 #include "common/log.h"
-#include "domain/venue.h"
 #include "domain/sourcing.h"
+#include "domain/venue.h"
 #include "service/bus.h"
 #include "service/uow.h"
 #include "service/writer.h"
@@ -656,8 +656,8 @@ static void venues_shows_and_refills(void **state)
 	assert_int_equal(got[0].version, 1);
 
 	m.type = MSG_RECORD_SHOW;
-	m.u.record_show = (struct cmd_record_show){1, 0, 200, 2, 2, 0, 3,
-						   used, 2};
+	m.u.record_show =
+		(struct cmd_record_show){1, 0, 200, 2, 2, 0, 3, used, 2};
 	assert_int_equal(send(&x->bus, &m, &res), SC_OK);
 	assert_int_equal(res.show_id, 1);
 	assert_int_equal(res.alerts, 1);
@@ -680,13 +680,12 @@ static void venues_shows_and_refills(void **state)
 		assert_string_equal(items[i].ev.u.cartridge_low.cartridge,
 				    "R A1 slot 1");
 		assert_int_equal(items[i].ev.u.cartridge_low.level_ul, 20);
-		assert_string_equal(items[i].ev.u.cartridge_low.batch,
-				    "b-sea");
+		assert_string_equal(items[i].ev.u.cartridge_low.batch, "b-sea");
 	}
 	assert_int_equal(lows, 1);
-	assert_int_equal(uow_show_list(x->uow, 1, &x->arena, &shows, &n,
-				       &x->err),
-			 SC_OK);
+	assert_int_equal(
+		uow_show_list(x->uow, 1, &x->arena, &shows, &n, &x->err),
+		SC_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(shows[0].seat_releases, 3);
 	assert_int_equal(shows[0].track_id, 0);
@@ -694,9 +693,9 @@ static void venues_shows_and_refills(void **state)
 	assert_string_equal(shows[0].used[0].sku, "SEA");
 	assert_string_equal(shows[0].used[0].batch, "b-sea");
 	assert_int_equal(shows[0].used[0].ul, 90);
-	assert_int_equal(uow_show_list(x->uow, 2, &x->arena, &shows, &n,
-				       &x->err),
-			 SC_OK);
+	assert_int_equal(
+		uow_show_list(x->uow, 2, &x->arena, &shows, &n, &x->err),
+		SC_OK);
 	assert_int_equal(n, 0);
 
 	add_batch(x, "s1", "SEA", 10, 0);
@@ -730,8 +729,8 @@ static void venues_shows_and_refills(void **state)
 	/* Another show empties A1 as far; the same order again was placed
 	 * before: nothing filled twice, no stock taken twice. */
 	m.type = MSG_RECORD_SHOW;
-	m.u.record_show = (struct cmd_record_show){1, 0, 300, 1, 1, 0, 1,
-						   used, 1};
+	m.u.record_show =
+		(struct cmd_record_show){1, 0, 300, 1, 1, 0, 1, used, 1};
 	assert_int_equal(send(&x->bus, &m, NULL), SC_OK);
 	m.type = MSG_REFILL_CARTRIDGES;
 	m.u.refill_cartridges =

@@ -13,8 +13,8 @@
 #include "entrypoints/dispensing/ltc_in.h"
 #include "support/cmocka.h"
 
-#define RATE 48000
-#define FPS 24
+#define RATE	 48000
+#define FPS	 24
 #define FRAME_US (1000000 / FPS) /* 41666 */
 
 /* An encoder at 48 kHz, 24 fps, from @h:@m:@s:00. */
@@ -109,8 +109,7 @@ static void ltc_dropout_and_seek(void **state)
 	end = play(e, &l, &c, 24, end + 1000000);
 	assert_int_equal(c.seeks, 1);
 	assert_true(chase_position(&c, end, &pos));
-	assert_in_range(pos, 7201000000 - FRAME_US * 2,
-			7201000000 + FRAME_US);
+	assert_in_range(pos, 7201000000 - FRAME_US * 2, 7201000000 + FRAME_US);
 	ltc_encoder_free(e);
 	ltc_in_close(&l);
 }

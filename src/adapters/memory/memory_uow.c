@@ -861,10 +861,10 @@ struct mem_analytics {
 	struct key_index resp_index, demand_index;
 	struct track_record *tracks; /* issue 16's cue tracks, by id from 1 */
 	size_t n_tracks, cap_tracks;
-	int64_t first_track_id; /* staged: the id of tracks[0] */
+	int64_t first_track_id;	     /* staged: the id of tracks[0] */
 	struct venue_record *venues; /* by id from 1, with cartridges */
 	size_t n_venues, cap_venues;
-	int64_t first_venue_id; /* staged: the id of venues[0] */
+	int64_t first_venue_id;	      /* staged: the id of venues[0] */
 	struct venue_change *changes; /* staged only: levels to set */
 	size_t n_changes, cap_changes;
 	struct show_record *shows; /* by id from 1 */
@@ -1116,8 +1116,8 @@ static struct cartridge_row *an_cartridges(struct mem_analytics *an,
 					   const struct cartridge_row *src,
 					   size_t n, bool *bad)
 {
-	struct cartridge_row *c = arena_calloc(&an->arena, n ? n : 1,
-					       sizeof(*c));
+	struct cartridge_row *c =
+		arena_calloc(&an->arena, n ? n : 1, sizeof(*c));
 
 	if (!c) {
 		*bad = true;
@@ -1139,8 +1139,8 @@ static int an_add_venue(struct mem_analytics *an, const struct venue_record *v)
 	copy.name = an_dup(an, v->name, &bad);
 	copy.body = an_dup(an, v->body, &bad);
 	copy.version = 1;
-	copy.cartridges = an_cartridges(an, v->cartridges, v->n_cartridges,
-					&bad);
+	copy.cartridges =
+		an_cartridges(an, v->cartridges, v->n_cartridges, &bad);
 	if (bad || AN_GROW(an, an->venues, an->n_venues, an->cap_venues))
 		return -1;
 	an->venues[an->n_venues++] = copy;
@@ -1162,8 +1162,8 @@ static int an_add_change(struct mem_analytics *an, const struct venue_change *c)
 static int an_add_show(struct mem_analytics *an, const struct show_record *s)
 {
 	struct show_record copy = *s;
-	struct consumption_row *u = arena_calloc(
-		&an->arena, s->n_used ? s->n_used : 1, sizeof(*u));
+	struct consumption_row *u =
+		arena_calloc(&an->arena, s->n_used ? s->n_used : 1, sizeof(*u));
 	bool bad = !u;
 
 	for (size_t i = 0; u && i < s->n_used; i++) {
@@ -1707,9 +1707,8 @@ static int memory_venue_add(struct uow *u, const struct venue_record *v,
 }
 
 /* Venue @v copied for a reader: the store changes levels in place. */
-static struct venue_record *venue_copy(struct arena *a,
-				       const struct venue_record *v,
-				       bool with_rows)
+static struct venue_record *
+venue_copy(struct arena *a, const struct venue_record *v, bool with_rows)
 {
 	struct venue_record *c = copy_records(a, v, 1, sizeof(*c));
 

@@ -589,9 +589,10 @@ static const char *const stmt_sql[] = {
 			 " body FROM tracks WHERE id = $1",
 	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
 			  " NULL FROM tracks ORDER BY id DESC",
-	[ST_VENUE_ADD] = "INSERT INTO venues (name, capacity_ul,"
-			 " alert_below_ul, refill_unit_ul, version, created_at,"
-			 " body) VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
+	[ST_VENUE_ADD] =
+		"INSERT INTO venues (name, capacity_ul,"
+		" alert_below_ul, refill_unit_ul, version, created_at,"
+		" body) VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
 	[ST_CARTRIDGE_ADD] = "INSERT INTO cartridges VALUES ($1, $2, $3, $4,"
 			     " $5, $6, $7)",
 	[ST_VENUE_GET] = "SELECT id, name, capacity_ul, alert_below_ul,"
@@ -2800,8 +2801,8 @@ static int pg_venue_change(struct uow *u, const struct venue_change *c,
 
 		memset(&q, 0, sizeof(q));
 		p_cartridge(&q, c->id, r);
-		rc = run_cmd(to_pg(u), ST_CARTRIDGE_SET, &q,
-			     "update cartridge", &changed, err);
+		rc = run_cmd(to_pg(u), ST_CARTRIDGE_SET, &q, "update cartridge",
+			     &changed, err);
 		if (!rc && changed != 1)
 			rc = err_set(err, SC_ENOTFOUND,
 				     "venue %lld has no cartridge at %c%d "

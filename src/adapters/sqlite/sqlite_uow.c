@@ -2765,13 +2765,11 @@ static int sqlite_venue_get(struct uow *u, int64_t id, struct arena *a,
 		return rc;
 	st = stmt(s, ST_CARTRIDGES);
 	(void)sqlite3_bind_int64(st, 1, id);
-	return read_all(s,
-			&(const struct row_reader){st,
-						   sizeof(*(*out)->cartridges),
-						   fill_cartridge,
-						   "read cartridges"},
-			a, (void **)&(*out)->cartridges,
-			&(*out)->n_cartridges, err);
+	return read_all(
+		s,
+		&(const struct row_reader){st, sizeof(*(*out)->cartridges),
+					   fill_cartridge, "read cartridges"},
+		a, (void **)&(*out)->cartridges, &(*out)->n_cartridges, err);
 }
 
 static int sqlite_venue_list(struct uow *u, struct arena *a,

@@ -264,7 +264,8 @@ static int load_stored(const struct config *cfg, struct arena *a,
 		rc = uow_track_get(s.w.uow, f->track_id, a, &tr, err);
 		if (!rc && !(f->tj = json_loads(tr->body,
 						JSON_REJECT_DUPLICATES, NULL)))
-			rc = err_set(err, SC_EIO, "stored track %lld is not JSON",
+			rc = err_set(err, SC_EIO,
+				     "stored track %lld is not JSON",
 				     (long long)f->track_id);
 	}
 	if (!rc && f->venue_id)
@@ -701,9 +702,8 @@ static int refill_venue(const struct config *cfg, struct arena *a,
 		       "track needs\n");
 		return CLI_OK;
 	}
-	m.u.refill_cartridges =
-		(struct cmd_refill_cartridges){id, orderid, cli_today(), lines,
-					       n};
+	m.u.refill_cartridges = (struct cmd_refill_cartridges){
+		id, orderid, cli_today(), lines, n};
 	rc = cli_send(cfg, &m, &res);
 	for (size_t i = 0; !rc && i < res.n_refills; i++) {
 		const struct refill_outcome *o = &res.refills[i];
@@ -793,8 +793,11 @@ int cmd_venue(const struct config *cfg, const struct cli_opts *o, int argc,
 	static const struct {
 		const char *name;
 		int argc;
-	} reads[] = {{"list", 1},    {"show", 2},    {"shows", 2},
-		     {"preshow", 3}, {"refill", 4}};
+	} reads[] = {{"list", 1},
+		     {"show", 2},
+		     {"shows", 2},
+		     {"preshow", 3},
+		     {"refill", 4}};
 
 	if (!strcmp(argv[0], "import") && argc == 2)
 		return import_venue(cfg, argv[1]);

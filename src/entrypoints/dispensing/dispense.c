@@ -13,8 +13,8 @@
 #include "common/err.h"
 #include "entrypoints/dispensing/gateway_proto.h"
 
-#define DEVICES 256
-#define MARKS 64 /* releases a minute, per device, at most */
+#define DEVICES	  256
+#define MARKS	  64 /* releases a minute, per device, at most */
 #define MINUTE_US 60000000
 
 struct device_marks {
@@ -56,12 +56,12 @@ static struct device_marks *find(int64_t venue, int32_t row, int32_t seat,
 			free_one = d;
 	}
 	if (make && free_one)
-		*free_one = (struct device_marks){venue, row, seat, {{0, 0}}, 0};
+		*free_one =
+			(struct device_marks){venue, row, seat, {{0, 0}}, 0};
 	return make ? free_one : NULL;
 }
 
-enum dispense_verdict dispense_reserve(int64_t venue, int32_t row,
-				       int32_t seat,
+enum dispense_verdict dispense_reserve(int64_t venue, int32_t row, int32_t seat,
 				       const struct dispense_caps *caps,
 				       const struct dispense_ask *ask,
 				       struct sc_err *err)
@@ -88,8 +88,7 @@ enum dispense_verdict dispense_reserve(int64_t venue, int32_t row,
 	return v;
 }
 
-void dispense_unreserve(int64_t venue, int32_t row, int32_t seat,
-			int64_t at_us)
+void dispense_unreserve(int64_t venue, int32_t row, int32_t seat, int64_t at_us)
 {
 	struct device_marks *d;
 

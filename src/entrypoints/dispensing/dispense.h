@@ -24,8 +24,7 @@ enum dispense_verdict {
 };
 
 /* Reserve @ask on device (@venue, @row, @seat) under @caps. */
-enum dispense_verdict dispense_reserve(int64_t venue, int32_t row,
-				       int32_t seat,
+enum dispense_verdict dispense_reserve(int64_t venue, int32_t row, int32_t seat,
 				       const struct dispense_caps *caps,
 				       const struct dispense_ask *ask,
 				       struct sc_err *err);

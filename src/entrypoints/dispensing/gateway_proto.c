@@ -250,6 +250,5 @@ int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
 				rc = SC_OK;
 	}
 	(void)close(pfd.fd);
-	return rc ? err_set(err, SC_EIO, "the gateway did not answer")
-		  : SC_OK;
+	return rc ? err_set(err, SC_EIO, "the gateway did not answer") : SC_OK;
 }

@@ -94,7 +94,6 @@ bool gw_send(int fd, const struct gw_addr *to, const struct gw_msg *m);
  * a show would keep many in flight.
  */
 int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
-	    const int64_t times_us[2], struct gw_msg *ack,
-	    struct sc_err *err);
+	    const int64_t times_us[2], struct gw_msg *ack, struct sc_err *err);
 
 #endif

@@ -345,14 +345,14 @@ static void feed_ltc(struct player *pl, int64_t now)
 {
 	const struct show_source *s = &pl->o->src;
 	uint8_t buf[4096];
-	int64_t due = s->ltc_paced ? (now - pl->started) * s->ltc_rate /
-					     1000000 -
-					     pl->ltc.samples
-				   : INT64_MAX;
+	int64_t due = s->ltc_paced
+			      ? (now - pl->started) * s->ltc_rate / 1000000 -
+					pl->ltc.samples
+			      : INT64_MAX;
 
 	while (!pl->ltc_eof && due > 0) {
-		size_t want = due < (int64_t)sizeof(buf) ? (size_t)due
-							 : sizeof(buf);
+		size_t want =
+			due < (int64_t)sizeof(buf) ? (size_t)due : sizeof(buf);
 		ssize_t got = read(fileno(s->ltc), buf, want);
 
 		if (got > 0)

@@ -105,11 +105,11 @@ json_t *venue_record_json(const struct venue_record *rec)
 
 		seat_name(c->row, c->seat, seat, sizeof(seat));
 		if (json_array_append_new(
-			    rows, json_pack("{s:s,s:i,s:s,s:s?,s:I}", "seat",
-					    seat, "slot", (int)c->slot, "sku",
-					    c->sku, "batch", c->batch,
-					    "level_ul",
-					    (json_int_t)c->level_ul))) {
+			    rows,
+			    json_pack("{s:s,s:i,s:s,s:s?,s:I}", "seat", seat,
+				      "slot", (int)c->slot, "sku", c->sku,
+				      "batch", c->batch, "level_ul",
+				      (json_int_t)c->level_ul))) {
 			json_decref(rows);
 			rows = NULL;
 		}
@@ -126,8 +126,8 @@ int preshow_refill_lines(const struct preshow_report *r, struct arena *a,
 			 struct refill_line **out, size_t *n_out,
 			 struct sc_err *err)
 {
-	struct refill_line *l = arena_calloc(a, r->n_lines ? r->n_lines : 1,
-					     sizeof(*l));
+	struct refill_line *l =
+		arena_calloc(a, r->n_lines ? r->n_lines : 1, sizeof(*l));
 	size_t n = 0;
 
 	if (!l)
@@ -156,19 +156,18 @@ int show_used_lines(const struct venue *v, const struct show_result *r,
 		const struct seat_device *d = &v->devices[i];
 
 		for (size_t k = 0; k < d->n_slots; k++) {
-			int64_t ul = r->consumed_ul[CUE_SEAT_INDEX(d->row,
-								   d->seat) *
-							    CUE_PALETTE_MAX +
-						    d->slots[k].slot - 1];
+			int64_t ul =
+				r->consumed_ul[CUE_SEAT_INDEX(d->row, d->seat) *
+						       CUE_PALETTE_MAX +
+					       d->slots[k].slot - 1];
 
 			if (!ul)
 				continue;
 			if (arena_reserve(a, (void **)out, &cap, n + 1,
 					  sizeof(**out)))
-				return err_set(err, SC_ENOMEM,
-					       "out of memory");
-			(*out)[n++] = (struct used_line){
-				d->row, d->seat, d->slots[k].slot, ul};
+				return err_set(err, SC_ENOMEM, "out of memory");
+			(*out)[n++] = (struct used_line){d->row, d->seat,
+							 d->slots[k].slot, ul};
 		}
 	}
 	*n_out = n;
@@ -184,19 +183,19 @@ static bool count_of(json_t *o, const char *name, int64_t *v)
 	return !x || (json_is_integer(x) && *v >= 0);
 }
 
-int record_show_from_json(json_t *o, struct arena *a,
-			  struct cmd_record_show *c, struct sc_err *err)
+int record_show_from_json(json_t *o, struct arena *a, struct cmd_record_show *c,
+			  struct sc_err *err)
 {
 	/* Everything `scents show --json` prints, so its output posts as
 	 * it is; only the counts and consumption are used. */
 	static const char *const known[] = {
-		"track_id",	"title",	"venue",	"seats_playing",
-		"fires",	"acked",	"missed",	"unacked",
-		"sent",		"resent",	"seat_releases", "dry_seats",
-		"skipped",	"substituted",	"error_p50_us", "error_p99_us",
-		"error_max_us", "seeks",	"consumption",	NULL};
-	static const char *const line_keys[] = {"seat", "slot", "released_ul",
-						"sku", "batch", NULL};
+		"track_id",	"title",       "venue",		"seats_playing",
+		"fires",	"acked",       "missed",	"unacked",
+		"sent",		"resent",      "seat_releases", "dry_seats",
+		"skipped",	"substituted", "error_p50_us",	"error_p99_us",
+		"error_max_us", "seeks",       "consumption",	NULL};
+	static const char *const line_keys[] = {"seat", "slot",	 "released_ul",
+						"sku",	"batch", NULL};
 	json_t *use = json_object_get(o, "consumption");
 	struct used_line *l;
 	int64_t unacked = 0;
@@ -232,10 +231,11 @@ int record_show_from_json(json_t *o, struct arena *a,
 		    !seat_parse(json_string_value(json_object_get(e, "seat")),
 				&l[i].row, &l[i].seat) ||
 		    !json_is_integer(slot) || !json_is_integer(ul))
-			return err_set(err, SC_EINVAL,
-				       "consumption %zu: needs a seat (\"A1\"), "
-				       "a slot and released_ul",
-				       i + 1);
+			return err_set(
+				err, SC_EINVAL,
+				"consumption %zu: needs a seat (\"A1\"), "
+				"a slot and released_ul",
+				i + 1);
 		l[i].slot = (int32_t)json_integer_value(slot);
 		l[i].ul = json_integer_value(ul);
 	}
@@ -258,14 +258,13 @@ json_t *refill_json(const char *orderid, const struct bus_result *res)
 		const struct refill_outcome *o = &res->refills[i];
 
 		if (json_array_append_new(
-			    arr, json_pack("{s:s,s:I,s:I,s:b,s:b,s:s?,s:I}",
-					   "sku", o->sku, "ul",
-					   (json_int_t)o->ul, "qty",
-					   (json_int_t)o->qty, "allocated",
-					   o->allocated, "repeated",
-					   o->repeated, "batchref",
-					   o->batchref, "cartridges",
-					   (json_int_t)o->cartridges))) {
+			    arr,
+			    json_pack("{s:s,s:I,s:I,s:b,s:b,s:s?,s:I}", "sku",
+				      o->sku, "ul", (json_int_t)o->ul, "qty",
+				      (json_int_t)o->qty, "allocated",
+				      o->allocated, "repeated", o->repeated,
+				      "batchref", o->batchref, "cartridges",
+				      (json_int_t)o->cartridges))) {
 			json_decref(arr);
 			arr = NULL;
 		}

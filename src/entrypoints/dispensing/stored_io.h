@@ -57,8 +57,8 @@ int show_used_lines(const struct venue *v, const struct show_result *r,
  * fields of that output ignored) into *@c, lines in @a.  SC_EINVAL
  * naming the field.
  */
-int record_show_from_json(json_t *o, struct arena *a,
-			  struct cmd_record_show *c, struct sc_err *err);
+int record_show_from_json(json_t *o, struct arena *a, struct cmd_record_show *c,
+			  struct sc_err *err);
 
 /* {"show_id","alerts"} */
 json_t *record_show_json(const struct bus_result *res);

@@ -30,12 +30,12 @@
 #include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
 #include "entrypoints/dispensing/cue_io.h"
-#include "entrypoints/json/json_in.h"
 #include "entrypoints/dispensing/dispense.h"
 #include "entrypoints/dispensing/stored_io.h"
 #include "entrypoints/dispensing/venue_io.h"
 #include "entrypoints/http/guard.h"
 #include "entrypoints/http/http_metrics.h"
+#include "entrypoints/json/json_in.h"
 #include "entrypoints/sourcing/sourcing_io.h"
 #include "entrypoints/views/views_json.h"
 #include "service/relay.h"
@@ -2191,8 +2191,8 @@ static int load_preshow(struct worker *w, int64_t venue, int64_t track,
 		rc = uow_track_get(w->uow, track, &w->scratch, &tr, err);
 	if (!rc)
 		rc = venue_of_record(s->rec, &w->scratch, &s->vdoc, &s->v, err);
-	if (!rc && !(s->tdoc = json_loads(tr->body, JSON_REJECT_DUPLICATES,
-					  NULL)))
+	if (!rc &&
+	    !(s->tdoc = json_loads(tr->body, JSON_REJECT_DUPLICATES, NULL)))
 		rc = err_set(err, SC_EIO, "stored track %lld is not JSON",
 			     (long long)track);
 	if (!rc && (cue_track_from_json(s->tdoc, &w->scratch, &s->t, err) ||
@@ -2212,8 +2212,9 @@ static void get_preshow(struct worker *w, const struct http_req *req,
 	struct sc_err err;
 	long long track;
 
-	if (id < 0 || query_int(req, &(struct int_arg){"track", 1, INT64_MAX, 0},
-				&track, out))
+	if (id < 0 ||
+	    query_int(req, &(struct int_arg){"track", 1, INT64_MAX, 0}, &track,
+		      out))
 		return;
 	if (!track) {
 		reply_msg(out, 400, "track: the id of a stored track");
@@ -2379,7 +2380,7 @@ struct dispense_req {
 static int dispense_of_json(json_t *o, const struct venue *v,
 			    struct dispense_req *d, struct sc_err *err)
 {
-	static const char *const known[] = {"venue", "seat", "scent",
+	static const char *const known[] = {"venue",   "seat",	      "scent",
 					    "dose_ul", "duration_ms", NULL};
 	json_t *dose = json_object_get(o, "dose_ul");
 	json_t *ms = json_object_get(o, "duration_ms");
@@ -2438,26 +2439,24 @@ static void post_dispense(struct worker *w, const struct http_req *req,
 		return;
 	err_clear(&err);
 	d.venue = json_integer_value(json_object_get(o, "venue"));
-	rc = d.venue > 0 ? uow_venue_get(w->uow, d.venue, &w->scratch, &rec,
-					 &err)
-			 : err_set(&err, SC_EINVAL,
-				   "venue: a stored venue's id");
+	rc = d.venue > 0
+		     ? uow_venue_get(w->uow, d.venue, &w->scratch, &rec, &err)
+		     : err_set(&err, SC_EINVAL, "venue: a stored venue's id");
 	if (!rc)
 		rc = venue_of_record(rec, &w->scratch, &doc, &v, &err);
 	if (!rc)
 		rc = dispense_of_json(o, v, &d, &err);
 	for (size_t i = 0; !rc && !cart && i < v->n_devices; i++)
-		for (size_t k = 0; v->devices[i].row == d.row &&
-				   v->devices[i].seat == d.seat &&
-				   k < v->devices[i].n_slots;
+		for (size_t k = 0;
+		     v->devices[i].row == d.row &&
+		     v->devices[i].seat == d.seat && k < v->devices[i].n_slots;
 		     k++)
 			if (!strcmp(v->devices[i].slots[k].sku, d.sku))
 				cart = &v->devices[i].slots[k];
 	if (!rc && !cart)
 		rc = err_set(&err, SC_ENOTFOUND,
-			     "seat %c%d of venue %lld holds no %s",
-			     'A' + d.row, (int)d.seat, (long long)d.venue,
-			     d.sku);
+			     "seat %c%d of venue %lld holds no %s", 'A' + d.row,
+			     (int)d.seat, (long long)d.venue, d.sku);
 	if (rc) {
 		reply_err(out, &err);
 		goto out;
@@ -2497,14 +2496,14 @@ static void post_dispense(struct worker *w, const struct http_req *req,
 	if (send(w, &m, &res, &err))
 		reply_err(out, &err);
 	else
-		reply_json(out, 200,
-			   json_pack("{s:b,s:s,s:i,s:I,s:I,s:I}", "fired", 1,
-				     "scent", d.sku, "slot", (int)cart->slot,
-				     "level_ul",
-				     (json_int_t)(cart->level_ul -
-						  d.ask.dose_ul),
-				     "show_id", (json_int_t)res.show_id,
-				     "alerts", (json_int_t)res.alerts));
+		reply_json(
+			out, 200,
+			json_pack("{s:b,s:s,s:i,s:I,s:I,s:I}", "fired", 1,
+				  "scent", d.sku, "slot", (int)cart->slot,
+				  "level_ul",
+				  (json_int_t)(cart->level_ul - d.ask.dose_ul),
+				  "show_id", (json_int_t)res.show_id, "alerts",
+				  (json_int_t)res.alerts));
 out:
 	json_decref(doc);
 	json_decref(o);
