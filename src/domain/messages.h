@@ -292,7 +292,8 @@ struct cmd_refill_cartridges {
 	size_t n_lines;			 /* 1..SHOW_LINES_MAX */
 };
 
-#define SHOW_LINES_MAX (26 * 64 * 16) /* every slot of every seat */
+/* Every slot of every seat: rows x seats x slots. */
+enum { SHOW_LINES_MAX = 26 * 64 * 16 };
 
 /* CartridgeLow: a show left a cartridge below its venue's threshold. */
 struct ev_cartridge_low {

@@ -271,15 +271,14 @@ void chase_reading(struct chase *c, int64_t now_us, int64_t pos_us)
 		/* A repeated position is a pause in every mode: a jam-synced
 		 * clock running on through a paused projector would fire
 		 * scenes nobody sees. */
+		bool seek;
+
 		c->still = pos_us == c->last_pos_us;
-		if (c->still) {
+		seek = !c->still && llabs(pos_us - predicted) > c->seek_us;
+		c->seeks += seek;
+		/* Jam keeps its own clock but for a pause or a seek. */
+		if (c->still || seek || c->mode != LOCK_JAM)
 			anchor(c, now_us, pos_us);
-		} else if (llabs(pos_us - predicted) > c->seek_us) {
-			c->seeks++;
-			anchor(c, now_us, pos_us);
-		} else if (c->mode != LOCK_JAM) {
-			anchor(c, now_us, pos_us);
-		}
 	}
 	c->last_reading_us = now_us;
 	c->last_pos_us = pos_us;

@@ -1377,11 +1377,13 @@ static int record_show(struct deps *d, const struct msg *m,
 		c->acked, c->missed,   c->seat_releases, NULL,	 0};
 	struct cartridge_row *rows = arena_calloc(
 		d->arena, c->n_lines ? c->n_lines : 1, sizeof(*rows));
-	struct venue_record *v;
+	struct venue_record *v = NULL;
 	struct use_sum used = {0};
 	int rc = rows ? uow_venue_get(d->uow, c->venue_id, d->arena, &v, err)
 		      : err_set(err, SC_ENOMEM, "out of memory");
 
+	if (!rc && !v)
+		return SC_EIO; /* a store that said yes and gave nothing */
 	for (size_t i = 0; !rc && i < c->n_lines; i++) {
 		const struct used_line *l = &c->lines[i];
 		struct cartridge_row *k =
@@ -1487,11 +1489,12 @@ static int refill_groups(struct deps *d, const struct cmd_refill_cartridges *c,
 				       row_letter(l->row), (int)l->seat,
 				       (int)l->slot);
 		/* Another scent empties the slot first: a whole cartridge. */
-		need = strcmp(k->sku, l->sku) ? v->capacity_ul
-					      : v->capacity_ul - k->level_ul;
+		need = strcmp(k->sku, l->sku) != 0
+			       ? v->capacity_ul
+			       : v->capacity_ul - k->level_ul;
 		if (!need)
 			continue;
-		while (j < n && strcmp(g[j].out.sku, l->sku))
+		while (j < n && strcmp(g[j].out.sku, l->sku) != 0)
 			j++;
 		if (j == n) {
 			if (arena_reserve(d->arena, (void **)&g, &cap, n + 1,
@@ -1503,7 +1506,8 @@ static int refill_groups(struct deps *d, const struct cmd_refill_cartridges *c,
 		g[j].out.ul += need;
 		k->sku = l->sku;
 		if (arena_reserve(d->arena, (void **)&g[j].fill, &g[j].cap_fill,
-				  g[j].n_fill + 1, sizeof(*g[j].fill)))
+				  g[j].n_fill + 1,
+				  sizeof(struct cartridge_row *)))
 			return err_set(err, SC_ENOMEM, "out of memory");
 		g[j].fill[g[j].n_fill++] = k;
 	}
@@ -1557,11 +1561,13 @@ static int refill(struct deps *d, const struct cmd_refill_cartridges *c,
 		  struct refill_group **groups, size_t *n_groups,
 		  struct sc_err *err)
 {
-	struct venue_record *v;
+	struct venue_record *v = NULL;
 	struct cartridge_row *rows;
 	size_t n = 0;
 	int rc = uow_venue_get(d->uow, c->venue_id, d->arena, &v, err);
 
+	if (!rc && !v)
+		return SC_EIO; /* a store that said yes and gave nothing */
 	if (!rc)
 		rc = refill_groups(d, c, v, groups, n_groups, err);
 	for (size_t i = 0; !rc && i < *n_groups; i++)

@@ -1337,22 +1337,13 @@ static int memory_demand_add(struct uow *u, const struct demand_entry *e,
 	return !st || an_add_demand(st, e) ? oom(err) : SC_OK;
 }
 
-/*
- * At commit, under the lock: refuse what a concurrent commit made
- * impossible (a formula version or survey id taken meanwhile), then
- * replay the staged rows into the store.
- */
-static int publish_analytics(struct memory_store *s, struct memory_uow *m,
-			     struct sc_err *err)
-{
-	struct mem_analytics *st = m->analytics, *an;
-	bool bad = false;
+static bool replay_analytics(struct mem_analytics *an,
+			     const struct mem_analytics *st);
 
-	if (!st)
-		return SC_OK;
-	an = store_analytics(s);
-	if (!an)
-		return oom(err);
+/* What a concurrent commit made impossible for staged rows @st. */
+static int analytics_conflict(const struct mem_analytics *st,
+			      struct mem_analytics *an, struct sc_err *err)
+{
 	for (size_t i = 0; i < st->n_formulas; i++)
 		if (an_formula(an, st->formulas[i].sku,
 			       st->formulas[i].version))
@@ -1379,6 +1370,35 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 		if (rc)
 			return rc;
 	}
+	return SC_OK;
+}
+
+/*
+ * At commit, under the lock: refuse what a concurrent commit made
+ * impossible (a formula version or survey id taken meanwhile), then
+ * replay the staged rows into the store.
+ */
+static int publish_analytics(struct memory_store *s, struct memory_uow *m,
+			     struct sc_err *err)
+{
+	struct mem_analytics *st = m->analytics, *an;
+	int rc;
+
+	if (!st)
+		return SC_OK;
+	an = store_analytics(s);
+	if (!an)
+		return oom(err);
+	rc = analytics_conflict(st, an, err);
+	return rc ? rc : replay_analytics(an, st) ? oom(err) : SC_OK;
+}
+
+/* Staged rows @st into the store's @an; true when out of memory. */
+static bool replay_analytics(struct mem_analytics *an,
+			     const struct mem_analytics *st)
+{
+	bool bad = false;
+
 	for (size_t i = 0; !bad && i < st->n_ing; i++)
 		bad = an_put_ingredient(an, &st->ing[i]);
 	for (size_t i = 0; !bad && i < st->n_formulas; i++)
@@ -1399,7 +1419,7 @@ static int publish_analytics(struct memory_store *s, struct memory_uow *m,
 		bad = an_add_show(an, &st->shows[i]);
 	for (size_t i = 0; !bad && i < st->n_changes; i++)
 		bad = an_apply_change(an, &st->changes[i]);
-	return bad ? oom(err) : SC_OK;
+	return bad;
 }
 
 static int cmp_ingredients(const void *a, const void *b)

@@ -477,7 +477,8 @@ int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 		rc = cli_fail(&err);
 	if (!rc) {
 		catch_stop();
-		if (show_run(f.t, f.v, &p, &so, &a, &r, &err))
+		if (show_run(&(struct show_input){f.t, f.v, &p}, &so, &a, &r,
+			     &err))
 			rc = cli_fail(&err);
 	}
 	if (!rc)
@@ -504,21 +505,13 @@ int cmd_show(const struct config *cfg, const struct cli_opts *o, int argc,
 	return rc;
 }
 
-int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
-		   char **argv)
+/* The simulator's options, checked; its log opened. */
+static int sim_options(const struct cli_opts *o, struct sim_opts *so)
 {
 	long long latency, jitter, offset, seed;
-	struct show_files f = {0};
-	struct sim_opts so;
-	struct venue *v = NULL;
-	struct sc_err err;
-	struct arena a;
-	json_t *vj = NULL;
 	double loss = 0;
 	char *end = NULL;
-	int rc;
 
-	(void)argc;
 	if (opt_int("latency-ms", o->latency_ms, 0, 0, 10000, &latency) ||
 	    opt_int("jitter-ms", o->jitter_ms, 0, 0, 10000, &jitter) ||
 	    opt_int("clock-offset-ms", o->clock_offset_ms, 0, -86400000,
@@ -532,18 +525,36 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 		cli_error("--loss must be a percentage from 0 to 100");
 		return CLI_USAGE;
 	}
-	memset(&so, 0, sizeof(so));
-	so.latency_us = latency * 1000;
-	so.jitter_us = jitter * 1000;
-	so.clock_offset_us = offset * 1000;
-	so.loss_ppm = (int32_t)lround(loss * 10000);
-	so.seed = (uint64_t)seed;
-	so.levels_path = o->levels;
-	so.stop = &stop_flag;
-	if (o->log && !(so.log = fopen(o->log, "w"))) {
+	memset(so, 0, sizeof(*so));
+	so->latency_us = latency * 1000;
+	so->jitter_us = jitter * 1000;
+	so->clock_offset_us = offset * 1000;
+	so->loss_ppm = (int32_t)lround(loss * 10000);
+	so->seed = (uint64_t)seed;
+	so->levels_path = o->levels;
+	so->stop = &stop_flag;
+	if (o->log && !(so->log = fopen(o->log, "w"))) {
 		cli_error("%s: %s", o->log, strerror(errno));
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
+
+int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
+		   char **argv)
+{
+	struct show_files f = {0};
+	struct sim_opts so;
+	struct venue *v = NULL;
+	struct sc_err err;
+	struct arena a;
+	json_t *vj = NULL;
+	int rc;
+
+	(void)argc;
+	rc = sim_options(o, &so);
+	if (rc)
+		return rc;
 	arena_init(&a);
 	err_clear(&err);
 	/* A stored venue: its cartridges as the store has them today. */
@@ -558,6 +569,8 @@ int cmd_gatewaysim(const struct config *cfg, const struct cli_opts *o, int argc,
 	if (!rc && ((!f.venue_id && venue_from_json(vj, &a, &v, &err)) ||
 		    venue_check(v, &err)))
 		rc = cli_fail(&err);
+	if (!rc && !v)
+		rc = CLI_RUNTIME;
 	if (!rc) {
 		catch_stop();
 		(void)fprintf(stderr,
@@ -754,6 +767,8 @@ static int venue_reads(const struct config *cfg, const struct cli_opts *o,
 		return CLI_USAGE;
 	arena_init(&a);
 	rc = read_venue(cfg, argv[0], id, track, &a, &vr);
+	if (!rc && strcmp(argv[0], "list") != 0 && !vr.rec)
+		rc = CLI_RUNTIME;
 	if (!rc && track)
 		rc = preshow_of(&vr, &a, &p);
 	if (rc)
@@ -763,7 +778,7 @@ static int venue_reads(const struct config *cfg, const struct cli_opts *o,
 			printf("%lld\t%s\tversion %lld\n",
 			       (long long)vr.rec[i].id, vr.rec[i].name,
 			       (long long)vr.rec[i].version);
-	} else if (!strcmp(argv[0], "show")) {
+	} else if (!strcmp(argv[0], "show") && vr.rec) {
 		if (o->json)
 			rc = cli_print_json(venue_record_json(vr.rec));
 		else

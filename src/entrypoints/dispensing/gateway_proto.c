@@ -68,7 +68,10 @@ size_t gw_encode(const struct gw_msg *m, uint8_t *buf)
 	uint8_t *b = buf + GW_HEADER_LEN;
 
 	memset(buf, 0, GW_MAX_LEN);
-	memcpy(buf, GW_MAGIC, 4);
+	buf[0] = 'S'; /* GW_MAGIC, not a C string on the wire */
+	buf[1] = 'C';
+	buf[2] = 'G';
+	buf[3] = '1';
 	buf[4] = (uint8_t)m->type;
 	buf[5] = m->flags;
 	put32(buf + 8, m->show);

@@ -13,8 +13,6 @@
  * acknowledged again with the first answer, never fired twice.  Each
  * fire is a JSON line in the log; the levels are written at exit.
  */
-/* ppoll(2): a wait with a nanosecond timeout and a signal mask. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -345,18 +343,9 @@ static int open_gateways(struct sim *s, struct sc_err *err)
 	return SC_OK;
 }
 
-int gatewaysim_run(const struct venue *v, const struct sim_opts *o,
-		   struct sc_err *err)
+/* Each seat's cartridges, their levels followed from here. */
+static void load_cartridges(struct sim *s, const struct venue *v)
 {
-	struct sim *s = mem_calloc(1, sizeof(*s));
-	sigset_t block, during;
-	int rc;
-
-	if (!s)
-		return err_set(err, SC_ENOMEM, "out of memory");
-	s->v = v;
-	s->o = o;
-	s->rng = o->seed ? o->seed : UINT64_C(0x9e3779b97f4a7c15);
 	for (size_t i = 0; i < v->n_devices; i++)
 		for (size_t k = 0; k < v->devices[i].n_slots; k++) {
 			const struct cartridge *c = &v->devices[i].slots[k];
@@ -366,16 +355,21 @@ int gatewaysim_run(const struct venue *v, const struct sim_opts *o,
 			s->cart[x][c->slot - 1] = c;
 			s->level[x][c->slot - 1] = c->level_ul;
 		}
-	rc = v->n_gateways ? open_gateways(s, err)
-			   : err_set(err, SC_EINVAL,
-				     "the venue has no gateways to simulate");
-	/* Signals only while waiting: a stop is seen at once, never lost
-	 * between the check and the wait. */
+}
+
+/* Serve until stopped.  Signals only arrive while waiting: a stop is
+ * seen at once, never lost between the check and the wait. */
+static int serve(struct sim *s, struct sc_err *err)
+{
+	size_t ng = s->v->n_gateways;
+	sigset_t block, during;
+	int rc = SC_OK;
+
 	(void)sigemptyset(&block);
 	(void)sigaddset(&block, SIGTERM);
 	(void)sigaddset(&block, SIGINT);
 	(void)sigprocmask(SIG_BLOCK, &block, &during);
-	while (!rc && !*o->stop) {
+	while (!rc && !*s->o->stop) {
 		uint64_t next, now;
 		struct timespec ts;
 
@@ -384,14 +378,36 @@ int gatewaysim_run(const struct venue *v, const struct sim_opts *o,
 		next = next > now ? next - now : 0;
 		ts = (struct timespec){(time_t)(next / 1000000),
 				       (long)(next % 1000000) * 1000};
-		if (!rc && ppoll(s->fds, v->n_gateways, &ts, &during) < 0 &&
+		if (!rc && ppoll(s->fds, ng, &ts, &during) < 0 &&
 		    errno != EINTR)
 			rc = err_set(err, SC_EIO, "poll: %s", strerror(errno));
-		for (size_t g = 0; !rc && g < v->n_gateways; g++)
+		for (size_t g = 0; !rc && g < ng; g++)
 			if (s->fds[g].revents & POLLIN)
 				rc = receive(s, s->fds[g].fd);
 	}
 	(void)sigprocmask(SIG_SETMASK, &during, NULL);
+	return rc;
+}
+
+int gatewaysim_run(const struct venue *v, const struct sim_opts *o,
+		   struct sc_err *err)
+{
+	struct sim *s = mem_calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return err_set(err, SC_ENOMEM, "out of memory");
+	s->v = v;
+	s->o = o;
+	s->rng = o->seed ? o->seed : UINT64_C(0x9e3779b97f4a7c15);
+	for (size_t g = 0; g < VENUE_GATEWAYS_MAX; g++)
+		s->fds[g].fd = -1;
+	load_cartridges(s, v);
+	rc = v->n_gateways ? open_gateways(s, err)
+			   : err_set(err, SC_EINVAL,
+				     "the venue has no gateways to simulate");
+	if (!rc)
+		rc = serve(s, err);
 	if (o->levels_path)
 		write_levels(s);
 	if (o->log)

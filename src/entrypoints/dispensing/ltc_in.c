@@ -30,15 +30,13 @@ void ltc_in_close(struct ltc_in *l)
 	l->decoder = NULL;
 }
 
-size_t ltc_in_feed(struct ltc_in *l, const uint8_t *samples, size_t n,
+size_t ltc_in_feed(struct ltc_in *l, uint8_t *samples, size_t n,
 		   int64_t end_local_us, struct chase *c)
 {
 	LTCFrameExt fx;
 	size_t got = 0;
 
-	/* libltc takes a non-const buffer but only reads it. */
-	ltc_decoder_write(l->decoder, (ltcsnd_sample_t *)(uintptr_t)samples, n,
-			  l->samples);
+	ltc_decoder_write(l->decoder, samples, n, l->samples);
 	l->samples += (int64_t)n;
 	while (ltc_decoder_read(l->decoder, &fx)) {
 		SMPTETimecode tc;

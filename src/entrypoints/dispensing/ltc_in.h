@@ -37,7 +37,7 @@ void ltc_in_close(struct ltc_in *l);
  * @end_local_us; each frame decoded becomes a reading of @c.  The number
  * of frames decoded.
  */
-size_t ltc_in_feed(struct ltc_in *l, const uint8_t *samples, size_t n,
+size_t ltc_in_feed(struct ltc_in *l, uint8_t *samples, size_t n,
 		   int64_t end_local_us, struct chase *c);
 
 #endif

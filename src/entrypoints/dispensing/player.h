@@ -67,12 +67,18 @@ struct show_result {
 				 slot s-1 at x * CUE_PALETTE_MAX + s - 1 */
 };
 
+/* What a show plays: a track, the venue, the plan made of them. */
+struct show_input {
+	const struct cue_track *t;
+	const struct venue *v;
+	const struct show_plan *p;
+};
+
 /*
- * Play @p (planned from @t in @v) against @v's gateways, into *@out
- * (arrays in @a).  SC_EIO when a socket or the time source fails.
+ * Play @in's plan against its venue's gateways, into *@out (arrays in
+ * @a).  SC_EIO when a socket or the time source fails.
  */
-int show_run(const struct cue_track *t, const struct venue *v,
-	     const struct show_plan *p, const struct show_opts *o,
+int show_run(const struct show_input *in, const struct show_opts *o,
 	     struct arena *a, struct show_result *out, struct sc_err *err);
 
 #endif

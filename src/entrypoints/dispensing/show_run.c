@@ -23,8 +23,6 @@
  * the last eight is used (NTP's clock filter in miniature: the shortest
  * round trip has the least queueing asymmetry).
  */
-/* ppoll(2): a wait with a nanosecond timeout and a signal mask. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -279,7 +277,7 @@ static void on_ack(struct player *pl, size_t g, const struct gw_msg *m)
 						     CUE_PALETTE_MAX +
 					     f->slot - 1] += f->dose_ul;
 		}
-		pl->res->short_seats += m->short_seats >> b & 1;
+		pl->res->short_seats += (int64_t)(m->short_seats >> b & 1);
 	}
 	log_fire(pl, i);
 }
@@ -553,35 +551,46 @@ static int loop(struct player *pl, struct sc_err *err)
 	return rc;
 }
 
-int show_run(const struct cue_track *t, const struct venue *v,
-	     const struct show_plan *p, const struct show_opts *o,
+/* Stopped early: what was sent and not answered is unacknowledged. */
+static void settle(struct player *pl)
+{
+	for (size_t j = 0; j < pl->n_inflight; j++)
+		if (pl->runs[pl->inflight[j]].state == F_SENT) {
+			pl->res->unacked++;
+			log_fire(pl, pl->inflight[j]);
+			pl->runs[pl->inflight[j]].state = F_MISSED;
+		}
+	pl->n_inflight = 0;
+}
+
+static void teardown(struct player *pl)
+{
+	if (pl->o->log)
+		(void)fflush(pl->o->log);
+	for (size_t g = 0; pl->fds && g < pl->v->n_gateways; g++)
+		if (pl->fds[g].fd >= 0)
+			(void)close(pl->fds[g].fd);
+	if (pl->ltc_open)
+		ltc_in_close(&pl->ltc);
+}
+
+int show_run(const struct show_input *in, const struct show_opts *o,
 	     struct arena *a, struct show_result *out, struct sc_err *err)
 {
-	struct player pl = {.t = t, .v = v, .p = p, .o = o, .res = out};
+	struct player pl = {
+		.t = in->t, .v = in->v, .p = in->p, .o = o, .res = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->fires = (int64_t)p->n_fires;
+	out->fires = (int64_t)in->p->n_fires;
 	rc = setup(&pl, a, err);
 	if (!rc)
 		first_sync(&pl);
 	if (!rc)
 		rc = loop(&pl, err);
-	/* Stopped early: what was sent and not answered is unacknowledged. */
-	for (size_t j = 0; j < pl.n_inflight; j++)
-		if (pl.runs[pl.inflight[j]].state == F_SENT) {
-			out->unacked++;
-			log_fire(&pl, pl.inflight[j]);
-			pl.runs[pl.inflight[j]].state = F_MISSED;
-		}
+	settle(&pl);
 	if (!rc)
 		stats(&pl, a);
-	if (o->log)
-		(void)fflush(o->log);
-	for (size_t g = 0; pl.fds && g < v->n_gateways; g++)
-		if (pl.fds[g].fd >= 0)
-			(void)close(pl.fds[g].fd);
-	if (pl.ltc_open)
-		ltc_in_close(&pl.ltc);
+	teardown(&pl);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "entrypoints/dispensing/stored_io.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/arena.h"
@@ -15,15 +16,16 @@
 
 bool seat_parse(const char *s, int32_t *row, int32_t *seat)
 {
-	int n = 0;
-	char extra;
+	char *end = NULL;
+	long n;
 
-	if (!s || s[0] < 'A' || s[0] > 'Z' || s[1] < '1' || s[1] > '9' ||
-	    sscanf(s + 1, "%d%c", &n, &extra) != 1 || n < 1 ||
-	    n > CUE_SEATS_MAX)
+	if (!s || s[0] < 'A' || s[0] > 'Z' || s[1] < '1' || s[1] > '9')
+		return false;
+	n = strtol(s + 1, &end, 10);
+	if (*end || n < 1 || n > CUE_SEATS_MAX)
 		return false;
 	*row = s[0] - 'A';
-	*seat = n;
+	*seat = (int32_t)n;
 	return true;
 }
 

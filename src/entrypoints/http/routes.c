@@ -2413,6 +2413,111 @@ static int dispense_of_json(json_t *o, const struct venue *v,
 	return SC_OK;
 }
 
+/* The device and cartridge a dispense request names. */
+struct dispense_target {
+	struct dispense_req d;
+	json_t *doc; /* the venue's body, which @v borrows from */
+	struct venue *v;
+	const struct cartridge *cart;
+};
+
+static int dispense_target(struct worker *w, json_t *o,
+			   struct dispense_target *t, struct sc_err *err)
+{
+	struct venue_record *rec = NULL;
+	int rc;
+
+	t->d.venue = json_integer_value(json_object_get(o, "venue"));
+	if (t->d.venue < 1)
+		return err_set(err, SC_EINVAL, "venue: a stored venue's id");
+	rc = uow_venue_get(w->uow, t->d.venue, &w->scratch, &rec, err);
+	if (!rc)
+		rc = venue_of_record(rec, &w->scratch, &t->doc, &t->v, err);
+	if (!rc)
+		rc = dispense_of_json(o, t->v, &t->d, err);
+	for (size_t i = 0; !rc && !t->cart && i < t->v->n_devices; i++) {
+		const struct seat_device *dev = &t->v->devices[i];
+
+		for (size_t k = 0; dev->row == t->d.row &&
+				   dev->seat == t->d.seat && k < dev->n_slots;
+		     k++)
+			if (!strcmp(dev->slots[k].sku, t->d.sku))
+				t->cart = &dev->slots[k];
+	}
+	if (!rc && !t->cart) {
+		(void)err_set(err, SC_ENOTFOUND,
+			      "seat %c%d of venue %lld holds no %s",
+			      'A' + t->d.row, (int)t->d.seat,
+			      (long long)t->d.venue, t->d.sku);
+		rc = SC_ENOTFOUND;
+	}
+	return rc;
+}
+
+/* Caps, gateway, record: the answer to a dispense of @t. */
+static void dispense_now(struct worker *w, struct dispense_target *t,
+			 struct http_reply *out)
+{
+	const struct dispense_req *d = &t->d;
+	struct msg m = {.type = MSG_RECORD_SHOW};
+	struct bus_result res = {0};
+	struct used_line line;
+	bool released = false;
+	struct sc_err err;
+
+	err_clear(&err);
+	if (!t->cart) { /* dispense_target said which */
+		reply_msg(out, 404, "no such cartridge");
+		return;
+	}
+	if (t->cart->level_ul < d->ask.dose_ul) {
+		reply_msg(out, 409, "the %s cartridge holds %lld ul", d->sku,
+			  (long long)t->cart->level_ul);
+		return;
+	}
+	switch (dispense_reserve(d->venue, d->row, d->seat, &t->v->caps,
+				 &d->ask, &err)) {
+	case DISPENSE_BAD:
+		reply_err(out, &err);
+		return;
+	case DISPENSE_OVER_RATE:
+		reply_msg(out, 429, "%s", err.msg);
+		return;
+	case DISPENSE_OK:
+		break;
+	}
+	if (dispense_fire(t->v,
+			  &(struct dispense_at){d->row, d->seat, t->cart->slot},
+			  &d->ask, &released, &err) ||
+	    !released) {
+		dispense_unreserve(d->venue, d->row, d->seat, d->ask.now_us);
+		if (err.code == SC_EIO) /* nobody answered */
+			reply_msg(out, 504, "%s", err.msg);
+		else if (err.code)
+			reply_err(out, &err);
+		else
+			reply_msg(out, 409,
+				  "the device reports its %s cartridge dry",
+				  d->sku);
+		return;
+	}
+	line = (struct used_line){d->row, d->seat, t->cart->slot,
+				  d->ask.dose_ul};
+	m.u.record_show = (struct cmd_record_show){
+		d->venue, 0, (int64_t)time(NULL), 1, 1, 0, 1, &line, 1};
+	if (send(w, &m, &res, &err))
+		reply_err(out, &err);
+	else
+		reply_json(out, 200,
+			   json_pack("{s:b,s:s,s:i,s:I,s:I,s:I}", "fired", 1,
+				     "scent", d->sku, "slot",
+				     (int)t->cart->slot, "level_ul",
+				     (json_int_t)(t->cart->level_ul -
+						  d->ask.dose_ul),
+				     "show_id", (json_int_t)res.show_id,
+				     "alerts", (json_int_t)res.alerts));
+}
+
 /*
  * POST /dispense: a personal dispenser (a one-seat venue) releases now.
  * The device's caps first (400 for a dose or burst it never takes, 429
@@ -2423,89 +2528,20 @@ static int dispense_of_json(json_t *o, const struct venue *v,
 static void post_dispense(struct worker *w, const struct http_req *req,
 			  struct http_reply *out)
 {
-	struct dispense_req d = {0};
-	struct venue_record *rec = NULL;
-	const struct cartridge *cart = NULL;
-	struct venue *v = NULL;
-	struct bus_result res = {0};
-	struct msg m = {.type = MSG_RECORD_SHOW};
-	struct used_line line;
-	json_t *o = parse_object(req, out), *doc = NULL;
-	bool released = false;
+	struct dispense_target t = {0};
+	json_t *o = parse_object(req, out);
 	struct sc_err err;
-	int rc;
 
 	if (!o)
 		return;
 	err_clear(&err);
-	d.venue = json_integer_value(json_object_get(o, "venue"));
-	rc = d.venue > 0
-		     ? uow_venue_get(w->uow, d.venue, &w->scratch, &rec, &err)
-		     : err_set(&err, SC_EINVAL, "venue: a stored venue's id");
-	if (!rc)
-		rc = venue_of_record(rec, &w->scratch, &doc, &v, &err);
-	if (!rc)
-		rc = dispense_of_json(o, v, &d, &err);
-	for (size_t i = 0; !rc && !cart && i < v->n_devices; i++)
-		for (size_t k = 0;
-		     v->devices[i].row == d.row &&
-		     v->devices[i].seat == d.seat && k < v->devices[i].n_slots;
-		     k++)
-			if (!strcmp(v->devices[i].slots[k].sku, d.sku))
-				cart = &v->devices[i].slots[k];
-	if (!rc && !cart)
-		rc = err_set(&err, SC_ENOTFOUND,
-			     "seat %c%d of venue %lld holds no %s", 'A' + d.row,
-			     (int)d.seat, (long long)d.venue, d.sku);
-	if (rc) {
+	if (dispense_target(w, o, &t, &err)) {
 		reply_err(out, &err);
-		goto out;
+	} else {
+		t.d.ask.now_us = (int64_t)clock_mono_us();
+		dispense_now(w, &t, out);
 	}
-	if (cart->level_ul < d.ask.dose_ul) {
-		reply_msg(out, 409, "the %s cartridge holds %lld ul", d.sku,
-			  (long long)cart->level_ul);
-		goto out;
-	}
-	d.ask.now_us = (int64_t)clock_mono_us();
-	switch (dispense_reserve(d.venue, d.row, d.seat, &v->caps, &d.ask,
-				 &err)) {
-	case DISPENSE_BAD:
-		reply_err(out, &err);
-		goto out;
-	case DISPENSE_OVER_RATE:
-		reply_msg(out, 429, "%s", err.msg);
-		goto out;
-	case DISPENSE_OK:
-		break;
-	}
-	if (dispense_fire(v, &(struct dispense_at){d.row, d.seat, cart->slot},
-			  &d.ask, &released, &err)) {
-		dispense_unreserve(d.venue, d.row, d.seat, d.ask.now_us);
-		reply_msg(out, 504, "%s", err.msg);
-		goto out;
-	}
-	if (!released) {
-		dispense_unreserve(d.venue, d.row, d.seat, d.ask.now_us);
-		reply_msg(out, 409, "the device reports its %s cartridge dry",
-			  d.sku);
-		goto out;
-	}
-	line = (struct used_line){d.row, d.seat, cart->slot, d.ask.dose_ul};
-	m.u.record_show = (struct cmd_record_show){
-		d.venue, 0, (int64_t)time(NULL), 1, 1, 0, 1, &line, 1};
-	if (send(w, &m, &res, &err))
-		reply_err(out, &err);
-	else
-		reply_json(
-			out, 200,
-			json_pack("{s:b,s:s,s:i,s:I,s:I,s:I}", "fired", 1,
-				  "scent", d.sku, "slot", (int)cart->slot,
-				  "level_ul",
-				  (json_int_t)(cart->level_ul - d.ask.dose_ul),
-				  "show_id", (json_int_t)res.show_id, "alerts",
-				  (json_int_t)res.alerts));
-out:
-	json_decref(doc);
+	json_decref(t.doc);
 	json_decref(o);
 	arena_reset(&w->scratch);
 }
