@@ -247,3 +247,6 @@ echo
 mkdir -p "$tmp/wa" && "$build/bench/writer_alone" "$tmp/wa" 64 "$DUR" FULL
 echo
 "$build/bench/allocate_growth" "$tmp"
+echo
+# the show scheduler (issue 16): 300 simulated seats, a 2-hour track
+bash "$here/show.sh" "$build"

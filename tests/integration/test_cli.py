@@ -126,7 +126,7 @@ def test_unwritable_database_is_a_runtime_error(tmp_path):
 def test_migrated_database_reopens_and_keeps_its_data(db):
     run(db, "add-batch", "b1", "NIGHTCLUB", "5")
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 13
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 14
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
     # reopening migrates nothing again and loses nothing
@@ -186,7 +186,7 @@ def test_existing_empty_database_file_is_migrated(db):
     con.close()
     assert run(db, "add-batch", "b1", "S", "5").returncode == 0
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 13
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 14
     names = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"products", "batches", "allocations", "outbox",
@@ -210,7 +210,7 @@ def test_version_1_database_is_upgraded_keeping_its_data(db):
     con.close()
     assert run(db, "allocate", "o1", "OLD", "3").stdout == "old-b\n"
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 13
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 14
     assert con.execute("SELECT kind, orderid FROM outbox").fetchall() == [
         ("Allocated", "o1")]
     con.close()
