@@ -9,11 +9,12 @@ secs=${1:-20}
 cd "$root"
 CC=clang cmake -S . -B build-fuzz -DSC_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_research_csv fuzz_routes fuzz_http fuzz_analytics_csv \
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_research_csv fuzz_routes fuzz_http fuzz_analytics_csv fuzz_dispensing \
 	>/dev/null
 tmp=$(mktemp -d /tmp/scents-fuzz.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-for t in research_csv:csv routes:routes http:http analytics_csv:analytics; do
+for t in research_csv:csv routes:routes http:http analytics_csv:analytics \
+	dispensing:dispensing; do
 	name=${t%%:*}
 	corpus=${t##*:}
 	mkdir -p "$tmp/$corpus"
