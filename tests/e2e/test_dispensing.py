@@ -419,6 +419,9 @@ def test_an_ltc_chased_show_fires_what_the_timecode_reaches(db, tmp_path):
     with open(log) as f:
         status = {json.loads(l)["cue"]: json.loads(l)["status"] for l in f}
     assert status == {"a": "acked", "b": "acked", "c": "missed"}
+    with open(log) as f:
+        assert {json.loads(l)["timecode"] for l in f} == {
+            "00:00:31:00", "00:00:33:00", "00:00:40:00"}
     # row A plays 19 seats (A3 opted out), 5 ul each of SEA-BREEZE; PINE
     # skips A20, whose slot 2 holds ROSE: 19 x 5 + 18 x 5
     assert out["consumption"][0]["released_ul"] == 5

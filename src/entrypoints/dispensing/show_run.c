@@ -137,6 +137,18 @@ static json_t *seat_list(uint64_t mask)
 	return a;
 }
 
+/* Frame @frame of @t as HH:MM:SS:FF (non-drop, whole frames). */
+static void timecode_of(const struct cue_track *t, int64_t frame, char *buf,
+			size_t n)
+{
+	int64_t fps = (t->rate_num + t->rate_den - 1) / t->rate_den;
+	int64_t s = frame / fps;
+
+	(void)snprintf(buf, n, "%02lld:%02lld:%02lld:%02lld",
+		       (long long)(s / 3600), (long long)(s / 60 % 60),
+		       (long long)(s % 60), (long long)(frame % fps));
+}
+
 static void log_fire(struct player *pl, size_t i)
 {
 	const struct fire *f = &pl->p->fires[i];
@@ -160,9 +172,14 @@ static void log_fire(struct player *pl, size_t i)
 		      (int)r->tries, "error_us", (json_int_t)r->error_us,
 		      "acked_seats", seat_list(r->seats), "substitute",
 		      f->substitute);
-	if (j)
+	if (j) {
+		char tc[24];
+
+		timecode_of(pl->t, pl->t->cues[f->cue].start, tc, sizeof(tc));
 		(void)json_object_set_new(j, "status",
 					  json_string(names[r->state]));
+		(void)json_object_set_new(j, "timecode", json_string(tc));
+	}
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (line)
 		(void)fprintf(pl->o->log, "%s\n", line);
