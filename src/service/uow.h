@@ -76,6 +76,7 @@ struct product_summary {
 	int64_t purchased; /* sum over its batches */
 	int64_t allocated; /* sum over its batches */
 	size_t n_batches;  /* how many batches */
+	int64_t incoming;  /* purchased in batches with an ETA (in shipment) */
 };
 
 /*
@@ -158,6 +159,13 @@ struct allocation_row {
 	const char *sku;      /* product */
 	const char *batchref; /* batch holding the line; NULL: backordered */
 	int64_t qty;	      /* units of a backordered line (else 0) */
+};
+
+/* An allocated line of a product, for display: which batch holds it. */
+struct product_line {
+	const char *batchref; /* the batch */
+	const char *orderid;  /* the customer order */
+	int64_t qty;	      /* units */
 };
 
 /* A backorder as the aged-backorder query returns it. */
@@ -454,6 +462,10 @@ struct query_ops {
 	 * Product @sku with its batches and totals (no lines), in @a, for
 	 * display; takes no write lock.  SC_ENOTFOUND when unknown.
 	 */
+	int (*product_lines)(struct uow *self, const char *sku, size_t limit,
+			     struct arena *a, struct product_line **out,
+			     size_t *n_out, struct sc_err *err);
+
 	int (*read_product)(struct uow *self, const char *sku, struct arena *a,
 			    struct product **out, struct sc_err *err);
 
@@ -926,6 +938,19 @@ static inline int uow_read_product(struct uow *u, const char *sku,
 				   struct sc_err *err)
 {
 	return UOW_QUERY(u, err, read_product(u, sku, a, out, err));
+}
+
+/*
+ * See query_ops.product_lines: @sku's allocated lines, by batch (in
+ * creation order) then allocation order, at most @limit; for display.
+ */
+static inline int uow_product_lines(struct uow *u, const char *sku,
+				    size_t limit, struct arena *a,
+				    struct product_line **out, size_t *n_out,
+				    struct sc_err *err)
+{
+	return UOW_QUERY(u, err,
+			 product_lines(u, sku, limit, a, out, n_out, err));
 }
 
 /* See query_ops.list_products. */

@@ -218,7 +218,7 @@ def test_products_listing_and_detail(server):
     assert [p["sku"] for p in page["products"]] == ["SKU-0", "SKU-1"]
     assert page["products"][0] == {"sku": "SKU-0", "purchased": 15,
                                    "allocated": 8, "available": 7,
-                                   "batches": 2}
+                                   "batches": 2, "incoming": 5}
     assert page["next"] == "SKU-1"
     page = server.get("/products?limit=2&after=SKU-1").json()
     assert [p["sku"] for p in page["products"]] == ["SKU-2", "SKU-3"]

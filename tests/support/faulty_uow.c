@@ -175,6 +175,10 @@ FORWARD(queries, allocations,
 	(struct uow * u, const char *orderid, struct arena *a,
 	 struct allocation_row **out, size_t *n, struct sc_err *err),
 	orderid, a, out, n, err)
+FORWARD(queries, product_lines,
+	(struct uow * u, const char *sku, size_t limit, struct arena *a,
+	 struct product_line **out, size_t *n, struct sc_err *err),
+	sku, limit, a, out, n, err)
 FORWARD(queries, read_product,
 	(struct uow * u, const char *sku, struct arena *a, struct product **out,
 	 struct sc_err *err),
@@ -447,6 +451,7 @@ static const struct outbox_ops faulty_outbox = {
 
 static const struct query_ops faulty_queries = {
 	.allocations = f_queries_allocations,
+	.product_lines = f_queries_product_lines,
 	.read_product = f_queries_read_product,
 	.list_products = f_queries_list_products,
 	.research_round = f_queries_research_round,

@@ -2281,6 +2281,47 @@ static int memory_allocations(struct uow *u, const char *orderid,
 	return SC_OK;
 }
 
+static int memory_product_lines(struct uow *u, const char *sku, size_t limit,
+				struct arena *a, struct product_line **out,
+				size_t *n_out, struct sc_err *err)
+{
+	struct memory_store *s = to_memory_uow(u)->store;
+	struct product_line *rows = NULL;
+	size_t n = 0, cap = 0;
+	ptrdiff_t i;
+	int rc = SC_OK;
+
+	(void)pthread_mutex_lock(&s->lock);
+	i = find(s, sku);
+	for (size_t k = 0; i >= 0 && !rc && k < s->products[i]->n_batches;
+	     k++) {
+		const struct stored_batch *b = &s->products[i]->batches[k];
+
+		for (size_t j = 0; !rc && j < b->n_lines && n < limit; j++) {
+			struct product_line *l;
+
+			if (arena_reserve(a, (void **)&rows, &cap, n + 1,
+					  sizeof(*rows))) {
+				rc = oom(err);
+				break;
+			}
+			/* copied: a later commit replaces the product */
+			l = &rows[n++];
+			l->batchref = arena_strdup(a, b->ref);
+			l->orderid = arena_strdup(a, b->lines[j].orderid);
+			l->qty = b->lines[j].qty;
+			if (!l->batchref || !l->orderid)
+				rc = oom(err);
+		}
+	}
+	(void)pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return rc;
+	*out = rows;
+	*n_out = n;
+	return SC_OK;
+}
+
 static int memory_read_product(struct uow *u, const char *sku, struct arena *a,
 			       struct product **out, struct sc_err *err)
 {
@@ -2298,11 +2339,13 @@ static int memory_read_product(struct uow *u, const char *sku, struct arena *a,
 
 static struct product_summary summarise(const struct stored_product *sp)
 {
-	struct product_summary sum = {sp->sku, 0, 0, sp->n_batches};
+	struct product_summary sum = {sp->sku, 0, 0, sp->n_batches, 0};
 
 	for (size_t k = 0; k < sp->n_batches; k++) {
 		sum.purchased += sp->batches[k].purchased;
 		sum.allocated += sp->batches[k].allocated;
+		if (sp->batches[k].has_eta)
+			sum.incoming += sp->batches[k].purchased;
 	}
 	return sum;
 }
@@ -3117,6 +3160,7 @@ static const struct delivery_ops memory_delivery_ops = {
 
 static const struct query_ops memory_query_ops = {
 	.allocations = memory_allocations,
+	.product_lines = memory_product_lines,
 	.read_product = memory_read_product,
 	.list_products = memory_list_products,
 	.research_round = memory_research_round,

@@ -370,6 +370,7 @@ enum stmt {
 	ST_TRACK_ADD,
 	ST_TRACK_GET,
 	ST_TRACK_LIST,
+	ST_PRODUCT_LINES,
 	ST_VENUE_ADD,
 	ST_CARTRIDGE_ADD,
 	ST_VENUE_GET,
@@ -427,7 +428,9 @@ static const char *const stmt_sql[] = {
 		    " WHERE orderid = $1 UNION ALL SELECT sku, NULL, qty"
 		    " FROM backorders WHERE orderid = $1 ORDER BY 1",
 	[ST_LIST] = "SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
-		    " COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id)"
+		    " COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id),"
+		    " COALESCE(SUM(CASE WHEN b.eta IS NOT NULL"
+		    " THEN b.purchased_quantity END), 0)"
 		    " FROM products p LEFT JOIN batches b ON b.product_id ="
 		    " p.id WHERE p.sku > $1 GROUP BY p.sku"
 		    " ORDER BY p.sku LIMIT $2",
@@ -589,6 +592,11 @@ static const char *const stmt_sql[] = {
 			 " body FROM tracks WHERE id = $1",
 	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
 			  " NULL FROM tracks ORDER BY id DESC",
+	[ST_PRODUCT_LINES] = "SELECT b.reference, a.orderid, a.qty"
+			     " FROM products p JOIN batches b"
+			     " ON b.product_id = p.id JOIN allocations a"
+			     " ON a.batch_id = b.id WHERE p.sku = $1"
+			     " ORDER BY b.id, a.id LIMIT $2",
 	[ST_VENUE_ADD] =
 		"INSERT INTO venues (name, capacity_ul,"
 		" alert_below_ul, refill_unit_ul, version, created_at,"
@@ -1490,6 +1498,7 @@ static int pg_list_products(struct uow *u, const char *after, size_t limit,
 		p->purchased = int_at(r, i, 1);
 		p->allocated = int_at(r, i, 2);
 		p->n_batches = (size_t)int_at(r, i, 3);
+		p->incoming = int_at(r, i, 4);
 		if (text_at(r, i, 0, a, &p->sku))
 			rc = oom(err);
 	}
@@ -2678,6 +2687,35 @@ static int pg_track_list(struct uow *u, struct arena *a,
 			   a, (void **)out, n_out, err);
 }
 
+/* ---- a product's lines, for display ------------------------------- */
+
+static int fill_product_line(const PGresult *r, int i, struct arena *a,
+			     void *row)
+{
+	struct product_line *l = row;
+
+	l->qty = int_at(r, i, 2);
+	return text_at(r, i, 0, a, &l->batchref) ||
+			       text_at(r, i, 1, a, &l->orderid)
+		       ? -1
+		       : 0;
+}
+
+static int pg_product_lines(struct uow *u, const char *sku, size_t limit,
+			    struct arena *a, struct product_line **out,
+			    size_t *n_out, struct sc_err *err)
+{
+	struct params q = {0};
+
+	p_str(&q, sku);
+	p_int(&q, (int64_t)limit);
+	return pg_read_all(to_pg(u),
+			   &(const struct pg_list){ST_PRODUCT_LINES, &q,
+						   sizeof(**out),
+						   fill_product_line},
+			   a, (void **)out, n_out, err);
+}
+
 /* ---- venues, cartridges and shows (issue 16) ------------------------ */
 
 static void p_cartridge(struct params *q, int64_t venue,
@@ -2918,6 +2956,7 @@ static const struct delivery_ops pg_delivery_ops = {
 
 static const struct query_ops pg_query_ops = {
 	.allocations = pg_allocations,
+	.product_lines = pg_product_lines,
 	.read_product = pg_read_product,
 	.list_products = pg_list_products,
 	.research_round = pg_research_round,

@@ -389,6 +389,7 @@ enum stmt {
 	ST_TRACK_ADD,
 	ST_TRACK_GET,
 	ST_TRACK_LIST,
+	ST_PRODUCT_LINES,
 	ST_VENUE_ADD,
 	ST_CARTRIDGE_ADD,
 	ST_VENUE_GET,
@@ -468,7 +469,9 @@ static const char *const stmt_sql[] = {
 	[ST_BEGIN_READ] = "BEGIN",
 	[ST_LIST] =
 		"SELECT p.sku, COALESCE(SUM(b.purchased_quantity), 0),"
-		" COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id)"
+		" COALESCE(SUM(b.allocated_quantity), 0), COUNT(b.id),"
+		" COALESCE(SUM(CASE WHEN b.eta IS NOT NULL"
+		" THEN b.purchased_quantity END), 0)"
 		" FROM products p LEFT JOIN batches b ON b.product_id = p.id"
 		" WHERE p.sku > ?1 GROUP BY p.sku ORDER BY p.sku LIMIT ?2",
 	[ST_PING] = "SELECT 1",
@@ -621,6 +624,11 @@ static const char *const stmt_sql[] = {
 			 " body FROM tracks WHERE id = ?1",
 	[ST_TRACK_LIST] = "SELECT id, title, content_hash, cues, created_at,"
 			  " NULL FROM tracks ORDER BY id DESC",
+	[ST_PRODUCT_LINES] = "SELECT b.reference, a.orderid, a.qty"
+			     " FROM products p JOIN batches b"
+			     " ON b.product_id = p.id JOIN allocations a"
+			     " ON a.batch_id = b.id WHERE p.sku = ?1"
+			     " ORDER BY b.id, a.id LIMIT ?2",
 	[ST_VENUE_ADD] = "INSERT INTO venues (name, capacity_ul,"
 			 " alert_below_ul, refill_unit_ul, version, created_at,"
 			 " body) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
@@ -1060,6 +1068,7 @@ static int fill_summary(sqlite3_stmt *st, struct arena *a, void *row)
 	p->purchased = sqlite3_column_int64(st, 1);
 	p->allocated = sqlite3_column_int64(st, 2);
 	p->n_batches = (size_t)sqlite3_column_int64(st, 3);
+	p->incoming = sqlite3_column_int64(st, 4);
 	return col_text(a, st, 0, &p->sku);
 }
 
@@ -1628,6 +1637,33 @@ static int sqlite_allocations(struct uow *u, const char *orderid,
 			&(const struct row_reader){st, sizeof(**out),
 						   fill_allocation,
 						   "read allocations_view"},
+			a, (void **)out, n_out, err);
+}
+
+static int fill_product_line(sqlite3_stmt *st, struct arena *a, void *row)
+{
+	struct product_line *l = row;
+
+	l->qty = sqlite3_column_int64(st, 2);
+	return col_text(a, st, 0, &l->batchref) ||
+			       col_text(a, st, 1, &l->orderid)
+		       ? -1
+		       : 0;
+}
+
+static int sqlite_product_lines(struct uow *u, const char *sku, size_t limit,
+				struct arena *a, struct product_line **out,
+				size_t *n_out, struct sc_err *err)
+{
+	struct sqlite_uow *s = to_sqlite_uow(u);
+	sqlite3_stmt *st = stmt(s, ST_PRODUCT_LINES);
+
+	(void)bind_text(st, 1, sku);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	return read_all(s,
+			&(const struct row_reader){st, sizeof(**out),
+						   fill_product_line,
+						   "read product lines"},
 			a, (void **)out, n_out, err);
 }
 
@@ -3003,6 +3039,7 @@ static const struct outbox_ops sqlite_outbox_ops = {
 
 static const struct query_ops sqlite_query_ops = {
 	.allocations = sqlite_allocations,
+	.product_lines = sqlite_product_lines,
 	.read_product = sqlite_read_product,
 	.list_products = sqlite_list_products,
 	.research_round = sqlite_research_round,

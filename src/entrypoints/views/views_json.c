@@ -50,13 +50,14 @@ json_t *views_products_json(const struct product_list *page, size_t limit)
 		if (json_array_append_new(
 			    arr,
 			    json_pack(
-				    "{s:s, s:I, s:I, s:I, s:I}", "sku",
+				    "{s:s, s:I, s:I, s:I, s:I, s:I}", "sku",
 				    rows[i].sku, "purchased",
 				    (json_int_t)rows[i].purchased, "allocated",
 				    (json_int_t)rows[i].allocated, "available",
 				    (json_int_t)(rows[i].purchased -
 						 rows[i].allocated),
-				    "batches", (json_int_t)rows[i].n_batches)))
+				    "batches", (json_int_t)rows[i].n_batches,
+				    "incoming", (json_int_t)rows[i].incoming)))
 			break;
 	return json_pack("{s:o, s:s?}", "products", arr, "next",
 			 n == limit && n ? rows[n - 1].sku : NULL);
