@@ -14,6 +14,7 @@ PKGS=(
 	python3-prometheus-client
 	redis-server python3-aiosmtpd wrk openssl scdoc lintian
 	libpq-dev postgresql nginx-light libltc-dev
+	chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -29,9 +29,12 @@ Try, from another terminal:
   curl -s $url/metrics | head                # Prometheus text format
   curl -s $url/openapi.json | head -c 300    # this API, described
 Formulas, surveys, demand and the production plan with the files in
-examples/: docs/analytics.md.
+examples/: docs/analytics.md. Cinema shows: docs/dispensing.md.
+The dashboard for the stock team: open $url/ in a browser.
 No token exists, so this loopback server is open to all. To require them:
   $bin token create --name me --scope admin   # with the same DATABASE_URL
   curl -s $url/products -H "Authorization: Bearer <the printed token>"
+and for the dashboard's sign-in ($url/ui/login), a read token:
+  $bin token create --name stock-team --scope read
 MSG
 exec "$bin" serve

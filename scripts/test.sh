@@ -58,3 +58,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== integration and end-to-end (real processes)"
 cd "$root"
 "$PY" -m pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+echo "== the dashboard in a real browser (chromium, chromedriver, selenium)"
+export SCENTS_ARTIFACTS="$build/artifacts"
+"$PY" -m pytest -q -p no:cacheprovider tests/browser
+echo "   screenshots: $SCENTS_ARTIFACTS/dashboard/"

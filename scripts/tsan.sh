@@ -9,7 +9,7 @@ cd "$root"
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
 	-DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-cmake --build build-tsan -j "$(nproc)" --target scents test_uow_contract \
+cmake --build build-tsan -j "$(nproc)" --target scents ltcgen test_uow_contract \
 	test_handlers >/dev/null
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 for t in test_uow_contract test_handlers; do

@@ -29,6 +29,7 @@
 #include "domain/token.h"
 #include "entrypoints/analytics/analytics_io.h"
 #include "entrypoints/auth/auth.h"
+#include "entrypoints/dashboard/dashboard.h"
 #include "entrypoints/dispensing/cue_io.h"
 #include "entrypoints/dispensing/dispense.h"
 #include "entrypoints/dispensing/stored_io.h"
@@ -1307,9 +1308,10 @@ typedef void route_fn(struct worker *w, const struct http_req *req,
 
 /* What a route's request body must be. */
 enum body_kind {
-	BODY_NONE,	 /* none expected; Content-Type not checked */
-	BODY_JSON,	 /* application/json */
-	BODY_JSON_OR_CSV /* application/json or text/csv */
+	BODY_NONE,	  /* none expected; Content-Type not checked */
+	BODY_JSON,	  /* application/json */
+	BODY_JSON_OR_CSV, /* application/json or text/csv */
+	BODY_FORM	  /* an HTML form: the dashboard's sign-in only */
 };
 
 /* ---- formulas, surveys, demand and plans (issue 15) ------------------ */
@@ -2546,6 +2548,205 @@ static void post_dispense(struct worker *w, const struct http_req *req,
 	arena_reset(&w->scratch);
 }
 
+/* The dashboard's routes: "/" and "/ui/...". */
+static bool is_page(const char *path)
+{
+	return !strcmp(path, "/") || !strncmp(path, "/ui/", 4);
+}
+
+/* The dashboard's cookie (issue 17; decisions/0019). */
+#define TOKEN_COOKIE "scents_token"
+
+/* "Bearer <token>" from the dashboard's cookie into @buf, or NULL. */
+static const char *cookie_bearer(const char *cookie, char *buf, size_t n)
+{
+	const size_t k = strlen(TOKEN_COOKIE);
+
+	for (const char *c = cookie; c && *c;) {
+		c += strspn(c, " ;");
+		if (!strncmp(c, TOKEN_COOKIE, k) && c[k] == '=') {
+			size_t len = strcspn(c + k + 1, ";");
+
+			if (len + 8 > n)
+				return NULL;
+			(void)snprintf(buf, n, "Bearer %.*s", (int)len,
+				       c + k + 1);
+			return buf;
+		}
+		c += strcspn(c, ";");
+	}
+	return NULL;
+}
+
+static void reply_page(struct http_reply *out, struct dash_page *pg)
+{
+	out->status = pg->body ? pg->status : 503;
+	out->body = pg->body;
+	out->content_type = pg->content_type ? pg->content_type
+					     : "text/html; charset=utf-8";
+	out->page = true;
+	/* the stylesheet changes with the binary: a day is plenty */
+	out->cache_control = pg->cacheable ? "public, max-age=86400" : NULL;
+}
+
+/* ---- the dashboard (issue 17) --------------------------------------- */
+
+/* A page of @view for @req. */
+static void ui_view(struct worker *w, const struct http_req *req,
+		    struct http_reply *out,
+		    void (*view)(const struct dash_req *, struct dash_page *))
+{
+	char bearer[128];
+	struct dash_page pg = {0};
+	struct dash_req r = {
+		w->uow,
+		&w->scratch,
+		req->path,
+		req->query,
+		(int32_t)(time(NULL) / 86400),
+		!req->authorization &&
+			cookie_bearer(req->cookie, bearer, sizeof(bearer))};
+
+	view(&r, &pg);
+	reply_page(out, &pg);
+	arena_reset(&w->scratch);
+}
+
+static void ui_products(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	ui_view(w, req, out, dash_products);
+}
+
+static void ui_product(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	ui_view(w, req, out, dash_product);
+}
+
+static void ui_orders(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	ui_view(w, req, out, dash_orders);
+}
+
+static void ui_sourcing(struct worker *w, const struct http_req *req,
+			struct http_reply *out)
+{
+	ui_view(w, req, out, dash_sourcing);
+}
+
+static void ui_venues(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	ui_view(w, req, out, dash_venues);
+}
+
+static void ui_venue(struct worker *w, const struct http_req *req,
+		     struct http_reply *out)
+{
+	ui_view(w, req, out, dash_venue);
+}
+
+static void ui_css(struct worker *w, const struct http_req *req,
+		   struct http_reply *out)
+{
+	struct dash_page pg = {0};
+
+	(void)w;
+	(void)req;
+	dash_css(&pg);
+	reply_page(out, &pg);
+}
+
+static void ui_login_form(struct worker *w, const struct http_req *req,
+			  struct http_reply *out)
+{
+	struct dash_page pg = {0};
+
+	(void)w;
+	(void)req;
+	dash_login(NULL, 200, &pg);
+	reply_page(out, &pg);
+}
+
+/* The token field of a sign-in form body, decoded into @buf; or NULL. */
+static const char *form_token(const struct http_req *req, char *buf, size_t n)
+{
+	const char *b = req->body;
+	size_t len;
+
+	const char *amp;
+
+	/* the body has a length, not a terminator */
+	if (!b || req->len < 7 || strncmp(b, "token=", 6) != 0)
+		return NULL;
+	amp = memchr(b + 6, '&', req->len - 6);
+	len = amp ? (size_t)(amp - (b + 6)) : req->len - 6;
+	if (len >= n)
+		return NULL;
+	/* a token is "sct_" and base64url: nothing to decode but %XX */
+	memcpy(buf, b + 6, len);
+	buf[len] = '\0';
+	return routes_percent_decode(buf, buf, n, &len) || !len ? NULL : buf;
+}
+
+/*
+ * POST /ui/login token=...: a token with the read scope becomes the
+ * dashboard's cookie (HttpOnly, SameSite=Strict, 12 hours), then back
+ * to the products; any other answer is the form again, saying why.
+ */
+static void ui_login(struct worker *w, const struct http_req *req,
+		     struct http_reply *out)
+{
+	char token[96], bearer[128], who[TOKEN_NAME_MAX + 1];
+	const char *t = form_token(req, token, sizeof(token));
+	struct dash_page pg = {0};
+	enum auth_result res = AUTH_MISSING;
+
+	(void)w;
+	if (t) {
+		(void)snprintf(bearer, sizeof(bearer), "Bearer %s", t);
+		res = req->auth ? auth_check(req->auth, bearer,
+					     TOKEN_SCOPE_READ, who, sizeof(who))
+				: AUTH_OK;
+	}
+	if (res != AUTH_OK || strcspn(t, ";, \"") != strlen(t)) {
+		dash_login(!t ? "Give a token."
+			   : res == AUTH_FORBIDDEN
+				   ? "That token lacks the read scope."
+				   : "That token is unknown or revoked.",
+			   401, &pg);
+		reply_page(out, &pg);
+		return;
+	}
+	(void)snprintf(out->set_cookie, sizeof(out->set_cookie),
+		       TOKEN_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; "
+				    "Max-Age=43200",
+		       t);
+	out->status = 303;
+	out->location = "/";
+	out->page = true;
+	out->content_type = "text/html; charset=utf-8";
+	out->body = mem_strdup("");
+}
+
+/* POST /ui/logout: the cookie expires. */
+static void ui_logout(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	(void)w;
+	(void)req;
+	(void)snprintf(out->set_cookie, sizeof(out->set_cookie),
+		       TOKEN_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
+				    "Max-Age=0");
+	out->status = 303;
+	out->location = "/ui/login";
+	out->page = true;
+	out->content_type = "text/html; charset=utf-8";
+	out->body = mem_strdup("");
+}
+
 static const struct route {
 	const char *method;  /* the one method served */
 	const char *path;    /* exact path, or prefix when ending in '/' */
@@ -2621,6 +2822,16 @@ static const struct route {
 	{"GET", "/venues/{id}/shows", get_shows, TOKEN_SCOPE_READ, BODY_NONE},
 	{"POST", "/dispense", post_dispense, TOKEN_SCOPE_ALLOCATE, BODY_JSON},
 	{"GET", "/openapi.json", get_openapi, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"GET", "/", ui_products, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/products/{sku}", ui_product, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/orders", ui_orders, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/sourcing", ui_sourcing, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/venues", ui_venues, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/venues/{id}", ui_venue, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/app.css", ui_css, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"GET", "/ui/login", ui_login_form, TOKEN_SCOPE_NONE, BODY_NONE},
+	{"POST", "/ui/login", ui_login, TOKEN_SCOPE_NONE, BODY_FORM},
+	{"POST", "/ui/logout", ui_logout, TOKEN_SCOPE_NONE, BODY_FORM},
 	{"GET", "/metrics", get_metrics, TOKEN_SCOPE_READ, BODY_NONE},
 };
 
@@ -2678,6 +2889,24 @@ static bool is_type(const char *ct, const char *mime)
 static int check_body(const struct route *r, const struct http_req *req,
 		      struct http_reply *out)
 {
+	/*
+	 * A form may come from another site's page without asking first:
+	 * the two routes that take one only sign in and out, and a browser
+	 * that says the request is cross-site is refused.
+	 */
+	if (r->body == BODY_FORM) {
+		if (req->fetch_site && !strcmp(req->fetch_site, "cross-site")) {
+			reply_msg(out, 403, "a cross-site form");
+			return -1;
+		}
+		if (!req->len || is_type(req->content_type,
+					 "application/x-www-form-urlencoded"))
+			return 0;
+		reply_msg(out, 415,
+			  "Content-Type must be "
+			  "application/x-www-form-urlencoded");
+		return -1;
+	}
 	if (r->body == BODY_NONE ||
 	    is_type(req->content_type, "application/json"))
 		return 0;
@@ -2686,6 +2915,34 @@ static int check_body(const struct route *r, const struct http_req *req,
 		return 0;
 	reply_msg(out, 415, "Content-Type must be application/json%s",
 		  r->body == BODY_JSON_OR_CSV ? " or text/csv" : "");
+	return -1;
+}
+
+/*
+ * A dashboard page needs the read scope too, from the Authorization
+ * header or the sign-in cookie; without it the answer is the sign-in
+ * form (401), never the data.  The stylesheet and the form are public.
+ */
+static int check_page_auth(const struct route *r, const struct http_req *req,
+			   struct http_reply *out)
+{
+	char who[TOKEN_NAME_MAX + 1], bearer[128];
+	const char *authz = req->authorization;
+	struct dash_page pg = {0};
+	enum auth_result res;
+
+	if (!authz)
+		authz = cookie_bearer(req->cookie, bearer, sizeof(bearer));
+	res = auth_check(req->auth, authz, r->scope, who, sizeof(who));
+	if (req->who_size)
+		(void)snprintf(req->who, req->who_size, "%s", who);
+	if (res == AUTH_OK)
+		return 0;
+	dash_login(res == AUTH_MISSING	 ? NULL
+		   : res == AUTH_INVALID ? "That token is unknown or revoked."
+					 : "That token lacks the read scope.",
+		   401, &pg);
+	reply_page(out, &pg);
 	return -1;
 }
 
@@ -2698,6 +2955,8 @@ static int check_auth(const struct route *r, const struct http_req *req,
 
 	if (!req->auth)
 		return 0;
+	if (is_page(r->path))
+		return check_page_auth(r, req, out);
 	res = auth_check(req->auth, req->authorization, r->scope, who,
 			 sizeof(who));
 	if (req->who_size)

@@ -36,6 +36,8 @@ struct http_req {
 	const char *query;	  /* the whole query string (raw), or NULL */
 	const char *content_type; /* Content-Type header, or NULL */
 	const char *authorization; /* Authorization header, or NULL */
+	const char *cookie;	   /* Cookie header, or NULL (dashboard) */
+	const char *fetch_site;	   /* Sec-Fetch-Site header, or NULL */
 	struct auth *auth;	   /* token checker; NULL: no checks (tests) */
 	const struct http_metrics *metrics; /* for GET /metrics; may be NULL */
 	struct guard *guard; /* connection counters for /metrics; may be NULL */
@@ -51,6 +53,11 @@ struct http_reply {
 	int route;	 /* index of the route that answered, or -1 */
 	const char *content_type;     /* NULL: application/json */
 	const char *www_authenticate; /* WWW-Authenticate for 401/403 */
+	/* the dashboard's pages (issue 17) */
+	bool page;		   /* HTML: send the Content-Security-Policy */
+	const char *cache_control; /* NULL: no-store */
+	const char *location;	   /* Location, for a 303 */
+	char set_cookie[128];	   /* Set-Cookie value, or "" */
 };
 
 /*

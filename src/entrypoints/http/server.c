@@ -402,33 +402,49 @@ static const http_parser_settings parser_settings = {
 static int queue_response(struct conn *c, const struct http_reply *rep,
 			  bool close)
 {
-	char head[512];
+	char head[1024];
 	const char *body =
 		rep->body ? rep->body : "{\"message\":\"out of memory\"}";
 	unsigned status = rep->body ? rep->status : 503;
 	size_t blen = strlen(body);
 	int hlen;
 
-	hlen = snprintf(head, sizeof(head),
-			"HTTP/1.1 %u %s\r\n"
-			"Content-Type: %s\r\n"
-			"Content-Length: %zu\r\n"
-			"Cache-Control: no-store\r\n"
-			"X-Content-Type-Options: nosniff\r\n"
-			"X-Request-Id: %s\r\n"
-			"%s%s%s%s%s%s%s%s\r\n",
-			status, reason(status),
-			rep->body && rep->content_type ? rep->content_type
-						       : "application/json",
-			blen, c->request_id, rep->allow[0] ? "Allow: " : "",
-			rep->allow, rep->allow[0] ? "\r\n" : "",
-			rep->www_authenticate ? "WWW-Authenticate: " : "",
-			rep->www_authenticate ? rep->www_authenticate : "",
-			rep->www_authenticate ? "\r\n" : "",
-			/* every 503 is worth one retry soon: a store that is
-			   down or busy, lost races, a full disk */
-			status == 503 ? "Retry-After: 1\r\n" : "",
-			close ? "Connection: close\r\n" : "");
+	hlen = snprintf(
+		head, sizeof(head),
+		"HTTP/1.1 %u %s\r\n"
+		"Content-Type: %s\r\n"
+		"Content-Length: %zu\r\n"
+		"Cache-Control: %s\r\n"
+		"X-Content-Type-Options: nosniff\r\n"
+		"X-Request-Id: %s\r\n"
+		"%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s\r\n",
+		status, reason(status),
+		rep->body && rep->content_type ? rep->content_type
+					       : "application/json",
+		blen, rep->cache_control ? rep->cache_control : "no-store",
+		c->request_id,
+		/* the dashboard runs no script and loads only its
+		   own stylesheet (decisions/0019) */
+		rep->page ? "Content-Security-Policy: default-src "
+			    "'none'; style-src 'self'; img-src "
+			    "'self'; form-action 'self'; "
+			    "frame-ancestors 'none'; base-uri "
+			    "'none'\r\nReferrer-Policy: "
+			    "same-origin\r\n"
+			  : "",
+		rep->location ? "Location: " : "",
+		rep->location ? rep->location : "", rep->location ? "\r\n" : "",
+		rep->set_cookie[0] ? "Set-Cookie: " : "", rep->set_cookie,
+		rep->set_cookie[0] ? "\r\n" : "",
+		rep->allow[0] ? "Allow: " : "", rep->allow,
+		rep->allow[0] ? "\r\n" : "",
+		rep->www_authenticate ? "WWW-Authenticate: " : "",
+		rep->www_authenticate ? rep->www_authenticate : "",
+		rep->www_authenticate ? "\r\n" : "",
+		/* every 503 is worth one retry soon: a store that is
+		   down or busy, lost races, a full disk */
+		status == 503 ? "Retry-After: 1\r\n" : "",
+		close ? "Connection: close\r\n" : "");
 	if (hlen < 0 || (size_t)hlen >= sizeof(head))
 		return -1;
 	mem_free(c->out);
@@ -747,6 +763,8 @@ static int serve_request(struct conn *c)
 		query_args(qcopy, &req);
 	req.content_type = header(r, "Content-Type", NULL);
 	req.authorization = header(r, "Authorization", NULL);
+	req.cookie = header(r, "Cookie", NULL);
+	req.fetch_site = header(r, "Sec-Fetch-Site", NULL);
 	req.auth = s->auth;
 	req.metrics = &s->metrics;
 	req.guard = s->guard;
