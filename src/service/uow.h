@@ -168,6 +168,12 @@ struct product_line {
 	int64_t qty;	      /* units */
 };
 
+/* Which lines: a product's, at most @limit. */
+struct lines_ask {
+	const char *sku;
+	size_t limit;
+};
+
 /* A backorder as the aged-backorder query returns it. */
 struct aged_backorder {
 	const char *orderid; /* customer order */
@@ -462,7 +468,7 @@ struct query_ops {
 	 * Product @sku with its batches and totals (no lines), in @a, for
 	 * display; takes no write lock.  SC_ENOTFOUND when unknown.
 	 */
-	int (*product_lines)(struct uow *self, const char *sku, size_t limit,
+	int (*product_lines)(struct uow *self, const struct lines_ask *ask,
 			     struct arena *a, struct product_line **out,
 			     size_t *n_out, struct sc_err *err);
 
@@ -944,13 +950,11 @@ static inline int uow_read_product(struct uow *u, const char *sku,
  * See query_ops.product_lines: @sku's allocated lines, by batch (in
  * creation order) then allocation order, at most @limit; for display.
  */
-static inline int uow_product_lines(struct uow *u, const char *sku,
-				    size_t limit, struct arena *a,
-				    struct product_line **out, size_t *n_out,
-				    struct sc_err *err)
+static inline int uow_product_lines(struct uow *u, const struct lines_ask *ask,
+				    struct arena *a, struct product_line **out,
+				    size_t *n_out, struct sc_err *err)
 {
-	return UOW_QUERY(u, err,
-			 product_lines(u, sku, limit, a, out, n_out, err));
+	return UOW_QUERY(u, err, product_lines(u, ask, a, out, n_out, err));
 }
 
 /* See query_ops.list_products. */

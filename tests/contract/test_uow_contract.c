@@ -1458,21 +1458,26 @@ static void reads_products_for_display_without_a_transaction(void **state)
 	{
 		struct product_line *l;
 
-		assert_int_equal(uow_product_lines(x->uow, "BETA", 10,
-						   &x->arena, &l, &n, &x->err),
-				 SC_OK);
+		assert_int_equal(
+			uow_product_lines(x->uow,
+					  &(struct lines_ask){"BETA", 10},
+					  &x->arena, &l, &n, &x->err),
+			SC_OK);
 		assert_int_equal(n, 2);
 		assert_string_equal(l[0].batchref, "b1");
 		assert_string_equal(l[0].orderid, "o1");
 		assert_int_equal(l[0].qty, 4);
 		assert_string_equal(l[1].orderid, "o2");
-		assert_int_equal(uow_product_lines(x->uow, "BETA", 1, &x->arena,
-						   &l, &n, &x->err),
+		assert_int_equal(uow_product_lines(
+					 x->uow, &(struct lines_ask){"BETA", 1},
+					 &x->arena, &l, &n, &x->err),
 				 SC_OK);
 		assert_int_equal(n, 1);
-		assert_int_equal(uow_product_lines(x->uow, "NOPE", 10,
-						   &x->arena, &l, &n, &x->err),
-				 SC_OK);
+		assert_int_equal(
+			uow_product_lines(x->uow,
+					  &(struct lines_ask){"NOPE", 10},
+					  &x->arena, &l, &n, &x->err),
+			SC_OK);
 		assert_int_equal(n, 0);
 	}
 	assert_int_equal(uow_list_products(x->uow, "BETA", 10, &x->arena, &page,

@@ -176,9 +176,9 @@ FORWARD(queries, allocations,
 	 struct allocation_row **out, size_t *n, struct sc_err *err),
 	orderid, a, out, n, err)
 FORWARD(queries, product_lines,
-	(struct uow * u, const char *sku, size_t limit, struct arena *a,
+	(struct uow * u, const struct lines_ask *ask, struct arena *a,
 	 struct product_line **out, size_t *n, struct sc_err *err),
-	sku, limit, a, out, n, err)
+	ask, a, out, n, err)
 FORWARD(queries, read_product,
 	(struct uow * u, const char *sku, struct arena *a, struct product **out,
 	 struct sc_err *err),

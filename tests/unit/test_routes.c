@@ -143,7 +143,16 @@ static void unknown_paths_and_methods(void **state)
 	assert_int_equal(rep.status, 405);
 	assert_string_equal(rep.allow, "POST");
 	mem_free(rep.body);
-	assert_int_equal(call(f, "GET", "/", NULL, NULL, 0), 404);
+	assert_int_equal(call(f, "GET", "/nope", NULL, NULL, 0), 404);
+	/* "/" is the dashboard (issue 17): a page, not a 404 */
+	memset(&rep, 0, sizeof(rep));
+	req = (struct http_req){.method = "GET", .path = "/"};
+	routes_dispatch(&f->w, &req, &rep);
+	assert_int_equal(rep.status, 200);
+	assert_string_equal(rep.content_type, "text/html; charset=utf-8");
+	assert_true(rep.page);
+	assert_non_null(strstr(rep.body, "<h1>Products</h1>"));
+	mem_free(rep.body);
 	assert_int_equal(call(f, "GET", "/products/a/b", NULL, NULL, 0), 404);
 	assert_int_equal(call(f, "GET", "/sourcing/decisions", NULL, NULL, 0),
 			 404);

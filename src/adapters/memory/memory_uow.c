@@ -2281,10 +2281,13 @@ static int memory_allocations(struct uow *u, const char *orderid,
 	return SC_OK;
 }
 
-static int memory_product_lines(struct uow *u, const char *sku, size_t limit,
+static int memory_product_lines(struct uow *u, const struct lines_ask *ask,
 				struct arena *a, struct product_line **out,
 				size_t *n_out, struct sc_err *err)
 {
+	const char *sku = ask->sku;
+	size_t limit = ask->limit;
+
 	struct memory_store *s = to_memory_uow(u)->store;
 	struct product_line *rows = NULL;
 	size_t n = 0, cap = 0;

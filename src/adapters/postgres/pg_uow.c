@@ -2701,10 +2701,13 @@ static int fill_product_line(const PGresult *r, int i, struct arena *a,
 		       : 0;
 }
 
-static int pg_product_lines(struct uow *u, const char *sku, size_t limit,
+static int pg_product_lines(struct uow *u, const struct lines_ask *ask,
 			    struct arena *a, struct product_line **out,
 			    size_t *n_out, struct sc_err *err)
 {
+	const char *sku = ask->sku;
+	size_t limit = ask->limit;
+
 	struct params q = {0};
 
 	p_str(&q, sku);

@@ -1651,10 +1651,13 @@ static int fill_product_line(sqlite3_stmt *st, struct arena *a, void *row)
 		       : 0;
 }
 
-static int sqlite_product_lines(struct uow *u, const char *sku, size_t limit,
+static int sqlite_product_lines(struct uow *u, const struct lines_ask *ask,
 				struct arena *a, struct product_line **out,
 				size_t *n_out, struct sc_err *err)
 {
+	const char *sku = ask->sku;
+	size_t limit = ask->limit;
+
 	struct sqlite_uow *s = to_sqlite_uow(u);
 	sqlite3_stmt *st = stmt(s, ST_PRODUCT_LINES);
 

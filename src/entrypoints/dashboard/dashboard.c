@@ -272,6 +272,14 @@ static int load_products(const struct dash_req *r, const char *q,
 	return SC_OK;
 }
 
+/* How the product list is asked for. */
+struct list_view {
+	const char *q; /* filter, or NULL */
+	enum col sort;
+	bool desc;
+	long page; /* from 1 */
+};
+
 /* A link to the product list with these settings. */
 static void list_href(struct html *h, const char *q, enum col c, bool desc,
 		      long page)
@@ -302,9 +310,12 @@ static void stock_bar(struct html *h, const struct product_summary *s,
 }
 
 static void products_table(struct html *h, const struct sort_row *rows,
-			   size_t n, const char *q, enum col sort, bool desc,
-			   long page)
+			   size_t n, const struct list_view *lv)
 {
+	const char *q = lv->q;
+	enum col sort = lv->sort;
+	bool desc = lv->desc;
+	long page = lv->page;
 	int64_t scale = 0;
 	size_t first = (size_t)(page - 1) * PAGE_ROWS;
 
@@ -352,9 +363,12 @@ static void products_table(struct html *h, const struct sort_row *rows,
 	html_raw(h, "</tbody></table></div>");
 }
 
-static void pager(struct html *h, const char *q, enum col sort, bool desc,
-		  long page, size_t n)
+static void pager(struct html *h, const struct list_view *lv, size_t n)
 {
+	const char *q = lv->q;
+	enum col sort = lv->sort;
+	bool desc = lv->desc;
+	long page = lv->page;
 	long pages = (long)((n + PAGE_ROWS - 1) / PAGE_ROWS);
 
 	if (pages < 1)
@@ -429,8 +443,8 @@ void dash_products(const struct dash_req *r, struct dash_page *p)
 		page = 1;
 	page_start(&h, "Products", 0, r->signed_in);
 	filter_form(&h, q, sort, desc);
-	products_table(&h, rows, n, q, sort, desc, page);
-	pager(&h, q, sort, desc, page, n);
+	products_table(&h, rows, n, &(struct list_view){q, sort, desc, page});
+	pager(&h, &(struct list_view){q, sort, desc, page}, n);
 	page_end(&h, p, 200);
 }
 
@@ -568,8 +582,8 @@ void dash_product(const struct dash_req *r, struct dash_page *p)
 		return;
 	}
 	if (uow_read_product(r->uow, sku, r->a, &pr, &err) ||
-	    uow_product_lines(r->uow, sku, LINES_SHOWN, r->a, &lines, &n_lines,
-			      &err)) {
+	    uow_product_lines(r->uow, &(struct lines_ask){sku, LINES_SHOWN},
+			      r->a, &lines, &n_lines, &err)) {
 		page_store_error(r, p, &err);
 		return;
 	}

@@ -173,7 +173,7 @@ static void log_fire(struct player *pl, size_t i)
 		      "acked_seats", seat_list(r->seats), "substitute",
 		      f->substitute);
 	if (j) {
-		char tc[24];
+		char tc[96];
 
 		timecode_of(pl->t, pl->t->cues[f->cue].start, tc, sizeof(tc));
 		(void)json_object_set_new(j, "status",

@@ -57,7 +57,7 @@ struct http_reply {
 	bool page;		   /* HTML: send the Content-Security-Policy */
 	const char *cache_control; /* NULL: no-store */
 	const char *location;	   /* Location, for a 303 */
-	char set_cookie[128];	   /* Set-Cookie value, or "" */
+	char set_cookie[192];	   /* Set-Cookie value, or "" */
 };
 
 /*
