@@ -57,29 +57,42 @@ static int check_track(const char *path, bool as_json)
 	return rc;
 }
 
+/*
+ * A document to import: file @path's text (NUL-terminated, in @a, to be
+ * stored as sent) and its JSON in *@j.  CLI_USAGE after saying why.
+ */
+static int read_document(const char *path, struct arena *a, char **text,
+			 json_t **j)
+{
+	json_error_t jerr;
+	size_t len;
+	int rc = cli_slurp(path, a, text, &len);
+
+	*j = NULL;
+	if (!rc &&
+	    !(*j = json_loadb(*text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+		cli_error("%s: line %d: %s", path, jerr.line, jerr.text);
+		rc = CLI_USAGE;
+	}
+	if (!rc && !(*text = arena_strndup(a, *text, len)))
+		rc = CLI_RUNTIME;
+	return rc;
+}
+
 static int import_track(const struct config *cfg, const char *path)
 {
 	struct msg m = {.type = MSG_IMPORT_TRACK};
 	struct bus_result res = {0};
 	struct cue_track *t = NULL;
-	json_error_t jerr;
 	struct sc_err err;
 	struct arena a;
 	json_t *j = NULL;
-	size_t len;
-	char *text;
+	char *text = NULL;
 	int rc;
 
 	arena_init(&a);
 	err_clear(&err);
-	rc = cli_slurp(path, &a, &text, &len);
-	if (!rc &&
-	    !(j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
-		cli_error("%s: line %d: %s", path, jerr.line, jerr.text);
-		rc = CLI_USAGE;
-	}
-	if (!rc && !(text = arena_strndup(&a, text, len)))
-		rc = CLI_RUNTIME;
+	rc = read_document(path, &a, &text, &j);
 	if (!rc && cue_track_from_json(j, &a, &t, &err))
 		rc = cli_fail(&err);
 	m.u.import_track =
@@ -602,24 +615,15 @@ static int import_venue(const struct config *cfg, const char *path)
 	struct msg m = {.type = MSG_IMPORT_VENUE};
 	struct bus_result res = {0};
 	struct venue *v = NULL;
-	json_error_t jerr;
 	struct sc_err err;
 	struct arena a;
 	json_t *j = NULL;
-	size_t len;
-	char *text;
+	char *text = NULL;
 	int rc;
 
 	arena_init(&a);
 	err_clear(&err);
-	rc = cli_slurp(path, &a, &text, &len);
-	if (!rc &&
-	    !(j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
-		cli_error("%s: line %d: %s", path, jerr.line, jerr.text);
-		rc = CLI_USAGE;
-	}
-	if (!rc && !(text = arena_strndup(&a, text, len)))
-		rc = CLI_RUNTIME;
+	rc = read_document(path, &a, &text, &j);
 	if (!rc && venue_from_json(j, &a, &v, &err))
 		rc = cli_fail(&err);
 	m.u.import_venue =

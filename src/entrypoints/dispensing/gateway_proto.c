@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -254,4 +255,29 @@ int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
 	}
 	(void)close(pfd.fd);
 	return rc ? err_set(err, SC_EIO, "the gateway did not answer") : SC_OK;
+}
+
+void gw_block_stops(sigset_t *during)
+{
+	sigset_t block;
+
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGTERM);
+	(void)sigaddset(&block, SIGINT);
+	(void)sigprocmask(SIG_BLOCK, &block, during);
+}
+
+int gw_wait(struct pollfd *fds, size_t n, int64_t wake_us,
+	    const sigset_t *during, struct sc_err *err)
+{
+	int64_t now = (int64_t)clock_mono_us();
+	int64_t left = wake_us > now ? wake_us - now : 0;
+	struct timespec ts = {(time_t)(left / 1000000),
+			      (long)(left % 1000000) * 1000};
+
+	for (size_t i = 0; i < n; i++)
+		fds[i].revents = 0;
+	if (ppoll(fds, n, &ts, during) < 0 && errno != EINTR)
+		return err_set(err, SC_EIO, "poll: %s", strerror(errno));
+	return SC_OK;
 }

@@ -20,6 +20,8 @@
 #ifndef SCENTS_ENTRYPOINTS_DISPENSING_GATEWAY_PROTO_H
 #define SCENTS_ENTRYPOINTS_DISPENSING_GATEWAY_PROTO_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,5 +97,17 @@ bool gw_send(int fd, const struct gw_addr *to, const struct gw_msg *m);
  */
 int gw_fire(const struct gw_addr *to, const struct gw_msg *fire,
 	    const int64_t times_us[2], struct gw_msg *ack, struct sc_err *err);
+
+/*
+ * The wait of both ends' loops.  gw_block_stops() blocks SIGINT and
+ * SIGTERM outside waits (*@during: the mask to wait with, and to put
+ * back after); gw_wait() waits for @fds until @wake_us on our clock,
+ * with nanosecond timeouts, stops deliverable only meanwhile, so a stop
+ * is never lost between the check and the wait.  SC_EIO on a poll
+ * error; a signal is not one.
+ */
+void gw_block_stops(sigset_t *during);
+int gw_wait(struct pollfd *fds, size_t n, int64_t wake_us,
+	    const sigset_t *during, struct sc_err *err);
 
 #endif

@@ -357,30 +357,20 @@ static void load_cartridges(struct sim *s, const struct venue *v)
 		}
 }
 
-/* Serve until stopped.  Signals only arrive while waiting: a stop is
- * seen at once, never lost between the check and the wait. */
+/* Serve until stopped (gw_wait: a stop is seen at once). */
 static int serve(struct sim *s, struct sc_err *err)
 {
 	size_t ng = s->v->n_gateways;
-	sigset_t block, during;
+	sigset_t during;
 	int rc = SC_OK;
 
-	(void)sigemptyset(&block);
-	(void)sigaddset(&block, SIGTERM);
-	(void)sigaddset(&block, SIGINT);
-	(void)sigprocmask(SIG_BLOCK, &block, &during);
+	gw_block_stops(&during);
 	while (!rc && !*s->o->stop) {
-		uint64_t next, now;
-		struct timespec ts;
+		uint64_t next;
 
 		rc = step(s, &next);
-		now = clock_mono_us();
-		next = next > now ? next - now : 0;
-		ts = (struct timespec){(time_t)(next / 1000000),
-				       (long)(next % 1000000) * 1000};
-		if (!rc && ppoll(s->fds, ng, &ts, &during) < 0 &&
-		    errno != EINTR)
-			rc = err_set(err, SC_EIO, "poll: %s", strerror(errno));
+		if (!rc)
+			rc = gw_wait(s->fds, ng, (int64_t)next, &during, err);
 		for (size_t g = 0; !rc && g < ng; g++)
 			if (s->fds[g].revents & POLLIN)
 				rc = receive(s, s->fds[g].fd);

@@ -526,19 +526,15 @@ static void first_sync(struct player *pl)
 static int loop(struct player *pl, struct sc_err *err)
 {
 	size_t ng = pl->v->n_gateways;
-	sigset_t block, during;
+	sigset_t during;
 	int rc = SC_OK;
 
-	(void)sigemptyset(&block);
-	(void)sigaddset(&block, SIGTERM);
-	(void)sigaddset(&block, SIGINT);
-	(void)sigprocmask(SIG_BLOCK, &block, &during);
+	gw_block_stops(&during);
 	pl->started = now_us();
 	if (!pl->o->src.ltc)
 		chase_reading(&pl->chase, pl->started, pl->o->src.from_us);
 	while (!rc && !*pl->o->stop) {
 		int64_t now = now_us(), wake = now + 100000;
-		struct timespec ts;
 
 		if (pl->o->src.ltc) {
 			feed_ltc(pl, now);
@@ -554,12 +550,7 @@ static int loop(struct player *pl, struct sc_err *err)
 		}
 		if (finished(pl, now))
 			break;
-		now = now_us();
-		wake = wake > now ? wake - now : 0;
-		ts = (struct timespec){(time_t)(wake / 1000000),
-				       (long)(wake % 1000000) * 1000};
-		if (ppoll(pl->fds, ng, &ts, &during) < 0 && errno != EINTR)
-			rc = err_set(err, SC_EIO, "poll: %s", strerror(errno));
+		rc = gw_wait(pl->fds, ng, wake, &during, err);
 		for (size_t g = 0; g < ng; g++)
 			if (pl->fds[g].revents & POLLIN)
 				receive(pl, g);
