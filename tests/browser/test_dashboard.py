@@ -84,6 +84,23 @@ def site(tmp_path_factory):
         assert r.status_code == 201, r.text
     with open(os.path.join(ROOT, "examples", "screen-3.venue.json")) as f:
         api.post("/venues", json.load(f))
+    csv = {**api.h, "Content-Type": "text/csv"}
+    for method, path, name in (
+            ("PUT", "/ingredients", "ingredients.csv"),
+            ("POST", "/formulas/SEA-BREEZE", "sea-breeze-a.csv"),
+            ("POST", "/formulas/SEA-BREEZE", "sea-breeze-b.csv")):
+        with open(os.path.join(ROOT, "examples", name), "rb") as f:
+            r = requests.request(method, s.url + path, data=f.read(),
+                                 headers=csv, timeout=30)
+            assert r.status_code in (200, 201), r.text
+    api.post("/surveys", {"sku": "SEA-BREEZE", "name": "round 1",
+                          "variants": [{"label": "A", "version": 1},
+                                       {"label": "B", "version": 2}]})
+    with open(os.path.join(ROOT, "examples", "survey-responses.csv"),
+              "rb") as f:
+        r = requests.post(s.url + "/surveys/1/responses", data=f.read(),
+                          headers=csv, timeout=30)
+        assert r.status_code == 200, r.text
     yield {"server": s, "api": api, "read": read, "allocate": alloc,
            "db": db}
     assert s.stop() == 0, s.text()
@@ -332,6 +349,49 @@ def test_venue_cartridges_match_the_api(site, browser):
     shot(d, "venue")
 
 
+def test_demand_per_sku_matches_the_report(site, browser):
+    d = browser
+    sign_in(d, site)
+    click(d, By.LINK_TEXT, "Demand")
+    api = site["api"].get("/demand")
+    rows = [(tr.find_element(By.TAG_NAME, "th").text,
+             [td.text for td in tr.find_elements(By.TAG_NAME, "td")])
+            for tr in d.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert [r[0] for r in rows] == [s["sku"] for s in api["skus"]]
+    for (sku, cells), s in zip(rows, api["skus"]):
+        assert [int(c) for c in cells[:3]] == [
+            s["allocated"], s["backordered"], s["refused"]], sku
+        assert cells[3] == ("%.1f%%" % s["met_pct"]
+                            if s["met_pct"] is not None else "—"), sku
+    # SKU-002's 10 000 units wait: a backorder, as the order page says
+    assert dict(rows)["SKU-002"][1] == "10000"
+    assert len(d.find_elements(By.CSS_SELECTOR, "svg.spark")) == len(rows)
+    shot(d, "demand")
+
+
+def test_survey_results_match_the_report(site, browser):
+    d = browser
+    sign_in(d, site)
+    click(d, By.LINK_TEXT, "Surveys")
+    submit(d, "id", "1", clear=True)
+    api = site["api"].get("/surveys/1")
+    assert d.find_element(By.ID, "verdict").text == "Winner: " + \
+        api["winner"]
+    rows = [(tr.find_element(By.TAG_NAME, "th").text,
+             [td.text for td in tr.find_elements(By.TAG_NAME, "td")])
+            for tr in d.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert [r[0] for r in rows] == [v["label"] for v in api["variants"]]
+    for (label, cells), v in zip(rows, api["variants"]):
+        assert int(cells[1]) == v["responses"]
+        assert cells[2] == "%.2f%%" % v["acceptance_pct"]
+        assert cells[3] == "%.2f–%.2f%%" % tuple(
+            v["acceptance_interval_pct"])
+        assert cells[4] == "%.2f" % v["mean_rating"]
+    shot(d, "survey")
+    d.get(site["server"].url + "/ui/surveys?id=99")
+    assert d.find_element(By.TAG_NAME, "h1").text == "Not found"
+
+
 def contrast(a, b):
     def lum(h):
         rgb = [int(h[i:i + 2], 16) / 255 for i in (1, 3, 5)]
@@ -350,7 +410,8 @@ def test_accessibility_smoke(site, browser):
     sign_in(d, site)
     base = site["server"].url
     for path in ("/", "/ui/products/SKU-000", "/ui/orders?orderid=o-000",
-                 "/ui/sourcing", "/ui/venues/1", "/ui/login"):
+                 "/ui/sourcing", "/ui/demand", "/ui/surveys?id=1",
+                 "/ui/venues/1", "/ui/login"):
         d.get(base + path)
         assert d.find_element(By.TAG_NAME, "html").get_attribute(
             "lang") == "en"
@@ -408,6 +469,8 @@ def test_every_view_fits_a_phone(site):
                            ("product-phone", "/ui/products/SKU-000"),
                            ("order-phone", "/ui/orders?orderid=o-000"),
                            ("sourcing-phone", "/ui/sourcing"),
+                           ("demand-phone", "/ui/demand"),
+                           ("survey-phone", "/ui/surveys?id=1"),
                            ("venue-phone", "/ui/venues/1")):
             d.get(site["server"].url + path)
             width = d.execute_script(

@@ -23,6 +23,7 @@
 #include "domain/sourcing.h"
 #include "entrypoints/dashboard/html.h"
 #include "entrypoints/http/routes.h"
+#include "service/reports.h"
 #include "service/uow.h"
 
 #define PAGE_ROWS   50	 /* products per page */
@@ -39,6 +40,8 @@ static const struct nav {
 	{"/", "Products"},
 	{"/ui/orders", "Orders"},
 	{"/ui/sourcing", "Sourcing"},
+	{"/ui/demand", "Demand"},
+	{"/ui/surveys", "Surveys"},
 	{"/ui/venues", "Venues"},
 };
 
@@ -773,6 +776,179 @@ void dash_sourcing(const struct dash_req *r, struct dash_page *p)
 	page_end(&h, p, 200);
 }
 
+/* ---- demand and surveys --------------------------------------------- */
+
+/* @sku's weekly units (every outcome) in @d as a line, or nothing. */
+static void sparkline(struct html *h, const struct demand_report *d,
+		      const char *sku)
+{
+	int32_t first = d->q.from_day - (d->q.from_day + 3) % 7;
+	int weeks = (d->q.to_day - first) / 7 + 1;
+	int64_t most = 1, *per;
+	double step;
+
+	if (weeks < 2 || weeks > 600)
+		return;
+	per = mem_calloc((size_t)weeks, sizeof(*per));
+	if (!per) {
+		h->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < d->n_rows; i++) {
+		const struct demand_row *r = &d->rows[i];
+		int k = (r->bucket - first) / 7;
+
+		if (strcmp(r->sku, sku) != 0 || k < 0 || k >= weeks)
+			continue;
+		for (int o = 0; o < DEMAND__OUTCOMES; o++)
+			per[k] += r->units[o];
+		if (per[k] > most)
+			most = per[k];
+	}
+	step = 118.0 / (weeks - 1);
+	html_raw(h, "<svg class=\"spark\" width=\"120\" height=\"24\" "
+		    "aria-hidden=\"true\" focusable=\"false\"><polyline "
+		    "points=\"");
+	for (int k = 0; k < weeks; k++)
+		html_rawf(h, "%.1f,%.1f ", 1 + step * k,
+			  22 - 20.0 * (double)per[k] / (double)most);
+	html_raw(h, "\"/></svg>");
+	mem_free(per);
+}
+
+void dash_demand(const struct dash_req *r, struct dash_page *p)
+{
+	struct demand_query q = {r->today - 90, r->today, 7, false, NULL};
+	struct demand_report d;
+	struct html h = {0};
+	struct sc_err err;
+	char from[DATE_STR_MAX], to[DATE_STR_MAX];
+
+	err_clear(&err);
+	if (report_demand(r->uow, &q, r->a, &d, &err)) {
+		page_store_error(r, p, &err);
+		return;
+	}
+	date_format(q.from_day, from);
+	date_format(q.to_day, to);
+	page_start(&h, "Demand", 3, r->signed_in);
+	html_rawf(&h,
+		  "<p>Units ordered from %s to %s, by outcome; the line is "
+		  "each week's units.</p>",
+		  from, to);
+	html_raw(&h, "<div class=\"scroll\"><table><caption>Demand per "
+		     "SKU</caption><thead><tr><th scope=\"col\">SKU</th>"
+		     "<th scope=\"col\">Allocated</th><th scope=\"col\">"
+		     "Backordered</th><th scope=\"col\">Refused</th>"
+		     "<th scope=\"col\">Met from stock</th><th scope=\"col\">"
+		     "Trend per week</th><th scope=\"col\">Weeks</th></tr>"
+		     "</thead><tbody>");
+	for (size_t i = 0; i < d.n_skus; i++) {
+		const struct demand_sku *s = &d.skus[i];
+
+		html_raw(&h, "<tr><th scope=\"row\"><a href=\"/ui/products/");
+		html_url(&h, s->sku);
+		html_raw(&h, "\">");
+		html_text(&h, s->sku);
+		html_rawf(&h,
+			  "</a></th><td class=\"num\">%lld</td><td "
+			  "class=\"num\">%lld</td><td class=\"num\">%lld</td>",
+			  (long long)s->units[DEMAND_ALLOCATED],
+			  (long long)s->units[DEMAND_BACKORDERED],
+			  (long long)s->units[DEMAND_REFUSED]);
+		if (s->met_pct >= 0)
+			html_rawf(&h, "<td class=\"num\">%.1f%%</td>",
+				  s->met_pct);
+		else
+			html_raw(&h, "<td class=\"num\">—</td>");
+		html_rawf(&h, "<td class=\"num\">%+.2f</td><td>",
+			  s->trend_per_week);
+		sparkline(&h, &d, s->sku);
+		html_raw(&h, "</td></tr>");
+	}
+	html_raw(&h, "</tbody></table></div>");
+	page_end(&h, p, 200);
+}
+
+static void variant_rows(struct html *h, const struct survey_report *sr)
+{
+	html_raw(h, "<div class=\"scroll\"><table><caption>Variants"
+		    "</caption><thead><tr><th scope=\"col\">Variant</th>"
+		    "<th scope=\"col\">Formula version</th><th scope=\"col\">"
+		    "Responses</th><th scope=\"col\">Acceptance</th>"
+		    "<th scope=\"col\">95% interval</th><th scope=\"col\">"
+		    "Mean rating</th></tr></thead><tbody>");
+	for (size_t i = 0; i < sr->s->n; i++) {
+		const struct variant_tally *t = &sr->s->variants[i];
+		const struct variant_stats *st = &sr->st[i];
+
+		html_raw(h, "<tr><th scope=\"row\">");
+		html_text(h, t->label);
+		html_rawf(h,
+			  "</th><td class=\"num\">%d</td><td class=\"num\">"
+			  "%lld</td>",
+			  (int)t->formula_version, (long long)t->responses);
+		if (st->has_accept)
+			html_rawf(h,
+				  "<td class=\"num\">%.2f%%</td><td>%.2f–"
+				  "%.2f%%</td>",
+				  100 * st->accept, 100 * st->accept_lo,
+				  100 * st->accept_hi);
+		else
+			html_raw(h, "<td>—</td><td>—</td>");
+		if (st->has_rating)
+			html_rawf(h, "<td class=\"num\">%.2f</td>", st->mean);
+		else
+			html_raw(h, "<td>—</td>");
+		html_raw(h, "</tr>");
+	}
+	html_raw(h, "</tbody></table></div>");
+}
+
+void dash_survey(const struct dash_req *r, struct dash_page *p)
+{
+	long id = arg_long(r, "id", 0, 1, 1000000000);
+	struct survey_report sr;
+	struct html h = {0};
+	struct sc_err err;
+
+	err_clear(&err);
+	if (id && report_survey(r->uow, id, NULL, r->a, &sr, &err)) {
+		page_store_error(r, p, &err);
+		return;
+	}
+	page_start(&h, "Surveys", 4, r->signed_in);
+	html_rawf(
+		&h,
+		"<form class=\"filter\" method=\"get\" action=\"/ui/surveys\" "
+		"role=\"search\"><label for=\"id\">Survey number</label>"
+		"<input id=\"id\" name=\"id\" inputmode=\"numeric\" "
+		"required value=\"%ld\"><button type=\"submit\">Show"
+		"</button></form>",
+		id);
+	if (id) {
+		html_raw(&h, "<h2>");
+		html_text(&h, sr.s->name);
+		html_raw(&h, " (");
+		html_text(&h, sr.s->sku);
+		html_raw(&h, ")</h2><p id=\"verdict\">");
+		if (sr.v.winner >= 0) {
+			html_raw(&h, "Winner: ");
+			html_text(&h, sr.s->variants[sr.v.winner].label);
+		} else if (sr.v.more_needed >= 0) {
+			html_rawf(&h,
+				  "No clear winner yet: about %lld more "
+				  "respondents are needed.",
+				  (long long)sr.v.more_needed);
+		} else {
+			html_raw(&h, "No clear winner.");
+		}
+		html_raw(&h, "</p>");
+		variant_rows(&h, &sr);
+	}
+	page_end(&h, p, 200);
+}
+
 /* ---- venues ---------------------------------------------------------- */
 
 void dash_venues(const struct dash_req *r, struct dash_page *p)
@@ -787,7 +963,7 @@ void dash_venues(const struct dash_req *r, struct dash_page *p)
 		page_store_error(r, p, &err);
 		return;
 	}
-	page_start(&h, "Venues", 3, r->signed_in);
+	page_start(&h, "Venues", 5, r->signed_in);
 	if (!n)
 		html_raw(&h, "<p role=\"status\">No venues stored yet.</p>");
 	else
@@ -889,7 +1065,7 @@ void dash_venue(const struct dash_req *r, struct dash_page *p)
 		page_store_error(r, p, &err);
 		return;
 	}
-	page_start(&h, v->name, 3, r->signed_in);
+	page_start(&h, v->name, 5, r->signed_in);
 	html_rawf(&h,
 		  "<p>Cartridges of %lld µl; the stock team is alerted "
 		  "below %lld µl.</p>",
@@ -960,6 +1136,7 @@ static const char css[] =
 	".purchased{fill:#fff;stroke:#0b5394}"
 	".key{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem}"
 	"svg text{font:12px system-ui,sans-serif;fill:#1a1a1a}"
+	".spark polyline{fill:none;stroke:#0b5394;stroke-width:1.5}"
 	".axis{stroke:#555}.interval{stroke:#1a1a1a;stroke-width:2}"
 	".threshold{stroke:#b00020;stroke-width:2}"
 	"circle.cheap{fill:#1b7f3b}circle.expensive{fill:#fff;"

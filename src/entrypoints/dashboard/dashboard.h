@@ -41,6 +41,8 @@ void dash_products(const struct dash_req *r, struct dash_page *p);
 void dash_product(const struct dash_req *r, struct dash_page *p);
 void dash_orders(const struct dash_req *r, struct dash_page *p);
 void dash_sourcing(const struct dash_req *r, struct dash_page *p);
+void dash_demand(const struct dash_req *r, struct dash_page *p);
+void dash_survey(const struct dash_req *r, struct dash_page *p);
 void dash_venues(const struct dash_req *r, struct dash_page *p);
 void dash_venue(const struct dash_req *r, struct dash_page *p);
 

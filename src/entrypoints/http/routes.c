@@ -2636,6 +2636,18 @@ static void ui_sourcing(struct worker *w, const struct http_req *req,
 	ui_view(w, req, out, dash_sourcing);
 }
 
+static void ui_demand(struct worker *w, const struct http_req *req,
+		      struct http_reply *out)
+{
+	ui_view(w, req, out, dash_demand);
+}
+
+static void ui_surveys(struct worker *w, const struct http_req *req,
+		       struct http_reply *out)
+{
+	ui_view(w, req, out, dash_survey);
+}
+
 static void ui_venues(struct worker *w, const struct http_req *req,
 		      struct http_reply *out)
 {
@@ -2826,6 +2838,8 @@ static const struct route {
 	{"GET", "/ui/products/{sku}", ui_product, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/ui/orders", ui_orders, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/ui/sourcing", ui_sourcing, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/demand", ui_demand, TOKEN_SCOPE_READ, BODY_NONE},
+	{"GET", "/ui/surveys", ui_surveys, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/ui/venues", ui_venues, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/ui/venues/{id}", ui_venue, TOKEN_SCOPE_READ, BODY_NONE},
 	{"GET", "/ui/app.css", ui_css, TOKEN_SCOPE_NONE, BODY_NONE},
