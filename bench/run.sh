@@ -250,3 +250,6 @@ echo
 echo
 # the show scheduler (issue 16): 300 simulated seats, a 2-hour track
 bash "$here/show.sh" "$build"
+echo
+# the dashboard's products page with 10 000 skus (issue 17)
+/usr/bin/python3 "$here/dashboard.py" "$build"
