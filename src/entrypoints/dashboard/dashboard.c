@@ -325,8 +325,8 @@ static void products_table(struct html *h, const struct sort_row *rows,
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].s->purchased > scale)
 			scale = rows[i].s->purchased;
-	html_rawf(h, "<div class=\"scroll\"><table><caption>%zu products%s", n,
-		  q && *q ? " matching " : "");
+	html_rawf(h, "<div class=\"scroll\"><table><caption>%zu product%s%s", n,
+		  n == 1 ? "" : "s", q && *q ? " matching " : "");
 	if (q && *q) {
 		html_raw(h, "“");
 		html_text(h, q);
