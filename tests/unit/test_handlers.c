@@ -1335,9 +1335,9 @@ static void every_write_transaction_touches_one_sku(void **state)
 		char id[16];
 
 		(void)snprintf(id, sizeof(id), "o%d", i);
-		m = (struct msg){
-			.type = MSG_ALLOCATE,
-			.u.allocate = {id, i % 2 ? "U" : "T", 2, false, NULL}};
+		m = (struct msg){.type = MSG_ALLOCATE,
+				 .u.allocate = {id, i % 2 ? "U" : "T", 2, false,
+						NULL, 0}};
 		send_ok(&b, m);
 	}
 	/* shrink w1 below its lines: deallocate, reallocate to s1 */
