@@ -67,14 +67,12 @@ typedef int report_fn(struct session *s, const struct cli_opts *o, char **argv,
 static int with_session(const struct config *cfg, report_fn *fn,
 			const struct cli_opts *o, char **argv)
 {
-	struct config ro = *cfg;
 	struct session s;
 	struct sc_err err;
 	int rc;
 
-	ro.open_existing = 1; /* a report never creates a database */
 	err_clear(&err);
-	rc = session_open(&ro, NULL, &s, &err);
+	rc = session_open_existing(cfg, &s, &err);
 	if (!rc)
 		rc = fn(&s, o, argv, &err);
 	session_close(&s);

@@ -107,6 +107,15 @@ static void deliver_now(struct app *app)
 }
 
 /* Open the store (waking @sig, may be NULL, after commits) and a worker. */
+int session_open_existing(const struct config *cfg, struct session *s,
+			  struct sc_err *err)
+{
+	struct config ro = *cfg;
+
+	ro.open_existing = 1;
+	return session_open(&ro, NULL, s, err);
+}
+
 int session_open(const struct config *cfg, struct outbox_signal *sig,
 		 struct session *s, struct sc_err *err)
 {
@@ -830,15 +839,13 @@ static int cmd_low_stock(const struct config *cfg, const struct cli_opts *o,
 /* Print one customer (JSON, as GET /customers/{id}), from a session. */
 static int customer_show(const struct config *cfg, const char *id)
 {
-	struct config ro = *cfg;
 	struct customer_record *c;
 	struct session s;
 	struct sc_err err;
 	int rc;
 
-	ro.open_existing = 1;
 	err_clear(&err);
-	rc = session_open(&ro, NULL, &s, &err);
+	rc = session_open_existing(cfg, &s, &err);
 	if (!rc)
 		rc = uow_customer_get(s.w.uow, id, &s.w.scratch, &c, &err);
 	if (!rc)
@@ -890,7 +897,6 @@ static int cmd_deliveries(const struct config *cfg, const struct cli_opts *o,
 			  int argc, char **argv)
 {
 	struct msg m = {.type = MSG_REPLAY_DELIVERY};
-	struct config ro = *cfg;
 	struct delivery *rows;
 	struct session s;
 	struct sc_err err;
@@ -912,9 +918,8 @@ static int cmd_deliveries(const struct config *cfg, const struct cli_opts *o,
 			  "dead] | replay ID");
 		return CLI_USAGE;
 	}
-	ro.open_existing = 1;
 	err_clear(&err);
-	rc = session_open(&ro, NULL, &s, &err);
+	rc = session_open_existing(cfg, &s, &err);
 	if (!rc)
 		rc = uow_delivery_list(s.w.uow,
 				       &(struct delivery_filter){state, 1000},

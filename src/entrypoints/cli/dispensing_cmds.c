@@ -111,7 +111,6 @@ static int import_track(const struct config *cfg, const char *path)
 static int list_or_show(const struct config *cfg, const char *id_text,
 			bool as_json)
 {
-	struct config ro = *cfg;
 	struct track_record *rec;
 	struct scent_dose *d;
 	struct cue_track *t;
@@ -124,9 +123,8 @@ static int list_or_show(const struct config *cfg, const char *id_text,
 
 	if (id_text && cli_parse_qty("track id", id_text, 1, &id))
 		return CLI_USAGE;
-	ro.open_existing = 1;
 	err_clear(&err);
-	rc = session_open(&ro, NULL, &s, &err);
+	rc = session_open_existing(cfg, &s, &err);
 	if (!rc && !id_text)
 		rc = uow_track_list(s.w.uow, &s.w.scratch, &rec, &n, &err);
 	for (size_t i = 0; !rc && !id_text && i < n; i++)
@@ -265,14 +263,12 @@ static int64_t stored_id(const char *s)
 static int load_stored(const struct config *cfg, struct arena *a,
 		       struct show_files *f, struct sc_err *err)
 {
-	struct config ro = *cfg;
 	struct venue_record *vr;
 	struct track_record *tr;
 	struct session s;
 	int rc;
 
-	ro.open_existing = 1;
-	rc = session_open(&ro, NULL, &s, err);
+	rc = session_open_existing(cfg, &s, err);
 	if (!rc && f->track_id) {
 		rc = uow_track_get(s.w.uow, f->track_id, a, &tr, err);
 		if (!rc && !(f->tj = json_loads(tr->body,
@@ -651,14 +647,12 @@ struct venue_read {
 static int read_venue(const struct config *cfg, const char *what, int64_t id,
 		      int64_t track, struct arena *a, struct venue_read *r)
 {
-	struct config ro = *cfg;
 	struct session s;
 	struct sc_err err;
 	int rc;
 
-	ro.open_existing = 1;
 	err_clear(&err);
-	rc = session_open(&ro, NULL, &s, &err);
+	rc = session_open_existing(cfg, &s, &err);
 	if (!rc && !id)
 		rc = uow_venue_list(s.w.uow, a, &r->rec, &r->n, &err);
 	else if (!rc)

@@ -30,6 +30,10 @@ struct session {
 int session_open(const struct config *cfg, struct outbox_signal *sig,
 		 struct session *s, struct sc_err *err);
 
+/* The same on a store that must exist already: reads never create one. */
+int session_open_existing(const struct config *cfg, struct session *s,
+			  struct sc_err *err);
+
 void session_close(struct session *s);
 
 /* Map a service code to an exit code, printing the reason. */
