@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "common/arena.h"
-#include "common/mem.h"
 #include "domain/sourcing.h"
 #include "domain/venue.h"
 #include "service/uow.h"
@@ -1290,39 +1289,31 @@ static struct cartridge_row *cartridge_at(struct venue_record *v, int32_t row,
 static int check_places(const void *lines, size_t n, size_t size,
 			struct sc_err *err)
 {
-	uint16_t *seen;
+	uint16_t seen[CUE_MAP_SEATS] = {0}; /* slots seen, per seat */
 	const char *p = lines;
 
 	if (n > SHOW_LINES_MAX)
 		return err_set(err, SC_EINVAL, "at most %d cartridges",
 			       SHOW_LINES_MAX);
-	seen = mem_calloc(CUE_MAP_SEATS, sizeof(*seen));
-	if (!seen)
-		return err_set(err, SC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		int32_t at[3];
 
 		memcpy(at, p + i * size, sizeof(at));
 		if (at[0] < 0 || at[0] >= CUE_ROWS_MAX || at[1] < 1 ||
 		    at[1] > CUE_SEATS_MAX || at[2] < 1 ||
-		    at[2] > CUE_PALETTE_MAX) {
-			mem_free(seen);
+		    at[2] > CUE_PALETTE_MAX)
 			return err_set(err, SC_EINVAL,
 				       "line %zu: rows A to Z, seats 1 to %d, "
 				       "slots 1 to %d",
 				       i + 1, CUE_SEATS_MAX, CUE_PALETTE_MAX);
-		}
-		if (seen[CUE_SEAT_INDEX(at[0], at[1])] >> (at[2] - 1) & 1) {
-			mem_free(seen);
+		if (seen[CUE_SEAT_INDEX(at[0], at[1])] >> (at[2] - 1) & 1)
 			return err_set(err, SC_EINVAL,
 				       "cartridge %c%d slot %d given twice",
 				       row_letter(at[0]), (int)at[1],
 				       (int)at[2]);
-		}
 		seen[CUE_SEAT_INDEX(at[0], at[1])] |=
 			(uint16_t)(1u << (at[2] - 1));
 	}
-	mem_free(seen);
 	return SC_OK;
 }
 

@@ -108,6 +108,29 @@ static void page_store_error(const struct dash_req *r, struct dash_page *p,
 			   "The store is unavailable; try again later.");
 }
 
+/*
+ * Open a table of @caption with header cells @cols (NULL-ended), inside
+ * its scroll box: every table has a caption and column scopes.
+ */
+static void table_start(struct html *h, const char *caption,
+			const char *const *cols)
+{
+	html_raw(h, "<div class=\"scroll\"><table><caption>");
+	html_text(h, caption);
+	html_raw(h, "</caption><thead><tr>");
+	for (; *cols; cols++) {
+		html_raw(h, "<th scope=\"col\">");
+		html_text(h, *cols);
+		html_raw(h, "</th>");
+	}
+	html_raw(h, "</tr></thead><tbody>");
+}
+
+static void table_end(struct html *h)
+{
+	html_raw(h, "</tbody></table></div>");
+}
+
 /* ---- query arguments ------------------------------------------------- */
 
 /*
@@ -363,7 +386,7 @@ static void products_table(struct html *h, const struct sort_row *rows,
 		stock_bar(h, s, scale);
 		html_raw(h, "</td></tr>");
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 static void pager(struct html *h, const struct list_view *lv, size_t n)
@@ -516,12 +539,10 @@ static void timeline(struct html *h, const struct product *pr, int32_t today)
 static void batch_rows(struct html *h, const struct product *pr,
 		       const struct product_line *l, size_t n_lines)
 {
-	html_raw(h, "<div class=\"scroll\"><table><caption>Batches"
-		    "</caption><thead><tr><th scope=\"col\">Batch</th>"
-		    "<th scope=\"col\">ETA</th><th scope=\"col\">Supplier</th>"
-		    "<th scope=\"col\">Purchased</th><th scope=\"col\">"
-		    "Allocated</th><th scope=\"col\">Available</th>"
-		    "<th scope=\"col\">Lines</th></tr></thead><tbody>");
+	table_start(h, "Batches",
+		    (const char *const[]){"Batch", "ETA", "Supplier",
+					  "Purchased", "Allocated", "Available",
+					  "Lines", NULL});
 	for (size_t i = 0; i < pr->n_batches; i++) {
 		const struct batch *b = &pr->batches[i];
 		const char *supplier = supplier_name(b->supplier);
@@ -566,7 +587,7 @@ static void batch_rows(struct html *h, const struct product *pr,
 		}
 		html_raw(h, "</td></tr>");
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 void dash_product(const struct dash_req *r, struct dash_page *p)
@@ -662,7 +683,7 @@ void dash_orders(const struct dash_req *r, struct dash_page *p)
 			}
 			html_raw(&h, "</td></tr>");
 		}
-		html_raw(&h, "</tbody></table></div>");
+		table_end(&h);
 	}
 	page_end(&h, p, 200);
 }
@@ -696,11 +717,9 @@ static void favour_row(struct html *h, const struct research_row *row,
 
 static void sourcing_table(struct html *h, const struct research_round *rd)
 {
-	html_raw(h, "<div class=\"scroll\"><table><caption>Decisions"
-		    "</caption><thead><tr><th scope=\"col\">Scent</th>"
-		    "<th scope=\"col\">SKU</th><th scope=\"col\">Cheap "
-		    "favourability</th><th scope=\"col\">95% interval</th>"
-		    "<th scope=\"col\">Supplier</th></tr></thead><tbody>");
+	table_start(h, "Decisions",
+		    (const char *const[]){"Scent", "SKU", "Cheap favourability",
+					  "95% interval", "Supplier", NULL});
 	for (size_t i = 0; i < rd->n; i++) {
 		const struct research_row *row = &rd->rows[i];
 		const struct decision *d = &rd->decisions[i];
@@ -719,7 +738,7 @@ static void sourcing_table(struct html *h, const struct research_round *rd)
 		html_rawf(h, "</td><td>%s</td></tr>",
 			  supplier_name(d->supplier));
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 void dash_sourcing(const struct dash_req *r, struct dash_page *p)
@@ -836,13 +855,10 @@ void dash_demand(const struct dash_req *r, struct dash_page *p)
 		  "<p>Units ordered from %s to %s, by outcome; the line is "
 		  "each week's units.</p>",
 		  from, to);
-	html_raw(&h, "<div class=\"scroll\"><table><caption>Demand per "
-		     "SKU</caption><thead><tr><th scope=\"col\">SKU</th>"
-		     "<th scope=\"col\">Allocated</th><th scope=\"col\">"
-		     "Backordered</th><th scope=\"col\">Refused</th>"
-		     "<th scope=\"col\">Met from stock</th><th scope=\"col\">"
-		     "Trend per week</th><th scope=\"col\">Weeks</th></tr>"
-		     "</thead><tbody>");
+	table_start(&h, "Demand per SKU",
+		    (const char *const[]){"SKU", "Allocated", "Backordered",
+					  "Refused", "Met from stock",
+					  "Trend per week", "Weeks", NULL});
 	for (size_t i = 0; i < d.n_skus; i++) {
 		const struct demand_sku *s = &d.skus[i];
 
@@ -866,18 +882,16 @@ void dash_demand(const struct dash_req *r, struct dash_page *p)
 		sparkline(&h, &d, s->sku);
 		html_raw(&h, "</td></tr>");
 	}
-	html_raw(&h, "</tbody></table></div>");
+	table_end(&h);
 	page_end(&h, p, 200);
 }
 
 static void variant_rows(struct html *h, const struct survey_report *sr)
 {
-	html_raw(h, "<div class=\"scroll\"><table><caption>Variants"
-		    "</caption><thead><tr><th scope=\"col\">Variant</th>"
-		    "<th scope=\"col\">Formula version</th><th scope=\"col\">"
-		    "Responses</th><th scope=\"col\">Acceptance</th>"
-		    "<th scope=\"col\">95% interval</th><th scope=\"col\">"
-		    "Mean rating</th></tr></thead><tbody>");
+	table_start(h, "Variants",
+		    (const char *const[]){"Variant", "Formula version",
+					  "Responses", "Acceptance",
+					  "95% interval", "Mean rating", NULL});
 	for (size_t i = 0; i < sr->s->n; i++) {
 		const struct variant_tally *t = &sr->s->variants[i];
 		const struct variant_stats *st = &sr->st[i];
@@ -902,7 +916,7 @@ static void variant_rows(struct html *h, const struct survey_report *sr)
 			html_raw(h, "<td>—</td>");
 		html_raw(h, "</tr>");
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 void dash_survey(const struct dash_req *r, struct dash_page *p)
@@ -982,12 +996,9 @@ void dash_venues(const struct dash_req *r, struct dash_page *p)
 
 static void cartridge_rows(struct html *h, const struct venue_record *v)
 {
-	html_raw(h, "<div class=\"scroll\"><table><caption>Cartridges"
-		    "</caption><thead><tr><th scope=\"col\">Seat</th>"
-		    "<th scope=\"col\">Slot</th><th scope=\"col\">Scent</th>"
-		    "<th scope=\"col\">Batch</th><th scope=\"col\">Level "
-		    "(µl)</th><th scope=\"col\">Level</th></tr></thead>"
-		    "<tbody>");
+	table_start(h, "Cartridges",
+		    (const char *const[]){"Seat", "Slot", "Scent", "Batch",
+					  "Level (µl)", "Level", NULL});
 	for (size_t i = 0; i < v->n_cartridges; i++) {
 		const struct cartridge_row *c = &v->cartridges[i];
 		bool low = c->level_ul < v->alert_below_ul;
@@ -1011,17 +1022,15 @@ static void cartridge_rows(struct html *h, const struct venue_record *v)
 			  (long long)c->level_ul, low ? " (low)" : "", BAR_W,
 			  low ? "low" : "available", w);
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 static void show_rows(struct html *h, const struct show_record *s, size_t n)
 {
-	html_raw(h, "<div class=\"scroll\"><table><caption>Shows played"
-		    "</caption><thead><tr><th scope=\"col\">Show</th>"
-		    "<th scope=\"col\">Track</th><th scope=\"col\">Fires "
-		    "acknowledged</th><th scope=\"col\">Missed</th>"
-		    "<th scope=\"col\">Seat releases</th><th scope=\"col\">"
-		    "Used</th></tr></thead><tbody>");
+	table_start(h, "Shows played",
+		    (const char *const[]){"Show", "Track", "Fires acknowledged",
+					  "Missed", "Seat releases", "Used",
+					  NULL});
 	for (size_t i = 0; i < n; i++) {
 		html_rawf(h,
 			  "<tr><th scope=\"row\">%lld</th><td>%lld</td><td "
@@ -1038,7 +1047,7 @@ static void show_rows(struct html *h, const struct show_record *s, size_t n)
 		}
 		html_raw(h, "</td></tr>");
 	}
-	html_raw(h, "</tbody></table></div>");
+	table_end(h);
 }
 
 void dash_venue(const struct dash_req *r, struct dash_page *p)

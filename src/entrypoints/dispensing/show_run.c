@@ -420,6 +420,13 @@ static bool finished(const struct player *pl, int64_t now)
 	       !chase_position(&pl->chase, now, &pos);
 }
 
+static int by_error(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return (a > b) - (a < b);
+}
+
 static void stats(struct player *pl, struct arena *a)
 {
 	int64_t *e = arena_calloc(a, pl->p->n_fires + 1, sizeof(*e));
@@ -434,13 +441,8 @@ static void stats(struct player *pl, struct arena *a)
 			log_fire(pl, i);
 		}
 	}
-	for (size_t i = 1; i < n; i++) /* insertion sort: few thousand */
-		for (size_t j = i; j && e[j - 1] > e[j]; j--) {
-			int64_t x = e[j];
-
-			e[j] = e[j - 1];
-			e[j - 1] = x;
-		}
+	if (n)
+		qsort(e, n, sizeof(*e), by_error);
 	if (n) {
 		pl->res->err_p50_us = e[n / 2];
 		pl->res->err_p99_us =
