@@ -507,3 +507,18 @@ def test_headers_of_a_page(site):
     r = requests.get(s.url + "/ui/products/NOPE",
                      headers={"Authorization": "Bearer " + read}, timeout=30)
     assert r.status_code == 404 and "unknown sku" in r.text
+    for path, status in (("/ui/venues/x", 400), ("/ui/venues/9", 404),
+                         ("/ui/surveys?id=9", 404)):
+        r = requests.get(s.url + path, timeout=30,
+                         headers={"Authorization": "Bearer " + read})
+        assert r.status_code == status, (path, r.status_code)
+    # a form without a token, and one that is not a form
+    r = requests.post(s.url + "/ui/login", data={"name": "x"},
+                      allow_redirects=False, timeout=30)
+    assert r.status_code == 401 and "Give a token." in r.text
+    r = requests.post(s.url + "/ui/login", json={"token": read},
+                      allow_redirects=False, timeout=30)
+    assert r.status_code == 415
+    r = requests.post(s.url + "/ui/logout", allow_redirects=False,
+                      timeout=30)
+    assert r.status_code == 303 and "Max-Age=0" in r.headers["Set-Cookie"]

@@ -240,11 +240,10 @@ def test_a_show_through_the_simulator_with_latency_and_loss(server, db,
          "repeated": False, "batchref": "sea-9", "cartridges": 9},
         {"sku": "PINE", "ul": 1000, "qty": 1, "allocated": True,
          "repeated": False, "batchref": "pine-3", "cartridges": 1}]
-    assert server.get("/allocations/refill-1").json() == [
-        {"sku": "SEA-BREEZE", "batchref": "sea-9"},
-        {"sku": "PINE", "batchref": "pine-3"}] or \
-        sorted(x["sku"] for x in server.get("/allocations/refill-1").json()) \
-        == ["PINE", "SEA-BREEZE"]
+    assert sorted(server.get("/allocations/refill-1").json(),
+                  key=lambda a: a["sku"]) == [
+        {"sku": "PINE", "batchref": "pine-3"},
+        {"sku": "SEA-BREEZE", "batchref": "sea-9"}]
     pre = server.get("/venues/1/preshow?track=1").json()
     assert [l["problem"] for l in pre["lines"]] == ["no device"] * 3
     before = {(c["seat"], c["slot"]): c
@@ -433,6 +432,16 @@ def test_an_ltc_chased_show_fires_what_the_timecode_reaches(db, tmp_path):
     assert p.returncode == 2 and "--lock" in error_line(p)
     p = run(db, "show", str(tpath), vpath, "--ltc", str(tmp_path / "no"))
     assert p.returncode == 2
+    for args, word in ((["--speed", "0"], "--speed"),
+                       (["--tolerance-ms", "x"], "--tolerance-ms")):
+        p = run(db, "show", str(tpath), vpath, *args)
+        assert p.returncode == 2 and word in error_line(p), p.stderr
+    for args, word in ((["--loss", "101"], "--loss"),
+                       (["--latency-ms", "-1"], "--latency-ms")):
+        p = run(db, "gatewaysim", vpath, *args)
+        assert p.returncode == 2 and word in error_line(p), p.stderr
+    p = run(db, "gatewaysim", str(tpath))  # a track is not a venue
+    assert p.returncode == 2
 
 
 def test_vr_dispense_within_the_device_caps(server, db, tmp_path):
@@ -477,8 +486,58 @@ def test_vr_dispense_within_the_device_caps(server, db, tmp_path):
     assert dispense(scent="SMOKE", dose_ul=5).status_code == 409
     _, fired = sim.stop()
     assert len(fired) == 2
+    # a headset stored without a gateway: nothing can reach it
+    lone = dict(headset, name="Headset 8")
+    lone.pop("gateways")
+    assert server.post("/venues", json=lone).status_code == 201
+    r = dispense(venue=2)
+    assert r.status_code == 400, r.text
+    assert r.json()["message"] == "no gateway serves seat A1"
     r = dispense(dose_ul=5)  # nobody answers now
     assert r.status_code == 504, r.text
     cart = server.get("/venues/1").json()["cartridges"]
     assert cart[0]["level_ul"] == 20  # 40 - 10 - 10; the 504 took none
     assert len(server.get("/venues/1/shows").json()) == 2
+
+
+def test_venues_through_the_cli(db, tmp_path):
+    """`scents venue`: import, list, show today's cartridges, the
+    pre-show of a stored track (exit 1: not ready), a refill from stock
+    through the bus, then ready for SEA-BREEZE; the shows list."""
+    venue, vpath = venue_on_free_ports(tmp_path)
+    assert run(db, "track", "import", EXAMPLE).returncode == 0
+    p = run(db, "venue", "import", vpath)
+    assert p.stdout == "venue 1: Screen 3, 59 seat devices\n", p.stderr
+    p = run(db, "venue", "list")
+    assert p.stdout.split("\t")[:2] == ["1", "Screen 3"]
+    p = run(db, "venue", "show", "1")
+    assert "A1       1 SEA-BREEZE               b-sea-7                 30" \
+        in p.stdout, p.stdout
+    p = run(db, "venue", "preshow", "1", "1", "--json")
+    assert p.returncode == 1
+    assert json.loads(p.stdout)["refill_ul"]["SEA-BREEZE"] == 8730
+    assert run(db, "add-batch", "s9", "SEA-BREEZE", "9").returncode == 0
+    # PINE was never stocked: the whole refill is refused, nothing taken
+    p = run(db, "venue", "refill", "1", "1", "r-cli")
+    assert p.returncode == 1
+    assert error_line(p) == "scents: unknown sku 'PINE'\n"
+    assert run(db, "allocations", "r-cli").returncode == 1  # none placed
+    assert run(db, "add-batch", "p0", "PINE", "0").returncode == 0
+    p = run(db, "venue", "refill", "1", "1", "r-cli")
+    assert p.returncode == 0, p.stderr
+    assert "SEA-BREEZE: 8730 ul, 9 units of order r-cli: allocated from " \
+        "s9, 9 cartridges filled" in p.stdout
+    assert "PINE: 1000 ul, 1 units of order r-cli: out of stock" in p.stdout
+    p = run(db, "venue", "show", "1", "--json")
+    assert json.loads(p.stdout)["cartridges"][0] == {
+        "seat": "A1", "slot": 1, "sku": "SEA-BREEZE", "batch": "s9",
+        "level_ul": 1000}
+    assert run(db, "venue", "shows", "1").stdout == "[]\n"
+    # bad input: named, nothing changed
+    p = run(db, "venue", "show", "9")
+    assert p.returncode == 1 and error_line(p) == "scents: unknown venue 9\n"
+    p = run(db, "venue", "show", "x")
+    assert p.returncode == 2
+    p = run(db, "venue", "import", EXAMPLE)  # a track, not a venue
+    assert p.returncode == 2 and "format" in error_line(p)
+    assert run(db, "venue", "list").stdout.count("\n") == 1
