@@ -3197,8 +3197,9 @@ static int wal_hook(void *ctx, sqlite3 *conn, const char *name, int frames)
  * write lock (writers of this process wait on the mutex, not in SQLite's
  * sleeping busy handler), RESTART copies the frames committed since the
  * last round and makes the next writer start the WAL over.  That pause
- * is a small copy and two fsyncs (WAL, then database): 3-4 ms measured,
- * so it comes once per 16 000 frames, not once per 2 000.  A RESTART
+ * is a small copy and two fsyncs (WAL, then database), the database's
+ * written back beforehand (below), so it comes once per 16 000 frames,
+ * not once per 2 000.  A RESTART
  * that meets a reader for longer than busy_restart allows, or a failure
  * (disk full), is left to the next round, as SQLite's own autocheckpoint
  * leaves it: the WAL keeps every commit meanwhile.
@@ -3238,6 +3239,22 @@ static int catch_up(struct sqlite_db *db)
 	return log;
 }
 
+/*
+ * fsync() the database file through SQLite's own file object, as
+ * sync_wal does the WAL, so that a VFS below sees it.  Best effort: it
+ * only moves work out of the RESTART's pause; SQLite syncs again there.
+ */
+static void sync_db_file(sqlite3 *c)
+{
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(c, "main", SQLITE_FCNTL_FILE_POINTER, &f) ==
+		    SQLITE_OK &&
+	    f && f->pMethods)
+		(void)f->pMethods->xSync(f, SQLITE_SYNC_NORMAL |
+						    SQLITE_SYNC_DATAONLY);
+}
+
 /* One round of the checkpointer (see above); @restart: RESTART anyway. */
 static void checkpoint_round(struct sqlite_db *db, bool restart)
 {
@@ -3246,6 +3263,17 @@ static void checkpoint_round(struct sqlite_db *db, bool restart)
 	if (catch_up(db) >=
 		    (int64_t)CKPT_RESTART_TIMES * db->opt.checkpoint_frames ||
 	    restart) {
+		/*
+		 * SQLite syncs the database only when a checkpoint copies
+		 * the whole WAL, which under load only the RESTART does:
+		 * every page the PASSIVE rounds wrote was then written back
+		 * inside the pause, 5.5 ms on average and up to 12 ms with
+		 * the writer waiting (p99 10.5 ms at 64 connections).  So
+		 * sync them before taking the lock, and copy what came
+		 * meanwhile: the pause keeps only the last few frames.
+		 */
+		sync_db_file(db->ckpt_db);
+		(void)catch_up(db);
 		(void)pthread_mutex_lock(&db->write_lock);
 		(void)sqlite3_wal_checkpoint_v2(db->ckpt_db, NULL,
 						SQLITE_CHECKPOINT_RESTART, NULL,

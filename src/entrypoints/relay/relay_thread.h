@@ -16,6 +16,7 @@
 #define SCENTS_ENTRYPOINTS_RELAY_RELAY_THREAD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "bootstrap.h"
@@ -30,9 +31,9 @@
 struct relay_thread {
 	struct outbox_signal base; /* must stay first: the bus wakes us */
 	struct relay_worker rw;	   /* connection and relay */
-	pthread_mutex_t lock;	   /* guards kicked and stop */
+	pthread_mutex_t lock;	   /* guards stop; waits for kicked */
 	pthread_cond_t cond;	   /* signalled on kick and stop */
-	bool kicked;		   /* events were queued since last round */
+	atomic_bool kicked;	   /* events were queued since last round */
 	bool stop;		   /* leave after one last round */
 	pthread_t tid;		   /* the thread */
 	/*
