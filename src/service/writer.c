@@ -35,11 +35,16 @@ static void run_batch(struct writer *w, struct writer_item **items, size_t n,
 	size_t i = 0;
 	int rc;
 
+	uint64_t began = clock_mono_us(), queued = 0;
+
 	memset(out, 0, sizeof(*out));
 	err_clear(why);
 	out->first = items[0];
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
 		items[k]->rc = SC_OK;
+		if (began > items[k]->queued_us)
+			queued += began - items[k]->queued_us;
+	}
 	rc = uow_batch_begin(u, why);
 	for (; !rc && i < n; i++) {
 		err_clear(items[i]->err);
@@ -56,6 +61,9 @@ static void run_batch(struct writer *w, struct writer_item **items, size_t n,
 	else
 		uow_batch_rollback(u);
 	out->rc = rc;
+	out->committed_us = clock_mono_us();
+	atomic_fetch_add(&w->queued_total_us, queued);
+	atomic_fetch_add(&w->running_total_us, n * (out->committed_us - began));
 	atomic_fetch_add(&w->batches, 1);
 	atomic_fetch_add(&w->commands, n);
 }
@@ -75,12 +83,14 @@ static void make_durable(struct uow *u, struct writer_syncing *s)
  * read before it is marked.  Async items are called back after the lock
  * is released (the callee takes its own); each is the callee's from then.
  */
-static void complete(struct writer *w, struct writer_item *first)
+static void complete(struct writer *w, const struct writer_syncing *s)
 {
 	struct writer_item *later = NULL, **tail = &later, *it, *next;
+	uint64_t now = clock_mono_us(), n = 0;
 
 	(void)pthread_mutex_lock(&w->lock);
-	for (it = first; it; it = next) {
+	for (it = s->first; it; it = next) {
+		n++;
 		next = it->next;
 		atomic_fetch_sub(&w->pending, 1);
 		if (it->on_done) {
@@ -93,6 +103,9 @@ static void complete(struct writer *w, struct writer_item *first)
 	}
 	(void)pthread_cond_broadcast(&w->done);
 	(void)pthread_mutex_unlock(&w->lock);
+	if (now > s->committed_us)
+		atomic_fetch_add(&w->syncing_total_us,
+				 n * (now - s->committed_us));
 	for (it = later; it; it = next) {
 		next = it->next;
 		it->on_done(it);
@@ -125,7 +138,7 @@ static void *run(void *arg)
 		run_batch(w, batch, n, &s);
 		if (!w->sync_uow) {
 			make_durable(w->bus.deps.uow, &s);
-			complete(w, s.first);
+			complete(w, &s);
 			(void)pthread_mutex_lock(&w->lock);
 			continue;
 		}
@@ -166,7 +179,7 @@ static void *syncer(void *arg)
 		(void)pthread_cond_broadcast(&w->synced);
 		(void)pthread_mutex_unlock(&w->lock);
 		make_durable(w->sync_uow, &s);
-		complete(w, s.first);
+		complete(w, &s);
 		(void)pthread_mutex_lock(&w->lock);
 	}
 	(void)pthread_mutex_unlock(&w->lock);
@@ -182,6 +195,9 @@ int writer_start(struct writer *w, const struct deps *d, struct uow *sync_uow,
 	atomic_init(&w->pending, 0);
 	atomic_init(&w->queued_us, 0);
 	atomic_init(&w->inline_held, false);
+	atomic_init(&w->queued_total_us, 0);
+	atomic_init(&w->running_total_us, 0);
+	atomic_init(&w->syncing_total_us, 0);
 	(void)pthread_mutex_init(&w->lock, NULL);
 	(void)pthread_cond_init(&w->work, NULL);
 	(void)pthread_cond_init(&w->done, NULL);
@@ -219,7 +235,8 @@ static void enqueue(struct writer *w, struct writer_item *it)
 		w->head = it;
 	w->tail = it;
 	atomic_fetch_add(&w->pending, 1);
-	atomic_store(&w->queued_us, clock_mono_us());
+	it->queued_us = clock_mono_us();
+	atomic_store(&w->queued_us, it->queued_us);
 	(void)pthread_cond_signal(&w->work);
 }
 

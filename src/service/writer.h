@@ -57,7 +57,8 @@ struct writer_item {
 	/* async: called on the writer's thread once the batch ended; the
 	   item is the callee's again from then on */
 	void (*on_done)(struct writer_item *it);
-	void *ctx; /* for on_done */
+	void *ctx;	    /* for on_done */
+	uint64_t queued_us; /* when it was queued (clock_mono_us) */
 };
 
 /* A committed batch waiting for its sync (or failed already). */
@@ -66,6 +67,7 @@ struct writer_syncing {
 	uint64_t ticket;	   /* uow_wait_durable() this */
 	int rc;			   /* the commit failed: every item's error */
 	struct sc_err why;	   /* with rc */
+	uint64_t committed_us;	   /* when the commit returned */
 };
 
 struct writer {
@@ -89,6 +91,14 @@ struct writer {
 	atomic_uint_fast64_t batches;  /* batches committed or failed */
 	atomic_uint_fast64_t commands; /* commands run in them */
 	atomic_uint_fast64_t inlined;  /* commands run by their submitter */
+	/*
+	 * Where batched commands spend their time, summed over commands in
+	 * microseconds: queued (until their batch began), running (until
+	 * it committed) and syncing (until it was durable and they were
+	 * handed back).  Over commands, each is that stage's mean.
+	 */
+	atomic_uint_fast64_t queued_total_us, running_total_us,
+		syncing_total_us;
 };
 
 /*

@@ -19,6 +19,7 @@
 #include "adapters/postgres/pg_uow.h"
 #include "adapters/sqlite/sqlite_uow.h"
 #include "common/arena.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "domain/sourcing.h"
 #include "domain/venue.h"
@@ -2255,6 +2256,7 @@ static void a_failed_sync_acknowledges_nothing(void **st)
 struct submitter {
 	struct writer *w;
 	int id, n_ok;
+	uint64_t waited_us; /* in writer_submit, all its commands */
 };
 
 static void *submit_many(void *arg)
@@ -2271,9 +2273,11 @@ static void *submit_many(void *arg)
 		m.u.allocate =
 			(struct cmd_allocate){orderid, "T", 1, false, NULL, 0};
 		err_clear(&err);
+		uint64_t t0 = clock_mono_us();
 		if (writer_submit(s->w, &m, &res, &err) == SC_OK &&
 		    res.allocated)
 			s->n_ok++;
+		s->waited_us += clock_mono_us() - t0;
 	}
 	return NULL;
 }
@@ -2286,6 +2290,7 @@ static void pipelined_batches_acknowledge_only_what_is_stored(void **st)
 	struct uow *u2, *u3;
 	struct writer w;
 	struct check_report rep;
+	uint64_t waited = 0, staged;
 	int acked = 0;
 
 	add_batch(x, "b1", "T", 1000, 0);
@@ -2293,7 +2298,7 @@ static void pipelined_batches_acknowledge_only_what_is_stored(void **st)
 	assert_int_equal(x->f->open(x->store, &u3), 0);
 	start_writer(&w, u2, u3);
 	for (int i = 0; i < 8; i++) {
-		subs[i] = (struct submitter){&w, i, 0};
+		subs[i] = (struct submitter){&w, i, 0, 0};
 		assert_int_equal(
 			pthread_create(&tids[i], NULL, submit_many, &subs[i]),
 			0);
@@ -2301,9 +2306,17 @@ static void pipelined_batches_acknowledge_only_what_is_stored(void **st)
 	for (int i = 0; i < 8; i++) {
 		(void)pthread_join(tids[i], NULL);
 		acked += subs[i].n_ok;
+		waited += subs[i].waited_us;
 	}
 	writer_stop(&w);
 	assert_int_equal(acked, 400);
+	/* the stages of /metrics: each command's lie within its own wait */
+	staged = atomic_load(&w.queued_total_us) +
+		 atomic_load(&w.running_total_us) +
+		 atomic_load(&w.syncing_total_us);
+	assert_true(atomic_load(&w.running_total_us) > 0);
+	assert_true(atomic_load(&w.syncing_total_us) > 0);
+	assert_true(staged <= waited);
 	assert_int_equal(atomic_load(&w.commands), 400);
 	assert_true(atomic_load(&w.batches) < 400); /* some batched */
 	assert_int_equal(load(x, "T", NULL)->batches[0].allocated, 400);

@@ -163,6 +163,14 @@ def test_the_batched_writer_runs_concurrent_commands_in_shared_transactions(
         assert commands + inline == 1 + 32 * 16, m
         assert inline >= 1, m
         assert batches < commands, m     # some commands shared a commit
+        # where batched commands waited: every stage took some time, and
+        # their mean is below the slowest request's whole round trip
+        stage = {k: float(v) for k, v in re.findall(
+            r'^scents_writer_seconds_total\{stage="(\w+)"\} ([0-9.]+)',
+            s.get("/metrics").text, re.M)}
+        assert sorted(stage) == ["queued", "running", "syncing"], stage
+        assert stage["running"] > 0 and stage["syncing"] > 0, stage
+        assert sum(stage.values()) / commands < 30, stage
     finally:
         assert s.stop() == 0
     check = subprocess.run([BIN, "check"], capture_output=True, text=True,

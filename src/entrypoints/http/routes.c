@@ -1232,6 +1232,20 @@ static void render_bus_and_delivery(struct worker *w, struct text *t)
 		       "Commands an idle writer let their request's thread "
 		       "run.",
 		       (double)atomic_load(&w->writer->inlined));
+		text_printf(
+			t,
+			"# HELP scents_writer_seconds_total Time batched "
+			"commands spent in each stage, summed over commands "
+			"(over scents_writer_commands_total: the mean).\n"
+			"# TYPE scents_writer_seconds_total counter\n"
+			"scents_writer_seconds_total{stage=\"queued\"} %.6f\n"
+			"scents_writer_seconds_total{stage=\"running\"} %.6f\n"
+			"scents_writer_seconds_total{stage=\"syncing\"} "
+			"%.6f\n",
+			(double)atomic_load(&w->writer->queued_total_us) / 1e6,
+			(double)atomic_load(&w->writer->running_total_us) / 1e6,
+			(double)atomic_load(&w->writer->syncing_total_us) /
+				1e6);
 	}
 	if (!d)
 		return;
