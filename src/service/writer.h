@@ -53,6 +53,7 @@ struct writer_item {
 	struct sc_err *err;	  /* the command's own error */
 	int rc;			  /* its result */
 	bool done;		  /* the batch it was in ended */
+	pthread_cond_t *wake;	  /* writer_submit's own: signalled then */
 	struct writer_item *next; /* queue link */
 	/* async: called on the writer's thread once the batch ended; the
 	   item is the callee's again from then on */
@@ -73,7 +74,6 @@ struct writer_syncing {
 struct writer {
 	pthread_mutex_t lock;	  /* guards everything up to stop */
 	pthread_cond_t work;	  /* the queue is not empty, or stop */
-	pthread_cond_t done;	  /* a batch ended */
 	pthread_cond_t synced;	  /* the syncer took or ended a batch */
 	struct writer_item *head; /* queued, oldest first */
 	struct writer_item *tail; /* last queued */

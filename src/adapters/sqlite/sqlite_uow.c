@@ -3489,6 +3489,14 @@ static void use_project_allocator(void)
 
 	/* before SQLite initialises; SQLITE_MISUSE after, and harmless */
 	(void)sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+	/*
+	 * No memory statistics: SQLite keeps them under one process-wide
+	 * mutex taken on every allocation, and nothing here reads them (no
+	 * sqlite3_memory_used, no soft heap limit).  The writer's CPU per
+	 * allocation fell 18.7 -> 16.8 us (bench/writer_alone, 256 clients,
+	 * three runs each, alternated).
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int sqlite_db_open(const char *path, const struct sqlite_options *opt,
