@@ -112,16 +112,33 @@ stop_serve
 # above run with SQLITE_BATCH=off for comparison): the event loops park a
 # command's connection while the writer batches; the average batch size
 # is commands/batches from /metrics over the row (warm-up included)
+# writer_figures -> "batches commands queued_s running_s syncing_s syncs sync_s"
+writer_figures() {
+	curl -s "$SERVE_URL/metrics" | awk '
+		/^scents_writer_batches_total/ {b = $2}
+		/^scents_writer_commands_total/ {c = $2}
+		/^scents_writer_seconds_total\{stage="queued"\}/ {q = $2}
+		/^scents_writer_seconds_total\{stage="running"\}/ {r = $2}
+		/^scents_writer_seconds_total\{stage="syncing"\}/ {s = $2}
+		/^scents_store_syncs_total/ {n = $2}
+		/^scents_store_sync_seconds_total/ {t = $2}
+		END {print b + 0, c + 0, q + 0, r + 0, s + 0, n + 0, t + 0}'
+}
 batch_row() { # NAME SCRIPT CONNS
-	local b0 c0 b1 c1
-	b0=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_batches_total/ {print $2}')
-	c0=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_commands_total/ {print $2}')
+	local f0 f1 avg
+	f0=$(writer_figures)
 	wrk_run "$1" "$SERVE_URL" "$2" "$3" "$SERVE_PID"
-	b1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_batches_total/ {print $2}')
-	c1=$(curl -s "$SERVE_URL/metrics" | awk '/^scents_writer_commands_total/ {print $2}')
-	local avg
-	avg=$(awk -v b=$((b1 - b0)) -v c=$((c1 - c0)) 'BEGIN { if (b) printf "%.1f", c / b; else print "inline" }')
+	f1=$(writer_figures)
+	avg=$(awk -v a="$f0" -v z="$f1" 'BEGIN { split(a, x); split(z, y);
+		b = y[1] - x[1]; c = y[2] - x[2];
+		if (b) printf "%.1f", c / b; else print "inline" }')
 	echo "    average batch: $avg commands (warm-up included)" >&2
+	# where a batched command's time went (/metrics, the row's own)
+	awk -v a="$f0" -v z="$f1" 'BEGIN { split(a, x); split(z, y);
+		c = y[2] - x[2]; n = y[6] - x[6];
+		if (c && n) printf "    per command (warm-up included): queued %.2f, running %.2f, syncing %.2f ms; %d syncs of %.2f ms\n",
+			1e3 * (y[3] - x[3]) / c, 1e3 * (y[4] - x[4]) / c,
+			1e3 * (y[5] - x[5]) / c, n, 1e3 * (y[7] - x[7]) / n }' >&2
 	rows[-1]="${rows[-1]}|$avg"
 }
 db="$tmp/single.db"; seed_skus "$db"
