@@ -154,6 +154,11 @@ export HOT_SKU=HOT
 batch_row "batched, hot sku, 64 conns, FULL" allocate.lua 64
 unset HOT_SKU
 stop_serve
+# the same writer without a flush on the path: what durability costs it
+db="$tmp/batchnormal.db"; seed_skus "$db"
+BATCH=on serve "$db" NORMAL
+batch_row "batched, 64 conns, NORMAL" allocate.lua 64
+stop_serve
 
 # 4. reads with 1 000 000 orders stored
 db="$tmp/orders.db"
