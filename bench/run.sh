@@ -136,9 +136,11 @@ batch_row() { # NAME SCRIPT CONNS
 	# where a batched command's time went (/metrics, the row's own)
 	awk -v a="$f0" -v z="$f1" 'BEGIN { split(a, x); split(z, y);
 		c = y[2] - x[2]; n = y[6] - x[6];
-		if (c && n) printf "    per command (warm-up included): queued %.2f, running %.2f, syncing %.2f ms; %d syncs of %.2f ms\n",
+		if (c) printf "    per command (warm-up included): queued %.2f, running %.2f, syncing %.2f ms",
 			1e3 * (y[3] - x[3]) / c, 1e3 * (y[4] - x[4]) / c,
-			1e3 * (y[5] - x[5]) / c, n, 1e3 * (y[7] - x[7]) / n }' >&2
+			1e3 * (y[5] - x[5]) / c;
+		if (c && n) printf "; %d syncs of %.2f ms", n, 1e3 * (y[7] - x[7]) / n;
+		if (c) printf "\n" }' >&2
 	rows[-1]="${rows[-1]}|$avg"
 }
 db="$tmp/single.db"; seed_skus "$db"
