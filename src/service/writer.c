@@ -32,10 +32,9 @@ static void run_batch(struct writer *w, struct writer_item **items, size_t n,
 {
 	struct uow *u = w->bus.deps.uow;
 	struct sc_err *why = &out->why;
+	uint64_t began = clock_mono_us(), queued = 0;
 	size_t i = 0;
 	int rc;
-
-	uint64_t began = clock_mono_us(), queued = 0;
 
 	memset(out, 0, sizeof(*out));
 	err_clear(why);

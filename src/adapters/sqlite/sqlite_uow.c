@@ -3197,11 +3197,11 @@ static int wal_hook(void *ctx, sqlite3 *conn, const char *name, int frames)
  * write lock (writers of this process wait on the mutex, not in SQLite's
  * sleeping busy handler), RESTART copies the frames committed since the
  * last round and makes the next writer start the WAL over.  That pause
- * is a small copy and two fsyncs (WAL, then database), the database's
- * written back beforehand (below), so it comes once per 16 000 frames,
- * not once per 2 000.  A RESTART
- * that meets a reader for longer than busy_restart allows, or a failure
- * (disk full), is left to the next round, as SQLite's own autocheckpoint
+ * is a small copy and two fsyncs (WAL, then database, whose pages were
+ * written back just before: checkpoint_round), 2-4 ms measured, so it
+ * comes once per 16 000 frames, not once per 2 000.  A RESTART that
+ * meets a reader for longer than busy_restart allows, or a failure (disk
+ * full), is left to the next round, as SQLite's own autocheckpoint
  * leaves it: the WAL keeps every commit meanwhile.
  */
 /* Frames a PASSIVE round may leave for the next one. */
