@@ -3,6 +3,7 @@
  * of every service code, store failures as 503, and the 404/405 rules,
  * on a worker whose store fails on demand.
  */
+#include <assert.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -319,6 +320,66 @@ static void percent_decoding(void **state)
 			 -1);
 }
 
+/* POST /ui/login with @form on an open server (no tokens); the reply. */
+static struct http_reply sign_in(struct fixture *f, const char *form)
+{
+	struct http_req req = {.method = "POST",
+			       .path = "/ui/login",
+			       .body = form,
+			       .len = strlen(form),
+			       .content_type =
+				       "application/x-www-form-urlencoded"};
+	struct http_reply rep = {0};
+
+	routes_dispatch(&f->w, &req, &rep);
+	assert_non_null(rep.body);
+	assert_true(http_reply_headers_safe(&rep));
+	return rep;
+}
+
+/*
+ * The sign-in's token goes back out in Set-Cookie: on an open server,
+ * where any token is accepted, a value with CR LF in it wrote headers of
+ * its own into the answer (the HTTP fuzzer found it).  Only a secret's
+ * shape passes now, and the server refuses any header with a line break.
+ */
+static void sign_in_takes_only_a_token_shaped_value(void **state)
+{
+	static const char good[] =
+		"sct_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+	struct fixture *f = *state;
+	struct http_reply rep;
+	char form[128];
+
+	static_assert(sizeof(good) == AUTH_SECRET_SIZE, "a secret's length");
+	rep = sign_in(f, "token=32%0D%0A%0D%0Atoken=sct_a");
+	assert_int_equal(rep.status, 401);
+	assert_string_equal(rep.set_cookie, "");
+	assert_non_null(strstr(rep.body, "not a scents token"));
+	mem_free(rep.body);
+	rep = sign_in(f, "token=sct_short");
+	assert_int_equal(rep.status, 401);
+	mem_free(rep.body);
+	(void)snprintf(form, sizeof(form), "token=%s", good);
+	form[20] = '.'; /* not base64url */
+	rep = sign_in(f, form);
+	assert_int_equal(rep.status, 401);
+	mem_free(rep.body);
+	(void)snprintf(form, sizeof(form), "token=%s", good);
+	rep = sign_in(f, form);
+	assert_int_equal(rep.status, 303);
+	assert_non_null(strstr(rep.set_cookie, good));
+	mem_free(rep.body);
+	/* the server's last line: any header value with a line break */
+	rep = (struct http_reply){.status = 200};
+	assert_true(http_reply_headers_safe(&rep));
+	rep.location = "/\r\nX-Evil: 1";
+	assert_false(http_reply_headers_safe(&rep));
+	rep.location = NULL;
+	(void)snprintf(rep.set_cookie, sizeof(rep.set_cookie), "a=b\nc");
+	assert_false(http_reply_headers_safe(&rep));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +391,7 @@ int main(void)
 		T(percent_decoding),
 		T(scopes_decide_and_loopback_is_open_without_tokens),
 		T(bodies_must_be_json_with_known_fields),
+		T(sign_in_takes_only_a_token_shaped_value),
 #undef T
 	};
 

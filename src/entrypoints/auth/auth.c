@@ -69,6 +69,16 @@ void auth_secret_new(char out[AUTH_SECRET_SIZE], uint8_t hash[TOKEN_HASH_LEN])
 	auth_hash(out, strlen(out), hash);
 }
 
+bool auth_secret_well_formed(const char *s)
+{
+	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz0123456789-_";
+
+	return strncmp(s, "sct_", 4) == 0 &&
+	       strlen(s) == AUTH_SECRET_SIZE - 1 &&
+	       strspn(s + 4, b64url) == AUTH_SECRET_SIZE - 5;
+}
+
 void auth_webhook_secret_new(uint8_t key[32], char shown[AUTH_WHSEC_SIZE])
 {
 	randombytes_buf(key, 32);

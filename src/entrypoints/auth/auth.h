@@ -40,6 +40,13 @@ int auth_global_init(struct sc_err *err);
 void auth_secret_new(char out[AUTH_SECRET_SIZE],
 		     uint8_t hash[TOKEN_HASH_LEN] /* OUT */);
 
+/*
+ * True when @s has a secret's shape: "sct_" and 43 base64url characters,
+ * nothing else.  What a client hands us as a token may go back out in a
+ * header (the dashboard's cookie) only if this holds.
+ */
+bool auth_secret_well_formed(const char *s);
+
 /* Overwrite the secret at @s so it does not linger in memory. */
 void auth_secret_wipe(char s[AUTH_SECRET_SIZE]);
 

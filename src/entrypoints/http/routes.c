@@ -2696,6 +2696,20 @@ static void ui_login_form(struct worker *w, const struct http_req *req,
 	reply_page(out, &pg);
 }
 
+/* @v (may be NULL) holds no CR or LF. */
+static bool header_safe(const char *v)
+{
+	return !v || !v[strcspn(v, "\r\n")];
+}
+
+bool http_reply_headers_safe(const struct http_reply *rep)
+{
+	return header_safe(rep->content_type) &&
+	       header_safe(rep->www_authenticate) &&
+	       header_safe(rep->cache_control) && header_safe(rep->location) &&
+	       header_safe(rep->set_cookie) && header_safe(rep->allow);
+}
+
 /* The token field of a sign-in form body, decoded into @buf; or NULL. */
 static const char *form_token(const struct http_req *req, char *buf, size_t n)
 {
@@ -2729,16 +2743,24 @@ static void ui_login(struct worker *w, const struct http_req *req,
 	const char *t = form_token(req, token, sizeof(token));
 	struct dash_page pg = {0};
 	enum auth_result res = AUTH_MISSING;
+	/*
+	 * The token goes back out in Set-Cookie, so only a secret's shape
+	 * may pass, even on an open server (no tokens: any token is
+	 * accepted).  A value with CR LF in it wrote headers of its own
+	 * into the answer (the HTTP fuzzer found it).
+	 */
+	bool shaped = t && auth_secret_well_formed(t);
 
 	(void)w;
-	if (t) {
+	if (shaped) {
 		(void)snprintf(bearer, sizeof(bearer), "Bearer %s", t);
 		res = req->auth ? auth_check(req->auth, bearer,
 					     TOKEN_SCOPE_READ, who, sizeof(who))
 				: AUTH_OK;
 	}
-	if (res != AUTH_OK || strcspn(t, ";, \"") != strlen(t)) {
-		dash_login(!t ? "Give a token."
+	if (res != AUTH_OK) {
+		dash_login(!t	     ? "Give a token."
+			   : !shaped ? "That is not a scents token (sct_...)."
 			   : res == AUTH_FORBIDDEN
 				   ? "That token lacks the read scope."
 				   : "That token is unknown or revoked.",

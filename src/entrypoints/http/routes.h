@@ -61,6 +61,13 @@ struct http_reply {
 };
 
 /*
+ * No header value of @rep holds CR or LF.  One that did would write
+ * headers, or a whole response, of its own (response splitting: the
+ * sign-in's cookie once did); the server answers 500 instead.
+ */
+bool http_reply_headers_safe(const struct http_reply *rep);
+
+/*
  * A command taken out of a request, to run later (a server with a batched
  * writer parks the connection meanwhile).  The strings of @m live in
  * @owner until routes_command_release().

@@ -163,6 +163,8 @@ static const char *reason(unsigned status)
 		return "Created";
 	case 202:
 		return "Accepted";
+	case 303:
+		return "See Other";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -179,12 +181,18 @@ static const char *reason(unsigned status)
 		return "Content Too Large";
 	case 415:
 		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
 	case 501:
 		return "Not Implemented";
 	case 503:
 		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
 	case 505:
 		return "HTTP Version Not Supported";
 	default:
@@ -402,12 +410,25 @@ static const http_parser_settings parser_settings = {
 static int queue_response(struct conn *c, const struct http_reply *rep,
 			  bool close)
 {
+	static char unsafe_body[] = "{\"message\":\"internal error: a header "
+				    "value held a line break\"}";
+	static const struct http_reply unsafe = {.status = 500,
+						 .body = unsafe_body};
 	char head[1024];
-	const char *body =
-		rep->body ? rep->body : "{\"message\":\"out of memory\"}";
-	unsigned status = rep->body ? rep->status : 503;
-	size_t blen = strlen(body);
+	const char *body;
+	unsigned status;
+	size_t blen;
 	int hlen;
+
+	/* the last line against response splitting (routes.h) */
+	if (!http_reply_headers_safe(rep)) {
+		log_msg(LOG_ERROR, "event=unsafe_header status=%u",
+			rep->status);
+		rep = &unsafe;
+	}
+	body = rep->body ? rep->body : "{\"message\":\"out of memory\"}";
+	status = rep->body ? rep->status : 503;
+	blen = strlen(body);
 
 	hlen = snprintf(
 		head, sizeof(head),
